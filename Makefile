@@ -1,0 +1,75 @@
+# The shop assistant's commands. The README's two set-up commands are
+# `make start` and `make test`; everything they need is built on demand.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+VAR := var
+MODELS := $(VAR)/models
+# uv does not read pip's configuration: pass pip's find-links (the local CPU
+# torch wheel on these machines) ourselves, or PyTorch's CPU index elsewhere.
+FIND_LINKS := $(shell $(PYTHON) -m pip config get global.find-links 2>/dev/null)
+ifeq ($(strip $(FIND_LINKS)),)
+TORCH_SOURCE := --extra-index-url https://download.pytorch.org/whl/cpu --index-strategy unsafe-best-match
+else
+TORCH_SOURCE := $(foreach d,$(FIND_LINKS),--find-links $(d))
+endif
+BOT_SOURCES := $(shell find bot/data -type f 2>/dev/null) bot/config.yml $(wildcard bot/domain.yml) $(shell find bot/domain -type f 2>/dev/null)
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: start install data train test browser lock clean help
+
+help:
+	@echo "make start   install, build data + model when missing, start the assistant"
+	@echo "make test    install, then run the whole test suite"
+	@echo "make train   retrain the bot (bot/config.yml)"
+	@echo "make lock    re-resolve requirements.lock from pyproject.toml"
+
+## Install ---------------------------------------------------------------
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.lock pyproject.toml overrides.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@test -x $(BIN)/uv || $(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.9
+	$(BIN)/uv pip sync --python $(BIN)/python --quiet $(TORCH_SOURCE) requirements.lock
+	$(BIN)/uv pip install --python $(BIN)/python --quiet --no-deps -e .
+	@touch $@
+
+lock:
+	$(BIN)/uv pip compile pyproject.toml --extra dev --override overrides.txt $(TORCH_SOURCE) \
+		--python-version 3.11 --python-platform x86_64-manylinux_2_28 -o requirements.lock
+
+## Build what the assistant needs ------------------------------------------
+data: $(VAR)/.knowledge-built
+
+$(VAR)/.knowledge-built: $(VENV)/.installed $(shell find knowledge -name '*.py' -o -name '*.md' -o -name '*.yml' 2>/dev/null)
+	$(BIN)/python -m knowledge build
+	@touch $@
+
+$(MODELS)/.trained: $(VENV)/.installed $(BOT_SOURCES)
+	@mkdir -p $(MODELS)
+	cd bot && ../$(BIN)/rasa train --config config.yml --domain domain.yml --data data --out ../$(MODELS)
+	@touch $@
+
+train:
+	@rm -f $(MODELS)/.trained
+	@$(MAKE) --no-print-directory $(MODELS)/.trained
+
+## Run -----------------------------------------------------------------------
+start: install data $(MODELS)/.trained
+	$(BIN)/python -m assistant.launcher
+
+## Test ----------------------------------------------------------------------
+# Chromium from Debian's packages drives the browser tests (a test tool's own
+# browser download fails on these machines).
+browser:
+	@command -v chromium >/dev/null || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && $$SUDO DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test: install browser
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VAR) test-artifacts bot/models bot/results

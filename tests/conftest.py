@@ -1,0 +1,94 @@
+"""Fixtures shared by the end-to-end tests: a small shop, a trained bot, running servers.
+
+Each is built once per test session, from the project's real code, in a
+temporary folder: a small catalogue in SQLite with its FAISS index
+(``python -m knowledge build``), a bot trained with ``bot/config.test.yml`` (the
+same data as production, fewer epochs), and the action server + Rasa server
+started by :class:`assistant.launcher.AssistantProcesses` on free ports.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Dict, Iterator
+
+import pytest
+
+from assistant.launcher import AssistantProcesses, LaunchConfig, latest_model
+from assistant.settings import PROJECT_ROOT
+
+BOT_DIR = PROJECT_ROOT / "bot"
+TEST_CATALOGUE_SIZE = 600
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _run(command: list, env: Dict[str, str], cwd: Path = PROJECT_ROOT) -> None:
+    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(
+            f"{' '.join(map(str, command))} failed ({result.returncode}):\n"
+            f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+        )
+
+
+@pytest.fixture(scope="session")
+def shop_env(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, str]:
+    """Environment pointing every process at a fresh, small shop in a temp folder."""
+    var_dir = tmp_path_factory.mktemp("shop-var")
+    env = dict(os.environ)
+    env.update(
+        SHOP_VAR_DIR=str(var_dir),
+        HF_HUB_OFFLINE="1",
+        TRANSFORMERS_OFFLINE="1",
+        PYTHONUNBUFFERED="1",
+    )
+    env.pop("SHOP_DATABASE_URL", None)
+    env.pop("SHOP_INDEX_DIR", None)
+    _run([sys.executable, "-m", "knowledge", "build", "--products", str(TEST_CATALOGUE_SIZE)], env)
+    return env
+
+
+@pytest.fixture(scope="session")
+def trained_model(tmp_path_factory: pytest.TempPathFactory, shop_env: Dict[str, str]) -> Path:
+    """The whole bot trained with the quick test configuration."""
+    out = tmp_path_factory.mktemp("models")
+    rasa = str(Path(sys.executable).with_name("rasa"))
+    _run(
+        [rasa, "train", "--config", "config.test.yml", "--domain", "domain.yml",
+         "--data", "data", "--out", str(out), "--fixed-model-name", "shop-test"],
+        shop_env, cwd=BOT_DIR,
+    )
+    return latest_model(out)
+
+
+@pytest.fixture(scope="session")
+def running_assistant(
+    tmp_path_factory: pytest.TempPathFactory, shop_env: Dict[str, str], trained_model: Path
+) -> Iterator[AssistantProcesses]:
+    """Action server + Rasa server on free loopback ports, as `make start` runs them."""
+    var_dir = Path(shop_env["SHOP_VAR_DIR"])
+    config = LaunchConfig(
+        model=trained_model,
+        rasa_port=free_port(),
+        actions_port=free_port(),
+        tracker_db=var_dir / "tracker.db",
+        log_dir=var_dir / "logs",
+        extra_env={k: v for k, v in shop_env.items() if k.startswith("SHOP_") or k.endswith("_OFFLINE")},
+    )
+    processes = AssistantProcesses(config)
+    try:
+        processes.start()
+    except Exception:
+        for log in sorted((var_dir / "logs").glob("*.log")):
+            sys.stderr.write(f"--- {log.name}\n{log.read_text(errors='replace')[-4000:]}\n")
+        raise
+    yield processes
+    processes.stop()

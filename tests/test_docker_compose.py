@@ -1,0 +1,107 @@
+"""docker-compose.yml must match the code: no Docker engine runs here, so these
+checks are what keeps the production topology honest."""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+import yaml
+
+from assistant import launcher
+from assistant.settings import PROJECT_ROOT
+
+COMPOSE = yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text())
+SERVICES = COMPOSE["services"]
+APP_ROOT = Path("/app")  # WORKDIR of the Dockerfile
+
+
+def repo_path(container_path: str, working_dir: str) -> Path:
+    path = Path(working_dir) / container_path
+    return PROJECT_ROOT / path.relative_to(APP_ROOT)
+
+
+def shop_env(service: str) -> dict:
+    return SERVICES[service]["environment"]
+
+
+def test_topology_has_every_part() -> None:
+    assert {"rasa", "actions", "postgres", "redis", "rabbitmq", "web", "knowledge-init"} <= set(SERVICES)
+    assert SERVICES["rasa"]["deploy"]["replicas"] >= 2
+
+
+def test_rasa_service_runs_the_launchers_command() -> None:
+    service = SERVICES["rasa"]
+    command = service["command"]
+    expected = launcher.rasa_server_command(
+        Path("/app/var/models"), port=5005, host="0.0.0.0",
+        endpoints=Path("endpoints.scaleout.yml"), credentials=Path("credentials.yml"),
+    )
+    assert command[0] == "rasa" and command[1:] == expected[1:]
+    for flag in ("--endpoints", "--credentials"):
+        assert repo_path(command[command.index(flag) + 1], service["working_dir"]).is_file()
+    assert "5005" in [str(p).split(":")[-1] for p in service["ports"]]
+
+
+def test_action_service_runs_the_launchers_command_on_the_endpoint_port() -> None:
+    service = SERVICES["actions"]
+    assert service["command"][1:] == launcher.action_server_command(5055)[1:]
+    endpoint = urlparse(shop_env("rasa")["SHOP_ACTION_ENDPOINT_URL"])
+    assert endpoint.hostname == "actions" and endpoint.port == 5055
+    assert (PROJECT_ROOT / "actions" / "__init__.py").is_file()
+
+
+def test_knowledge_init_command_exists() -> None:
+    command = SERVICES["knowledge-init"]["command"]
+    assert command[:3] == ["python", "-m", "knowledge"]
+    result = subprocess.run(
+        [sys.executable, "-m", "knowledge", *command[3:], "--help"], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_scaleout_endpoints_use_only_variables_the_services_set() -> None:
+    text = (PROJECT_ROOT / "bot" / "endpoints.scaleout.yml").read_text()
+    used = set(re.findall(r"\$\{(\w+)\}", text))
+    assert used, "endpoints.scaleout.yml should read its settings from the environment"
+    assert used <= set(shop_env("rasa")), used - set(shop_env("rasa"))
+
+
+def test_scaleout_endpoints_select_rasas_real_stores(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rasa.core.utils import AvailableEndpoints
+
+    for name, value in shop_env("rasa").items():
+        monkeypatch.setenv(name, str(value).replace("${SHOP_POSTGRES_PASSWORD}", "x"))
+    endpoints = AvailableEndpoints.read_endpoints(str(PROJECT_ROOT / "bot" / "endpoints.scaleout.yml"))
+    assert endpoints.tracker_store.type == "SQL"
+    assert endpoints.tracker_store.kwargs["dialect"] == "postgresql"
+    assert endpoints.lock_store.type == "redis"
+    assert endpoints.event_broker.type == "pika"
+    assert endpoints.action.url == "http://actions:5055/webhook"
+
+
+def test_backing_services_match_the_urls() -> None:
+    env = shop_env("rasa")
+    assert env["SHOP_POSTGRES_HOST"] == "postgres" and "5432" in map(str, SERVICES["postgres"]["ports"])
+    database_url = re.sub(r"\$\{[^}]*\}", "secret", env["SHOP_DATABASE_URL"])
+    assert urlparse(database_url).hostname == "postgres" and urlparse(database_url).port == 5432
+    assert env["SHOP_REDIS_HOST"] == "redis" and "6379" in map(str, SERVICES["redis"]["ports"])
+    assert env["SHOP_RABBITMQ_HOST"] == "rabbitmq" and "5672" in map(str, SERVICES["rabbitmq"]["ports"])
+
+
+def test_web_front_proxies_to_the_rasa_service() -> None:
+    volume = SERVICES["web"]["volumes"][0].split(":")[0]
+    nginx = (PROJECT_ROOT / volume).read_text()
+    assert "server rasa:5005;" in nginx
+    assert "/socket.io/" in nginx
+
+
+def test_dockerfile_copies_only_what_exists() -> None:
+    dockerfile = (PROJECT_ROOT / "Dockerfile").read_text()
+    for line in dockerfile.splitlines():
+        if line.startswith("COPY "):
+            for source in line.split()[1:-1]:
+                assert (PROJECT_ROOT / source).exists(), source

@@ -23,6 +23,7 @@ from typing import Dict, List, Optional
 from assistant.settings import PROJECT_ROOT, get_settings
 
 BOT_DIR = PROJECT_ROOT / "bot"
+LOGGING_CONFIG = BOT_DIR / "logging.yml"  # masks personal data in both servers' logs
 DEFAULT_ACTIONS_PORT = 5055
 DEFAULT_RASA_PORT = 5005
 
@@ -56,8 +57,11 @@ def _rasa_executable() -> str:
     return str(candidate) if candidate.exists() else "rasa"
 
 
-def action_server_command(port: int = DEFAULT_ACTIONS_PORT) -> List[str]:
-    return [_rasa_executable(), "run", "actions", "--actions", "actions", "--port", str(port)]
+def action_server_command(port: int = DEFAULT_ACTIONS_PORT, logging_config: Path = LOGGING_CONFIG) -> List[str]:
+    return [
+        _rasa_executable(), "run", "actions", "--actions", "actions", "--port", str(port),
+        "--logging-config-file", str(logging_config),
+    ]
 
 
 def rasa_server_command(
@@ -66,6 +70,7 @@ def rasa_server_command(
     host: str = "127.0.0.1",
     endpoints: Path = BOT_DIR / "endpoints.yml",
     credentials: Path = BOT_DIR / "credentials.yml",
+    logging_config: Path = LOGGING_CONFIG,
 ) -> List[str]:
     """The ``rasa run`` command line.
 
@@ -79,6 +84,7 @@ def rasa_server_command(
         "--credentials", str(credentials),
         "--interface", host,
         "--port", str(port),
+        "--logging-config-file", str(logging_config),
     ]
     token = os.environ.get("SHOP_RASA_TOKEN")
     if token:

@@ -39,16 +39,20 @@ def test_rasa_service_runs_the_launchers_command() -> None:
     expected = launcher.rasa_server_command(
         Path("/app/var/models"), port=5005, host="0.0.0.0",
         endpoints=Path("endpoints.scaleout.yml"), credentials=Path("credentials.yml"),
+        logging_config=Path("logging.yml"),
     )
     assert command[0] == "rasa" and command[1:] == expected[1:]
-    for flag in ("--endpoints", "--credentials"):
+    for flag in ("--endpoints", "--credentials", "--logging-config-file"):
         assert repo_path(command[command.index(flag) + 1], service["working_dir"]).is_file()
     assert "5005" in [str(p).split(":")[-1] for p in service["ports"]]
 
 
 def test_action_service_runs_the_launchers_command_on_the_endpoint_port() -> None:
     service = SERVICES["actions"]
-    assert service["command"][1:] == launcher.action_server_command(5055)[1:]
+    command = service["command"]
+    assert command[1:] == launcher.action_server_command(5055, logging_config=Path("logging.yml"))[1:]
+    logging_config = command[command.index("--logging-config-file") + 1]
+    assert repo_path(logging_config, service["working_dir"]).is_file()
     endpoint = urlparse(shop_env("rasa")["SHOP_ACTION_ENDPOINT_URL"])
     assert endpoint.hostname == "actions" and endpoint.port == 5055
     assert (PROJECT_ROOT / "actions" / "__init__.py").is_file()

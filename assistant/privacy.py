@@ -1,0 +1,64 @@
+"""Masking of personal data (e-mails, order numbers, phone and card numbers,
+addresses) in every log line the servers write.
+
+Why a log-record factory and not a handler filter: Rasa and rasa-sdk add their
+own coloured console handlers after reading our logging configuration, so a
+filter on our handler would miss their output. A record factory masks the
+message once, when the record is created, whichever handler prints it.
+``bot/logging.yml`` installs it in both servers (``--logging-config-file``).
+"""
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any, Callable, Optional
+
+_PATTERNS = [
+    # JSON-ish "key": "value" pairs whose key names personal data.
+    (re.compile(r"""(["'](?:[\w-]*address[\w-]*|e-?mail|phone|name|first_name|last_name|street|postcode|zip)["']\s*:\s*["'])[^"']*(["'])""", re.I),
+     r"\1***\2"),
+    (re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), "<email>"),
+    # Card and phone numbers: long runs of digits with optional separators.
+    (re.compile(r"(?<![\w.])\+?\d(?:[ -]?\d){8,18}(?![\w.])"), "<number>"),
+    # Order, invoice and tracking numbers: an optional letter prefix and 5+ digits.
+    (re.compile(r"\b[A-Z]{1,5}-?\d{5,}\b", re.I), "<reference>"),
+]
+
+
+def mask_personal_data(text: str) -> str:
+    """``text`` with personal data replaced by placeholders."""
+    for pattern, replacement in _PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+_original_factory: Optional[Callable[..., logging.LogRecord]] = None
+
+
+def _masking_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+    assert _original_factory is not None
+    record = _original_factory(*args, **kwargs)
+    try:
+        message = record.getMessage()
+    except Exception:  # a broken format string is the logger's problem, not ours
+        return record
+    record.msg, record.args = mask_personal_data(message), ()
+    return record
+
+
+class _PassThrough(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return True
+
+
+def install_log_masking() -> logging.Filter:
+    """Install the masking record factory process-wide (idempotent).
+
+    Returns a pass-through filter so that ``logging.config.dictConfig`` can
+    call it from a ``filters:`` entry (that is how ``bot/logging.yml`` runs it).
+    """
+    global _original_factory
+    if _original_factory is None:
+        _original_factory = logging.getLogRecordFactory()
+        logging.setLogRecordFactory(_masking_factory)
+    return _PassThrough()

@@ -9,6 +9,7 @@ COPY actions actions
 COPY nlu_models nlu_models
 COPY knowledge knowledge
 COPY web web
+COPY insights insights
 RUN make install PYTHON=python3
 COPY bot bot
 ENV PATH="/app/.venv/bin:${PATH}" HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 PYTHONUNBUFFERED=1

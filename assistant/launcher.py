@@ -100,6 +100,7 @@ def server_environment(config: LaunchConfig) -> Dict[str, str]:
     env.setdefault("PYTHONUNBUFFERED", "1")
     env.setdefault("SHOP_ACTION_ENDPOINT_URL", f"{config.actions_url}/webhook")
     env.setdefault("SHOP_TRACKER_DB", str(config.tracker_db))
+    env.setdefault("SHOP_EVENTS_DB", str(config.tracker_db.with_name("events.db")))  # SQL event broker (insights)
     env.update(config.extra_env)
     return env
 

@@ -22,6 +22,9 @@ _PATTERNS = [
     (re.compile(r"(?<![\w.])\+?\d(?:[ -]?\d){8,18}(?![\w.])"), "<number>"),
     # Order, invoice and tracking numbers: an optional letter prefix and 5+ digits.
     (re.compile(r"\b[A-Z]{1,5}-?\d{5,}\b", re.I), "<reference>"),
+    # Bare runs of 5+ digits: this shop's 8-digit order numbers, postcodes, account numbers.
+    # Prices ("79.99") and sizes ("42") stay.
+    (re.compile(r"(?<![\w.,])\d{5,}(?![\w.,]\d)"), "<number>"),
 ]
 
 

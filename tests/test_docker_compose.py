@@ -29,7 +29,7 @@ def shop_env(service: str) -> dict:
 
 
 def test_topology_has_every_part() -> None:
-    assert {"rasa", "actions", "postgres", "redis", "rabbitmq", "web", "knowledge-init"} <= set(SERVICES)
+    assert {"rasa", "actions", "postgres", "redis", "rabbitmq", "web", "knowledge-init", "insights-consumer"} <= set(SERVICES)
     assert SERVICES["rasa"]["deploy"]["replicas"] >= 2
 
 
@@ -58,13 +58,17 @@ def test_action_service_runs_the_launchers_command_on_the_endpoint_port() -> Non
     assert (PROJECT_ROOT / "actions" / "__init__.py").is_file()
 
 
-def test_knowledge_init_command_exists() -> None:
-    command = SERVICES["knowledge-init"]["command"]
-    assert command[:3] == ["python", "-m", "knowledge"]
+@pytest.mark.parametrize("name", ["knowledge-init", "insights-consumer"])
+def test_python_module_commands_exist(name: str) -> None:
+    command = SERVICES[name]["command"]
+    assert command[:2] == ["python", "-m"]
     result = subprocess.run(
-        [sys.executable, "-m", "knowledge", *command[3:], "--help"], capture_output=True, text=True
+        [sys.executable, *command[1:], "--help"], capture_output=True, text=True, cwd=PROJECT_ROOT
     )
     assert result.returncode == 0, result.stderr
+    for argument in command[3:]:
+        if argument.endswith(".yml"):
+            assert (PROJECT_ROOT / argument).is_file(), argument
 
 
 def test_scaleout_endpoints_use_only_variables_the_services_set() -> None:

@@ -1,0 +1,470 @@
+"""Order flows: identity check (order_form), status and tracking, cancel, new address, problems.
+
+Nothing about an order is shown or changed before the shopper proved it is
+theirs: the order number plus the e-mail on the order, or - for a shopper logged
+in on the shop - the customer id the widget channel passes in signed metadata.
+Wrong details get the same answer whether the order exists or not. Order numbers
+and e-mail addresses never reach the logs unmasked.
+"""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import re
+from typing import Any, Dict, List, Optional, Sequence, Text
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import FormValidationAction
+from rasa_sdk.types import DomainDict
+
+from actions.addresses import parse_address
+from actions.common import ShopAction, entity_values, first_entity, mask, offer_human
+from actions.render import address_text, intent_payload, money, order_items_text
+from actions.shop import get_knowledge
+from actions.vocabulary import PROBLEM_KINDS, ordinal_position, problem_kind
+
+logger = logging.getLogger(__name__)
+
+MAX_VERIFICATION_FAILURES = 3
+NOT_FOUND_TEXT = ("I couldn't find an order with that number and e-mail address. "
+                  "Please check both (they're in your order confirmation e-mail).")
+YES_NO = [{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]
+_ORDER_NUMBER_RE = re.compile(r"(?<!\d)\d{4}[\s-]?\d{4}(?!\d)")
+_EMAIL_RE = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+_WHOLE_PARCEL_RE = re.compile(r"\b(all|whole|entire|everything|both|parcel|package|all of them)\b", re.I)
+
+
+# --------------------------------------------------------------------------- identity
+
+def find_order_number(value: Any) -> Optional[str]:
+    """The 8-digit order number in what the shopper wrote ("it's #1000-0001"), or None."""
+    from knowledge.service import normalise_order_number
+
+    if value is None:
+        return None
+    text = str(value)[:200]
+    match = _ORDER_NUMBER_RE.search(text)
+    return normalise_order_number(match.group(0)) if match else None
+
+
+def find_email(value: Any) -> Optional[str]:
+    from knowledge.service import normalise_email
+
+    if value is None:
+        return None
+    match = _EMAIL_RE.search(str(value)[:300])
+    return normalise_email(match.group(0)) if match else None
+
+
+def proof(tracker: Tracker) -> Dict[str, Any]:
+    """What proves the shopper owns the order: the logged-in customer id, else the e-mail."""
+    customer_id = tracker.get_slot("customer_id")
+    return {"customer_id": customer_id} if customer_id else {"email": tracker.get_slot("email")}
+
+
+def verified_order(tracker: Tracker) -> Optional[Any]:
+    """The order in ``order_number`` when the shopper proved ownership; None otherwise."""
+    number = tracker.get_slot("order_number")
+    if not number:
+        return None
+    knowledge = get_knowledge()
+    if tracker.get_slot("customer_id"):
+        order = knowledge.get_order(number, customer_id=tracker.get_slot("customer_id"))
+        if order is not None:
+            return order
+    email = tracker.get_slot("email")
+    return knowledge.get_order(number, email=email) if email else None
+
+
+def answered(allowed: Optional[bool] = None) -> List[EventType]:
+    """The two slots the rules branch on after every order step: may it go ahead, is a person offered."""
+    return [SlotSet("order_action_allowed", allowed), SlotSet("human_offered", None)]
+
+
+def not_verified(dispatcher: CollectingDispatcher) -> List[EventType]:
+    """No proof of ownership: say nothing about the order, offer a person (the rules ask)."""
+    dispatcher.utter_message(text="I couldn't verify that order, so I can't show or change anything on it.")
+    return [SlotSet("order_action_allowed", False), SlotSet("verification_failures", 0),
+            SlotSet("order_number", None), SlotSet("email", None)] + offer_human("verification_failed")
+
+
+def nice_date(iso: Optional[str]) -> str:
+    if not iso:
+        return ""
+    try:
+        return dt.datetime.fromisoformat(iso).strftime("%-d %B %Y")
+    except ValueError:
+        return iso
+
+
+# --------------------------------------------------------------------------- the order form
+
+class ValidateOrderForm(FormValidationAction):
+    """Checks order number and e-mail together; three misses end the form (and a person is offered)."""
+
+    def name(self) -> Text:
+        return "validate_order_form"
+
+    async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
+                             tracker: Tracker, domain: DomainDict) -> List[Text]:
+        if (tracker.get_slot("verification_failures") or 0) >= MAX_VERIFICATION_FAILURES:
+            return []
+        if tracker.get_slot("customer_id"):
+            return ["order_number"]
+        return domain_slots
+
+    async def validate_order_number(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                    domain: DomainDict) -> Dict[Text, Any]:
+        number = find_order_number(value)
+        if number is None:
+            dispatcher.utter_message(text="That doesn't look like one of our order numbers: they have 8 digits "
+                                          "(like 10000001) and are in your order confirmation e-mail.")
+            return {"order_number": None}
+        knowledge = get_knowledge()
+        customer_id = tracker.get_slot("customer_id")
+        if customer_id:
+            order = await asyncio.to_thread(knowledge.get_order, number, customer_id=customer_id)
+            if order is None:
+                return self._failed(dispatcher, tracker, "I can't find that order in your account.")
+            return {"order_number": number}
+        email = tracker.get_slot("email")
+        if email and "email" not in tracker.slots_to_validate():
+            # the e-mail is known from earlier in the chat: check the pair now
+            if await asyncio.to_thread(knowledge.verify_order, number, email) is None:
+                return self._failed(dispatcher, tracker)
+            return {"order_number": number, "verification_failures": 0}
+        return {"order_number": number}
+
+    async def validate_email(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                             domain: DomainDict) -> Dict[Text, Any]:
+        email = find_email(value)
+        if email is None:
+            dispatcher.utter_message(text="That doesn't look like an e-mail address. "
+                                          "Which e-mail did you use for the order?")
+            return {"email": None}
+        number = tracker.get_slot("order_number")
+        if not number:
+            return {"email": email}
+        if await asyncio.to_thread(get_knowledge().verify_order, number, email) is None:
+            return self._failed(dispatcher, tracker)
+        return {"email": email, "verification_failures": 0}
+
+    @staticmethod
+    def _failed(dispatcher: CollectingDispatcher, tracker: Tracker, text: str = NOT_FOUND_TEXT) -> Dict[Text, Any]:
+        failures = int(tracker.get_slot("verification_failures") or 0) + 1
+        logger.info("order verification failed (%s of %s) in conversation %s", failures,
+                    MAX_VERIFICATION_FAILURES, mask(tracker.sender_id))
+        if failures < MAX_VERIFICATION_FAILURES:
+            dispatcher.utter_message(text=f"{text} Let's try again.")
+        else:
+            dispatcher.utter_message(text=text)
+        return {"order_number": None, "email": None, "verification_failures": failures}
+
+
+class ActionAskOrderNumber(ShopAction):
+    """Asks for the order number; a logged-in shopper picks one of their recent orders instead."""
+
+    def name(self) -> Text:
+        return "action_ask_order_number"
+
+    def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        customer_id = tracker.get_slot("customer_id")
+        orders = get_knowledge().orders_for_customer(customer_id, limit=5) if customer_id else []
+        if orders:
+            buttons = [{"title": f"{o.order_number} · {nice_date(o.placed_at)} · {o.status} · "
+                                 f"{o.items[0].title if o.items else ''}"[:80],
+                        "payload": intent_payload("inform", order_number=o.order_number)} for o in orders]
+            dispatcher.utter_message(text="Which order is it about?", buttons=buttons)
+        else:
+            dispatcher.utter_message(response="utter_ask_order_number")
+        return []
+
+
+# --------------------------------------------------------------------------- status and tracking
+
+def status_text(order: Any) -> str:
+    head = f"Order {order.order_number} ({order_items_text(order)}, {money(order.total, order.currency)}), " \
+           f"placed on {nice_date(order.placed_at)},"
+    eta = f" Estimated delivery: {nice_date(order.estimated_delivery)}." if order.estimated_delivery else ""
+    status = order.status
+    if status == "placed":
+        return f"{head} is waiting for payment.{eta}"
+    if status == "paid":
+        return f"{head} is paid and being prepared.{eta}"
+    if status == "packed":
+        return f"{head} is packed and ships soon.{eta}"
+    if status == "shipped":
+        latest = order.events[-1] if order.events else None
+        where = (f" Latest update: {latest.description}" + (f" ({latest.location})" if latest.location else "")
+                 + f" on {nice_date(latest.at)}." if latest else "")
+        return (f"{head} is on its way with {order.carrier}, tracking number {order.tracking_number}.{where}{eta}")
+    if status == "delivered":
+        return f"{head} was delivered on {nice_date(order.delivered_at)}."
+    if status == "cancelled":
+        return f"{head} was cancelled on {nice_date(order.cancelled_at)}."
+    return f"{head} is {status}."
+
+
+class ActionOrderStatus(ShopAction):
+    def name(self) -> Text:
+        return "action_order_status"
+
+    def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        order = verified_order(tracker)
+        if order is None:
+            return not_verified(dispatcher)
+        dispatcher.utter_message(text=status_text(order))
+        return answered()
+
+
+# --------------------------------------------------------------------------- cancel
+
+class ActionCheckCancellation(ShopAction):
+    """Says whether the order can still be cancelled and, if so, asks for confirmation."""
+
+    def name(self) -> Text:
+        return "action_check_cancellation"
+
+    def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        from knowledge.models import OrderStatus
+        from knowledge.policies import RETURN_WINDOW_DAYS
+
+        order = verified_order(tracker)
+        if order is None:
+            return not_verified(dispatcher)
+        allowed = order.status in OrderStatus.CANCELLABLE
+        if allowed:
+            dispatcher.utter_message(
+                text=f"Order {order.order_number} ({order_items_text(order)}, {money(order.total, order.currency)}) "
+                     "can still be cancelled. Shall I cancel it?", buttons=YES_NO)
+        elif order.status == OrderStatus.CANCELLED:
+            dispatcher.utter_message(text=f"Order {order.order_number} is already cancelled.")
+        else:
+            why = {"packed": "it has already been packed and is about to ship",
+                   "shipped": "it has already shipped",
+                   "delivered": "it has already been delivered"}.get(order.status, f"it is {order.status}")
+            dispatcher.utter_message(
+                text=f"Order {order.order_number} can no longer be cancelled because {why}. You can return it "
+                     f"within {RETURN_WINDOW_DAYS} days of delivery for a full refund.")
+        return answered(allowed)
+
+
+class ActionCancelOrder(ShopAction):
+    def name(self) -> Text:
+        return "action_cancel_order"
+
+    def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        number = tracker.get_slot("order_number")
+        if not number:
+            return not_verified(dispatcher)
+        result = get_knowledge().cancel_order(number, reason="Cancelled by the shopper in chat", **proof(tracker))
+        if result.code == "not_found":
+            return not_verified(dispatcher)
+        dispatcher.utter_message(text=result.message)
+        return []
+
+
+# --------------------------------------------------------------------------- delivery address
+
+class ActionCheckAddressChange(ShopAction):
+    """Says where the order goes now and whether that can still change (the address form follows)."""
+
+    def name(self) -> Text:
+        return "action_check_address_change"
+
+    def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        from knowledge.models import OrderStatus
+
+        order = verified_order(tracker)
+        if order is None:
+            return not_verified(dispatcher)
+        allowed = order.status in OrderStatus.ADDRESS_CHANGEABLE
+        if allowed:
+            dispatcher.utter_message(text=f"Order {order.order_number} is going to "
+                                          f"{address_text(order.delivery_address)}.")
+        elif order.status == OrderStatus.SHIPPED:
+            redirect = (f" You can ask {order.carrier} to redirect the parcel with tracking number "
+                        f"{order.tracking_number}." if order.carrier else "")
+            dispatcher.utter_message(text=f"Order {order.order_number} has already shipped, so I can't change its "
+                                          f"address any more.{redirect}")
+        else:
+            dispatcher.utter_message(text=f"Order {order.order_number} is {order.status}, so its delivery address "
+                                          "can't be changed.")
+        return answered(allowed) + [SlotSet("new_address", None)]
+
+
+class ValidateAddressForm(FormValidationAction):
+    """Reads the new address from one line and checks it before anything changes."""
+
+    def name(self) -> Text:
+        return "validate_address_form"
+
+    async def validate_new_address(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                   domain: DomainDict) -> Dict[Text, Any]:
+        from pydantic import ValidationError
+
+        from knowledge.service import DeliveryAddress
+
+        if isinstance(value, dict):
+            return {"new_address": value}
+        order = await asyncio.to_thread(verified_order, tracker)
+        current = order.delivery_address if order else {}
+        address = parse_address(str(value), current.get("name") or "", current.get("country") or "")
+        if address is None:
+            dispatcher.utter_message(text="Sorry, I couldn't read that as an address. Please write street and "
+                                          "number, postcode and city, and the country, separated by commas.")
+            return {"new_address": None}
+        try:
+            DeliveryAddress.parse_obj(address)
+        except ValidationError as exc:
+            problems = "; ".join(str(e["msg"]) for e in exc.errors())
+            dispatcher.utter_message(text=f"That address doesn't work: {problems}. Could you write it again?")
+            return {"new_address": None}
+        return {"new_address": address}
+
+
+class ActionChangeAddress(ShopAction):
+    def name(self) -> Text:
+        return "action_change_address"
+
+    def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        number, address = tracker.get_slot("order_number"), tracker.get_slot("new_address")
+        if not number:
+            return not_verified(dispatcher)
+        if not isinstance(address, dict):
+            dispatcher.utter_message(text="I don't have a new address yet, so nothing was changed.")
+            return []
+        result = get_knowledge().change_delivery_address(number, address, **proof(tracker))
+        if result.code == "not_found":
+            return not_verified(dispatcher)
+        dispatcher.utter_message(text=result.message)
+        return [SlotSet("new_address", None)]
+
+
+# --------------------------------------------------------------------------- missing / damaged items
+
+def match_order_item(items: Sequence[Any], value: Any, tracker: Tracker) -> Optional[Any]:
+    """The order line the shopper means: a button's item id, "the second one", or words of its title."""
+    text = str(value or "").strip().lower()
+    for item in items:
+        if text == str(item.item_id) or text == str(item.sku).lower():
+            return item
+    ordinal = ordinal_position(first_entity(tracker, "ordinal"))
+    if ordinal is not None:
+        index = ordinal - 1 if ordinal > 0 else len(items) - 1
+        return items[index] if 0 <= index < len(items) else None
+    words = {w for w in re.findall(r"[a-z]{3,}", text)} - {"the", "and", "one", "item", "that", "this", "with"}
+    singular = {w[:-1] if w.endswith("s") else w for w in words}
+    scored = []
+    for item in items:
+        title_words = {w[:-1] if w.endswith("s") else w for w in re.findall(r"[a-z]{3,}", item.title.lower())}
+        scored.append((len(singular & title_words), item))
+    scored.sort(key=lambda pair: -pair[0])
+    if scored and scored[0][0] > 0 and (len(scored) == 1 or scored[0][0] > scored[1][0]):
+        return scored[0][1]
+    return None
+
+
+class ActionCheckProblemReport(ShopAction):
+    """A missing or damaged item can only be reported on an order that has shipped."""
+
+    def name(self) -> Text:
+        return "action_check_problem_report"
+
+    def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        order = verified_order(tracker)
+        if order is None:
+            return not_verified(dispatcher)
+        if order.status not in ("shipped", "delivered"):
+            dispatcher.utter_message(text=f"Order {order.order_number} hasn't shipped yet ({order.status}), so "
+                                          "nothing can be missing or damaged in transit.")
+            return answered(False)
+        item = str(order.items[0].item_id) if len(order.items) == 1 else None
+        kind = problem_kind(tracker.get_slot("problem_type"))
+        return answered(True) + [SlotSet("order_item", item), SlotSet("problem_type", kind)]
+
+
+class ActionAskOrderItem(ShopAction):
+    """Which item? Buttons with the order's lines (only the returnable ones in a return)."""
+
+    def name(self) -> Text:
+        return "action_ask_order_item"
+
+    def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        order = verified_order(tracker)
+        if order is None:
+            dispatcher.utter_message(text="Which item is it about?")
+            return []
+        returning = (tracker.active_loop or {}).get("name") == "return_form"
+        if returning:
+            eligibility = get_knowledge().return_eligibility(order.order_number, **proof(tracker))
+            lines = [(i.item_id, i.title) for i in eligibility.items if i.eligible]
+            text = "Which item would you like to return?"
+        else:
+            lines = [(i.item_id, f"{i.quantity} x {i.title}") for i in order.items]
+            text = "Which item is it about?"
+        buttons = [{"title": title[:80], "payload": intent_payload("inform", order_item=item_id)}
+                   for item_id, title in lines]
+        if not returning:
+            buttons.append({"title": "The whole parcel", "payload": intent_payload("inform", order_item="all")})
+        dispatcher.utter_message(text=text, buttons=buttons)
+        return []
+
+
+class ValidateProblemForm(FormValidationAction):
+    def name(self) -> Text:
+        return "validate_problem_form"
+
+    async def validate_problem_type(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                    domain: DomainDict) -> Dict[Text, Any]:
+        kind = problem_kind(str(value))
+        if kind is None:
+            text = str(value).lower()
+            kind = next((k for word, k in PROBLEM_KINDS.items() if word in text), None)
+        if kind is None:
+            dispatcher.utter_message(text="Sorry, I didn't catch that. Is something missing, damaged, "
+                                          "or did you get the wrong item?")
+            return {"problem_type": None}
+        return {"problem_type": kind}
+
+    async def validate_order_item(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                  domain: DomainDict) -> Dict[Text, Any]:
+        if str(value).strip().lower() == "all" or (_WHOLE_PARCEL_RE.search(str(value))
+                                                   and not entity_values(tracker, "ordinal")):
+            return {"order_item": "all"}
+        order = await asyncio.to_thread(verified_order, tracker)
+        item = match_order_item(order.items, value, tracker) if order else None
+        if item is None:
+            dispatcher.utter_message(text="Sorry, I couldn't tell which item you mean. Please pick one below.")
+            return {"order_item": None}
+        return {"order_item": str(item.item_id)}
+
+
+def request_text(tracker: Tracker, intent: str) -> str:
+    """What the shopper wrote when they started this request (kept with the report for the team)."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user" and (event.get("parse_data") or {}).get("intent", {}).get("name") == intent:
+            text = event.get("text") or ""
+            return "" if text.startswith("/") else text[:500]
+    return ""
+
+
+class ActionReportProblem(ShopAction):
+    def name(self) -> Text:
+        return "action_report_problem"
+
+    def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        order = verified_order(tracker)
+        if order is None:
+            return not_verified(dispatcher)
+        kind = problem_kind(tracker.get_slot("problem_type")) or "other"
+        item_id = tracker.get_slot("order_item")
+        item = next((i for i in order.items if str(i.item_id) == str(item_id)), None)
+        result = get_knowledge().report_order_problem(
+            order.order_number, kind, request_text(tracker, "report_problem"),
+            sku=item.sku if item else None, **proof(tracker))
+        dispatcher.utter_message(text=result.message)
+        return [SlotSet("problem_type", None), SlotSet("order_item", None)]

@@ -1,0 +1,50 @@
+"""Shipping, payment, account, warranty and other policy questions, answered from the shop's own texts.
+
+The answer is the best-matching policy passage itself, with its title and source,
+so a shopper can see where it comes from. When nothing scores high enough the bot
+says it does not know and offers a person, instead of guessing.
+"""
+from __future__ import annotations
+
+import logging
+from typing import List, Text
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.common import ShopAction, in_form, latest_text, offer_human
+from actions.shop import get_knowledge
+
+logger = logging.getLogger(__name__)
+
+DONT_KNOW_TEXT = "I'm sorry, I don't know the answer to that, and I'd rather not guess."
+
+
+def source_url(source: str) -> str:
+    """``knowledge/data/policies/returns.md#return-window`` -> ``returns#return-window`` (shown to shoppers)."""
+    return source.rsplit("/", 1)[-1].replace(".md", "")
+
+
+class ActionAnswerPolicy(ShopAction):
+    def name(self) -> Text:
+        return "action_answer_policy"
+
+    def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        question = latest_text(tracker)
+        if not question:
+            dispatcher.utter_message(text="What would you like to know? For example: \"How long does delivery "
+                                          "take?\" or \"Can I pay with PayPal?\"")
+            return []
+        hits = get_knowledge().answer_policy_question(question, k=2)
+        if hits:
+            best = hits[0]
+            dispatcher.utter_message(text=f"{best.title}: {best.text}\n(Source: {source_url(best.source)})")
+            return [SlotSet("human_offered", None)]
+        logger.info("no policy passage above the threshold")
+        if in_form(tracker):  # carry on with the form; a person is one request away
+            dispatcher.utter_message(text=f"{DONT_KNOW_TEXT} You can ask for a person at any time.")
+            return [SlotSet("human_offered", None)]
+        dispatcher.utter_message(text=DONT_KNOW_TEXT)
+        return offer_human("policy_unknown")

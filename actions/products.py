@@ -1,0 +1,515 @@
+"""Product flows: search and refine, details and questions, sizes/colours, compare, recommendations.
+
+What the shopper refers to lives in slots: ``last_results`` (ids of the list
+shown last, in order: "the second one"), ``last_search`` (query + filters, for
+"cheaper ones"), ``current_product`` (the product in focus: "is it waterproof?")
+and ``page_product`` (the product page open in the widget).
+"""
+from __future__ import annotations
+
+import re
+import statistics
+from typing import Any, Dict, List, Optional, Sequence, Text, Tuple
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.common import ShopAction, entity_values, first_entity, latest_text, rich_channel
+from actions.render import intent_payload, money, product_details, product_line, show_products
+from actions.shop import get_knowledge
+from actions.vocabulary import (
+    category_for,
+    normalise_colour,
+    normalise_size,
+    ordinal_position,
+    parse_price,
+)
+
+PAGE_SIZE = 5
+CHEAPER_RE = re.compile(r"\b(cheap\w*|less expensive|lower price|budget|afford\w*|too expensive|spend less|"
+                        r"inexpensive|bargain)\b", re.I)
+PRICIER_RE = re.compile(r"\b(more expensive|pricier|premium|high[- ]end|better quality|higher quality|luxury)\b", re.I)
+RATING_RE = re.compile(r"\b(rating|ratings|rated|reviews?|best)\b", re.I)
+MORE_RE = re.compile(r"\b(more|else|other|others|another|different|next)\b", re.I)
+CHEAPEST_RE = re.compile(r"\bcheapest\b", re.I)
+
+FOLLOW_UP_BUTTONS = [
+    {"title": "Similar but cheaper", "payload": "/ask_similar"},
+    {"title": "What goes with it?", "payload": "/ask_goes_with"},
+]
+
+
+# --------------------------------------------------------------------------- helpers
+
+def search_filters(tracker: Tracker, base: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    """Catalogue filters from the entities of the latest message (over ``base``)."""
+    filters = dict(base or {})
+    category = first_entity(tracker, "category")
+    if category:
+        filters["category"] = category_for(category) or category
+    colour = normalise_colour(first_entity(tracker, "colour"))
+    if colour:
+        filters["colour"] = colour
+    size = normalise_size(first_entity(tracker, "size"))
+    if size:
+        filters["size"] = size
+    for entity, key in (("price_max", "max_price"), ("price_min", "min_price")):
+        price = parse_price(first_entity(tracker, entity))
+        if price is not None:
+            filters[key] = float(price)
+    if filters.get("min_price") is not None and filters.get("max_price") is not None \
+            and filters["min_price"] > filters["max_price"]:
+        filters["min_price"], filters["max_price"] = filters["max_price"], filters["min_price"]
+    return filters
+
+
+def describe(filters: Dict[str, Any], query: str = "") -> str:
+    """``{"colour": "red", "max_price": 80}`` -> ``"red ... under €80"`` for messages."""
+    parts = []
+    if filters.get("colour"):
+        parts.append(str(filters["colour"]))
+    category = filters.get("category")
+    parts.append(str(category).split("/")[-1].lower() if category else (query or "products"))
+    if filters.get("size"):
+        parts.append(f"in size {filters['size']}")
+    if filters.get("min_price") is not None and filters.get("max_price") is not None:
+        parts.append(f"between {money(filters['min_price'])} and {money(filters['max_price'])}")
+    elif filters.get("max_price") is not None:
+        parts.append(f"under {money(filters['max_price'])}")
+    elif filters.get("min_price") is not None:
+        parts.append(f"over {money(filters['min_price'])}")
+    return " ".join(parts)
+
+
+def search_with_relaxation(query: str, filters: Dict[str, Any], k: int = PAGE_SIZE,
+                           exclude: Sequence[str] = ()) -> Tuple[List[Any], bool]:
+    """Search; when nothing matches, drop size and colour, then the price (returns ``relaxed``)."""
+    knowledge = get_knowledge()
+    attempts = [filters,
+                {k_: v for k_, v in filters.items() if k_ not in ("size", "colour")},
+                {k_: v for k_, v in filters.items() if k_ == "category"}]
+    for n, attempt in enumerate(attempts):
+        if n and attempt == attempts[n - 1]:
+            continue
+        hits = knowledge.search_products(query, attempt, k=k + len(exclude))
+        hits = [h for h in hits if str(h.id) not in set(exclude)][:k]
+        if hits:
+            return hits, n > 0
+    return [], False
+
+
+def results_events(products: Sequence[Any]) -> List[EventType]:
+    return [SlotSet("last_results", [str(p.id) for p in products])]
+
+
+def resolve_product(tracker: Tracker, *, default_first: bool = True) -> Tuple[Optional[Any], Optional[str]]:
+    """The product the shopper means: a card button, "the second one", the one in focus, or the top result.
+
+    Returns (product, problem message when it can't be resolved).
+    """
+    knowledge = get_knowledge()
+    product_id = first_entity(tracker, "product_id")
+    if product_id:
+        product = knowledge.get_product(product_id)
+        return product, None if product else "Sorry, I can't find that product any more."
+    results: List[str] = tracker.get_slot("last_results") or []
+    ordinal = ordinal_position(first_entity(tracker, "ordinal"))
+    if ordinal is not None:
+        if not results:
+            return None, "Which product do you mean? Tell me what you're looking for and I'll show you some."
+        index = ordinal - 1 if ordinal > 0 else len(results) - 1
+        if not 0 <= index < len(results):
+            return None, f"I only showed you {len(results)} product{'s' if len(results) != 1 else ''}."
+        return knowledge.get_product(results[index]), None
+    for slot in ("current_product", "page_product"):
+        if tracker.get_slot(slot):
+            product = knowledge.get_product(tracker.get_slot(slot))
+            if product:
+                return product, None
+    if results and default_first:
+        return knowledge.get_product(results[0]), None
+    return None, "Which product do you mean? Tell me what you're looking for and I'll show you some."
+
+
+def shown_products(tracker: Tracker) -> List[Any]:
+    knowledge = get_knowledge()
+    products = [knowledge.get_product(pid) for pid in tracker.get_slot("last_results") or []]
+    return [p for p in products if p is not None]
+
+
+# --------------------------------------------------------------------------- answering questions
+
+_STOPWORDS = set("""a an the is it this that these those one ones does do did can could would will be are was
+it's its i me my you your for of to in on with and or what which how much many any there have has
+first second third last about tell more please product item thing good really very so also just""".split())
+_SYNONYMS = {
+    "waterproof": ("waterproof", "water-resistant", "weatherproof", "waterproofing", "water-friendly"),
+    "wireless": ("wireless", "bluetooth", "true wireless"),
+    "washable": ("washable", "machine washable", "easy-iron"),
+    "vegan": ("vegan", "vegan leather"),
+    "light": ("lightweight", "light"),
+    "warm": ("warm", "insulated", "thermal", "fleece", "down"),
+    "kids": ("kids", "children", "child"),
+    "noise": ("noise-cancelling", "noise cancelling"),
+}
+_EXTRA_KEYS = {"battery": "battery_life", "screen": "screen", "display": "screen", "memory": "memory",
+               "ram": "memory", "storage": "storage", "capacity": "capacity", "litre": "capacity",
+               "liters": "capacity", "volume": "volume"}
+
+
+def _sentences(text: str) -> List[str]:
+    return [s.strip() for s in re.split(r"(?<=[.!?])\s+", text or "") if s.strip()]
+
+
+def answer_about(product: Any, question: str) -> str:
+    """A short, truthful answer from the product's own data; says so when the data is silent."""
+    q = question.lower()
+    attrs = product.attributes or {}
+    title = product.title
+    features = [str(f) for f in attrs.get("features") or []]
+    facts = features + [str(attrs.get(k)) for k in ("material", "audience", "colour") if attrs.get(k)]
+    named = next((fact for fact in facts if re.search(rf"\b{re.escape(fact.lower())}\b", q)), None)
+    if named:  # "is it wide-fit?" names one of its features exactly
+        return f"Yes, the {title} is {named}."
+    if re.search(r"\b(price|cost|costs|how much|expensive)\b", q):
+        return f"The {title} costs {money(product.price, product.currency)}."
+    if re.search(r"\b(rating|rated|reviews?|stars?|quality)\b", q):
+        if product.rating is None:
+            return f"The {title} has no customer ratings yet."
+        return f"Customers rate the {title} {product.rating:.1f} out of 5."
+    if re.search(r"\b(in stock|stock|available|availability|left)\b", q):
+        return (f"Yes, the {title} is in stock." if product.in_stock
+                else f"Sorry, the {title} is out of stock right now.")
+    if re.search(r"\b(made of|made from|material|fabric)\b", q):
+        material = attrs.get("material")
+        return f"The {title} is made of {material}." if material else \
+            f"The product details don't say what the {title} is made of."
+    if re.search(r"\b(sizes?|fit|fits)\b", q):
+        size = attrs.get("size")
+        if isinstance(size, list) and size:
+            return f"The {title} comes in sizes {', '.join(map(str, size))}."
+        return f"The {title} is size {size}." if size else f"The {title} comes in one size."
+    if re.search(r"\bcolou?rs?\b", q):
+        return f"The {title} is {attrs['colour']}." if attrs.get("colour") else \
+            f"The product details don't mention a colour for the {title}."
+    if re.search(r"\bbrand\b", q):
+        return f"The {title} is made by {product.brand}."
+    if re.search(r"\b(return|returnable|send (it )?back)\b", q):
+        return ("Yes, it can be returned within our return window." if getattr(product, "returnable", True)
+                else "This item can't be returned once opened, for hygiene reasons.")
+    for word, key in _EXTRA_KEYS.items():
+        if re.search(rf"\b{word}", q) and attrs.get(key):
+            return f"{key.replace('_', ' ').capitalize()} of the {title}: {attrs[key]}."
+    words = [w for w in re.findall(r"[a-z][a-z-]{2,}", q) if w not in _STOPWORDS]
+    for word in words:
+        variants = _SYNONYMS.get(word, (word,))
+        for fact in facts:
+            if any(v in fact.lower() for v in variants):
+                return f"Yes, the {title} is {fact}."
+        for sentence in _sentences(product.description):
+            if any(re.search(rf"\b{re.escape(v)}", sentence.lower()) for v in variants):
+                return f"From the product description: \"{sentence}\""
+    known = ", ".join(facts) if facts else "no further details"
+    return (f"The product details of the {title} don't mention that, so I can't promise it. "
+            f"What I know: {known}.")
+
+
+# --------------------------------------------------------------------------- actions
+
+class ActionSearchProducts(ShopAction):
+    """Searches the catalogue with the shopper's words and the filters in them."""
+
+    def name(self) -> Text:
+        return "action_search_products"
+
+    def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        query = latest_text(tracker)
+        filters = search_filters(tracker)
+        if not query and not filters:
+            dispatcher.utter_message(response="utter_ask_what_product")
+            return []
+        products, relaxed = search_with_relaxation(query, filters)
+        search = {"query": query, "filters": filters}
+        if not products:
+            dispatcher.utter_message(text=f"Sorry, I couldn't find any {describe(filters, query)}. "
+                                          "Could you describe it differently?")
+            return [SlotSet("last_search", search), SlotSet("last_results", [])]
+        intro = (f"I couldn't find {describe(filters, query)} exactly; these come closest:" if relaxed
+                 else "Here is what I found:")
+        show_products(dispatcher, tracker, products, intro)
+        return results_events(products) + [SlotSet("last_search", search), SlotSet("current_product", None)]
+
+
+class ActionRefineSearch(ShopAction):
+    """Follow-ups on the last list: cheaper/pricier, another colour or size, better rated, more results."""
+
+    def name(self) -> Text:
+        return "action_refine_search"
+
+    def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        last = tracker.get_slot("last_search") or {}
+        if not last:
+            dispatcher.utter_message(response="utter_ask_what_product")
+            return []
+        text = latest_text(tracker)
+        query = last.get("query", "")
+        filters = search_filters(tracker, last.get("filters"))
+        shown = shown_products(tracker)
+        prices = [p.price for p in shown]
+        explicit_price = bool(entity_values(tracker, "price_max") or entity_values(tracker, "price_min"))
+        exclude: List[str] = []
+        k = PAGE_SIZE
+        sort = None
+        if CHEAPEST_RE.search(text):
+            sort, k = "price", 20
+        elif CHEAPER_RE.search(text) and not explicit_price and prices:
+            filters["max_price"] = round(min(prices) - 0.01, 2)
+            filters.pop("min_price", None)
+        elif PRICIER_RE.search(text) and not explicit_price and prices:
+            filters["min_price"] = round(max(prices) + 0.01, 2)
+            filters.pop("max_price", None)
+        elif RATING_RE.search(text):
+            sort, k = "rating", 20
+        elif MORE_RE.search(text) and not (explicit_price or entity_values(tracker, "colour")
+                                           or entity_values(tracker, "size")):
+            exclude = [str(p.id) for p in shown]
+        products = get_knowledge().search_products(query, filters, k=k + len(exclude))
+        products = [p for p in products if str(p.id) not in exclude]
+        if sort == "price":
+            products.sort(key=lambda p: p.price)
+        elif sort == "rating":
+            products.sort(key=lambda p: -(p.rating or 0))
+        products = products[:PAGE_SIZE]
+        search = {"query": query, "filters": filters}
+        if not products and "max_price" in filters and prices and not explicit_price:
+            filters["max_price"] = round(statistics.median(prices) - 0.01, 2)
+            products = get_knowledge().search_products(query, filters, k=PAGE_SIZE)
+        if not products:
+            dispatcher.utter_message(text=f"Sorry, I have nothing more for {describe(filters, query)}. "
+                                          "Want to try a different budget or colour?")
+            return [SlotSet("last_search", search)]
+        show_products(dispatcher, tracker, products, f"Here are {describe(filters, query)}:")
+        return results_events(products) + [SlotSet("last_search", search), SlotSet("current_product", None)]
+
+
+class ActionShowProduct(ShopAction):
+    """Details of the product the shopper picked, with follow-up buttons."""
+
+    def name(self) -> Text:
+        return "action_show_product"
+
+    def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        product, problem = resolve_product(tracker, default_first=False)
+        if product is None:
+            dispatcher.utter_message(text=problem)
+            return []
+        buttons = FOLLOW_UP_BUTTONS + [{"title": "Add to cart",
+                                        "payload": intent_payload("add_to_cart", product_id=product.id)}]
+        show_products(dispatcher, tracker, [product], product_details(product), buttons=buttons)
+        return [SlotSet("current_product", str(product.id))]
+
+
+class ActionProductQuestion(ShopAction):
+    """Answers a question about a product from its data, then suggests what goes with it."""
+
+    def name(self) -> Text:
+        return "action_product_question"
+
+    def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        product, problem = resolve_product(tracker)
+        if product is None:
+            dispatcher.utter_message(text=problem)
+            return []
+        question = latest_text(tracker)
+        if not question:
+            dispatcher.utter_message(text=product_details(product))
+        else:
+            dispatcher.utter_message(text=answer_about(product, question))
+        recommend_complements(dispatcher, tracker, product, limit=3)
+        return [SlotSet("current_product", str(product.id))]
+
+
+def recommend_complements(dispatcher: CollectingDispatcher, tracker: Tracker, product: Any, limit: int) -> None:
+    """Mid-conversation recommendation: a few products that go with this one."""
+    complements = get_knowledge().goes_well_with(product.id, k=limit)
+    if not complements:
+        return
+    if rich_channel(tracker):
+        from actions.render import product_attachment
+
+        dispatcher.utter_message(text="It goes well with:", attachment=product_attachment(complements))
+    else:
+        dispatcher.utter_message(text="It goes well with: " + "; ".join(product_line(p) for p in complements) + ".")
+
+
+class ActionCheckAvailability(ShopAction):
+    """"Do you have it in size 42 / in black?" from the product's sizes, colour and stock."""
+
+    def name(self) -> Text:
+        return "action_check_availability"
+
+    def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        product, problem = resolve_product(tracker)
+        if product is None:
+            dispatcher.utter_message(text=problem)
+            return []
+        events: List[EventType] = [SlotSet("current_product", str(product.id))]
+        attrs = product.attributes or {}
+        size = normalise_size(first_entity(tracker, "size"))
+        colour = normalise_colour(first_entity(tracker, "colour"))
+        sizes = attrs.get("size")
+        size_list = [str(s) for s in sizes] if isinstance(sizes, list) else ([str(sizes)] if sizes else [])
+        stock = (f"{product.stock} in stock." if product.in_stock and product.stock < 10
+                 else "In stock." if product.in_stock else "It's out of stock right now, though.")
+        if size:
+            if any(s.upper() == size.upper() for s in size_list):
+                dispatcher.utter_message(text=f"Yes, the {product.title} comes in size {size}. {stock}")
+                return events
+            available = f"it comes in {', '.join(size_list)}" if size_list else "it comes in one size only"
+            alternatives = get_knowledge().search_products(
+                product.category.split("/")[-1], {"category": product.category, "size": size}, k=3)
+            if alternatives:
+                show_products(dispatcher, tracker, alternatives,
+                              f"Sorry, {available}. These are available in size {size}:")
+                return events + results_events(alternatives)
+            dispatcher.utter_message(text=f"Sorry, {available}.")
+            return events
+        if colour:
+            if str(attrs.get("colour", "")).lower() == colour.lower():
+                dispatcher.utter_message(text=f"Yes, the {product.title} is {colour}. {stock}")
+                return events
+            alternatives = get_knowledge().search_products(
+                product.category.split("/")[-1], {"category": product.category, "colour": colour}, k=3)
+            this_colour = f"it's only available in {attrs['colour']}" if attrs.get("colour") else "it has no colour options"
+            if alternatives:
+                show_products(dispatcher, tracker, alternatives, f"Sorry, {this_colour}. These are {colour}:")
+                return events + results_events(alternatives)
+            dispatcher.utter_message(text=f"Sorry, {this_colour}, and I have nothing similar in {colour}.")
+            return events
+        facts = []
+        if attrs.get("colour"):
+            facts.append(f"it's {attrs['colour']}")
+        if size_list:
+            facts.append(f"it comes in sizes {', '.join(size_list)}")
+        dispatcher.utter_message(text=f"The {product.title}: {'; '.join(facts) or 'one size, one colour'}. {stock}")
+        return events
+
+
+class ActionCompareProducts(ShopAction):
+    """Side-by-side facts of two or three products from the last list, with a short verdict."""
+
+    def name(self) -> Text:
+        return "action_compare_products"
+
+    def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        results: List[str] = tracker.get_slot("last_results") or []
+        if len(results) < 2:
+            dispatcher.utter_message(text="I need at least two products to compare. What are you looking for?")
+            return []
+        positions = [p for p in (ordinal_position(v) for v in entity_values(tracker, "ordinal")) if p is not None]
+        if len(positions) < 2:
+            positions = [1, 2] if not positions or positions[0] == 1 else [1, positions[0]]
+        indexes = []
+        for pos in positions[:3]:
+            index = pos - 1 if pos > 0 else len(results) - 1
+            if not 0 <= index < len(results):
+                dispatcher.utter_message(text=f"I only showed you {len(results)} products.")
+                return []
+            if index not in indexes:
+                indexes.append(index)
+        knowledge = get_knowledge()
+        products = [p for p in (knowledge.get_product(results[i]) for i in indexes) if p is not None]
+        if len(products) < 2:
+            dispatcher.utter_message(text="Pick two different products to compare, e.g. \"the first and the third\".")
+            return []
+        lines = []
+        for index, product in zip(indexes, products):
+            attrs = product.attributes or {}
+            facts = [money(product.price, product.currency), f"{product.rating:.1f}★" if product.rating else "unrated"]
+            facts += [str(attrs[k]) for k in ("colour", "material") if attrs.get(k)]
+            facts += [", ".join(attrs.get("features") or [])] if attrs.get("features") else []
+            facts.append("in stock" if product.in_stock else "out of stock")
+            lines.append(f"{index + 1}. {product.title}: " + "; ".join(facts))
+        cheapest = min(products, key=lambda p: p.price)
+        verdict = [f"The {cheapest.title} is the cheapest."]
+        rated = [p for p in products if p.rating is not None]
+        if rated:
+            best = max(rated, key=lambda p: p.rating)
+            verdict.append(f"The {best.title} has the best rating." if best is not cheapest
+                           else "It also has the best rating.")
+        dispatcher.utter_message(text="\n".join(lines) + "\n" + " ".join(verdict))
+        return []
+
+
+class ActionGoesWellWith(ShopAction):
+    """Products that complete the one in focus (socks for running shoes, mugs for a coffee machine)."""
+
+    def name(self) -> Text:
+        return "action_goes_well_with"
+
+    def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        product, problem = resolve_product(tracker)
+        if product is None:
+            dispatcher.utter_message(text=problem)
+            return []
+        complements = get_knowledge().goes_well_with(product.id, k=4)
+        if not complements:
+            dispatcher.utter_message(text=f"I don't have suggestions to go with the {product.title} yet.")
+            return [SlotSet("current_product", str(product.id))]
+        show_products(dispatcher, tracker, complements, f"These go well with the {product.title}:")
+        return results_events(complements) + [SlotSet("current_product", str(product.id))]
+
+
+class ActionSimilarProducts(ShopAction):
+    """Alternatives to the product in focus, optionally cheaper or in another colour."""
+
+    def name(self) -> Text:
+        return "action_similar_products"
+
+    def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        product, problem = resolve_product(tracker)
+        if product is None:
+            dispatcher.utter_message(text=problem)
+            return []
+        text = latest_text(tracker)
+        max_price = parse_price(first_entity(tracker, "price_max"))
+        cheaper = max_price is None and (CHEAPER_RE.search(text) or not text)  # the button says "cheaper"
+        if cheaper:
+            max_price = product.price - 0.01
+        colour = normalise_colour(first_entity(tracker, "colour"))
+        similar = get_knowledge().similar_products(product.id, k=10 if colour else PAGE_SIZE,
+                                                   max_price=float(max_price) if max_price is not None else None)
+        if colour:
+            similar = [p for p in similar if str((p.attributes or {}).get("colour", "")).lower() == colour.lower()]
+        similar = similar[:PAGE_SIZE]
+        condition = " ".join(filter(None, [f"in {colour}" if colour else "",
+                                           f"under {money(float(max_price), product.currency)}" if max_price else ""]))
+        if not similar:
+            dispatcher.utter_message(text=f"I couldn't find anything similar to the {product.title} "
+                                          f"{condition}".strip() + ".")
+            return [SlotSet("current_product", str(product.id))]
+        show_products(dispatcher, tracker, similar, f"Similar to the {product.title} {condition}".strip() + ":")
+        return results_events(similar) + [SlotSet("current_product", str(product.id))]
+
+
+class ActionAddToCart(ShopAction):
+    """Confirms a card's "Add to cart" (the widget puts it in the shop's cart) and suggests complements."""
+
+    def name(self) -> Text:
+        return "action_add_to_cart"
+
+    def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        product, problem = resolve_product(tracker)
+        if product is None:
+            dispatcher.utter_message(text=problem)
+            return []
+        from_button = ((tracker.latest_message or {}).get("text") or "").startswith("/add_to_cart")
+        if from_button:
+            dispatcher.utter_message(text=f"Added to your cart: {product.title}, {money(product.price, product.currency)}.")
+            recommend_complements(dispatcher, tracker, product, limit=3)
+        else:
+            show_products(dispatcher, tracker, [product],
+                          f"Tap \"Add to cart\" on the card to put the {product.title} in your cart.")
+        return [SlotSet("current_product", str(product.id))]

@@ -1,0 +1,243 @@
+"""The support team's figures, computed from the analytics facts.
+
+Definitions (the page and the CLI report print them too):
+
+- a *conversation* is one Rasa session of one sender (``session_started`` starts the next) that
+  has at least one shopper message in the period;
+- *fallback rate*: shopper messages the bot did not understand (``nlu_fallback``, or a
+  default / two-stage fallback action) / all shopper messages;
+- *hand-off rate*: conversations handed to a human (``action_handoff_to_human`` or
+  ``ConversationPaused``) / conversations; *containment* is the rest: conversations that
+  finished without a human;
+- *top unanswered questions*: the (masked) messages behind fallbacks, grouped case- and
+  punctuation-insensitively;
+- *conversion after recommendations*: conversations in which the bot showed products, and
+  among them those where the shopper added one of *those* products to the cart (or bought
+  one) within ``window`` afterwards.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter, defaultdict
+from dataclasses import asdict, dataclass, field
+from typing import Any, Dict, List, Optional, Tuple
+
+from sqlalchemy import and_, func, select, true
+from sqlalchemy.orm import sessionmaker
+
+from insights.models import FactKind, InsightFact
+from insights.taxonomy import normalise_question
+
+
+
+def _in_period(since: Optional[dt.datetime], until: Optional[dt.datetime]):
+    conditions = []
+    if since is not None:
+        conditions.append(InsightFact.at >= since)
+    if until is not None:
+        conditions.append(InsightFact.at < until)
+    return and_(*conditions) if conditions else true()
+
+
+def _bucket(dialect: str, bucket: str):
+    if bucket not in ("hour", "day"):
+        raise ValueError("bucket must be 'hour' or 'day'")
+    if dialect == "postgresql":
+        return func.to_char(func.date_trunc(bucket, InsightFact.at), "YYYY-MM-DD" + (" HH24:00" if bucket == "hour" else ""))
+    return func.strftime("%Y-%m-%d" + (" %H:00" if bucket == "hour" else ""), InsightFact.at)
+
+
+@dataclass
+class Rate:
+    numerator: int
+    denominator: int
+
+    @property
+    def rate(self) -> Optional[float]:
+        return round(self.numerator / self.denominator, 4) if self.denominator else None
+
+    def as_dict(self, numerator: str, denominator: str) -> Dict[str, Any]:
+        return {numerator: self.numerator, denominator: self.denominator, "rate": self.rate}
+
+
+class Analytics:
+    """Queries over ``insight_facts`` for one period."""
+
+    def __init__(self, sessions: sessionmaker, since: Optional[dt.datetime] = None, until: Optional[dt.datetime] = None) -> None:
+        self.sessions, self.since, self.until = sessions, since, until
+
+    @property
+    def _where(self):
+        return _in_period(self.since, self.until)
+
+    def intent_volumes(self, bucket: str = "day") -> List[Dict[str, Any]]:
+        """Shopper messages per intent per hour/day."""
+        with self.sessions() as session:
+            label = _bucket(session.bind.dialect.name, bucket).label("bucket")
+            rows = session.execute(
+                select(label, InsightFact.name, func.count())
+                .where(InsightFact.kind == FactKind.TURN, self._where)
+                .group_by(label, InsightFact.name)
+                .order_by(label, func.count().desc(), InsightFact.name)
+            ).all()
+        return [{"bucket": b, "intent": n, "count": c} for b, n, c in rows]
+
+    def intent_totals(self) -> List[Dict[str, Any]]:
+        with self.sessions() as session:
+            rows = session.execute(
+                select(InsightFact.name, func.count(), func.avg(InsightFact.confidence))
+                .where(InsightFact.kind == FactKind.TURN, self._where)
+                .group_by(InsightFact.name).order_by(func.count().desc(), InsightFact.name)
+            ).all()
+        return [{"intent": n, "count": c, "mean_confidence": round(a, 4) if a is not None else None} for n, c, a in rows]
+
+    def _count(self, kind: str) -> int:
+        with self.sessions() as session:
+            return session.execute(
+                select(func.count()).select_from(InsightFact).where(InsightFact.kind == kind, self._where)
+            ).scalar_one()
+
+    def fallback_rate(self) -> Rate:
+        return Rate(self._count(FactKind.FALLBACK), self._count(FactKind.TURN))
+
+    def _conversations(self, kind: str) -> set:
+        with self.sessions() as session:
+            return set(session.execute(
+                select(InsightFact.sender_id, InsightFact.conversation)
+                .where(InsightFact.kind == kind, self._where).distinct()
+            ).all())
+
+    def handoff_rate(self) -> Rate:
+        talked = self._conversations(FactKind.TURN)
+        handed = self._conversations(FactKind.HANDOFF) & talked
+        return Rate(len(handed), len(talked))
+
+    def containment(self) -> Rate:
+        handoff = self.handoff_rate()
+        return Rate(handoff.denominator - handoff.numerator, handoff.denominator)
+
+    def top_unanswered(self, limit: int = 10) -> List[Dict[str, Any]]:
+        with self.sessions() as session:
+            rows = session.execute(
+                select(InsightFact.text, InsightFact.at)
+                .where(InsightFact.kind == FactKind.FALLBACK, InsightFact.text.isnot(None), self._where)
+                .order_by(InsightFact.at)
+            ).all()
+        counts: Counter = Counter()
+        example: Dict[str, Tuple[str, dt.datetime]] = {}
+        for text, at in rows:
+            key = normalise_question(text)
+            if not key:
+                continue
+            counts[key] += 1
+            example[key] = (text, at)  # the latest wording
+        return [
+            {"question": example[k][0], "count": c, "last_seen": example[k][1].isoformat(timespec="seconds")}
+            for k, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+        ]
+
+    def recommendation_conversion(self, window: dt.timedelta = dt.timedelta(days=7)) -> Dict[str, Any]:
+        with self.sessions() as session:
+            recs = session.execute(
+                select(InsightFact.sender_id, InsightFact.conversation, InsightFact.at, InsightFact.data)
+                .where(InsightFact.kind == FactKind.RECOMMENDATION, self._where)
+            ).all()
+            senders = {r[0] for r in recs}
+            until = self.until + window if self.until is not None else None
+            outcomes = session.execute(
+                select(InsightFact.sender_id, InsightFact.name, InsightFact.at, InsightFact.data)
+                .where(
+                    InsightFact.kind == FactKind.SITE,
+                    InsightFact.name.in_(("added_to_cart", "purchased")),
+                    InsightFact.sender_id.in_(senders),
+                    _in_period(self.since, until),
+                )
+            ).all() if senders else []
+        shown: Dict[Tuple[str, int], List[Tuple[dt.datetime, set]]] = defaultdict(list)
+        for sender, conversation, at, data in recs:
+            shown[(sender, conversation)].append((at, set(map(str, (data or {}).get("product_ids", [])))))
+        by_sender: Dict[str, List[Tuple[str, dt.datetime, set]]] = defaultdict(list)
+        for sender, name, at, data in outcomes:
+            data = data or {}
+            ids = set(map(str, data.get("product_ids") or [])) | ({str(data["product_id"])} if data.get("product_id") else set())
+            by_sender[sender].append((name, at, ids))
+        carted = purchased = 0
+        for (sender, _), shows in shown.items():
+            hit = {"added_to_cart": False, "purchased": False}
+            for name, at, ids in by_sender.get(sender, []):
+                if any(shown_at <= at <= shown_at + window and ids & products for shown_at, products in shows):
+                    hit[name] = True
+            carted += hit["added_to_cart"] or hit["purchased"]
+            purchased += hit["purchased"]
+        total = len(shown)
+        return {
+            "conversations_with_recommendations": total,
+            "added_to_cart": carted,
+            "purchased": purchased,
+            "cart_rate": Rate(carted, total).rate,
+            "purchase_rate": Rate(purchased, total).rate,
+            "window_days": window.days,
+        }
+
+    def overview(self, bucket: str = "day", top: int = 10) -> "Report":
+        return Report(
+            since=self.since.isoformat(timespec="seconds") if self.since else None,
+            until=self.until.isoformat(timespec="seconds") if self.until else None,
+            fallback=self.fallback_rate().as_dict("fallbacks", "messages"),
+            handoff=self.handoff_rate().as_dict("handed_off", "conversations"),
+            containment=self.containment().as_dict("contained", "conversations"),
+            conversion=self.recommendation_conversion(),
+            intents=self.intent_totals(),
+            intent_volumes=self.intent_volumes(bucket),
+            unanswered=self.top_unanswered(top),
+        )
+
+
+@dataclass
+class Report:
+    since: Optional[str]
+    until: Optional[str]
+    fallback: Dict[str, Any]
+    handoff: Dict[str, Any]
+    containment: Dict[str, Any]
+    conversion: Dict[str, Any]
+    intents: List[Dict[str, Any]] = field(default_factory=list)
+    intent_volumes: List[Dict[str, Any]] = field(default_factory=list)
+    unanswered: List[Dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> Dict[str, Any]:
+        return asdict(self)
+
+    def rows(self) -> List[Dict[str, Any]]:
+        """The whole report as long-format rows (``section, key, name, value``) for one CSV file."""
+        out: List[Dict[str, Any]] = []
+        for section in ("fallback", "handoff", "containment", "conversion"):
+            for key, value in getattr(self, section).items():
+                out.append({"section": section, "key": key, "name": "", "value": value})
+        for row in self.intents:
+            out.append({"section": "intents", "key": "count", "name": row["intent"], "value": row["count"]})
+        for row in self.intent_volumes:
+            out.append({"section": "intent_volume", "key": row["bucket"], "name": row["intent"], "value": row["count"]})
+        for row in self.unanswered:
+            out.append({"section": "unanswered", "key": "count", "name": row["question"], "value": row["count"]})
+        return out
+
+
+def write_csv(rows: List[Dict[str, Any]], stream: Any) -> None:
+    """CSV with a header from the first row's keys; formula-looking cells are quoted as text."""
+    import csv
+
+    if not rows:
+        stream.write("")
+        return
+    writer = csv.DictWriter(stream, fieldnames=list(rows[0]))
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: _safe_cell(v) for k, v in row.items()})
+
+
+def _safe_cell(value: Any) -> Any:
+    # Shopper text ends up in spreadsheets: keep "=cmd()" from becoming a formula (CSV injection).
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value

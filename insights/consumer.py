@@ -1,0 +1,207 @@
+"""The consumer: broker events in, session and customer profiles and analytics facts out.
+
+One batch is one database transaction: the facts, the profiles and (for the
+SQL broker) the cursor move together, so a crash neither loses nor repeats
+events. RabbitMQ delivers at least once; each profile remembers the hashes of
+its recent events and skips a redelivered one.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import signal
+import time
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterable, Mapping, Optional, Tuple
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from insights import profiles
+from insights.catalogue import Catalogue
+from insights.interpret import interpret
+from insights.models import ConsumerCursor, InsightFact, ProfileScope
+from insights.profiles import Profile
+from insights.stream import BrokerConfig, PikaEventSource, SQLEventSource
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class BatchResult:
+    events: int = 0
+    facts: int = 0
+    profiles: int = 0
+    skipped: int = 0
+
+
+@dataclass
+class ProfileUpdater:
+    """Applies broker events to profiles and facts inside one database session."""
+
+    sessions: sessionmaker
+    catalogue: Catalogue = field(default=None)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        if self.catalogue is None:
+            self.catalogue = Catalogue(self.sessions)
+
+    def apply(self, session: Session, raws: Iterable[Mapping[str, Any]]) -> BatchResult:
+        result = BatchResult()
+        cache: Dict[Tuple[str, str], Profile] = {}
+
+        def profile_for(scope: str, subject: str) -> Profile:
+            key = (scope, subject)
+            if key not in cache:
+                cache[key] = profiles.load(session, scope, subject) or Profile(scope=scope, subject=subject)
+            return cache[key]
+
+        for raw in raws:
+            result.events += 1
+            obs = interpret(raw)
+            if obs is None:
+                result.skipped += 1
+                continue
+            own = profile_for(ProfileScope.SESSION, obs.sender_id)
+            if own.seen(obs.key):
+                result.skipped += 1
+                continue
+            customer_id = obs.customer_id or own.customer_id
+            if obs.customer_id and obs.customer_id != own.customer_id:
+                # The shopper just logged in: the customer keeps what the anonymous session learnt.
+                profiles.absorb(profile_for(ProfileScope.CUSTOMER, obs.customer_id), own)
+            facts = own.observe(obs, self.catalogue)
+            if customer_id:
+                customer = profile_for(ProfileScope.CUSTOMER, customer_id)
+                customer.customer_id = customer_id
+                customer.seen(obs.key)
+                customer.observe(obs, self.catalogue)
+            for fact in facts:
+                session.add(InsightFact(
+                    at=obs.at, sender_id=obs.sender_id, conversation=own.conversation,
+                    customer_id=customer_id, kind=fact.kind, name=(fact.name or "")[:100],
+                    confidence=fact.confidence, text=fact.text, data=fact.data,
+                ))
+            result.facts += len(facts)
+        for profile in cache.values():
+            profiles.store(session, profile)
+        result.profiles = len(cache)
+        return result
+
+    def process(self, raws: Iterable[Mapping[str, Any]]) -> BatchResult:
+        """Apply a batch in its own transaction (the entry point for tests and the Pika consumer)."""
+        with self.sessions.begin() as session:
+            return self.apply(session, raws)
+
+
+class SQLConsumer:
+    """Follows the SQL broker's ``events`` table by id; the cursor lives in the shop database."""
+
+    def __init__(self, source: SQLEventSource, updater: ProfileUpdater, batch: int = 500) -> None:
+        self.source, self.updater, self.batch = source, updater, batch
+
+    def cursor(self) -> int:
+        with self.updater.sessions() as session:
+            row = session.get(ConsumerCursor, self.source.name)
+            return int(row.last_id) if row is not None else 0
+
+    def consume_once(self) -> BatchResult:
+        """Read and apply everything new (in batches); returns the totals."""
+        total = BatchResult()
+        while True:
+            with self.updater.sessions.begin() as session:
+                row = session.get(ConsumerCursor, self.source.name, with_for_update=True)
+                last_id = int(row.last_id) if row is not None else 0
+                batch = self.source.read_after(last_id, self.batch)
+                if not batch:
+                    return total
+                result = self.updater.apply(session, [data for _, data in batch])
+                if row is None:
+                    row = ConsumerCursor(name=self.source.name)
+                    session.add(row)
+                row.last_id = batch[-1][0]
+                row.updated_at = _utcnow()
+            for name in ("events", "facts", "profiles", "skipped"):
+                setattr(total, name, getattr(total, name) + getattr(result, name))
+            if len(batch) < self.batch:
+                return total
+
+    def run(self, poll_seconds: float = 0.1, stop: Optional[Any] = None) -> None:
+        """Poll until ``stop()`` is true or SIGTERM/SIGINT arrives."""
+        stopping = _Stopper(stop)
+        self.source.ensure_table()
+        while not stopping():
+            try:
+                result = self.consume_once()
+            except Exception:  # a locked or briefly unavailable database: retry, never die
+                logger.exception("consuming the SQL event broker failed; retrying")
+                time.sleep(min(5.0, poll_seconds * 20))
+                continue
+            if result.events:
+                logger.info("consumed %d events (%d facts)", result.events, result.facts)
+            else:
+                time.sleep(poll_seconds)
+
+
+class PikaConsumer:
+    """Drains the RabbitMQ queue into profiles; acks only committed batches."""
+
+    def __init__(self, source: PikaEventSource, updater: ProfileUpdater) -> None:
+        self.source, self.updater = source, updater
+
+    def consume_once(self, max_wait: float = 0.1) -> int:
+        return self.source.drain(self.updater.process, max_wait=max_wait)
+
+    def run(self, stop: Optional[Any] = None) -> None:
+        stopping = _Stopper(stop)
+        while not stopping():
+            try:
+                count = self.consume_once(max_wait=0.2)
+            except Exception:
+                logger.exception("consuming RabbitMQ failed; reconnecting")
+                self.source.close()
+                time.sleep(2)
+                continue
+            if count:
+                logger.info("consumed %d events", count)
+        self.source.close()
+
+
+class _Stopper:
+    def __init__(self, stop: Optional[Any]) -> None:
+        self.stop, self.flag = stop, False
+        if stop is None:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                try:
+                    signal.signal(sig, self._set)
+                except ValueError:  # not the main thread
+                    pass
+
+    def _set(self, *_: Any) -> None:
+        self.flag = True
+
+    def __call__(self) -> bool:
+        return self.flag or bool(self.stop and self.stop())
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.utcnow()
+
+
+def consumer_for(config: BrokerConfig, sessions: sessionmaker) -> Any:
+    """The consumer matching the configured broker type."""
+    updater = ProfileUpdater(sessions)
+    if config.is_sql:
+        return SQLConsumer(SQLEventSource.from_url(config.sql_url()), updater)
+    if config.is_pika:
+        return PikaConsumer(PikaEventSource.from_config(config), updater)
+    raise ValueError(f"no consumer for a {config.type!r} event broker (use SQL or pika)")
+
+
+def consume_sql(events_url: str, sessions: sessionmaker) -> BatchResult:
+    """Apply everything new in the SQL broker at ``events_url`` once: what the tests call."""
+    source = SQLEventSource.from_url(events_url)
+    source.ensure_table()
+    return SQLConsumer(source, ProfileUpdater(sessions)).consume_once()
+
+
+__all__ = ["BatchResult", "PikaConsumer", "ProfileUpdater", "SQLConsumer", "consume_sql", "consumer_for"]

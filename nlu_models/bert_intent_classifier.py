@@ -1,0 +1,136 @@
+"""Rasa 3.6 glue for the fine-tuned BERT intent classifier.
+
+Only the graph-component contract lives here: read the config, train through
+:func:`nlu_models.training.train_classifier`, persist the model folder in Rasa's
+``ModelStorage`` and fill ``intent`` / ``intent_ranking`` the way Rasa's own
+classifiers do, so FallbackClassifier, rules and ``rasa test nlu`` work unchanged.
+
+Use it in ``config.yml``::
+
+    - name: nlu_models.bert_intent_classifier.BertIntentClassifier
+      epochs: 8
+      backend: torch_int8
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List, Optional, Text, Type
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.classifier import IntentClassifier
+from rasa.shared.nlu.constants import (
+    INTENT,
+    INTENT_NAME_KEY,
+    INTENT_RANKING_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+    TEXT,
+)
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from nlu_models.config import ClassifierConfig, default_config_dict
+from nlu_models.data import IntentData
+
+logger = logging.getLogger(__name__)
+
+
+@DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
+class BertIntentClassifier(GraphComponent, IntentClassifier):
+    """Intent classifier that fine-tunes a BERT-family encoder (see :mod:`nlu_models`)."""
+
+    @classmethod
+    def required_components(cls) -> List[Type]:
+        return []  # tokenises and embeds the raw text itself
+
+    @staticmethod
+    def required_packages() -> List[Text]:
+        return ["torch", "transformers", "onnxruntime"]
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return default_config_dict()
+
+    @classmethod
+    def validate_config(cls, config: Dict[Text, Any]) -> None:
+        ClassifierConfig.from_rasa(config)
+
+    def __init__(
+        self,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        model: Optional["IntentModel"] = None,  # noqa: F821 (imported lazily: torch is heavy)
+    ) -> None:
+        self.settings = ClassifierConfig.from_rasa(config)
+        self._model_storage = model_storage
+        self._resource = resource
+        self.model = model
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "BertIntentClassifier":
+        return cls(config, model_storage, resource)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        """Fine-tunes on the NLU examples and persists the model folder."""
+        from nlu_models.intent_model import IntentModel, save_trained
+        from nlu_models.training import train_classifier
+
+        examples = [e for e in training_data.intent_examples if e.get(TEXT) and e.get(INTENT)]
+        if not examples:
+            logger.warning("%s: no intent examples, nothing to train.", self.__class__.__name__)
+            return self._resource
+        data = IntentData([e.get(TEXT) for e in examples], [e.get(INTENT) for e in examples])
+        import torch
+
+        threads = torch.get_num_threads()
+        trained = train_classifier(data, self.settings)
+        with self._model_storage.write_to(self._resource) as directory:
+            save_trained(trained, self.settings, directory)
+            self.model = IntentModel.load(directory)
+        torch.set_num_threads(threads)  # the inference setting must not slow later training
+        return self._resource
+
+    @classmethod
+    def load(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> "BertIntentClassifier":
+        """Loads the persisted model; the inference settings of ``config`` apply."""
+        from nlu_models.intent_model import IntentModel
+
+        settings = ClassifierConfig.from_rasa(config)
+        try:
+            with model_storage.read_from(resource) as directory:
+                model = IntentModel.load(directory, backend=settings.backend, num_threads=settings.num_threads)
+        except ValueError:
+            logger.warning("%s: no trained model in resource '%s'.", cls.__name__, resource.name)
+            model = None
+        return cls(config, model_storage, resource, model)
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        """Sets ``intent`` and the top ``ranking_length`` of ``intent_ranking``."""
+        texts = [m.get(TEXT) or "" for m in messages]
+        predictions = self.model.predict(texts) if self.model else [None] * len(messages)
+        limit = self.settings.ranking_length or None
+        for message, prediction in zip(messages, predictions):
+            ranking = [
+                {INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: confidence}
+                for name, confidence in (prediction.ranking[:limit] if prediction else [])
+            ]
+            intent = ranking[0] if ranking else {INTENT_NAME_KEY: None, PREDICTED_CONFIDENCE_KEY: 0.0}
+            message.set(INTENT, intent, add_to_output=True)
+            message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+        return messages

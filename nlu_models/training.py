@@ -1,0 +1,241 @@
+"""Fine-tuning a BERT-family encoder for intent classification (no Rasa in here).
+
+One function, :func:`train_classifier`, takes :class:`~nlu_models.data.IntentData`
+and a :class:`~nlu_models.config.ClassifierConfig` and returns the fine-tuned
+model with its tokenizer, label order and softmax temperature. Seeding, the
+validation split, class weighting, synthetic outliers, early stopping and the
+tqdm progress bars all live here so the Rasa component and the CLI train alike.
+"""
+from __future__ import annotations
+
+import copy
+import logging
+import os
+import random
+import string
+import sys
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+from tqdm.auto import tqdm
+
+from nlu_models.calibration import expected_calibration_error, fit_temperature, softmax
+from nlu_models.config import ClassifierConfig
+from nlu_models.data import IntentData, stratified_split, synthetic_outliers
+
+logger = logging.getLogger(__name__)
+
+OUTLIER = -1  # label of a synthetic outlier trained towards the uniform distribution
+OUTLIER_LOSS_WEIGHT = 0.5  # as in outlier exposure (Hendrycks et al. 2019)
+MIN_OUTLIERS = 16
+
+
+@dataclass
+class TrainedClassifier:
+    """A fine-tuned model ready to be saved (see :mod:`nlu_models.artifacts`)."""
+
+    model: torch.nn.Module
+    tokenizer: object
+    intents: List[str]
+    temperature: float = 1.0
+    history: List[Dict[str, float]] = field(default_factory=list)
+    validation: Dict[str, float] = field(default_factory=dict)
+
+
+def offline_hub() -> None:
+    """No model hub is reachable (or wanted) at train or run time."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+def quiet_transformers() -> None:
+    """Hides the load report of a fresh classification head (expected when fine-tuning)."""
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+
+
+def set_seed(seed: int) -> None:
+    """Seeds every random source training draws from."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def load_base(base_model: str, intents: Sequence[str]):
+    """Tokenizer and a sequence-classification model with a fresh head for ``intents``."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    offline_hub()
+    quiet_transformers()
+    tokenizer = AutoTokenizer.from_pretrained(base_model)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        base_model,
+        num_labels=len(intents),
+        id2label=dict(enumerate(intents)),
+        label2id={name: i for i, name in enumerate(intents)},
+    )
+    return tokenizer, model
+
+
+def _batches(
+    encoded: List[List[int]], labels: np.ndarray, batch_size: int, tokenizer, order: Sequence[int]
+):
+    for start in range(0, len(order), batch_size):
+        idx = order[start : start + batch_size]
+        batch = tokenizer.pad({"input_ids": [encoded[i] for i in idx]}, return_tensors="pt")
+        yield batch, torch.as_tensor(labels[idx], dtype=torch.long)
+
+
+def _encode(tokenizer, texts: Sequence[str], max_length: int) -> List[List[int]]:
+    return tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]
+
+
+@torch.no_grad()
+def predict_logits(model, tokenizer, texts: Sequence[str], max_length: int, batch_size: int = 64) -> np.ndarray:
+    """Logits of ``texts`` in their order (batched by length so padding stays short)."""
+    model.eval()
+    if not texts:
+        return np.zeros((0, model.config.num_labels), dtype=np.float32)
+    encoded = _encode(tokenizer, texts, max_length)
+    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
+    out = np.zeros((len(encoded), model.config.num_labels), dtype=np.float32)
+    dummy = np.zeros(len(encoded), dtype=np.int64)
+    for start, (batch, _) in zip(range(0, len(order), batch_size), _batches(encoded, dummy, batch_size, tokenizer, order)):
+        out[order[start : start + batch_size]] = model(**batch).logits.float().numpy()
+    return out
+
+
+def _class_weights(labels: np.ndarray, n_classes: int) -> torch.Tensor:
+    counts = np.bincount(labels[labels >= 0], minlength=n_classes).astype(np.float64)
+    weights = np.where(counts > 0, counts.sum() / (n_classes * np.maximum(counts, 1)), 0.0)
+    return torch.as_tensor(weights, dtype=torch.float32)
+
+
+def _loss(logits: torch.Tensor, labels: torch.Tensor, weights: Optional[torch.Tensor]) -> torch.Tensor:
+    inliers = labels >= 0
+    total = logits.new_zeros(())
+    if inliers.any():
+        total = total + F.cross_entropy(logits[inliers], labels[inliers], weight=weights, reduction="sum")
+    if (~inliers).any():
+        uniform = -F.log_softmax(logits[~inliers], dim=-1).mean(dim=-1)
+        total = total + OUTLIER_LOSS_WEIGHT * uniform.sum()
+    return total / len(labels)
+
+
+def _outlier_count(fraction: float, n_examples: int) -> int:
+    """``fraction`` of the examples, but enough to matter on a tiny Rasa project."""
+    if fraction <= 0 or n_examples == 0:
+        return 0
+    return max(int(round(fraction * n_examples)), MIN_OUTLIERS)
+
+
+def _outlier_vocabulary(tokenizer, data: IntentData) -> List[str]:
+    """Whole words of the tokenizer's vocabulary that never occur in the training data."""
+    seen = {w.lower().strip(string.punctuation) for text in data.texts for w in text.split()}
+    vocab = getattr(tokenizer, "get_vocab", dict)()
+    return sorted(w for w in vocab if w.isalpha() and len(w) > 2 and w not in seen)
+
+
+
+def train_classifier(data: IntentData, config: ClassifierConfig) -> TrainedClassifier:
+    """Fine-tunes ``config.base_model`` on ``data`` (deterministic for a given seed)."""
+    if len(data) == 0:
+        raise ValueError("no intent examples to train on")
+    if config.train_threads:
+        torch.set_num_threads(config.train_threads)
+    set_seed(config.seed)
+    intents = data.intents
+    index = {name: i for i, name in enumerate(intents)}
+    train, val = stratified_split(data, config.validation_fraction, config.seed)
+    tokenizer, model = load_base(config.resolved_base_model(), intents)
+
+    vocabulary = _outlier_vocabulary(tokenizer, data)
+    oos = index.get(config.out_of_scope_intent, OUTLIER)
+    n_outliers = _outlier_count(config.synthetic_outliers, len(train))
+    texts = list(train.texts) + synthetic_outliers(n_outliers, config.seed, vocabulary)
+    labels = [index[label] for label in train.labels] + [oos] * n_outliers
+    y = np.asarray(labels, dtype=np.int64)
+    encoded = _encode(tokenizer, texts, config.max_length)
+    weights = _class_weights(y, len(intents)) if config.class_weighting else None
+    val_y = np.asarray([index[label] for label in val.labels], dtype=np.int64)
+    n_val_outliers = _outlier_count(config.synthetic_outliers, len(val)) if len(val) else 0
+    calib_texts = list(val.texts) + synthetic_outliers(n_val_outliers, config.seed + 1, vocabulary)
+    calib_y = np.concatenate([val_y, np.full(n_val_outliers, oos, dtype=np.int64)])
+
+    steps_per_epoch = (len(encoded) + config.batch_size - 1) // config.batch_size
+    total_steps = steps_per_epoch * config.epochs
+    warmup = int(config.warmup_fraction * total_steps)
+    no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight")
+    groups = [
+        {"params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)],
+         "weight_decay": config.weight_decay},
+        {"params": [p for n, p in model.named_parameters() if n.endswith(no_decay)], "weight_decay": 0.0},
+    ]
+    optimiser = torch.optim.AdamW(groups, lr=config.learning_rate)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimiser,
+        lambda step: (step + 1) / max(1, warmup) if step < warmup
+        else max(0.0, (total_steps - step) / max(1, total_steps - warmup)),
+    )
+    generator = torch.Generator().manual_seed(config.seed)
+
+    history: List[Dict[str, float]] = []
+    best_state, best_key, best_logits, stale = None, None, None, 0
+    for epoch in range(1, config.epochs + 1):
+        model.train()
+        order = torch.randperm(len(encoded), generator=generator).tolist()
+        running = 0.0
+        bar = tqdm(
+            _batches(encoded, y, config.batch_size, tokenizer, order),
+            total=steps_per_epoch, desc=f"BERT intents epoch {epoch}/{config.epochs}",
+            disable=not config.show_progress, leave=False,
+            mininterval=0.5 if sys.stderr.isatty() else 30,  # keep CI / rasa logs short
+        )
+        for step, (batch, batch_y) in enumerate(bar, start=1):
+            loss = _loss(model(**batch).logits, batch_y, weights)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimiser.step()
+            scheduler.step()
+            optimiser.zero_grad()
+            running += loss.item()
+            bar.set_postfix(loss=f"{running / step:.4f}")
+        record = {"epoch": epoch, "train_loss": running / max(1, steps_per_epoch)}
+        if len(val):
+            calib_logits = predict_logits(model, tokenizer, calib_texts, config.max_length)
+            logits = calib_logits[: len(val_y)]
+            record["val_accuracy"] = float((logits.argmax(1) == val_y).mean())
+            record["val_loss"] = float(F.cross_entropy(torch.as_tensor(logits), torch.as_tensor(val_y)).item())
+            key = (record["val_accuracy"], -record["val_loss"])
+            if best_key is None or key > best_key:
+                best_key, best_logits, stale = key, calib_logits, 0
+                best_state = copy.deepcopy(model.state_dict())
+            else:
+                stale += 1
+        history.append(record)
+        logger.info("BERT intent classifier: %s", record)
+        if config.patience and stale >= config.patience:
+            logger.info("Early stop after epoch %d (best %s)", epoch, best_key)
+            break
+
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    temperature, validation = 1.0, {}
+    if best_logits is not None:
+        if config.calibrate:
+            temperature = fit_temperature(best_logits, calib_y)
+        inlier_logits = best_logits[: len(val_y)]
+        validation = {
+            "accuracy": best_key[0],
+            "temperature": temperature,
+            "ece_raw": expected_calibration_error(softmax(inlier_logits), val_y),
+            "ece_calibrated": expected_calibration_error(softmax(inlier_logits, temperature), val_y),
+            "size": float(len(val_y)),
+        }
+    return TrainedClassifier(model, tokenizer, intents, temperature, history, validation)

@@ -1,0 +1,126 @@
+"""Shared actions and helpers: metadata slots, fallback, stop, privacy, vocabulary, address parsing, domain."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+from actions import vocabulary
+from actions.addresses import parse_address
+from actions.common import (
+    ActionDefaultAskAffirmation,
+    ActionDefaultFallback,
+    ActionStopForm,
+    ValidateSlotMappings,
+    mask,
+)
+from assistant.settings import PROJECT_ROOT
+
+BOT = PROJECT_ROOT / "bot"
+
+
+def test_customer_id_comes_only_from_well_formed_metadata(tracker, run, domain, slots_of):
+    _, events = run(ValidateSlotMappings(), tracker("hi", "greet", metadata={"customer_id": "C0000001"}), domain)
+    assert slots_of(events)["customer_id"] == "C0000001"
+    for bad in ("C1", "'; drop table", 42, None):
+        _, events = run(ValidateSlotMappings(), tracker("hi", "greet", metadata={"customer_id": bad}), domain)
+        assert "customer_id" not in slots_of(events)
+    # typed text never sets it
+    _, events = run(ValidateSlotMappings(), tracker("my customer id is C0000002", "inform"), domain)
+    assert "customer_id" not in slots_of(events)
+
+
+def test_page_product_becomes_the_product_in_focus(tracker, run, domain, slots_of):
+    t = tracker("is it waterproof?", "product_question", metadata={"page": {"product_id": "42"}})
+    _, events = run(ValidateSlotMappings(), t, domain)
+    assert slots_of(events) == {"page_product": "42", "current_product": "42"}
+    same = tracker("and the price?", "product_question", metadata={"page": {"product_id": "42"}},
+                   slots={"page_product": "42", "current_product": "7"})
+    _, events = run(ValidateSlotMappings(), same, domain)
+    assert "current_product" not in slots_of(events)  # unchanged page: the product picked in chat stays
+
+
+def test_fallback_after_the_two_stage_fallback_hands_off(tracker, run, domain, slots_of):
+    messages, events = run(ActionDefaultFallback(), tracker("zorp blat", "nlu_fallback"), domain)
+    assert slots_of(events) == {"handoff_reason": "repeated_failure"}
+    assert {"event": "followup", "name": "action_handoff_to_human"} in [
+        {k: e[k] for k in ("event", "name") if k in e} for e in events]
+    messages, events = run(ActionDefaultFallback(), tracker("hello", "greet"), domain)
+    assert messages[0]["response"] == "utter_default"
+    assert events[0]["event"] == "rewind"
+
+
+def test_ask_affirmation_uses_plain_words(tracker, run, domain):
+    t = tracker("wher is mi ordr", "nlu_fallback")
+    t.latest_message["intent_ranking"] = [{"name": "nlu_fallback", "confidence": 0.5},
+                                          {"name": "order_status", "confidence": 0.4},
+                                          {"name": "refund_status", "confidence": 0.1}]
+    messages, _ = run(ActionDefaultAskAffirmation(), t, domain)
+    assert messages[0]["text"] == "Sorry, just to be sure: do you want to check where your order is?"
+    assert [b["payload"] for b in messages[0]["buttons"]] == ["/order_status", "/refund_status", "/deny"]
+
+
+def test_stop_form_forgets_half_filled_answers(tracker, run, domain, slots_of):
+    _, events = run(ActionStopForm(), tracker("stop", "stop", active_loop="return_form"), domain)
+    assert {"event": "active_loop", "name": None} in [{k: e.get(k) for k in ("event", "name")} for e in events]
+    assert slots_of(events)["order_item"] is None and slots_of(events)["return_reason"] is None
+
+
+def test_mask_hides_emails_and_order_numbers():
+    masked = mask("order 10000002 for alex.morgan@example.com")
+    assert "10000002" not in masked and "alex.morgan" not in masked and "example.com" not in masked
+
+
+def test_lookup_tables_are_generated_from_the_taxonomy():
+    assert vocabulary.main(["--check"]) == 0, "run: python -m actions.vocabulary"
+
+
+def test_vocabulary_normalises_entity_values():
+    assert vocabulary.category_for("trainers") == "Shoes/Running shoes"
+    assert vocabulary.category_for("Jackets") == "Clothing/Jackets"
+    assert vocabulary.category_for("shoes") == "Shoes"
+    assert vocabulary.normalise_colour("Gray") == "grey"
+    assert vocabulary.normalise_size("medium") == "M"
+    assert vocabulary.normalise_size("EU 42") == "42"
+    assert str(vocabulary.parse_price("$79.99")) == "79.99"
+    assert vocabulary.ordinal_position("2nd") == 2 and vocabulary.ordinal_position("last") == -1
+    assert vocabulary.problem_kind("Broken") == "damaged" and vocabulary.problem_kind("wrong size") == "wrong_item"
+
+
+def test_addresses_typed_on_one_line():
+    assert parse_address("Alex Morgan, Canal Street 12, 1012 AB Amsterdam, NL") == {
+        "name": "Alex Morgan", "line1": "Canal Street 12", "line2": None, "city": "Amsterdam",
+        "postcode": "1012 AB", "country": "NL"}
+    assert parse_address("send it to Main Street 5, Dublin D02 X285, Ireland", "Sam", "DE")["country"] == "IE"
+    assert parse_address("Kastanienallee 7, Apt 3, 10115 Berlin", "Sam Lee", "DE") == {
+        "name": "Sam Lee", "line1": "Kastanienallee 7", "line2": "Apt 3", "city": "Berlin", "postcode": "10115",
+        "country": "DE"}
+    assert parse_address("somewhere nice") is None
+    assert parse_address("Main Street, Dublin") is None
+
+
+def test_every_domain_action_is_served_and_every_used_action_is_declared(domain):
+    from rasa_sdk.executor import ActionExecutor
+
+    executor = ActionExecutor()
+    executor.register_package("actions")
+    declared = set(domain["actions"])
+    assert declared == set(executor.actions)
+    used = set()
+    for path in list((BOT / "data").rglob("*.yml")) + list((PROJECT_ROOT / "tests" / "stories").glob("*.yml")):
+        used |= set(re.findall(r"- action: (\w+)", Path(path).read_text()))
+    forms = set(domain["forms"])
+    builtin = {"action_listen", "action_deactivate_loop", "action_two_stage_fallback"}
+    responses = set(domain["responses"])
+    assert used - declared - forms - builtin - responses == set()
+
+
+def test_there_are_at_least_sixty_test_stories_with_real_text():
+    stories = []
+    for path in (PROJECT_ROOT / "tests" / "stories").glob("*.yml"):
+        stories += yaml.safe_load(path.read_text())["stories"]
+    assert len(stories) >= 60
+    for story in stories:
+        users = [s for s in story["steps"] if "user" in s]
+        assert users and all("intent" in s for s in users), story["story"]

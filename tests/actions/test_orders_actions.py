@@ -1,0 +1,226 @@
+"""Order actions against a private copy of the generated shop: identity check, status, cancel, address, problems.
+
+Demo orders (knowledge/catalogue.py): 10000001 delivered, 10000002 shipped, 10000003 paid (cancellable),
+10000006 packed (address changeable); all belong to alex.morgan@example.com / customer C0000001.
+"""
+from __future__ import annotations
+
+import logging
+
+import pytest
+from sqlalchemy import select
+
+from actions.orders import (
+    ActionAskOrderItem,
+    ActionAskOrderNumber,
+    ActionCancelOrder,
+    ActionChangeAddress,
+    ActionCheckAddressChange,
+    ActionCheckCancellation,
+    ActionCheckProblemReport,
+    ActionOrderStatus,
+    ActionReportProblem,
+    ValidateAddressForm,
+    ValidateOrderForm,
+    ValidateProblemForm,
+    find_order_number,
+)
+
+pytestmark = pytest.mark.slow  # builds the shop once per session
+
+ALEX = "alex.morgan@example.com"
+
+
+def _order_form(tracker, text, slot_events, slots=None):
+    return tracker(text, "inform", slots=slots, slot_events=slot_events, active_loop="order_form")
+
+
+def test_order_number_is_found_in_what_people_write():
+    assert find_order_number("it's #1000-0001") == "10000001"
+    assert find_order_number("order 10000002, thanks") == "10000002"
+    assert find_order_number("12345") is None
+    assert find_order_number("'; DROP TABLE orders; --") is None
+    assert find_order_number("123456789") is None
+
+
+def test_order_form_accepts_the_matching_pair(orders_kb, tracker, run, domain, slots_of):
+    t = _order_form(tracker, f"10000002 {ALEX}", {"order_number": "10000002", "email": ALEX})
+    messages, events = run(ValidateOrderForm(), t, domain)
+    assert messages == []
+    assert slots_of(events) == {"order_number": "10000002", "email": ALEX, "verification_failures": 0}
+
+
+def test_wrong_email_and_unknown_order_get_the_same_answer(orders_kb, tracker, run, domain, slots_of):
+    answers = []
+    for number, email in (("10000002", "someone.else@example.com"), ("99999999", ALEX)):
+        t = _order_form(tracker, f"{number} {email}", {"order_number": number, "email": email})
+        messages, events = run(ValidateOrderForm(), t, domain)
+        answers.append([m["text"] for m in messages])
+        slots = slots_of(events)
+        assert slots["order_number"] is None and slots["email"] is None
+        assert slots["verification_failures"] == 1
+    assert answers[0] == answers[1]
+    assert "couldn't find an order with that number and e-mail" in answers[0][0]
+
+
+def test_third_failure_ends_the_form(orders_kb, tracker, run, domain, slots_of):
+    t = _order_form(tracker, "10000002 x@example.com", {"order_number": "10000002", "email": "x@example.com"},
+                    slots={"verification_failures": 2})
+    messages, events = run(ValidateOrderForm(), t, domain)
+    slots = slots_of(events)
+    assert slots["verification_failures"] == 3
+    assert slots["requested_slot"] is None  # the form deactivates; the submit action offers a person
+    assert "Let's try again" not in messages[0]["text"]
+
+
+def test_malformed_and_hostile_input_is_rejected_without_echoing_it(orders_kb, tracker, run, domain, slots_of):
+    hostile = "<script>alert(1)</script> 12345' OR 1=1 --"
+    messages, events = run(ValidateOrderForm(), _order_form(tracker, hostile, {"order_number": hostile}), domain)
+    assert slots_of(events)["order_number"] is None
+    assert "8 digits" in messages[0]["text"] and "script" not in messages[0]["text"]
+    messages, events = run(ValidateOrderForm(), _order_form(tracker, "not-an-email", {"email": "not-an-email"},
+                                                            slots={"order_number": "10000002"}), domain)
+    assert slots_of(events)["email"] is None
+    assert "doesn't look like an e-mail" in messages[0]["text"]
+
+
+def test_failed_verification_never_logs_the_email_or_number(orders_kb, tracker, run, domain, caplog):
+    caplog.set_level(logging.DEBUG)
+    t = _order_form(tracker, "10000002 sneaky.person@example.com",
+                    {"order_number": "10000002", "email": "sneaky.person@example.com"})
+    run(ValidateOrderForm(), t, domain)
+    assert "sneaky.person@example.com" not in caplog.text
+    assert "10000002" not in caplog.text
+
+
+def test_logged_in_shopper_only_picks_the_order(orders_kb, tracker, run, domain, slots_of):
+    ask = tracker("where is my order?", "order_status", slots={"customer_id": "C0000001"}, active_loop="order_form")
+    messages, _ = run(ActionAskOrderNumber(), ask, domain)
+    payloads = [b["payload"] for b in messages[0]["buttons"]]
+    assert '/inform{"order_number": "10000002"}' in payloads
+    assert all("10000008" not in p for p in payloads)  # Sam's order is not Alex's
+    pick = _order_form(tracker, "/inform", {"order_number": "10000002"}, slots={"customer_id": "C0000001"})
+    _, events = run(ValidateOrderForm(), pick, domain)
+    slots = slots_of(events)
+    assert slots["order_number"] == "10000002" and slots["requested_slot"] is None  # no e-mail needed
+    other = _order_form(tracker, "/inform", {"order_number": "10000008"}, slots={"customer_id": "C0000001"})
+    messages, events = run(ValidateOrderForm(), other, domain)
+    assert slots_of(events)["order_number"] is None
+    assert "can't find that order in your account" in messages[0]["text"]
+
+
+def test_anonymous_shopper_is_asked_for_the_number(orders_kb, tracker, run, domain):
+    messages, _ = run(ActionAskOrderNumber(), tracker("where is my order?", "order_status"), domain)
+    assert messages[0]["response"] == "utter_ask_order_number"
+
+
+def test_status_of_a_shipped_order_has_carrier_and_tracking(orders_kb, tracker, run, domain):
+    order = orders_kb.get_order("10000002", email=ALEX)
+    t = tracker("", slots={"order_number": "10000002", "email": ALEX})
+    messages, _ = run(ActionOrderStatus(), t, domain)
+    text = messages[0]["text"]
+    assert "is on its way with" in text and order.tracking_number in text and order.carrier in text
+
+
+def test_status_without_proof_reveals_nothing_and_offers_a_person(orders_kb, tracker, run, domain, slots_of):
+    t = tracker("", slots={"order_number": "10000002", "email": "wrong@example.com"})
+    messages, events = run(ActionOrderStatus(), t, domain)
+    assert messages[0]["text"].startswith("I couldn't verify that order")
+    assert "10000002" not in messages[0]["text"]
+    slots = slots_of(events)
+    assert slots["human_offered"] is True and slots["handoff_reason"] == "verification_failed"
+    assert slots["order_number"] is None
+
+
+def test_cancel_a_paid_order_after_confirmation(orders_kb, tracker, run, domain, slots_of):
+    slots = {"order_number": "10000003", "email": ALEX}
+    messages, events = run(ActionCheckCancellation(), tracker("", slots=slots), domain)
+    assert slots_of(events)["order_action_allowed"] is True
+    assert [b["payload"] for b in messages[0]["buttons"]] == ["/affirm", "/deny"]
+    messages, _ = run(ActionCancelOrder(), tracker("yes", "affirm", slots=slots), domain)
+    assert "is cancelled" in messages[0]["text"]
+    assert orders_kb.get_order("10000003", email=ALEX).status == "cancelled"
+
+
+def test_a_shipped_order_cannot_be_cancelled(orders_kb, tracker, run, domain, slots_of):
+    messages, events = run(ActionCheckCancellation(),
+                           tracker("", slots={"order_number": "10000002", "email": ALEX}), domain)
+    assert slots_of(events)["order_action_allowed"] is False
+    assert "can no longer be cancelled because it has already shipped" in messages[0]["text"]
+    assert orders_kb.get_order("10000002", email=ALEX).status == "shipped"
+
+
+def test_change_the_address_of_a_packed_order(orders_kb, tracker, run, domain, slots_of):
+    slots = {"order_number": "10000006", "email": ALEX}
+    messages, events = run(ActionCheckAddressChange(), tracker("", slots=slots), domain)
+    assert slots_of(events)["order_action_allowed"] is True
+    assert "Canal Street 12" in messages[0]["text"]
+    typed = "Keizersgracht 100, 1015 CV Amsterdam"
+    t = tracker(typed, "inform", slots=slots, slot_events={"new_address": typed}, active_loop="address_form")
+    _, events = run(ValidateAddressForm(), t, domain)
+    address = slots_of(events)["new_address"]
+    assert address == {"name": "Alex Morgan", "line1": "Keizersgracht 100", "line2": None, "city": "Amsterdam",
+                       "postcode": "1015 CV", "country": "NL"}
+    messages, _ = run(ActionChangeAddress(), tracker(typed, "inform", slots={**slots, "new_address": address}), domain)
+    assert "will now be delivered to Keizersgracht 100" in messages[0]["text"]
+    assert orders_kb.get_order("10000006", email=ALEX).delivery_address["line1"] == "Keizersgracht 100"
+
+
+def test_address_in_a_country_we_do_not_ship_to_is_refused(orders_kb, tracker, run, domain, slots_of):
+    typed = "Bahnhofstrasse 1, 8001 Zurich, Switzerland"
+    t = tracker(typed, "inform", slots={"order_number": "10000006", "email": ALEX},
+                slot_events={"new_address": typed}, active_loop="address_form")
+    messages, events = run(ValidateAddressForm(), t, domain)
+    assert slots_of(events)["new_address"] is None
+    assert "we do not deliver to CH" in messages[0]["text"]
+
+
+def test_address_of_a_shipped_order_cannot_change(orders_kb, tracker, run, domain, slots_of):
+    messages, events = run(ActionCheckAddressChange(),
+                           tracker("", slots={"order_number": "10000002", "email": ALEX}), domain)
+    assert slots_of(events)["order_action_allowed"] is False
+    assert "redirect the parcel" in messages[0]["text"]
+
+
+def test_report_a_damaged_item(orders_kb, tracker, run, domain, slots_of):
+    from knowledge.models import OrderIssue
+
+    slots = {"order_number": "10000001", "email": ALEX, "problem_type": "broken"}
+    _, events = run(ActionCheckProblemReport(), tracker("my shoes arrived broken", "report_problem", slots=slots),
+                    domain)
+    checked = slots_of(events)
+    assert checked["order_action_allowed"] is True and checked["problem_type"] == "damaged"
+    assert checked["order_item"] is None  # two items: the form asks which
+    ask, _ = run(ActionAskOrderItem(), tracker("", slots=slots, active_loop="problem_form"), domain)
+    order = orders_kb.get_order("10000001", email=ALEX)
+    assert len(ask[0]["buttons"]) == len(order.items) + 1
+    words = [w.strip(",").lower() for w in order.items[0].title.split()]
+    unique = next(w for w in words if len(w) > 3 and w not in order.items[1].title.lower())
+    t = tracker(f"the {unique}", "inform", slots=slots, slot_events={"order_item": f"the {unique}"},
+                active_loop="problem_form")
+    _, events = run(ValidateProblemForm(), t, domain)
+    item_id = slots_of(events)["order_item"]
+    assert item_id == str(order.items[0].item_id)
+    history = [{"event": "user", "text": "my shoes arrived broken",
+                "parse_data": {"intent": {"name": "report_problem"}, "entities": []}}]
+    final = tracker("", slots={**slots, "problem_type": "damaged", "order_item": item_id}, history=history)
+    messages, events = run(ActionReportProblem(), final, domain)
+    assert "recorded a damaged item" in messages[0]["text"]
+    with orders_kb.sessions() as s:
+        issue = s.execute(select(OrderIssue)).scalars().all()[-1]
+        assert issue.kind == "damaged" and issue.description == "my shoes arrived broken"
+    assert slots_of(events) == {"problem_type": None, "order_item": None}
+
+
+def test_problem_report_needs_a_shipped_order(orders_kb, tracker, run, domain, slots_of):
+    _, events = run(ActionCheckProblemReport(),
+                    tracker("", slots={"order_number": "10000003", "email": ALEX}), domain)
+    assert slots_of(events)["order_action_allowed"] is False
+
+
+def test_problem_type_words_are_understood(orders_kb, tracker, run, domain, slots_of):
+    for words, kind in (("the box was crushed", "damaged"), ("wrong colour", "wrong_item"),
+                        ("/inform", None)):
+        t = tracker(words, "inform", slot_events={"problem_type": words}, active_loop="problem_form")
+        _, events = run(ValidateProblemForm(), t, domain)
+        assert slots_of(events)["problem_type"] == kind

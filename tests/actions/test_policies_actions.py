@@ -1,0 +1,34 @@
+"""Policy answers come from the shop's own passages, with their source; unknown questions offer a person."""
+from __future__ import annotations
+
+import pytest
+
+from actions.policies import DONT_KNOW_TEXT, ActionAnswerPolicy
+
+pytestmark = pytest.mark.slow
+
+
+def test_known_question_is_answered_with_the_passage_and_its_source(kb, tracker, run, domain, slots_of):
+    question = "who pays for return shipping?"
+    best = kb.answer_policy_question(question, k=1)[0]
+    messages, events = run(ActionAnswerPolicy(), tracker(question, "ask_policy"), domain)
+    text = messages[0]["text"]
+    assert text.startswith(f"{best.title}: {best.text}")
+    assert "(Source: returns#" in text or f"(Source: {best.topic}#" in text
+    assert slots_of(events) == {"human_offered": None}
+
+
+def test_unknown_question_says_so_and_offers_a_person(kb, tracker, run, domain, slots_of):
+    question = "do you offer a corporate bulk discount program?"
+    assert kb.answer_policy_question(question) == []
+    messages, events = run(ActionAnswerPolicy(), tracker(question, "ask_policy"), domain)
+    assert messages[0]["text"] == DONT_KNOW_TEXT
+    assert slots_of(events) == {"human_offered": True, "handoff_reason": "policy_unknown"}
+
+
+def test_unknown_question_inside_a_form_does_not_derail_it(kb, tracker, run, domain):
+    question = "do you have a store in Tokyo?"
+    assert kb.answer_policy_question(question) == []
+    messages, events = run(ActionAnswerPolicy(), tracker(question, "ask_policy", active_loop="order_form"), domain)
+    assert "ask for a person at any time" in messages[0]["text"]
+    assert events == []

@@ -1,0 +1,65 @@
+"""Data preparation and calibration helpers (no model training, fast)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nlu_models.calibration import energy, fit_temperature, softmax
+from nlu_models.config import ClassifierConfig
+from nlu_models.data import IntentData, load_csv, stratified_split, synthetic_outliers
+
+
+def test_stratified_split_keeps_every_intent_and_is_seeded():
+    data = IntentData([f"t{i}" for i in range(23)], ["a"] * 10 + ["b"] * 12 + ["single"])
+    train, val = stratified_split(data, 0.2, seed=1)
+    assert set(train.labels) == {"a", "b", "single"}
+    assert sorted(val.labels) == ["a", "a", "b", "b"]
+    assert not set(train.texts) & set(val.texts)
+    assert stratified_split(data, 0.2, seed=1)[1].texts == val.texts
+    assert stratified_split(data, 0.2, seed=2)[1].texts != val.texts
+
+
+def test_load_csv_guesses_columns(tmp_path):
+    path = tmp_path / "intents.csv"
+    path.write_text("utterance,intent,other\nwhere is my order,track,x\n,empty,y\nhi,greet,z\n")
+    data = load_csv(path)
+    assert data.texts == ["where is my order", "hi"] and data.labels == ["track", "greet"]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b\n1,2\n")
+    with pytest.raises(ValueError, match="columns"):
+        load_csv(bad)
+
+
+def test_synthetic_outliers_are_seeded_and_avoid_given_words():
+    first = synthetic_outliers(20, seed=3, vocabulary=["violin", "harbour", "x"])
+    assert first == synthetic_outliers(20, seed=3, vocabulary=["violin", "harbour", "x"])
+    assert len(first) == 20 and all(t.strip() for t in first)
+    assert any("violin" in t or "harbour" in t for t in first)
+    assert not any(" x " in f" {t} " for t in first)
+
+
+def test_fit_temperature_recovers_known_temperature():
+    rng = np.random.default_rng(0)
+    true_logits = rng.normal(size=(3000, 5)) * 3
+    cumulative = softmax(true_logits).cumsum(axis=1)
+    labels = (rng.random((3000, 1)) > cumulative).sum(axis=1)  # one draw per row
+    fitted = fit_temperature(true_logits * 2.0, labels)  # over-confident by a factor of 2
+    assert fitted == pytest.approx(2.0, rel=0.1)
+
+
+def test_outliers_keep_temperature_from_collapsing():
+    logits = np.array([[8.0, 0.0], [0.0, 8.0]])
+    assert fit_temperature(logits, np.array([0, 1])) == pytest.approx(0.5, rel=1e-3)  # the lower bound
+    assert fit_temperature(np.vstack([logits, [[4.0, 0.0]]]), np.array([0, 1, -1])) > 1.0
+
+
+def test_energy_orders_confident_above_flat():
+    assert energy(np.array([[9.0, 0.0, 0.0]]))[0] > energy(np.array([[1.0, 1.0, 1.0]]))[0]
+
+
+def test_config_defaults_and_base_model_resolution():
+    config = ClassifierConfig()
+    assert config.backend == "torch_int8" and config.seed == 42
+    assert config.resolved_base_model().endswith("model")
+    assert ClassifierConfig(base_model="/some/bert").resolved_base_model() == "/some/bert"
+    assert ClassifierConfig(backend="ONNX_INT8").backend == "onnx_int8"

@@ -1,0 +1,161 @@
+"""Fixtures of the web tests: a migrated SQLite shop database, and for the browser and API
+tests the running assistant (``running_assistant`` of ``tests/conftest.py``: the project's bot
+trained with ``bot/config.test.yml``, the action server and the Rasa server on free ports),
+a support agent created with the real CLI, and Debian's Chromium driven by Playwright.
+
+For quick iterations against an assistant you already started, set
+``SHOP_WEB_TEST_SERVER=http://127.0.0.1:5005`` and ``SHOP_WEB_TEST_VAR_DIR=<its SHOP_VAR_DIR>``.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Dict, Iterator
+
+import pytest
+
+from assistant.settings import PROJECT_ROOT
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Flags that work as root on these machines (see ../shared/docs/ENVIRONMENT.md); without the
+# background-networking ones Chromium floods the closed network with refused connections.
+CHROMIUM_FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "web"
+README_SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A shop database with every migration applied (the real alembic chain), made once."""
+    from knowledge.db import migrate
+
+    path = tmp_path_factory.mktemp("web-db") / "shop.db"
+    migrate(f"sqlite:///{path}", "heads")
+    return path
+
+
+@pytest.fixture
+def db_url(tmp_path: Path, migrated_template: Path) -> str:
+    """A fresh copy of the migrated database for one test."""
+    for source in migrated_template.parent.glob("shop.db*"):
+        shutil.copyfile(source, tmp_path / source.name)
+    return f"sqlite:///{tmp_path / 'shop.db'}"
+
+
+@pytest.fixture
+def store(db_url: str):
+    from web.store import HandoffStore
+
+    return HandoffStore.from_url(db_url)
+
+
+@pytest.fixture
+def web_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str) -> Iterator[None]:
+    """Point ``assistant.settings`` (and the cached default store) at a temp folder and database."""
+    from assistant.settings import get_settings
+    from web.store import default_store
+
+    monkeypatch.setenv("SHOP_VAR_DIR", str(tmp_path))
+    monkeypatch.setenv("SHOP_DATABASE_URL", db_url)
+    monkeypatch.setenv("SHOP_SECRET_KEY", "test-secret-key-for-web-tests")
+    get_settings.cache_clear()
+    default_store.cache_clear()
+    yield
+    get_settings.cache_clear()
+    default_store.cache_clear()
+
+
+# -- the running assistant ------------------------------------------------------------------
+@dataclass
+class LiveShop:
+    url: str  # the Rasa server, e.g. http://127.0.0.1:5005
+    env: Dict[str, str]  # environment of the servers (SHOP_VAR_DIR, ...)
+
+    @property
+    def channel(self) -> str:
+        return f"{self.url}/webhooks/shop"
+
+
+@pytest.fixture(scope="session")
+def live_shop(request: pytest.FixtureRequest) -> LiveShop:
+    server = os.environ.get("SHOP_WEB_TEST_SERVER")
+    if server:
+        env = dict(os.environ)
+        env["SHOP_VAR_DIR"] = os.environ.get("SHOP_WEB_TEST_VAR_DIR", env.get("SHOP_VAR_DIR", ""))
+        return LiveShop(url=server.rstrip("/"), env=env)
+    assistant = request.getfixturevalue("running_assistant")
+    shop_env = request.getfixturevalue("shop_env")
+    return LiveShop(url=assistant.config.rasa_url, env=shop_env)
+
+
+@dataclass
+class AgentAccount:
+    username: str
+    password: str
+    display_name: str
+
+
+def create_agent(shop: LiveShop, display_name: str, admin: bool = False) -> AgentAccount:
+    """A new agent made with the real CLI (``python -m web create-agent``) in the servers' database."""
+    account = AgentAccount(
+        username=f"{display_name.lower()}-{secrets.token_hex(3)}",
+        password=secrets.token_urlsafe(12),
+        display_name=display_name,
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "web", "create-agent", account.username, "--display-name", display_name,
+         "--password-stdin", *(["--admin"] if admin else [])],
+        input=account.password + "\n", text=True, capture_output=True, env=shop.env, cwd=PROJECT_ROOT,
+    )
+    assert result.returncode == 0, result.stderr
+    return account
+
+
+@pytest.fixture(scope="session")
+def agent_account(live_shop: LiveShop) -> AgentAccount:
+    return create_agent(live_shop, "Robin")
+
+
+@pytest.fixture
+def make_agent(live_shop: LiveShop) -> Callable[..., AgentAccount]:
+    return lambda display_name, admin=False: create_agent(live_shop, display_name, admin)
+
+
+# -- the browser ----------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's Chromium is missing: apt-get install -y chromium (make test installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        # launch() gives every run a fresh temporary profile (its own --user-data-dir).
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
+
+
+@pytest.fixture
+def publish_screenshot() -> Callable[[Path, str], None]:
+    """Refreshes a README screenshot when asked (SHOP_UPDATE_SCREENSHOTS=1), never by default."""
+
+    def publish(source: Path, name: str) -> None:
+        if os.environ.get("SHOP_UPDATE_SCREENSHOTS") == "1":
+            README_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, README_SCREENSHOTS / name)
+
+    return publish

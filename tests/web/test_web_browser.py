@@ -1,0 +1,222 @@
+"""The widget and the agent console in a real browser (Playwright + Debian's Chromium).
+
+Everything is real: the project's bot trained with ``bot/config.test.yml``, the action
+server with the shop database and FAISS index, the Rasa server with ``web.channel.ShopChannel``.
+Screenshots land in ``test-artifacts/web/``; ``SHOP_UPDATE_SCREENSHOTS=1`` also refreshes the
+README's ``docs/screenshots/widget.png`` and ``console.png``.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import requests
+
+from web.store import HandoffStore
+
+pytestmark = pytest.mark.slow
+
+from playwright.sync_api import Page, expect  # noqa: E402
+
+BOT_TIMEOUT = 60_000  # ms; the first product search loads the embedding model in the action server
+LIVE_TIMEOUT = 15_000
+
+
+def open_chat(page: Page) -> None:
+    page.get_by_role("button", name="Open chat with the shop assistant").click()
+    expect(page.get_by_role("dialog")).to_be_visible()
+
+
+def say(page: Page, text: str) -> None:
+    box = page.get_by_label("Message to the shop assistant")
+    box.fill(text)
+    box.press("Enter")
+    expect(page.locator(".shopchat-msg--user").last).to_have_text(f"You said: {text}")
+
+
+def bot_count(page: Page) -> int:
+    return page.locator(".shopchat-msg--bot").count()
+
+
+def wait_for_more_bot_messages(page: Page, than: int) -> None:
+    page.wait_for_function(
+        "n => document.querySelectorAll('.shopchat-msg--bot').length > n", arg=than, timeout=BOT_TIMEOUT
+    )
+
+
+def login(page: Page, shop, account, password: str | None = None) -> None:
+    page.goto(f"{shop.channel}/console")
+    page.get_by_label("Username").fill(account.username)
+    page.get_by_label("Password").fill(password or account.password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def test_shopper_path_search_handoff_reload_and_back_to_the_bot(
+    browser, live_shop, agent_account, artifacts: Path, publish_screenshot
+) -> None:
+    shopper_context = browser.new_context(viewport={"width": 1280, "height": 860})
+    page = shopper_context.new_page()
+    errors: list = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{live_shop.channel}/demo")
+    expect(page.locator("#who")).to_contain_text("Signed in as")
+    customer_name = page.locator("#who").inner_text().removeprefix("Signed in as ")
+    open_chat(page)
+
+    # 1. Search: the bot answers with a carousel of product cards.
+    say(page, "I'm looking for running shoes")
+    cards = page.locator(".shopchat-card")
+    expect(cards.first).to_be_visible(timeout=BOT_TIMEOUT)
+    assert cards.count() >= 2
+    first = cards.first
+    expect(first.locator(".shopchat-card-title")).not_to_be_empty()
+    expect(first.locator(".shopchat-price")).to_contain_text("€")
+    expect(first.get_by_role("link", name="View")).to_have_attribute("href", "/webhooks/shop/demo?product=" + first.get_attribute("data-product-id"))
+    expect(page.get_by_role("button", name="Next products")).to_be_visible()
+    # "Add to cart" lands in the host page's cart (the demo page handles the widget's event).
+    first.get_by_role("button", name="Add to cart").click()
+    expect(page.locator("#cart-count")).to_have_text("Cart: 1 item")
+    expect(page.locator(".shopchat-msg--user").last).to_contain_text("Add to cart: ")  # the bot is told too
+    page.screenshot(path=str(artifacts / "widget-products.png"))
+    publish_screenshot(artifacts / "widget-products.png", "widget.png")
+
+    # 2. Ask for a person: queued, the bot is paused.
+    say(page, "I want to talk to a human")
+    expect(page.locator(".shopchat-title")).to_have_text("Waiting for an agent", timeout=BOT_TIMEOUT)
+    expect(page.locator(".shopchat-status")).to_contain_text("in the queue")
+    ticket_id = page.evaluate("window.ShopChat.instance.handoff.ticket_id")
+    session_id = page.evaluate("window.ShopChat.instance.sessionId")
+    bots_before = bot_count(page)
+    say(page, "My order of running shoes is late, can someone check?")
+
+    # 3. The agent, in a second browser context, sees it live, takes it and answers.
+    agent_context = browser.new_context(viewport={"width": 1280, "height": 860})
+    console = agent_context.new_page()
+    console.on("pageerror", lambda error: errors.append(str(error)))
+    login(console, live_shop, agent_account)
+    expect(console.locator("#live-state")).to_have_text("Live", timeout=LIVE_TIMEOUT)
+    item = console.locator(f'#queue-list .queue-item[data-ticket="{ticket_id}"]')
+    expect(item).to_contain_text("waiting")
+    item.click()
+    expect(console.locator("#thread")).to_contain_text("can someone check?")
+    expect(console.locator("#thread")).to_contain_text("I'm looking for running shoes")  # bot transcript
+    expect(console.locator("#intents")).to_contain_text("request_human")
+    expect(console.locator("#cart li")).to_have_count(1)  # the product added from the card
+    expect(console.locator("#customer")).to_contain_text(customer_name)  # the signed-in demo customer
+    console.get_by_role("button", name="Take").click()
+    expect(page.locator(".shopchat-title")).to_have_text(f"Connected to {agent_account.display_name}", timeout=LIVE_TIMEOUT)
+    console.get_by_label("Reply to the shopper").fill("Hi, I'm Robin from support. Let me look at your order.")
+    console.get_by_role("button", name="Send").click()
+    agent_line = page.locator(".shopchat-msg--agent").last
+    expect(agent_line).to_contain_text("Let me look at your order.", timeout=LIVE_TIMEOUT)
+    expect(agent_line).to_contain_text(f"{agent_account.display_name} (support agent)")
+
+    assert bot_count(page) == bots_before  # the bot stayed silent while queued and with the agent
+
+    # 4. Reload in the middle: history and hand-off state come back; the chat goes on.
+    page.reload()
+    expect(page.locator(".shopchat-msg--agent").last).to_contain_text("Let me look at your order.", timeout=LIVE_TIMEOUT)
+    expect(page.locator(".shopchat-card").first).to_be_visible()
+    expect(page.locator(".shopchat-title")).to_have_text(f"Connected to {agent_account.display_name}")
+    assert page.evaluate("window.ShopChat.instance.sessionId") == session_id
+    say(page, "Thanks! It is order 10000001")
+    expect(console.locator("#thread")).to_contain_text("It is order 10000001", timeout=LIVE_TIMEOUT)
+    assert bot_count(page) == bots_before  # the bot stayed silent while the agent had the conversation
+    page.screenshot(path=str(artifacts / "widget-agent.png"))
+    console.screenshot(path=str(artifacts / "console.png"))
+    publish_screenshot(artifacts / "console.png", "console.png")
+
+    # 5. Hand back: the bot answers again.
+    console.get_by_role("button", name="Hand back to bot").click()
+    expect(page.locator(".shopchat-title")).to_have_text("Shop assistant", timeout=LIVE_TIMEOUT)
+    expect(page.locator(".shopchat-msg--system").last).to_contain_text("handed you back")
+    bots = bot_count(page)
+    say(page, "hi")
+    wait_for_more_bot_messages(page, bots)
+    page.screenshot(path=str(artifacts / "widget-back-to-bot.png"))
+
+    # Nothing was lost: the tracker store and the ticket hold both sides of the hand-off.
+    history = requests.get(f"{live_shop.channel}/history/{session_id}", timeout=10).json()
+    texts = [m["text"] for m in history["messages"]]
+    for line in ("My order of running shoes is late, can someone check?", "Thanks! It is order 10000001",
+                 "Hi, I'm Robin from support. Let me look at your order."):
+        assert line in texts
+    assert [m["text"] for m in history["messages"] if m["role"] == "event"][-2:] == ["pause", "resume"]
+    assert history["handoff"] == {"status": None}
+    store = HandoffStore.from_url(f"sqlite:///{Path(live_shop.env['SHOP_VAR_DIR']) / 'shop.db'}")
+    lines = [(m.author, m.text) for m in store.messages(ticket_id)]
+    assert ("shopper", "Thanks! It is order 10000001") in lines
+    assert ("agent", "Hi, I'm Robin from support. Let me look at your order.") in lines
+    assert store.get_ticket(ticket_id).status == "handed_back"
+    assert errors == []
+    shopper_context.close()
+    agent_context.close()
+
+
+def test_agent_login_refuses_a_wrong_password(browser, live_shop, agent_account, artifacts: Path) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    login(page, live_shop, agent_account, password=agent_account.password + "-wrong")
+    expect(page.get_by_role("alert").first).to_have_text("Wrong username or password.")
+    expect(page.locator("#app-view")).to_be_hidden()
+    assert not any(c["name"] == "shop_agent_session" for c in context.cookies())
+    page.screenshot(path=str(artifacts / "console-login-refused.png"))
+    # The right password opens the console; the session cookie is HttpOnly and SameSite=Strict.
+    page.get_by_label("Password").fill(agent_account.password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#agent-name")).to_have_text(f"Signed in as {agent_account.display_name}")
+    cookie = next(c for c in context.cookies() if c["name"] == "shop_agent_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+    context.close()
+
+
+def test_widget_on_a_phone_with_the_keyboard_and_two_tabs(browser, live_shop, artifacts: Path) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(f"{live_shop.channel}/demo")
+    launcher = page.get_by_role("button", name="Open chat with the shop assistant")
+    launcher.focus()
+    page.keyboard.press("Enter")
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_be_visible()
+    expect(launcher).to_be_hidden()
+    box = dialog.bounding_box()
+    assert box is not None and box["width"] == 390  # full screen on a phone
+    expect(page.get_by_label("Message to the shop assistant")).to_be_focused()
+    expect(page.get_by_role("log", name="Conversation")).to_have_attribute("aria-live", "polite")
+    bots = bot_count(page)
+    page.keyboard.type("hi")
+    page.keyboard.press("Enter")
+    wait_for_more_bot_messages(page, bots)
+    page.screenshot(path=str(artifacts / "widget-phone.png"))
+
+    # A second tab continues the same conversation and sees new lines live.
+    other = context.new_page()
+    other.goto(f"{live_shop.channel}/demo")
+    expect(other.get_by_role("dialog")).to_be_visible()  # the widget remembers it was open
+    expect(other.locator(".shopchat-msg--user").last).to_contain_text("hi")
+    other_bots = bot_count(other)
+    say(page, "goodbye")
+    expect(other.locator(".shopchat-msg--user").last).to_contain_text("goodbye", timeout=LIVE_TIMEOUT)
+    wait_for_more_bot_messages(other, other_bots)
+
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(launcher).to_be_focused()
+    context.close()
+
+
+def test_widget_falls_back_to_rest_without_sockets(browser, live_shop) -> None:
+    context = browser.new_context()
+    context.route("**/socket.io/**", lambda route: route.abort())  # e.g. a proxy that blocks socket.io
+    page = context.new_page()
+    page.goto(f"{live_shop.channel}/demo")
+    open_chat(page)
+    expect(page.locator(".shopchat")).to_have_attribute("data-transport", "rest", timeout=LIVE_TIMEOUT)
+    bots = bot_count(page)
+    say(page, "hi")
+    wait_for_more_bot_messages(page, bots)
+    # The REST session is a real one: after a reload the history comes back from the tracker store.
+    page.reload()
+    expect(page.locator(".shopchat-msg--user").last).to_contain_text("hi", timeout=LIVE_TIMEOUT)
+    context.close()

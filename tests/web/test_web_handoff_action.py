@@ -1,0 +1,82 @@
+"""``action_handoff_to_human`` against a real database: ticket, message, ConversationPaused."""
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+
+from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.handoff import ALREADY_QUEUED_TEXT, UNAVAILABLE_TEXT, ActionHandoffToHuman
+from web.store import default_store
+
+
+def _tracker(sender_id: str, slots=None) -> Tracker:
+    page = {"product_id": "12", "title": "Blue kettle", "cart": [{"product_id": "12", "quantity": 1}]}
+    events = [
+        ActionExecuted("action_listen"),
+        UserUttered("my kettle arrived broken", {"name": "report_problem", "confidence": 0.9}, [],
+                    parse_data={"intent": {"name": "report_problem", "confidence": 0.9}, "entities": []},
+                    metadata={"page": page, "customer_id": "C0000001"}),
+        BotUttered("Sorry to hear that! Which order was it?"),
+        UserUttered("I want a human", {"name": "request_human", "confidence": 0.98}, [],
+                    parse_data={"intent": {"name": "request_human", "confidence": 0.98}, "entities": []}),
+    ]
+    dicts = [e.as_dict() for e in events]
+    return Tracker(sender_id, slots or {}, dicts[-1]["parse_data"], dicts, False, None, {}, "action_listen")
+
+
+def _run(tracker: Tracker, domain=None):
+    dispatcher = CollectingDispatcher()
+    coroutine = ActionHandoffToHuman().run(dispatcher, tracker, domain or {"responses": {}})
+    # Own thread, own event loop: Playwright's sync API may hold this thread's loop in the same session.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        events = pool.submit(asyncio.run, coroutine).result()
+    return dispatcher.messages, events
+
+
+def test_handoff_stores_a_ticket_and_pauses(web_settings) -> None:
+    messages, events = _run(_tracker("conversation-handoff-1"))
+    assert events == [{"event": "pause", "timestamp": None}]
+    assert "number 1 in the queue" in messages[0]["text"]
+
+    ticket = default_store().active_ticket("conversation-handoff-1")
+    assert ticket is not None and ticket.status == "waiting"
+    assert ticket.reason == "request_human" and ticket.customer_id == "C0000001"
+    assert [m["text"] for m in ticket.transcript] == [
+        "my kettle arrived broken", "Sorry to hear that! Which order was it?", "I want a human",
+    ]
+    assert [i["name"] for i in ticket.intents] == ["report_problem", "request_human"]
+    assert "Wants help with: report problem." in ticket.summary
+    assert "Viewing: Blue kettle." in ticket.summary
+    assert ticket.context["page"]["product_id"] == "12"
+
+
+def test_asking_twice_keeps_the_place_in_the_queue(web_settings) -> None:
+    _run(_tracker("conversation-handoff-2"))
+    first = default_store().active_ticket("conversation-handoff-2")
+    messages, events = _run(_tracker("conversation-handoff-2"))
+    assert messages[0]["text"] == ALREADY_QUEUED_TEXT and events[0]["event"] == "pause"
+    assert default_store().active_ticket("conversation-handoff-2").id == first.id
+
+
+def test_the_domain_response_is_used_when_defined(web_settings) -> None:
+    messages, _ = _run(_tracker("conversation-handoff-3"), {"responses": {"utter_handoff_queued": [{"text": "x"}]}})
+    assert messages[0]["response"] == "utter_handoff_queued" and messages[0]["position"] == 1
+
+
+def test_database_down_means_an_apology_and_no_pause(web_settings, monkeypatch, tmp_path) -> None:
+    from assistant.settings import get_settings
+
+    (tmp_path / "broken.db").mkdir()  # a directory where the database file should be
+    monkeypatch.setenv("SHOP_DATABASE_URL", f"sqlite:///{tmp_path / 'broken.db'}")
+    get_settings.cache_clear()
+    default_store.cache_clear()
+    messages, events = _run(_tracker("conversation-handoff-4"))
+    assert events == [] and messages[0]["text"] == UNAVAILABLE_TEXT
+
+
+def test_the_dialogues_handoff_reason_is_kept(web_settings) -> None:
+    _run(_tracker("conversation-handoff-5", {"handoff_reason": "repeated_failure"}))
+    assert default_store().active_ticket("conversation-handoff-5").reason == "repeated_failure"

@@ -1,0 +1,441 @@
+"""The shop's chat channel for Rasa: socket.io (Rasa's protocol), a REST fallback, the pages.
+
+Register it in ``credentials.yml`` by module path (``web.channel.ShopChannel:``).
+Everything is served by the Rasa server under ``/webhooks/shop/``:
+
+* socket.io on ``/socket.io`` speaking Rasa's ``SocketIOInput`` protocol
+  (``session_request`` -> ``session_confirm``, ``user_uttered`` -> ``bot_uttered``),
+  so third-party Rasa widgets work; sessions are always persistent (every tab
+  of a session joins the session's room);
+* ``POST /webhook`` (Rasa REST format) and ``GET /history/<session_id>`` (the
+  conversation restored from the tracker store, with the hand-off state);
+* ``/static/widget.js`` and ``widget.css`` (the embeddable widget), ``/demo``
+  (a demo shop page), ``/console`` and ``/agent/...`` (the agent console, see
+  :mod:`web.console`).
+
+While the conversation has an open hand-off ticket, the shopper's messages go
+to the agents (database + tracker store + console sockets) and never to the bot.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import logging
+import re
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Text
+
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, OutputChannel, UserMessage
+from rasa.core.channels.socketio import SocketIOOutput
+from sanic import Blueprint, Sanic, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from socketio import AsyncServer
+from sqlalchemy.exc import SQLAlchemyError
+
+from assistant.settings import get_settings
+from web.compat import patch_sanic_websocket_recv
+from web.auth import CustomerTokens, SessionTokens, resolve_secret_key
+from web.http import HttpError, install_error_handlers, json_body, json_error
+from web.service import BOT_MESSAGE_EVENT, HANDOFF_EVENT, TYPING_EVENT, HandoffService
+from web.store import HandoffStore, InvalidInput, StoreError, TicketInfo, clean_text
+from web.transcript import conversation_messages
+
+logger = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+SESSION_HEADER = "X-Shop-Session"
+CUSTOMER_TOKEN_HEADER = "X-Shop-Customer-Token"
+SESSION_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
+MAX_PAGE_METADATA_CHARS = 8192
+MAX_SOCKET_PAYLOAD_BYTES = 1_000_000
+DEFAULT_CANNED_REPLIES = (
+    "Thanks for waiting! I'm looking into this for you now.",
+    "Could you give me your order number, please?",
+    "Could you confirm the e-mail address you ordered with?",
+    "I've checked this for you; here is what I found:",
+    "Is there anything else I can help you with?",
+    "I'll hand you back to our shop assistant now. Have a great day!",
+)
+
+
+def valid_session_id(value: object) -> bool:
+    """Session ids are bearer secrets (they unlock the history): long random tokens only."""
+    return isinstance(value, str) and bool(SESSION_ID_PATTERN.match(value))
+
+
+def _short_str(value: Any, limit: int) -> Optional[str]:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        return None
+    value = "".join(ch for ch in value if ch.isprintable()).strip()
+    return value[:limit] or None
+
+
+def clean_page(page: Any) -> Optional[Dict[str, Any]]:
+    """Whitelisted page context: url, product viewed, title and cart lines; anything else is dropped."""
+    if not isinstance(page, dict) or len(json.dumps(page, default=str)) > MAX_PAGE_METADATA_CHARS:
+        return None
+    cleaned: Dict[str, Any] = {}
+    for key, limit in (("url", 500), ("product_id", 40), ("title", 200)):
+        value = _short_str(page.get(key), limit)
+        if value:
+            cleaned[key] = value
+    cart = page.get("cart")
+    if isinstance(cart, list):
+        lines = []
+        for line in cart[:50]:
+            if not isinstance(line, dict):
+                continue
+            product_id = _short_str(line.get("product_id"), 40)
+            quantity = line.get("quantity", 1)
+            if product_id and isinstance(quantity, int) and not isinstance(quantity, bool) and 0 < quantity < 1000:
+                lines.append({"product_id": product_id, "quantity": quantity})
+        cleaned["cart"] = lines
+    return cleaned
+
+
+class ShopOutput(SocketIOOutput):
+    """Rasa's socket.io output with two fixes: custom payloads and multi-element carousels."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return "shop"
+
+    async def send_custom_json(self, recipient_id: Text, json_message: Dict[Text, Any], **kwargs: Any) -> None:
+        await self._send_message(recipient_id, {"custom": json_message})
+
+    async def send_elements(self, recipient_id: Text, elements: Iterable[Dict[Text, Any]], **kwargs: Any) -> None:
+        await self._send_message(
+            recipient_id,
+            {"attachment": {"type": "template", "payload": {"template_type": "generic", "elements": list(elements)}}},
+        )
+
+
+class _ShopBlueprint(Blueprint):
+    """Attaches socket.io to the Sanic app and remembers the app (for ``app.ctx.agent``)."""
+
+    def __init__(self, channel: "ShopChannel", name: str) -> None:
+        super().__init__(name)
+        self.ctx.channel = channel
+
+    def register(self, app: Sanic, options: Dict[Text, Any]) -> None:
+        self.ctx.channel.attach(app)
+        super().register(app, options)
+
+
+@dataclass
+class ShopChannelConfig:
+    """The channel's ``credentials.yml`` section."""
+
+    socketio_path: str = "/socket.io"
+    # None: same origin only (engine.io's default); a list or "*" for widgets on other sites.
+    cors_allowed_origins: Optional[Any] = None
+    # redis://... to share socket.io rooms between several Rasa instances.
+    message_queue: Optional[str] = None
+    database_url: Optional[str] = None
+    # None: the demo shop page is on in the embedded mode only (no SHOP_DATABASE_URL).
+    demo_page: Optional[bool] = None
+    session_max_age: int = 8 * 3600
+    # Mount the insights endpoints (site events, analytics, data rights) when that package is installed.
+    insights: bool = True
+    canned_replies: List[str] = field(default_factory=lambda: list(DEFAULT_CANNED_REPLIES))
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[str, Any]]) -> "ShopChannelConfig":
+        known = set(cls.__dataclass_fields__)
+        values = {k: v for k, v in (credentials or {}).items() if k in known and v is not None}
+        unknown = set(credentials or {}) - known
+        if unknown:
+            logger.warning("unknown shop channel settings ignored: %s", ", ".join(sorted(unknown)))
+        return cls(**values)
+
+
+class ShopChannel(InputChannel):
+    """Rasa input channel of the shop widget, the demo page and the agent console."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return "shop"
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+        return cls(ShopChannelConfig.from_credentials(credentials))
+
+    def __init__(self, config: Optional[ShopChannelConfig] = None) -> None:
+        self.config = config or ShopChannelConfig()
+        settings = get_settings()
+        secret = resolve_secret_key(settings)  # fails at start-up, not at first login
+        self.session_tokens = SessionTokens(secret, self.config.session_max_age)
+        self.customer_tokens = CustomerTokens(secret)
+        self.store = HandoffStore.from_url(self.config.database_url or settings.resolved_database_url)
+        self.demo_enabled = (
+            self.config.demo_page if self.config.demo_page is not None else settings.database_url is None
+        )
+        self.app: Optional[Sanic] = None
+        self.sio: Optional[AsyncServer] = None
+        self.service: Optional[HandoffService] = None
+
+    # -- wiring --------------------------------------------------------------------
+    def attach(self, app: Sanic) -> None:
+        """Called when Rasa registers our blueprint: socket.io, and the insights endpoints when installed."""
+        self.app = app
+        assert self.sio is not None
+        self.sio.attach(app, self.config.socketio_path)
+        if self.config.insights and importlib.util.find_spec("insights.api") is not None:
+            from insights.api import analytics_blueprint, privacy_blueprint, site_events_blueprint
+
+            from web.console import admin_guard
+
+            guard = admin_guard(self)
+            app.blueprint(site_events_blueprint(identify=self.identify_shopper))  # POST /insights/events
+            app.blueprint(analytics_blueprint(guard=guard))  # GET /insights/analytics/ (admins)
+            app.blueprint(privacy_blueprint(guard=guard))  # POST /insights/privacy/{export,delete} (admins)
+
+    def identify_shopper(self, request: Request) -> tuple:
+        """(session id, verified customer id) of a widget request, from its two headers."""
+        session_id = request.headers.get(SESSION_HEADER)
+        customer_id = self.customer_tokens.verify(request.headers.get(CUSTOMER_TOKEN_HEADER))
+        return (session_id if valid_session_id(session_id) else None), customer_id
+
+    def rasa_agent(self) -> Any:
+        if self.app is None or getattr(self.app.ctx, "agent", None) is None:
+            raise HttpError(503, "the assistant is still starting, please retry shortly")
+        return self.app.ctx.agent
+
+    def get_output_channel(self) -> Optional[OutputChannel]:
+        """For Rasa's trigger_intent / reminders: pushes to the session's room."""
+        return ShopOutput(self.sio, BOT_MESSAGE_EVENT) if self.sio else None
+
+    def _new_socket_server(self) -> AsyncServer:
+        manager = None
+        if self.config.message_queue:
+            from socketio import AsyncRedisManager
+
+            manager = AsyncRedisManager(self.config.message_queue)
+        return AsyncServer(
+            async_mode="sanic",
+            cors_allowed_origins=self.config.cors_allowed_origins,
+            client_manager=manager,
+            max_http_buffer_size=MAX_SOCKET_PAYLOAD_BYTES,
+        )
+
+    # -- metadata ------------------------------------------------------------------
+    def clean_metadata(self, raw: Any) -> Dict[str, Any]:
+        """Page context and the verified customer id; a plain ``customer_id`` from the browser is ignored."""
+        if isinstance(raw, str):
+            try:
+                raw = json.loads(raw)
+            except ValueError:
+                return {}
+        if not isinstance(raw, dict):
+            return {}
+        metadata: Dict[str, Any] = {}
+        page = clean_page(raw.get("page"))
+        if page is not None:
+            metadata["page"] = page
+        display_text = _short_str(raw.get("display_text"), 200)
+        if display_text:  # the button title shown instead of its payload
+            metadata["display_text"] = display_text
+        customer_id = self.customer_tokens.verify(raw.get("customer_token"))
+        if customer_id:
+            metadata["customer_id"] = customer_id
+        return metadata
+
+    # -- the one path of every shopper message ----------------------------------------
+    async def active_ticket(self, sender_id: str) -> Optional[TicketInfo]:
+        assert self.service is not None
+        try:
+            return await self.service.db(self.store.active_ticket, sender_id)
+        except SQLAlchemyError:  # database down: the bot keeps answering
+            logger.exception("hand-off store unavailable")
+            return None
+
+    async def handle_shopper_message(
+        self,
+        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+        sender_id: str,
+        text: Any,
+        raw_metadata: Any,
+        output_channel: OutputChannel,
+        skip_sid: Optional[str] = None,
+    ) -> Optional[TicketInfo]:
+        """Route one message: to the agent when a ticket is open, else to the bot."""
+        assert self.sio is not None and self.service is not None
+        cleaned = clean_text(text)
+        metadata = self.clean_metadata(raw_metadata)
+        # The shopper's other tabs show the line too.
+        await self.sio.emit(
+            "user_echo", {"text": metadata.get("display_text") or cleaned}, room=sender_id, skip_sid=skip_sid
+        )
+        ticket = await self.active_ticket(sender_id)
+        if ticket is not None:
+            await self.service.shopper_message(ticket, cleaned, metadata)
+            return ticket
+        await self.sio.emit(TYPING_EVENT, {"on": True, "who": "bot"}, room=sender_id)
+        try:
+            await on_new_message(
+                UserMessage(cleaned, output_channel, sender_id, input_channel=self.name(), metadata=metadata)
+            )
+        finally:
+            await self.sio.emit(TYPING_EVENT, {"on": False, "who": "bot"}, room=sender_id)
+        ticket = await self.active_ticket(sender_id)
+        if ticket is not None:  # the bot just handed over (action_handoff_to_human)
+            await self.service.announce_ticket(ticket)
+        return ticket
+
+    # -- blueprint -----------------------------------------------------------------
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        from web.console import register_console
+
+        patch_sanic_websocket_recv()
+        sio = self.sio = self._new_socket_server()
+        self.service = HandoffService(self.store, sio, self.rasa_agent)
+        bp = _ShopBlueprint(self, "shop_webhook")
+        install_error_handlers(bp)
+        self._register_socket_handlers(sio, on_new_message)
+        self._register_http_routes(bp, on_new_message)
+        register_console(bp, self)
+        return bp
+
+    def _register_socket_handlers(
+        self, sio: AsyncServer, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> None:
+        assert self.service is not None
+        service = self.service
+
+        async def error(sid: str, message: str) -> None:
+            await sio.emit("shop_error", {"error": message}, room=sid)
+
+        @sio.on("connect")
+        async def connect(sid: str, environ: Dict, auth: Optional[Dict] = None) -> bool:
+            return True
+
+        @sio.on("session_request")
+        async def session_request(sid: str, data: Any = None) -> None:
+            requested = data.get("session_id") if isinstance(data, dict) else None
+            session_id = requested if valid_session_id(requested) else uuid.uuid4().hex
+            await sio.save_session(sid, {"session_id": session_id})
+            await sio.enter_room(sid, session_id)
+            await sio.emit("session_confirm", session_id, room=sid)
+            ticket = await self.active_ticket(session_id)
+            if ticket is not None:
+                await sio.emit(HANDOFF_EVENT, await service.handoff_state(ticket), room=sid)
+
+        async def sender_for(sid: str, data: Dict[str, Any]) -> str:
+            session_id = data.get("session_id")
+            if valid_session_id(session_id):
+                if session_id not in sio.rooms(sid):
+                    await sio.enter_room(sid, session_id)
+                return session_id
+            confirmed = (await sio.get_session(sid)).get("session_id")
+            if confirmed:
+                return confirmed
+            await sio.enter_room(sid, sid)  # no session: the socket is the conversation (Rasa's default)
+            return sid
+
+        @sio.on("user_uttered")
+        async def user_uttered(sid: str, data: Any = None) -> None:
+            if not isinstance(data, dict):
+                await error(sid, "send an object: {message, session_id, metadata}")
+                return
+            sender_id = await sender_for(sid, data)
+            try:
+                await self.handle_shopper_message(
+                    on_new_message, sender_id, data.get("message"), data.get("metadata"),
+                    ShopOutput(sio, BOT_MESSAGE_EVENT), skip_sid=sid,
+                )
+            except StoreError as refused:
+                await error(sid, str(refused))
+            except Exception:
+                logger.exception("message of %s failed", sender_id[:8])
+                await error(sid, "Sorry, something went wrong on our side. Please try again.")
+
+        @sio.on("typing")
+        async def shopper_typing(sid: str, data: Any = None) -> None:
+            session_id = (await sio.get_session(sid)).get("session_id")
+            ticket = await self.active_ticket(session_id) if session_id else None
+            if ticket is not None:
+                await service.to_agents("shopper_typing", {"ticket_id": ticket.id})
+
+    def _register_http_routes(
+        self, bp: Blueprint, on_new_message: Callable[[UserMessage], Awaitable[Any]]
+    ) -> None:
+        assert self.service is not None
+        service = self.service
+
+        @bp.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        bp.static("/static", str(STATIC_DIR), name="shop_static")
+
+        @bp.route("/webhook", methods=["POST"])
+        async def webhook(request: Request) -> HTTPResponse:
+            """REST fallback in Rasa's REST format: ``{sender, message, metadata}`` -> bot messages."""
+            try:
+                body = json_body(request)
+                sender_id = body.get("sender")
+                if not valid_session_id(sender_id):
+                    raise InvalidInput("'sender' must be a session id of 16-128 letters, digits, '-' or '_'")
+                collector = CollectingOutputChannel()
+                ticket = await self.handle_shopper_message(
+                    on_new_message, sender_id, body.get("message"), body.get("metadata"), collector
+                )
+            except StoreError as refused:
+                raise HttpError(400, str(refused)) from None
+            messages = collector.messages
+            if ticket is not None and not messages:
+                # Queued or with an agent: say so, so a REST client knows why the bot is silent.
+                messages = [{"recipient_id": sender_id, "custom": {"handoff": await service.handoff_state(ticket)}}]
+            return response.json(messages)
+
+        @bp.route("/history/<session_id>", methods=["GET"])
+        async def history(_: Request, session_id: str) -> HTTPResponse:
+            """The conversation from the tracker store, every session, plus the hand-off state."""
+            if not valid_session_id(session_id):
+                return json_error("unknown session", 404)
+            events = await service.history_events(session_id)
+            ticket = await self.active_ticket(session_id)
+            return response.json(
+                {
+                    "session_id": session_id,
+                    "messages": conversation_messages(events),
+                    "handoff": await service.handoff_state(ticket),
+                }
+            )
+
+        @bp.route("/demo", methods=["GET"])
+        async def demo(_: Request) -> HTTPResponse:
+            if not self.demo_enabled:
+                return json_error("the demo page is switched off", 404)
+            return await response.file(STATIC_DIR / "demo.html")
+
+        @bp.route("/demo/config", methods=["GET"])
+        async def demo_config(request: Request) -> HTTPResponse:
+            """Products and a signed demo customer for the demo page (what a shop back end would render)."""
+            if not self.demo_enabled:
+                return json_error("the demo page is switched off", 404)
+            from web.context import demo_catalogue, demo_customer, find_product
+
+            def load() -> Dict[str, Any]:
+                with self.store.session() as session:
+                    return {
+                        "products": demo_catalogue(session),
+                        "customer": demo_customer(session),
+                        "product": find_product(session, request.args.get("product")),
+                    }
+
+            try:
+                data = await service.db(load)
+            except SQLAlchemyError:
+                data = {"products": [], "customer": None, "product": None}
+            if data["customer"]:
+                data["customer_token"] = self.customer_tokens.sign(data["customer"]["customer_id"])
+            return response.json(data)
+
+
+__all__ = ["ShopChannel", "ShopChannelConfig", "ShopOutput", "clean_page", "valid_session_id"]

@@ -1,0 +1,77 @@
+"""Rich message payloads the widget renders: product cards and carousels.
+
+Why the generic-template attachment: it is the format Rasa's socket.io output
+and Rasa-Webchat already understand, so a third-party widget still shows
+title, image and buttons. Our widget reads the extra ``product`` field for
+price, rating and the add-to-cart button.
+"""
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any, Dict, Iterable, Mapping, Optional
+
+DEFAULT_PRODUCT_URL = "/webhooks/shop/demo?product={id}"
+
+
+def _get(product: Any, key: str, default: Any = None) -> Any:
+    if isinstance(product, Mapping):
+        return product.get(key, default)
+    return getattr(product, key, default)
+
+
+def _price_text(price: Any, currency: str) -> str:
+    if price is None:
+        return ""
+    amount = Decimal(str(price)).quantize(Decimal("0.01"))
+    return f"{amount} {currency}".strip()
+
+
+def product_element(product: Any, url_template: str = DEFAULT_PRODUCT_URL) -> Dict[str, Any]:
+    """One product (ORM row or dict) as a generic-template element."""
+    product_id = str(_get(product, "id"))
+    title = str(_get(product, "title", "") or "")
+    currency = str(_get(product, "currency", "") or "")
+    price = _get(product, "price")
+    rating: Optional[float] = _get(product, "rating")
+    url = _get(product, "url") or url_template.format(id=product_id)
+    price_text = _price_text(price, currency)
+    subtitle = _get(product, "subtitle") or " · ".join(
+        part for part in (price_text, f"★ {rating:.1f}" if rating is not None else "") if part
+    )
+    return {
+        "title": title,
+        "subtitle": subtitle,
+        "image_url": _get(product, "image_url") or "",
+        "product": {
+            "id": product_id,
+            "sku": _get(product, "sku"),
+            "price": str(Decimal(str(price)).quantize(Decimal("0.01"))) if price is not None else None,
+            "currency": currency,
+            "rating": float(rating) if rating is not None else None,
+            "url": url,
+        },
+        "buttons": [
+            {"type": "web_url", "title": "View", "url": url},
+            {
+                "type": "postback",
+                "title": "Add to cart",
+                "action": "add_to_cart",
+                "payload": "/add_to_cart" + json.dumps({"product_id": product_id}),
+            },
+        ],
+    }
+
+
+def product_carousel(products: Iterable[Any], url_template: str = DEFAULT_PRODUCT_URL) -> Dict[str, Any]:
+    """An attachment for ``dispatcher.utter_message(attachment=...)``: one card or a carousel."""
+    return {
+        "type": "template",
+        "payload": {
+            "template_type": "generic",
+            "elements": [product_element(p, url_template) for p in products],
+        },
+    }
+
+
+__all__ = ["DEFAULT_PRODUCT_URL", "product_carousel", "product_element"]

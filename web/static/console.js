@@ -1,0 +1,318 @@
+/* Agent console: login, the live queue, one conversation at a time, take/release/resolve, replies.
+   State changes go through the JSON API with the session's CSRF token; the /agents socket.io
+   namespace only pushes news (queue_changed, ticket_message, shopper_typing). */
+(function () {
+  "use strict";
+  var state = { me: null, csrf: null, tickets: [], selected: null, detail: null, socket: null, unread: {} };
+  var $ = function (id) { return document.getElementById(id); };
+
+  function node(tag, attrs, text) {
+    var n = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) { if (attrs[k] !== null && attrs[k] !== undefined) n.setAttribute(k, attrs[k]); });
+    if (text !== undefined && text !== null) n.textContent = text;
+    return n;
+  }
+
+  function api(method, path, body) {
+    var headers = { "Accept": "application/json" };
+    if (method !== "GET") {
+      headers["Content-Type"] = "application/json";
+      if (state.csrf) headers["X-CSRF-Token"] = state.csrf;
+    }
+    return fetch(path, {
+      method: method, headers: headers, credentials: "same-origin",
+      body: body === undefined ? undefined : JSON.stringify(body),
+    }).then(function (r) {
+      return r.json().catch(function () { return {}; }).then(function (data) {
+        if (r.status === 401 && path !== "agent/login") showLogin();
+        if (!r.ok) { var e = new Error(data.error || ("HTTP " + r.status)); e.status = r.status; throw e; }
+        return data;
+      });
+    });
+  }
+
+  function waited(iso) {
+    var seconds = Math.max(0, Math.floor((Date.now() - Date.parse(iso)) / 1000));
+    var m = Math.floor(seconds / 60), s = seconds % 60;
+    if (m >= 60) return Math.floor(m / 60) + " h " + (m % 60) + " min";
+    return m + ":" + (s < 10 ? "0" : "") + s;
+  }
+
+  // -- login -----------------------------------------------------------------------------
+  function showLogin() {
+    if (state.socket) { state.socket.disconnect(); state.socket = null; }
+    state.me = null;
+    $("app-view").hidden = true;
+    $("login-view").hidden = false;
+    $("username").focus();
+  }
+
+  $("login-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    $("login-error").textContent = "";
+    var username = $("username").value.trim(), password = $("password").value;
+    if (!username || !password) { $("login-error").textContent = "Enter your username and password."; return; }
+    api("POST", "agent/login", { username: username, password: password })
+      .then(function (data) { $("password").value = ""; state.csrf = data.csrf; return start(); })
+      .catch(function (e) {
+        $("login-error").textContent = e.status === 401 ? "Wrong username or password." : e.message;
+        $("password").select();
+      });
+  });
+
+  $("logout").addEventListener("click", function () {
+    api("POST", "agent/logout", {}).finally(showLogin);
+  });
+
+  // -- app -------------------------------------------------------------------------------
+  function start() {
+    return api("GET", "agent/me").then(function (me) {
+      state.me = me.agent;
+      state.csrf = me.csrf;
+      $("agent-name").textContent = "Signed in as " + me.agent.display_name;
+      $("analytics-link").hidden = me.agent.role !== "admin";
+      var canned = $("canned");
+      canned.length = 1;
+      (me.canned_replies || []).forEach(function (text) { canned.appendChild(node("option", { value: text }, text)); });
+      $("login-view").hidden = true;
+      $("app-view").hidden = false;
+      connect();
+      return refreshQueue();
+    });
+  }
+
+  function connect() {
+    if (state.socket || !window.io) return;
+    var socket = state.socket = window.io("/agents", { path: "/socket.io" });
+    socket.on("connect", function () {
+      $("live-state").textContent = "Live";
+      $("live-state").classList.add("live");
+      refreshQueue();
+      if (state.selected) openTicket(state.selected, true);
+    });
+    socket.on("disconnect", function () {
+      $("live-state").textContent = "Reconnecting…";
+      $("live-state").classList.remove("live");
+    });
+    socket.on("connect_error", function () {
+      $("live-state").textContent = "Offline";
+      $("live-state").classList.remove("live");
+    });
+    socket.on("queue_changed", function (data) {
+      refreshQueue();
+      if (data && data.ticket && data.ticket.id === state.selected) openTicket(state.selected, true);
+    });
+    socket.on("ticket_message", function (data) {
+      if (!data) return;
+      if (data.ticket_id === state.selected && state.detail) {
+        if (!state.detail.messages.some(function (m) { return m.id === data.message.id; })) {
+          state.detail.messages.push(data.message);
+          appendMessage(data.message);
+        }
+      } else {
+        state.unread[data.ticket_id] = (state.unread[data.ticket_id] || 0) + 1;
+        renderQueue();
+      }
+      if (data.message && data.message.author === "shopper") $("shopper-typing").hidden = true;
+    });
+    var typingTimer = null;
+    socket.on("shopper_typing", function (data) {
+      if (!data || data.ticket_id !== state.selected) return;
+      $("shopper-typing").hidden = false;
+      clearTimeout(typingTimer);
+      typingTimer = setTimeout(function () { $("shopper-typing").hidden = true; }, 4000);
+    });
+  }
+
+  function refreshQueue() {
+    return api("GET", "agent/queue").then(function (data) {
+      state.tickets = data.tickets;
+      state.resolved = data.resolved;
+      renderQueue();
+    }).catch(function () {});
+  }
+
+  function queueButton(ticket) {
+    var button = node("button", {
+      type: "button", class: "queue-item", "data-ticket": ticket.id,
+      "aria-current": ticket.id === state.selected ? "true" : "false",
+    });
+    var first = node("span", { class: "row" });
+    first.appendChild(node("strong", {}, "#" + ticket.id + (ticket.customer_id ? " · " + ticket.customer_id : "")));
+    first.appendChild(node("span", { class: "status " + ticket.status },
+      ticket.status === "assigned" ? "with " + ticket.agent_name : ticket.status.replace("_", " ")));
+    button.appendChild(first);
+    var second = node("span", { class: "row" });
+    var timer = node("span", { class: "wait", "data-since": ticket.created_at });
+    timer.textContent = ticket.status === "waiting" || ticket.status === "assigned" ? "waiting " + waited(ticket.created_at) : "";
+    second.appendChild(timer);
+    if (state.unread[ticket.id]) second.appendChild(node("span", { class: "unread", "aria-label": state.unread[ticket.id] + " new messages" }, String(state.unread[ticket.id])));
+    button.appendChild(second);
+    button.appendChild(node("span", { class: "snippet" }, (ticket.summary || "").split("\n")[0]));
+    button.addEventListener("click", function () { openTicket(ticket.id); });
+    return button;
+  }
+
+  function renderQueue() {
+    var list = $("queue-list"), resolved = $("resolved-list");
+    list.textContent = "";
+    resolved.textContent = "";
+    $("queue-count").textContent = String(state.tickets.length);
+    if (!state.tickets.length) list.appendChild(node("li", { class: "muted small" }, "Nobody is waiting."));
+    state.tickets.forEach(function (t) { var li = node("li"); li.appendChild(queueButton(t)); list.appendChild(li); });
+    (state.resolved || []).forEach(function (t) { var li = node("li"); li.appendChild(queueButton(t)); resolved.appendChild(li); });
+  }
+
+  setInterval(function () {
+    document.querySelectorAll(".queue-list:not(.resolved) .wait[data-since]").forEach(function (el) {
+      el.textContent = "waiting " + waited(el.getAttribute("data-since"));
+    });
+  }, 1000);
+
+  // -- one ticket ------------------------------------------------------------------------
+  function openTicket(id, keepFocus) {
+    state.selected = id;
+    delete state.unread[id];
+    renderQueue();
+    return api("GET", "agent/tickets/" + id).then(function (data) {
+      state.detail = data;
+      renderTicket(data);
+      if (!keepFocus) $("conversation").focus();
+    }).catch(function (e) { $("action-error").textContent = e.message; });
+  }
+
+  function bubble(cls, who, text, title) {
+    var li = node("li", { class: "msg " + cls });
+    if (who) li.appendChild(node("span", { class: "who" }, who));
+    li.appendChild(node("span", { class: "bubble", title: title || null }, text));
+    return li;
+  }
+
+  function appendMessage(m) {
+    var who = m.author === "shopper" ? "Shopper" : m.author === "agent" ? (m.agent_name || "Agent") : null;
+    var cls = m.author === "shopper" ? "shopper" : m.author;
+    var li = bubble(cls, who, m.text, new Date(m.created_at).toLocaleString());
+    $("thread").appendChild(li);
+    $("thread").scrollTop = $("thread").scrollHeight;
+  }
+
+  function renderTicket(data) {
+    var t = data.ticket, mine = state.me && t.agent_id === state.me.id, open = t.status === "waiting" || t.status === "assigned";
+    $("empty").hidden = true;
+    $("ticket").hidden = false;
+    $("action-error").textContent = "";
+    $("ticket-title").textContent = "Conversation #" + t.id + (t.customer_id ? " — customer " + t.customer_id : " — guest");
+    $("ticket-status").textContent =
+      t.status === "waiting" ? "Waiting since " + new Date(t.created_at).toLocaleTimeString() + " — take it to reply" :
+      t.status === "assigned" ? (mine ? "You are talking to this shopper" : "Taken by " + t.agent_name) :
+      t.status === "handed_back" ? "Handed back to the bot" : "Closed";
+    $("take").disabled = !(t.status === "waiting");
+    $("release").disabled = !(open && mine);
+    $("hand-back").disabled = !(open && mine);
+    $("close").disabled = !(open && mine);
+    $("reply").disabled = !(open && mine);
+    $("send").disabled = !(open && mine);
+    $("canned").disabled = !(open && mine);
+
+    var thread = $("thread");
+    thread.textContent = "";
+    (t.transcript || []).forEach(function (m) {
+      if (m.role === "event") return;
+      var who = m.role === "user" ? "Shopper" : m.role === "bot" ? "Bot" : m.role === "agent" ? m.agent : null;
+      var elements = m.attachment && m.attachment.payload && m.attachment.payload.elements;
+      var cards = elements ? "[cards: " + elements.map(function (e) { return e.title; }).join("; ") + "]" : "";
+      var text = [m.text, cards].filter(Boolean).join("\n");
+      if (text) thread.appendChild(bubble(m.role === "user" ? "user" : m.role, who, text, m.intent ? "intent: " + m.intent : null));
+    });
+    thread.appendChild(node("li", { class: "divider" }, "Handed over to a person"));
+    data.messages.forEach(appendMessage);
+
+    $("summary").textContent = t.summary || "—";
+    var intents = $("intents");
+    intents.textContent = "";
+    (t.intents || []).forEach(function (i) {
+      intents.appendChild(node("li", { title: "confidence " + i.confidence }, i.name + (i.count > 1 ? " ×" + i.count : "")));
+    });
+    renderContext(data.context || {});
+  }
+
+  function renderContext(ctx) {
+    var product = $("product");
+    product.textContent = "";
+    if (ctx.product) {
+      product.appendChild(node("strong", {}, ctx.product.title));
+      product.appendChild(node("div", { class: "muted small" }, ctx.product.sku + " · " + ctx.product.price + " " + ctx.product.currency + " · stock " + ctx.product.stock));
+    } else product.appendChild(node("span", { class: "muted" }, ctx.page_url ? ctx.page_url : "No product page"));
+    var cart = $("cart");
+    cart.textContent = "";
+    if (!ctx.cart || !ctx.cart.length) cart.appendChild(node("li", { class: "muted" }, "Empty"));
+    (ctx.cart || []).forEach(function (line) { cart.appendChild(node("li", {}, line.quantity + " × " + line.title + " (" + line.price + " " + line.currency + ")")); });
+    var customer = $("customer");
+    customer.textContent = "";
+    if (!ctx.customer) { customer.appendChild(node("span", { class: "muted" }, "Guest (not signed in)")); return; }
+    customer.appendChild(node("strong", {}, ctx.customer.name));
+    customer.appendChild(node("div", { class: "muted small" }, ctx.customer.customer_id + " · " + ctx.customer.email));
+    var table = node("table", { class: "orders" });
+    var head = node("tr");
+    ["Order", "Status", "Total"].forEach(function (h) { head.appendChild(node("th", { scope: "col" }, h)); });
+    table.appendChild(head);
+    (ctx.customer.orders || []).forEach(function (o) {
+      var row = node("tr");
+      row.appendChild(node("td", {}, o.order_number));
+      row.appendChild(node("td", {}, o.status));
+      row.appendChild(node("td", {}, o.total + " " + o.currency));
+      table.appendChild(row);
+    });
+    customer.appendChild(table);
+  }
+
+  function act(verb, body) {
+    $("action-error").textContent = "";
+    return api("POST", "agent/tickets/" + state.selected + "/" + verb, body || {})
+      .then(function () { return openTicket(state.selected, true); })
+      .then(refreshQueue)
+      .catch(function (e) { $("action-error").textContent = e.message; });
+  }
+
+  $("take").addEventListener("click", function () { act("take").then(function () { $("reply").focus(); }); });
+  $("release").addEventListener("click", function () { act("release"); });
+  $("hand-back").addEventListener("click", function () { act("resolve", { outcome: "handed_back" }); });
+  $("close").addEventListener("click", function () { act("resolve", { outcome: "closed" }); });
+  $("canned").addEventListener("change", function (event) {
+    if (!event.target.value) return;
+    $("reply").value = event.target.value;
+    event.target.value = "";
+    $("reply").focus();
+  });
+
+  var lastTyping = 0;
+  $("reply").addEventListener("input", function () {
+    if (!state.socket || Date.now() - lastTyping < 2000) return;
+    lastTyping = Date.now();
+    state.socket.emit("typing", { ticket_id: state.selected });
+  });
+  $("reply").addEventListener("keydown", function (event) {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      $("reply-form").requestSubmit();
+    }
+  });
+  $("reply-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var text = $("reply").value.trim();
+    if (!text) return;
+    $("send").disabled = true;
+    api("POST", "agent/tickets/" + state.selected + "/messages", { text: text })
+      .then(function (data) {
+        $("reply").value = "";
+        if (state.detail && !state.detail.messages.some(function (m) { return m.id === data.message.id; })) {
+          state.detail.messages.push(data.message);
+          appendMessage(data.message);
+        }
+      })
+      .catch(function (e) { $("action-error").textContent = e.message; })
+      .finally(function () { $("send").disabled = false; $("reply").focus(); });
+  });
+
+  api("GET", "agent/me").then(function () { return start(); }).catch(showLogin);
+})();

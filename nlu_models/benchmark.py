@@ -181,6 +181,16 @@ def _row(dataset: str, system: str, train: Dict[str, Any], evaluation: Dict[str,
     }
 
 
+def train_once(spec: Dict[str, Any], record: Path, reuse: bool, log) -> Dict[str, Any]:
+    """Runs a training worker, or with ``reuse`` returns the figures of an earlier run."""
+    if reuse and record.exists():
+        print(f"[{spec['dataset']}] reusing {record}", file=sys.stderr, flush=True)
+        return json.loads(record.read_text())
+    result = run_worker(spec, log)
+    record.write_text(json.dumps(result))
+    return result
+
+
 def run_dataset(dataset: str, args: argparse.Namespace, work: Path, log) -> List[Dict[str, Any]]:
     rows = []
     common = {"dataset": dataset, "max_train": args.max_train, "max_eval": args.max_eval,
@@ -189,7 +199,8 @@ def run_dataset(dataset: str, args: argparse.Namespace, work: Path, log) -> List
         config = {"epochs": args.epochs, "show_progress": False, **dict(kv.split("=", 1) for kv in args.bert_set)}
         model_dir = str(work / f"{dataset}-bert")
         print(f"[{dataset}] training BERT ...", file=sys.stderr, flush=True)
-        train = run_worker({**common, "task": "bert_train", "config": config, "model_dir": model_dir}, log)
+        train = train_once({**common, "task": "bert_train", "config": config, "model_dir": model_dir},
+                           work / f"{dataset}-bert.train.json", args.reuse_models, log)
         print(f"[{dataset}] BERT trained in {train['train_s']:.0f} s ({train['epochs_run']} epochs)",
               file=sys.stderr, flush=True)
         for backend in args.backends:
@@ -199,8 +210,9 @@ def run_dataset(dataset: str, args: argparse.Namespace, work: Path, log) -> List
             print(f"[{dataset}] {backend}: {rows[-1]['accuracy']:.4f}", file=sys.stderr, flush=True)
     if "diet" in args.systems:
         print(f"[{dataset}] training DIET ...", file=sys.stderr, flush=True)
-        train = run_worker({**common, "task": "diet_train", "epochs": args.diet_epochs,
-                            "project_dir": str(work / f"{dataset}-diet")}, log)
+        train = train_once({**common, "task": "diet_train", "epochs": args.diet_epochs,
+                            "project_dir": str(work / f"{dataset}-diet")},
+                           work / f"{dataset}-diet.train.json", args.reuse_models, log)
         evaluation: Dict[str, Any] = {}
         for i, threads in enumerate(args.threads):
             part = run_worker({**common, "task": "diet_eval", "model_path": train["model_path"],
@@ -250,6 +262,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threshold", type=float, default=0.5,
                    help="confidence below which a message counts as out of scope (FallbackClassifier's threshold)")
     p.add_argument("--work-dir", type=Path, default=None, help="keep models here (default: a temp folder)")
+    p.add_argument("--reuse-models", action="store_true",
+                   help="with --work-dir: reuse models trained there by an earlier run (e.g. to re-time latency)")
     p.add_argument("--json", type=Path, default=None, help="also write all figures as JSON")
     p.add_argument("--log", type=Path, default=None, help="training logs of the workers (default: stderr)")
     p.add_argument("--worker", help=argparse.SUPPRESS)

@@ -61,6 +61,6 @@ def test_rasa_train_parse_and_test_nlu(tmp_path, tiny):
 
     report = asyncio.run(run_evaluation(
         str(tmp_path / "test_nlu.yml"), agent.processor, output_directory=str(tmp_path / "results"),
-        disable_plotting=True, report_as_dict=True,
+        disable_plotting=True, report_as_dict=True, domain_path=str(tmp_path / "domain.yml"),
     ))
     assert report["intent_evaluation"]["accuracy"] == 1.0

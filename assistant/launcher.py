@@ -1,10 +1,12 @@
-"""Start the whole assistant: the rasa-sdk action server and the Rasa server.
+"""Start the whole assistant: the rasa-sdk action server, the Rasa server and
+the insights consumer (shopper profiles and analytics from the event stream).
 
 ``make start`` runs ``python -m assistant.launcher``; the end-to-end tests use
-:class:`AssistantProcesses` to bring up the same two processes on free ports,
-and ``docker-compose.yml`` runs the same two commands as separate services
+:class:`AssistantProcesses` to bring up the same servers on free ports, and
+``docker-compose.yml`` runs the same commands as separate services
 (``tests/test_docker_compose.py`` checks that they agree with
-:func:`rasa_server_command` and :func:`action_server_command`).
+:func:`rasa_server_command`, :func:`action_server_command` and
+:func:`insights_consumer_command`).
 """
 from __future__ import annotations
 
@@ -41,6 +43,7 @@ class LaunchConfig:
     tracker_db: Path = field(default_factory=lambda: get_settings().var_dir / "tracker.db")
     log_dir: Optional[Path] = None
     extra_env: Dict[str, str] = field(default_factory=dict)
+    with_insights: bool = False  # also run the event-stream consumer (profiles, analytics)
 
     @property
     def rasa_url(self) -> str:
@@ -90,6 +93,11 @@ def rasa_server_command(
     if token:
         command += ["--enable-api", "--auth-token", token]
     return command
+
+
+def insights_consumer_command(endpoints: Path = BOT_DIR / "endpoints.yml") -> List[str]:
+    """The consumer that turns the event broker's stream into shopper profiles and analytics."""
+    return [sys.executable, "-m", "insights", "consume", "--endpoints", str(endpoints)]
 
 
 def server_environment(config: LaunchConfig) -> Dict[str, str]:
@@ -156,10 +164,18 @@ class AssistantProcesses:
         process = self._spawn("rasa", command)
         wait_until_up(f"{self.config.rasa_url}/", timeout, process)
 
+    def start_insights(self, settle: float = 2.0) -> None:
+        process = self._spawn("insights", insights_consumer_command(self.config.endpoints))
+        time.sleep(settle)
+        if process.poll() is not None:
+            raise RuntimeError(f"the insights consumer exited with code {process.returncode}")
+
     def start(self) -> "AssistantProcesses":
         try:
             self.start_actions()
             self.start_rasa()
+            if self.config.with_insights:
+                self.start_insights()
         except BaseException:
             self.stop()
             raise
@@ -193,7 +209,7 @@ def latest_model(models_dir: Path) -> Path:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description="Start the shop assistant (embedded default).")
     parser.add_argument("--model", type=Path, help="model archive (default: newest in var/models)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=DEFAULT_RASA_PORT)
@@ -202,12 +218,17 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     settings = get_settings()
     model = args.model or latest_model(settings.var_dir / "models")
-    config = LaunchConfig(model=model, host=args.host, rasa_port=args.port, actions_port=args.actions_port)
+    config = LaunchConfig(
+        model=model, host=args.host, rasa_port=args.port, actions_port=args.actions_port, with_insights=True
+    )
     with AssistantProcesses(config) as assistant:
         print(
             f"\nThe shop assistant is up.\n"
             f"  Chat (REST):   curl -s {config.rasa_url}/webhooks/rest/webhook "
             f"-d '{{\"sender\": \"me\", \"message\": \"hi\"}}'\n"
+            f"  Demo shop:     {config.rasa_url}/webhooks/shop/demo\n"
+            f"  Agent console: {config.rasa_url}/webhooks/shop/console "
+            f"(create an agent: python -m web create-agent NAME)\n"
             f"  Rasa server:   {config.rasa_url}/\n"
             f"  Action server: {config.actions_url}/health\n"
             f"Press Ctrl+C to stop.",

@@ -58,6 +58,11 @@ def test_action_service_runs_the_launchers_command_on_the_endpoint_port() -> Non
     assert (PROJECT_ROOT / "actions" / "__init__.py").is_file()
 
 
+def test_insights_service_runs_the_launchers_consumer_command() -> None:
+    command = SERVICES["insights-consumer"]["command"]
+    assert command[1:] == launcher.insights_consumer_command(Path("bot/endpoints.scaleout.yml"))[1:]
+
+
 @pytest.mark.parametrize("name", ["knowledge-init", "insights-consumer"])
 def test_python_module_commands_exist(name: str) -> None:
     command = SERVICES[name]["command"]

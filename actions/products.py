@@ -286,11 +286,16 @@ class ActionRefineSearch(ShopAction):
         if not products and "max_price" in filters and prices and not explicit_price:
             filters["max_price"] = round(statistics.median(prices) - 0.01, 2)
             products = get_knowledge().search_products(query, filters, k=PAGE_SIZE)
+        intro = f"Here are {describe(filters, query)}:"
+        if not products:  # keep the budget, let go of colour and size
+            products, _ = search_with_relaxation(query, filters, exclude=exclude)
+            products = [p for p in products if filters.get("max_price") is None or p.price <= filters["max_price"]]
+            intro = f"Nothing matches {describe(filters, query)} exactly; these come closest:"
         if not products:
             dispatcher.utter_message(text=f"Sorry, I have nothing more for {describe(filters, query)}. "
                                           "Want to try a different budget or colour?")
             return [SlotSet("last_search", search)]
-        show_products(dispatcher, tracker, products, f"Here are {describe(filters, query)}:")
+        show_products(dispatcher, tracker, products, intro)
         return results_events(products) + [SlotSet("last_search", search), SlotSet("current_product", None)]
 
 

@@ -141,34 +141,43 @@ def _outlier_vocabulary(tokenizer, data: IntentData) -> List[str]:
     return sorted(w for w in vocab if w.isalpha() and len(w) > 2 and w not in seen)
 
 
+@dataclass
+class _Prepared:
+    """Tokenised training set (with outliers) and the validation/calibration set."""
 
-def train_classifier(data: IntentData, config: ClassifierConfig) -> TrainedClassifier:
-    """Fine-tunes ``config.base_model`` on ``data`` (deterministic for a given seed)."""
-    if len(data) == 0:
-        raise ValueError("no intent examples to train on")
-    if config.train_threads:
-        torch.set_num_threads(config.train_threads)
-    set_seed(config.seed)
-    intents = data.intents
+    encoded: List[List[int]]
+    y: np.ndarray
+    weights: Optional[torch.Tensor]
+    val_texts: List[str]
+    val_y: np.ndarray
+    calib_texts: List[str]
+    calib_y: np.ndarray
+
+
+def _prepare(data: IntentData, config: ClassifierConfig, tokenizer, intents: List[str]) -> _Prepared:
+    """Splits off the validation share and adds synthetic outliers to both parts."""
     index = {name: i for i, name in enumerate(intents)}
     train, val = stratified_split(data, config.validation_fraction, config.seed)
-    tokenizer, model = load_base(config.resolved_base_model(), intents)
-
     vocabulary = _outlier_vocabulary(tokenizer, data)
     oos = index.get(config.out_of_scope_intent, OUTLIER)
     n_outliers = _outlier_count(config.synthetic_outliers, len(train))
     texts = list(train.texts) + synthetic_outliers(n_outliers, config.seed, vocabulary)
-    labels = [index[label] for label in train.labels] + [oos] * n_outliers
-    y = np.asarray(labels, dtype=np.int64)
-    encoded = _encode(tokenizer, texts, config.max_length)
-    weights = _class_weights(y, len(intents)) if config.class_weighting else None
+    y = np.asarray([index[label] for label in train.labels] + [oos] * n_outliers, dtype=np.int64)
     val_y = np.asarray([index[label] for label in val.labels], dtype=np.int64)
     n_val_outliers = _outlier_count(config.synthetic_outliers, len(val)) if len(val) else 0
-    calib_texts = list(val.texts) + synthetic_outliers(n_val_outliers, config.seed + 1, vocabulary)
-    calib_y = np.concatenate([val_y, np.full(n_val_outliers, oos, dtype=np.int64)])
+    return _Prepared(
+        encoded=_encode(tokenizer, texts, config.max_length),
+        y=y,
+        weights=_class_weights(y, len(intents)) if config.class_weighting else None,
+        val_texts=list(val.texts),
+        val_y=val_y,
+        calib_texts=list(val.texts) + synthetic_outliers(n_val_outliers, config.seed + 1, vocabulary),
+        calib_y=np.concatenate([val_y, np.full(n_val_outliers, oos, dtype=np.int64)]),
+    )
 
-    steps_per_epoch = (len(encoded) + config.batch_size - 1) // config.batch_size
-    total_steps = steps_per_epoch * config.epochs
+
+def _optimiser(model: torch.nn.Module, config: ClassifierConfig, total_steps: int):
+    """AdamW without decay on biases/LayerNorm, linear warm-up then linear decay."""
     warmup = int(config.warmup_fraction * total_steps)
     no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight")
     groups = [
@@ -182,32 +191,61 @@ def train_classifier(data: IntentData, config: ClassifierConfig) -> TrainedClass
         lambda step: (step + 1) / max(1, warmup) if step < warmup
         else max(0.0, (total_steps - step) / max(1, total_steps - warmup)),
     )
+    return optimiser, scheduler
+
+
+def _train_epoch(model, tokenizer, prepared: _Prepared, config: ClassifierConfig, optimiser, scheduler,
+                 generator: torch.Generator, epoch: int) -> float:
+    """One pass in a seeded random order; returns the mean training loss."""
+    model.train()
+    order = torch.randperm(len(prepared.encoded), generator=generator).tolist()
+    steps = (len(order) + config.batch_size - 1) // config.batch_size
+    bar = tqdm(
+        _batches(prepared.encoded, prepared.y, config.batch_size, tokenizer, order),
+        total=steps, desc=f"BERT intents epoch {epoch}/{config.epochs}",
+        disable=not config.show_progress, leave=False,
+        mininterval=0.5 if sys.stderr.isatty() else 30,  # keep CI / rasa logs short
+    )
+    running = 0.0
+    for step, (batch, batch_y) in enumerate(bar, start=1):
+        loss = _loss(model(**batch).logits, batch_y, prepared.weights)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimiser.step()
+        scheduler.step()
+        optimiser.zero_grad()
+        running += loss.item()
+        bar.set_postfix(loss=f"{running / step:.4f}", refresh=False)
+    return running / max(1, steps)
+
+
+def train_classifier(data: IntentData, config: ClassifierConfig) -> TrainedClassifier:
+    """Fine-tunes ``config.base_model`` on ``data`` (deterministic for a given seed).
+
+    Keeps the weights of the best validation epoch (accuracy, then loss), stops
+    after ``patience`` epochs without gain and fits the softmax temperature on
+    the validation share plus held-out synthetic outliers.
+    """
+    if len(data) == 0:
+        raise ValueError("no intent examples to train on")
+    if config.train_threads:
+        torch.set_num_threads(config.train_threads)
+    set_seed(config.seed)
+    intents = data.intents
+    tokenizer, model = load_base(config.resolved_base_model(), intents)
+    prepared = _prepare(data, config, tokenizer, intents)
+    steps_per_epoch = (len(prepared.encoded) + config.batch_size - 1) // config.batch_size
+    optimiser, scheduler = _optimiser(model, config, steps_per_epoch * config.epochs)
     generator = torch.Generator().manual_seed(config.seed)
+    val_y = prepared.val_y
 
     history: List[Dict[str, float]] = []
     best_state, best_key, best_logits, stale = None, None, None, 0
     for epoch in range(1, config.epochs + 1):
-        model.train()
-        order = torch.randperm(len(encoded), generator=generator).tolist()
-        running = 0.0
-        bar = tqdm(
-            _batches(encoded, y, config.batch_size, tokenizer, order),
-            total=steps_per_epoch, desc=f"BERT intents epoch {epoch}/{config.epochs}",
-            disable=not config.show_progress, leave=False,
-            mininterval=0.5 if sys.stderr.isatty() else 30,  # keep CI / rasa logs short
-        )
-        for step, (batch, batch_y) in enumerate(bar, start=1):
-            loss = _loss(model(**batch).logits, batch_y, weights)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimiser.step()
-            scheduler.step()
-            optimiser.zero_grad()
-            running += loss.item()
-            bar.set_postfix(loss=f"{running / step:.4f}")
-        record = {"epoch": epoch, "train_loss": running / max(1, steps_per_epoch)}
-        if len(val):
-            calib_logits = predict_logits(model, tokenizer, calib_texts, config.max_length)
+        train_loss = _train_epoch(model, tokenizer, prepared, config, optimiser, scheduler, generator, epoch)
+        record = {"epoch": epoch, "train_loss": train_loss}
+        if len(val_y):
+            calib_logits = predict_logits(model, tokenizer, prepared.calib_texts, config.max_length)
             logits = calib_logits[: len(val_y)]
             record["val_accuracy"] = float((logits.argmax(1) == val_y).mean())
             record["val_loss"] = float(F.cross_entropy(torch.as_tensor(logits), torch.as_tensor(val_y)).item())
@@ -229,7 +267,7 @@ def train_classifier(data: IntentData, config: ClassifierConfig) -> TrainedClass
     temperature, validation = 1.0, {}
     if best_logits is not None:
         if config.calibrate:
-            temperature = fit_temperature(best_logits, calib_y)
+            temperature = fit_temperature(best_logits, prepared.calib_y)
         inlier_logits = best_logits[: len(val_y)]
         validation = {
             "accuracy": best_key[0],

@@ -17,6 +17,10 @@ endif
 BOT_SOURCES := $(shell find bot/data -type f 2>/dev/null) bot/config.yml $(wildcard bot/domain.yml) $(shell find bot/domain -type f 2>/dev/null)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
+# Some machines set PYTHONDONTWRITEBYTECODE: then every process (rasa, servers, tests) recompiles
+# rasa/tensorflow/transformers from source, ~20 s each. The venv is byte-compiled at install
+# (--compile-bytecode) and our own modules may write their caches.
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: start install data train test browser lock clean help
 
@@ -32,7 +36,7 @@ install: $(VENV)/.installed
 $(VENV)/.installed: requirements.lock pyproject.toml overrides.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@test -x $(BIN)/uv || $(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.9
-	$(BIN)/uv pip sync --python $(BIN)/python --quiet $(TORCH_SOURCE) requirements.lock
+	$(BIN)/uv pip sync --python $(BIN)/python --quiet --compile-bytecode $(TORCH_SOURCE) requirements.lock
 	$(BIN)/uv pip install --python $(BIN)/python --quiet --no-deps -e .
 	@touch $@
 
@@ -62,11 +66,12 @@ start: install data $(MODELS)/.trained
 
 ## Test ----------------------------------------------------------------------
 # Chromium from Debian's packages drives the browser tests (a test tool's own
-# browser download fails on these machines).
+# browser download fails on these machines); nginx is the front of the scale-out
+# tests (tests/scaleout), as in docker-compose.yml.
 browser:
-	@command -v chromium >/dev/null || { \
+	@command -v chromium >/dev/null && { command -v nginx >/dev/null || test -x /usr/sbin/nginx; } || { \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && $$SUDO DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium nginx >/dev/null; }
 
 test: install browser
 	$(BIN)/python -m pytest

@@ -23,11 +23,14 @@ logger = logging.getLogger(__name__)
 
 SORRY_TEXT = "Sorry, something went wrong on my side. Please try again in a moment."
 WIDGET_CHANNELS = frozenset({"shop", "socketio"})  # channels that render cards and buttons
+# Channels that put a customer id into metadata only from a verified signed token (web/channel.py).
+IDENTITY_CHANNELS = frozenset({"shop"})
 FORM_SLOTS = ("order_item", "return_reason", "problem_type", "new_address")
 
 # --------------------------------------------------------------------------- privacy
 
-_EMAIL_RE = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+# Lookbehind: start only where a run of address characters starts (else quadratic on long runs).
+_EMAIL_RE = re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 _LONG_NUMBER_RE = re.compile(r"\d{5,}")
 
 
@@ -107,8 +110,9 @@ class ShopAction(Action, ABC):
 class ValidateSlotMappings(ValidationAction):
     """Slots filled from the widget's message metadata on every turn.
 
-    ``customer_id`` is only ever read from metadata (the channel puts it there from
-    a signed token), never from what the shopper types. ``page_product`` follows the
+    ``customer_id`` is only ever read from the shop channel's metadata (the channel
+    puts it there from a signed token), never from what the shopper types, nor from
+    another channel's metadata (Rasa's REST channel passes whatever its caller sends). ``page_product`` follows the
     product page the shopper has open, and becomes the product in focus when it changes.
     """
 
@@ -116,6 +120,8 @@ class ValidateSlotMappings(ValidationAction):
                             domain: DomainDict) -> Dict[Text, Any]:
         from knowledge.service import normalise_customer_id
 
+        if tracker.get_latest_input_channel() not in IDENTITY_CHANNELS:
+            return {}  # any other channel's metadata is whatever its caller sent
         customer_id = normalise_customer_id(message_metadata(tracker).get("customer_id"))
         if customer_id and customer_id != tracker.get_slot("customer_id"):
             return {"customer_id": customer_id}

@@ -21,17 +21,22 @@ from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
 from actions.addresses import parse_address
-from actions.common import ShopAction, entity_values, first_entity, mask, offer_human
+from actions.common import ShopAction, entity_values, first_entity, mask, message_metadata, offer_human
 from actions.render import address_text, intent_payload, money, order_items_text
 from actions.shop import get_knowledge
 from actions.vocabulary import PROBLEM_KINDS, ordinal_position, problem_kind
+from assistant.ratelimit import verification_limiter
 
 logger = logging.getLogger(__name__)
 
 MAX_VERIFICATION_FAILURES = 3
 NOT_FOUND_TEXT = ("I couldn't find an order with that number and e-mail address. "
                   "Please check both (they're in your order confirmation e-mail).")
+TOO_MANY_TRIES_TEXT = ("There have been too many order checks that didn't match from your connection, "
+                      "so I can't check orders here for a while. A person from our team can help you.")
 YES_NO = [{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]
+# Misses per client across conversations (a new session id must not reset the count): docs/security.md.
+CLIENT_MISSES = verification_limiter()
 _ORDER_NUMBER_RE = re.compile(r"(?<!\d)\d{4}[\s-]?\d{4}(?!\d)")
 _EMAIL_RE = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 _WHOLE_PARCEL_RE = re.compile(r"\b(all|whole|entire|everything|both|parcel|package|all of them)\b", re.I)
@@ -100,6 +105,12 @@ def nice_date(iso: Optional[str]) -> str:
         return iso
 
 
+def client_of(tracker: Tracker) -> Optional[str]:
+    """The client tag the Rasa server put into the message metadata (web.hardening.client_tag)."""
+    tag = message_metadata(tracker).get("client")
+    return str(tag)[:64] if tag else None
+
+
 # --------------------------------------------------------------------------- the order form
 
 class ValidateOrderForm(FormValidationAction):
@@ -125,11 +136,13 @@ class ValidateOrderForm(FormValidationAction):
             return {"order_number": None}
         knowledge = get_knowledge()
         customer_id = tracker.get_slot("customer_id")
-        if customer_id:
+        if customer_id:  # logged in: only their own orders can match, nothing to enumerate
             order = await asyncio.to_thread(knowledge.get_order, number, customer_id=customer_id)
             if order is None:
                 return self._failed(dispatcher, tracker, "I can't find that order in your account.")
             return {"order_number": number}
+        if CLIENT_MISSES.blocked(client_of(tracker)):
+            return self._client_blocked(dispatcher, tracker)
         email = tracker.get_slot("email")
         if email and "email" not in tracker.slots_to_validate():
             # the e-mail is known from earlier in the chat: check the pair now
@@ -148,6 +161,8 @@ class ValidateOrderForm(FormValidationAction):
         number = tracker.get_slot("order_number")
         if not number:
             return {"email": email}
+        if CLIENT_MISSES.blocked(client_of(tracker)):
+            return self._client_blocked(dispatcher, tracker)
         if await asyncio.to_thread(get_knowledge().verify_order, number, email) is None:
             return self._failed(dispatcher, tracker)
         return {"email": email, "verification_failures": 0}
@@ -155,13 +170,23 @@ class ValidateOrderForm(FormValidationAction):
     @staticmethod
     def _failed(dispatcher: CollectingDispatcher, tracker: Tracker, text: str = NOT_FOUND_TEXT) -> Dict[Text, Any]:
         failures = int(tracker.get_slot("verification_failures") or 0) + 1
-        logger.info("order verification failed (%s of %s) in conversation %s", failures,
-                    MAX_VERIFICATION_FAILURES, mask(tracker.sender_id))
+        client_misses = 0 if tracker.get_slot("customer_id") else CLIENT_MISSES.hit(client_of(tracker))
+        logger.info("order verification failed (%s of %s) in conversation %s, %s from its client", failures,
+                    MAX_VERIFICATION_FAILURES, mask(tracker.sender_id), client_misses)
         if failures < MAX_VERIFICATION_FAILURES:
             dispatcher.utter_message(text=f"{text} Let's try again.")
         else:
             dispatcher.utter_message(text=text)
         return {"order_number": None, "email": None, "verification_failures": failures}
+
+    @staticmethod
+    def _client_blocked(dispatcher: CollectingDispatcher, tracker: Tracker) -> Dict[Text, Any]:
+        """Too many misses from this client: end the check without looking anything up (so a right
+        guess gets the same answer as a wrong one), and offer a person like the third miss does."""
+        logger.warning("order verification refused: too many misses from the client of conversation %s",
+                       mask(tracker.sender_id))
+        dispatcher.utter_message(text=TOO_MANY_TRIES_TEXT)
+        return {"order_number": None, "email": None, "verification_failures": MAX_VERIFICATION_FAILURES}
 
 
 class ActionAskOrderNumber(ShopAction):

@@ -33,6 +33,9 @@ _EXTRA_COLOURS = {"gray": "grey", "purple": "purple", "yellow": "yellow", "orang
 _AMBIGUOUS_CATEGORY_TERMS = {"top", "throw", "cans", "kicks", "chain", "sheets", "tee", "home", "book to read",
                              "cushion for sleeping", "booklight", "accessories", "small accessories"}
 
+# Singulars of plural synonyms that mean something else ("what's the weight?", "denim" the material).
+_NOT_A_PRODUCT_WHEN_SINGULAR = {"denim", "shade", "sunny", "weight", "polarised glass", "shoes for kid"}
+
 ORDINALS: Dict[str, int] = {
     "first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4,
     "fifth": 5, "5th": 5, "sixth": 6, "6th": 6, "seventh": 7, "7th": 7, "eighth": 8, "8th": 8,
@@ -69,6 +72,8 @@ def _plural(term: str) -> str:
 
 
 def _singular(term: str) -> str:
+    if term.endswith("knives"):
+        return term[:-3] + "fe"
     if term.endswith("ies"):
         return term[:-3] + "y"
     if term.endswith(("ches", "shes", "xes", "sses")):
@@ -98,7 +103,9 @@ def category_terms() -> Dict[str, str]:
         term = term.lower().strip()
         if not term or term in _AMBIGUOUS_CATEGORY_TERMS:
             return
-        for form in (term, _plural(term)):
+        singular = _singular(term)
+        forms = (term, _plural(term)) + ((singular,) if singular not in _NOT_A_PRODUCT_WHEN_SINGULAR else ())
+        for form in forms:
             if form not in _AMBIGUOUS_CATEGORY_TERMS:
                 terms.setdefault(form, category)
 

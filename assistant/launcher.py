@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from assistant import preflight
 from assistant.settings import PROJECT_ROOT, get_settings
 
 BOT_DIR = PROJECT_ROOT / "bot"
@@ -208,6 +209,13 @@ def latest_model(models_dir: Path) -> Path:
     return models[-1]
 
 
+def _newest_model_or_none(models_dir: Path) -> Optional[Path]:
+    try:
+        return latest_model(models_dir)
+    except FileNotFoundError:
+        return None
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description="Start the shop assistant (embedded default).")
     parser.add_argument("--model", type=Path, help="model archive (default: newest in var/models)")
@@ -217,11 +225,21 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
 
     settings = get_settings()
-    model = args.model or latest_model(settings.var_dir / "models")
+    model = args.model or _newest_model_or_none(settings.var_dir / "models")
+    problems = preflight.check(settings, model)  # one actionable line each instead of a traceback wall
+    for problem in problems:
+        print(f"cannot start the shop assistant: {problem}", file=sys.stderr)
+    if problems or model is None:
+        return preflight.EXIT_PREFLIGHT
     config = LaunchConfig(
         model=model, host=args.host, rasa_port=args.port, actions_port=args.actions_port, with_insights=True
     )
-    with AssistantProcesses(config) as assistant:
+    try:
+        assistant = AssistantProcesses(config).start()
+    except (RuntimeError, TimeoutError) as error:  # a server died or hung at start-up: its log is above
+        print(f"cannot start the shop assistant: {error} (see its log above)", file=sys.stderr)
+        return 1
+    try:
         print(
             f"\nThe shop assistant is up.\n"
             f"  Chat (REST):   curl -s {config.rasa_url}/webhooks/rest/webhook "
@@ -245,6 +263,8 @@ def main(argv: Optional[List[str]] = None) -> int:
                 time.sleep(1)
         except KeyboardInterrupt:
             pass
+    finally:
+        assistant.stop()
     return 0
 
 

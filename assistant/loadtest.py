@@ -1,8 +1,12 @@
 """Load test: many concurrent simulated shoppers holding multi-turn conversations.
 
 Runs as its own process against a running assistant (``make start`` or the
-scale-out stack) over the real REST channel on loopback, bounded in time and
-in turns. It prints turn latency percentiles, throughput and errors, and
+scale-out stack) over the real channels on loopback -- Rasa's REST webhook, or
+the shop widget's socket.io (websocket transport; a turn ends with the
+channel's ``typing: off``) -- bounded in time and in turns. Shoppers pause
+between turns (``--think``, mean seconds): with think time near zero the run
+measures saturation throughput, with a shopper-like pause it measures latency
+at a given offered load. It prints turn latency percentiles, throughput and errors, and
 where the time went (NLU, policy prediction, actions), read back from the
 tracker store's event timestamps after the run:
 
@@ -11,10 +15,15 @@ tracker store's event timestamps after the run:
   action (``utter_*``, ``action_listen``), which is prediction alone;
 - actions: the same gap before each custom action's event, minus the mean policy gap.
 
+These are wall-clock gaps: near saturation they include waiting for the Rasa
+server's event loop (one turn's NLU and prediction at a time per process).
+``python -m assistant.benchmark_scaleout`` adds each process's CPU ms per turn,
+which is the work itself.
+
 Usage::
 
     python -m assistant.loadtest --url http://127.0.0.1:5005 --shoppers 20 --duration 60 \
-        --tracker-db var/tracker.db
+        --tracker-db var/tracker.db [--protocol socketio] [--think 0.4]
 """
 from __future__ import annotations
 
@@ -26,7 +35,7 @@ import statistics
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import aiohttp
 
@@ -41,6 +50,25 @@ CONVERSATIONS: Sequence[Sequence[str]] = (
 PRODUCTS = ("running shoes", "a winter jacket", "wireless headphones", "a coffee grinder", "a yoga mat",
             "a leather wallet", "a desk lamp", "hiking boots", "a backpack", "a face cream")
 COLOURS = ("red", "black", "blue", "green", "white")
+PROTOCOLS = ("rest", "socketio")
+
+
+def _apology_text() -> Optional[str]:
+    """The Rasa server's answer when an action server call failed (assistant.resilience), if installed."""
+    try:
+        from assistant.resilience import APOLOGY_TEXT
+    except ImportError:  # pragma: no cover - older checkouts
+        return None
+    return APOLOGY_TEXT
+
+
+APOLOGY = _apology_text()
+
+
+def answered(messages: Sequence[object]) -> bool:
+    """A turn succeeded: the bot said something, and it is not the "couldn't reach the shop" apology."""
+    return bool(messages) and not any(isinstance(m, dict) and APOLOGY and m.get("text") == APOLOGY
+                                      for m in messages)
 
 
 @dataclass
@@ -79,38 +107,142 @@ def fill(template: str, rng: random.Random, demo_order: Dict[str, str]) -> str:
     )
 
 
+class RestConversation:
+    """One conversation over Rasa's REST channel (``/webhooks/rest/webhook``); a turn is one POST."""
+
+    def __init__(self, session: aiohttp.ClientSession, url: str, timeout: float) -> None:
+        self.session, self.url, self.timeout = session, url, timeout
+        self.sender = f"load-{uuid.uuid4().hex[:12]}"
+
+    async def open(self) -> None:
+        return None
+
+    async def turn(self, message: str) -> bool:
+        async with self.session.post(
+            f"{self.url}/webhooks/rest/webhook", json={"sender": self.sender, "message": message},
+            timeout=aiohttp.ClientTimeout(total=self.timeout),
+        ) as response:
+            body = await response.json(content_type=None)
+            return response.status == 200 and isinstance(body, list) and answered(body)
+
+    async def close(self) -> None:
+        return None
+
+
+class SocketConversation:
+    """One conversation over the shop widget's socket.io (websocket transport, as the widget uses).
+
+    Speaks Engine.IO 4 / Socket.IO 5 over aiohttp's websocket (python-socketio's
+    client needs a newer aiohttp than Rasa allows). A turn is ``user_uttered`` ->
+    the bot's ``bot_uttered`` messages -> the channel's ``typing: off``, which the
+    channel sends once Rasa has handled the message.
+    """
+
+    def __init__(self, session: aiohttp.ClientSession, url: str, timeout: float) -> None:
+        self.session, self.timeout = session, timeout
+        self.ws_url = url.replace("http://", "ws://").replace("https://", "wss://") + \
+            "/socket.io/?EIO=4&transport=websocket"
+        self.sender = uuid.uuid4().hex  # the widget's session id (the conversation's sender)
+        self.ws: Optional[aiohttp.ClientWebSocketResponse] = None
+
+    async def _event(self) -> Tuple[str, object]:
+        """The next socket.io event (name, data); answers the server's pings on the way."""
+        assert self.ws is not None
+        while True:
+            message = await self.ws.receive(timeout=self.timeout)
+            if message.type != aiohttp.WSMsgType.TEXT:
+                raise ConnectionError(f"socket closed ({message.type})")
+            packet: str = message.data
+            if packet == "2":  # engine.io ping
+                await self.ws.send_str("3")
+            elif packet.startswith("42"):
+                name, *args = json.loads(packet[2:])
+                return name, (args[0] if args else None)
+            elif packet.startswith("44"):
+                raise ConnectionError(f"socket.io refused: {packet[2:]}")
+
+    async def _emit(self, name: str, data: object) -> None:
+        assert self.ws is not None
+        await self.ws.send_str("42" + json.dumps([name, data]))
+
+    async def open(self) -> None:
+        self.ws = await self.session.ws_connect(self.ws_url, timeout=self.timeout, heartbeat=None)
+        opened = await self.ws.receive(timeout=self.timeout)  # "0{sid, pingInterval, ...}"
+        if opened.type != aiohttp.WSMsgType.TEXT or not opened.data.startswith("0"):
+            raise ConnectionError("no engine.io open packet")
+        await self.ws.send_str("40")  # connect to the default namespace
+        connected = await self.ws.receive(timeout=self.timeout)
+        if connected.type != aiohttp.WSMsgType.TEXT or not connected.data.startswith("40"):
+            raise ConnectionError(f"socket.io connect refused: {connected.data!r}")
+        await self._emit("session_request", {"session_id": self.sender})
+        while (await self._event())[0] != "session_confirm":
+            pass
+
+    async def turn(self, message: str) -> bool:
+        await self._emit("user_uttered", {"message": message, "session_id": self.sender})
+        answers: List[object] = []
+        while True:
+            name, data = await asyncio.wait_for(self._event(), self.timeout)
+            if name == "bot_uttered":
+                answers.append(data)
+            elif name == "typing" and isinstance(data, dict) and data.get("on") is False:
+                return answered(answers)
+            elif name == "shop_error":
+                return False
+
+    async def close(self) -> None:
+        if self.ws is not None:
+            await self.ws.close()
+
+
 async def shopper(
     session: aiohttp.ClientSession, url: str, rng: random.Random, deadline: float, budget: List[int],
-    result: LoadResult, demo_order: Dict[str, str], timeout: float,
+    result: LoadResult, demo_order: Dict[str, str], timeout: float, protocol: str = "rest",
+    think: float = 0.025,
 ) -> None:
-    """One simulated shopper: conversation after conversation until time or turns run out."""
-    while time.monotonic() < deadline:
-        sender = f"load-{uuid.uuid4().hex[:12]}"
-        for template in rng.choice(CONVERSATIONS):
-            if time.monotonic() >= deadline or budget[0] <= 0:
-                return
+    """One simulated shopper: conversation after conversation until time or turns run out.
+
+    Between turns the shopper pauses uniformly in [0, 2 * ``think``] seconds.
+    """
+    while time.monotonic() < deadline and budget[0] > 0:
+        conversation = (SocketConversation(session, url, timeout) if protocol == "socketio"
+                        else RestConversation(session, url, timeout))
+        try:
+            await conversation.open()
+        except Exception:  # noqa: BLE001 - a refused connection is an error turn, not a crash
+            result.turns.append(Turn(conversation.sender, time.time(), 0.0, False))
             budget[0] -= 1
-            sent_at = time.time()
-            start = time.perf_counter()
-            ok = False
+            await asyncio.sleep(0.1)
+            continue
+        try:
+            for template in rng.choice(CONVERSATIONS):
+                if time.monotonic() >= deadline or budget[0] <= 0:
+                    return
+                budget[0] -= 1
+                sent_at = time.time()
+                start = time.perf_counter()
+                try:
+                    ok = await conversation.turn(fill(template, rng, demo_order))
+                except (aiohttp.ClientError, asyncio.TimeoutError, json.JSONDecodeError, ConnectionError):
+                    ok = False
+                except Exception:  # noqa: BLE001 - socket.io client errors
+                    ok = False
+                result.turns.append(Turn(conversation.sender, sent_at, time.perf_counter() - start, ok))
+                await asyncio.sleep(rng.uniform(0, 2 * think))  # a shopper does not type instantly
+        finally:
             try:
-                async with session.post(
-                    f"{url}/webhooks/rest/webhook",
-                    json={"sender": sender, "message": fill(template, rng, demo_order)},
-                    timeout=aiohttp.ClientTimeout(total=timeout),
-                ) as response:
-                    body = await response.json(content_type=None)
-                    ok = response.status == 200 and isinstance(body, list) and len(body) > 0
-            except (aiohttp.ClientError, asyncio.TimeoutError, json.JSONDecodeError):
-                ok = False
-            result.turns.append(Turn(sender, sent_at, time.perf_counter() - start, ok))
-            await asyncio.sleep(rng.uniform(0, 0.05))  # a shopper does not type instantly
+                await conversation.close()
+            except Exception:  # noqa: BLE001
+                pass
 
 
 async def run_load(
     url: str, shoppers: int, duration: float, max_turns: int, seed: int = 7,
-    demo_order: Optional[Dict[str, str]] = None, timeout: float = 30.0,
+    demo_order: Optional[Dict[str, str]] = None, timeout: float = 30.0, protocol: str = "rest",
+    think: float = 0.025,
 ) -> LoadResult:
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"protocol must be one of {PROTOCOLS}")
     result = LoadResult(started=time.time())
     deadline = time.monotonic() + duration
     budget = [max_turns]
@@ -118,11 +250,55 @@ async def run_load(
     async with aiohttp.ClientSession(connector=connector) as session:
         await asyncio.gather(*(
             shopper(session, url.rstrip("/"), random.Random(seed + i), deadline, budget, result,
-                    demo_order or {}, timeout)
+                    demo_order or {}, timeout, protocol, think)
             for i in range(shoppers)
         ))
     result.finished = time.time()
     return result
+
+
+# --------------------------------------------------------------------------- conversation outcome
+
+async def probe_conversations(url: str, demo_order: Optional[Dict[str, str]] = None,
+                              timeout: float = 60.0) -> List[str]:
+    """Holds every scripted conversation once, one turn at a time; returns the senders in script order.
+
+    The placeholders are filled from a fixed seed, so two deployments get the same words;
+    :func:`conversation_outcome` then reads what the bot did from the tracker store.
+    """
+    senders = []
+    async with aiohttp.ClientSession() as session:
+        for index, script in enumerate(CONVERSATIONS):
+            rng = random.Random(1000 + index)
+            conversation = RestConversation(session, url.rstrip("/"), timeout)
+            conversation.sender = f"probe-{index}-{uuid.uuid4().hex[:8]}"
+            for template in script:
+                if not await conversation.turn(fill(template, rng, demo_order or {})):
+                    raise RuntimeError(f"probe conversation {index} got no answer to {template!r}")
+            senders.append(conversation.sender)
+    return senders
+
+
+def conversation_outcome(tracker_db: str, sender: str) -> List[Tuple[str, Tuple[str, ...]]]:
+    """Per user turn: (intent, the actions the bot ran), from the tracker store's events table."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(f"sqlite:///{tracker_db}" if "://" not in tracker_db else tracker_db)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT type_name, action_name, intent_name FROM events WHERE sender_id = :s ORDER BY id"),
+                {"s": sender},
+            ).all()
+    finally:
+        engine.dispose()
+    turns: List[Tuple[str, List[str]]] = []
+    for type_name, action_name, intent_name in rows:
+        if type_name == "user":
+            turns.append((intent_name or "", []))
+        elif type_name == "action" and turns and action_name and action_name != "action_listen":
+            turns[-1][1].append(action_name)
+    return [(intent, tuple(actions)) for intent, actions in turns]
 
 
 def time_breakdown(tracker_db: str, result: LoadResult) -> Dict[str, float]:
@@ -155,6 +331,7 @@ def time_breakdown(tracker_db: str, result: LoadResult) -> Dict[str, float]:
                         custom.append(gap)
                 if type_name in ("user", "action"):  # bot/slot events come back inside an action's time
                     previous = timestamp
+    engine.dispose()
     mean_policy = statistics.mean(policy) if policy else 0.0
     turns = max(1, len(nlu))
     return {
@@ -197,11 +374,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--order-number", default="", help="a demo order number for the order-status script")
     parser.add_argument("--email", default="", help="the e-mail on that order")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--protocol", choices=PROTOCOLS, default="rest",
+                        help="rest: Rasa's REST webhook; socketio: the shop widget's socket.io")
+    parser.add_argument("--think", type=float, default=0.025,
+                        help="mean pause between a shopper's turns in seconds (0: saturation)")
     args = parser.parse_args(argv)
 
     result = asyncio.run(run_load(
         args.url, args.shoppers, min(args.duration, 600.0), args.max_turns, args.seed,
         {"order_number": args.order_number, "email": args.email} if args.order_number else None,
+        protocol=args.protocol, think=args.think,
     ))
     breakdown = time_breakdown(args.tracker_db, result) if args.tracker_db else None
     print(report(result, args.shoppers, breakdown))

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     )
     index_dir: Optional[Path] = Field(None, description="FAISS indexes; default <var_dir>/index")
     embedding_model: str = Field(default_factory=default_embedding_model)
+    embedding_backend: str = Field(
+        "auto", description="torch | onnx | onnx_int8 | auto (torch on a GPU, else onnx_int8)"
+    )
     secret_key: Optional[str] = Field(
         None, description="Signs agent-console sessions; required outside the embedded default"
     )

@@ -237,19 +237,86 @@ def policy_quality(kb) -> dict:
             "n_questions": len(qs), "n_oos": len(oos)}
 
 
+# ----------------------------------------------------------------------------- encoders
+
+def encoders(settings: Settings, backends: Sequence[str], *, sample: int = 2000, build_products: int = 0,
+             out: Optional[Path] = None) -> dict:
+    """Embedding back ends side by side on the same product texts, plus a real timed index build.
+
+    For each back end: load/export time, products/s on ``sample`` real product texts (sorted into
+    length buckets as the index builder does), cosine to the ``torch`` fp32 vectors, and how many
+    of the top-10 neighbours of the labelled shopper queries agree with ``torch`` fp32 within the
+    sample. With ``build_products``, ``python -m knowledge build``'s own code then builds a
+    catalogue of that size with the configured back end, and the embedding + indexing time is
+    printed (the "100k products in under 5 minutes" figure).
+    """
+    from knowledge import catalogue as gen
+    from knowledge.embeddings import Embedder
+
+    texts = [gen.product_text(p.title, p.brand, p.category, p.attributes, p.description)
+             for p in gen.iter_products(sample, gen.DEFAULT_SEED)]
+    texts.sort(key=len)
+    queries = [q["query"] for q in load_jsonl(EVAL_DIR / "product_queries.jsonl")]
+    cache = _bench_dir(settings) / "encoders"
+    rows, reference = [], None
+    print(f"Embedding back ends on {sample:,} real product texts ({os.cpu_count()} CPUs, "
+          f"load average {os.getloadavg()[0]:.1f})")
+    for backend in ["torch", *[b for b in backends if b != "torch"]]:
+        embedder = Embedder(settings.embedding_model, backend=backend, cache_dir=cache)
+        t = time.perf_counter()
+        embedder.encode(texts[:8])
+        load_s = time.perf_counter() - t
+        t = time.perf_counter()
+        vecs = np.vstack([embedder.encode(texts[b:b + 1024]) for b in range(0, len(texts), 1024)])
+        rate = len(texts) / (time.perf_counter() - t)
+        qv = embedder.encode(queries)
+        top = np.argsort(-(qv @ vecs.T), axis=1)[:, :10]
+        if reference is None:
+            reference = (vecs, top)
+        cos = (vecs * reference[0]).sum(axis=1)
+        agree = float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(top, reference[1])]))
+        rows.append({"backend": backend, "load_s": load_s, "products_per_s": rate,
+                     "est_100k_s": 100_000 / rate, "cosine_mean": float(cos.mean()), "cosine_min": float(cos.min()),
+                     "top10_agreement": agree})
+    print(f"{'back end':10s} {'load s':>7s} {'products/s':>10s} {'100k est.':>9s} {'cos mean':>8s} {'cos min':>8s} "
+          f"{'top-10 agree':>12s}")
+    for r in rows:
+        print(f"{r['backend']:10s} {r['load_s']:7.1f} {r['products_per_s']:10.0f} {r['est_100k_s'] / 60:7.1f} m "
+              f"{r['cosine_mean']:8.3f} {r['cosine_min']:8.3f} {r['top10_agreement']:12.3f}")
+    results: dict = {"sample": sample, "backends": rows}
+    if build_products:
+        from knowledge.cli import build
+
+        root = _bench_dir(settings) / f"build_{build_products}"
+        s = Settings(var_dir=root, database_url=f"sqlite:///{root / 'shop.db'}", index_dir=root / "index",
+                     embedding_model=settings.embedding_model, embedding_backend=settings.embedding_backend)
+        buf = io.StringIO()
+        t = time.perf_counter()
+        timings = build(s, build_products, fresh=True, progress=True, out=buf)
+        total = time.perf_counter() - t
+        print(buf.getvalue().rstrip())
+        print(f"build of {build_products:,} products with back end {settings.embedding_backend}: {total:.0f} s in all "
+              f"(data {timings.get('data_s', float('nan')):.0f} s, indexes {timings.get('index_s', float('nan')):.0f} s); "
+              f"load average {os.getloadavg()[0]:.1f}")
+        results["build"] = {"products": build_products, "total_s": total, **timings}
+    if out:
+        out.write_text(json.dumps(results, indent=2))
+    return results
+
+
 # ----------------------------------------------------------------------------- scale
 
 def real_product_vectors(settings: Settings, n: int, seed: int) -> Tuple[np.ndarray, float]:
     """(n, d) real embeddings of generated products 0..n-1 (cached on disk), and docs/s when computed."""
     from knowledge import catalogue as gen
-    from knowledge.embeddings import shared_embedder
+    from knowledge.embeddings import embedder_for
 
     cache = _bench_dir(settings) / "scale" / f"real_{seed}_{n}.npy"
     rate_file = cache.with_suffix(".rate")
     if cache.exists():
         return np.load(cache), float(rate_file.read_text()) if rate_file.exists() else float("nan")
     cache.parent.mkdir(parents=True, exist_ok=True)
-    embedder = shared_embedder(settings.embedding_model)
+    embedder = embedder_for(settings)
     texts = [gen.product_text(p.title, p.brand, p.category, p.attributes, p.description)
              for p in gen.iter_products(n, seed)]
     embedder.encode(texts[:64])  # warm-up
@@ -270,13 +337,13 @@ def real_product_vectors(settings: Settings, n: int, seed: int) -> Tuple[np.ndar
 def renaming_displacements(settings: Settings, n: int, seed: int) -> np.ndarray:
     """Real vector differences between a product and the same product under another model-line name."""
     from knowledge import catalogue as gen
-    from knowledge.embeddings import shared_embedder
+    from knowledge.embeddings import embedder_for
 
     cache = _bench_dir(settings) / "scale" / f"disp_{seed}_{n}.npy"
     if cache.exists():
         return np.load(cache)
     rng = random.Random(seed)
-    embedder = shared_embedder(settings.embedding_model)
+    embedder = embedder_for(settings)
     a, b = [], []
     for p in gen.iter_products(n, seed + 99):
         line = p.description.split(" is a", 1)[0].replace("The ", "", 1).replace(p.brand + " ", "", 1)
@@ -343,7 +410,7 @@ def scale(settings: Settings, sizes: Sequence[int], *, real_n: int = 10_000, see
     import faiss
 
     from knowledge import catalogue as gen
-    from knowledge.embeddings import shared_embedder
+    from knowledge.embeddings import embedder_for
     from knowledge.index import VectorIndex, default_nlist
 
     seed = gen.DEFAULT_SEED if seed is None else seed
@@ -353,7 +420,7 @@ def scale(settings: Settings, sizes: Sequence[int], *, real_n: int = 10_000, see
     cos_disp = float(np.mean(1 - 0.5 * np.sum(disp * disp, axis=1)))  # cos between pair members (unit vectors)
     print(f"real sample: {len(real)} product embeddings, embedding throughput {rate:.0f} products/s "
           f"on this machine; renaming displacement: mean cosine {cos_disp:.3f} between variants")
-    embedder = shared_embedder(settings.embedding_model)
+    embedder = embedder_for(settings)
     qtexts = [q["query"] for q in load_jsonl(EVAL_DIR / "product_queries.jsonl")]
     queries = embedder.encode(qtexts)
     results = {"embedding_products_per_s": rate, "real_sample": len(real), "variant_cosine": cos_disp,
@@ -412,6 +479,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("quality")
     p.add_argument("--json", type=Path, help="also write the figures as JSON")
+    p = sub.add_parser("encoders", help="embedding back ends: speed, fidelity, and a timed index build")
+    p.add_argument("--backends", default="torch,onnx,onnx_int8")
+    p.add_argument("--sample", type=int, default=2000)
+    p.add_argument("--build", type=int, default=0, help="then build a catalogue of this size and time it")
+    p.add_argument("--json", type=Path)
     p = sub.add_parser("scale")
     p.add_argument("--sizes", default="10000,100000,1000000")
     p.add_argument("--real", type=int, default=10_000, help="real product embeddings in the sample")
@@ -421,6 +493,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     settings = get_settings()
     if args.command == "quality":
         quality(settings, out=args.json)
+    elif args.command == "encoders":
+        encoders(settings, args.backends.split(","), sample=args.sample, build_products=args.build, out=args.json)
     else:
         scale(settings, [int(x) for x in args.sizes.split(",")], real_n=args.real,
               nprobes=[int(x) for x in args.nprobe.split(",")], out=args.json)

@@ -28,6 +28,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         overrides["index_dir"] = Path(args.index_dir)
     if getattr(args, "model", None):
         overrides["embedding_model"] = args.model
+    if getattr(args, "backend", None):
+        overrides["embedding_backend"] = args.backend
     return settings.copy(update=overrides) if overrides else settings
 
 
@@ -37,7 +39,7 @@ def build(settings: Settings, products: int = 5000, *, fresh: bool = False, seed
     """Create/migrate the database, load data when needed, build indexes. Returns timings."""
     from knowledge import catalogue as gen
     from knowledge.db import create_db_engine, migrate
-    from knowledge.embeddings import shared_embedder
+    from knowledge.embeddings import embedder_for
     from knowledge.indexing import build_indexes
     from knowledge.loader import get_meta, load_generated, load_policies
     from knowledge.policies import load_passages, passages_checksum
@@ -66,7 +68,7 @@ def build(settings: Settings, products: int = 5000, *, fresh: bool = False, seed
     if fresh or meta.get("policies_checksum") != passages_checksum(passages):
         print(f"loaded {load_policies(engine, passages)} policy passages", file=out)
     t = time.perf_counter()
-    reports = build_indexes(engine, settings.resolved_index_dir, shared_embedder(settings.embedding_model),
+    reports = build_indexes(engine, settings.resolved_index_dir, embedder_for(settings),
                             rebuild=fresh, kind=index_kind, progress=progress)
     for r in reports:
         what = "up to date" if r.skipped else (
@@ -84,6 +86,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--database-url", help="overrides SHOP_DATABASE_URL")
     parser.add_argument("--index-dir", help="overrides SHOP_INDEX_DIR")
     parser.add_argument("--model", help="embedding model path or name (overrides SHOP_EMBEDDING_MODEL)")
+    parser.add_argument("--backend", choices=["auto", "torch", "onnx", "onnx_int8"],
+                        help="embedding back end (overrides SHOP_EMBEDDING_BACKEND)")
     parser.add_argument("-v", "--verbose", action="store_true")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -141,7 +145,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 1 if report.errors else 0
     if args.command == "index":
         from knowledge.db import create_db_engine
-        from knowledge.embeddings import shared_embedder
+        from knowledge.embeddings import embedder_for
         from knowledge.index import KnowledgeIndexError, VectorIndex
         from knowledge.indexing import POLICIES, PRODUCTS, build_indexes
 
@@ -156,7 +160,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                     print(f"{name}: {exc}")
             return 0 if ok else 1
         engine = create_db_engine(settings.resolved_database_url)
-        for r in build_indexes(engine, settings.resolved_index_dir, shared_embedder(settings.embedding_model),
+        for r in build_indexes(engine, settings.resolved_index_dir, embedder_for(settings),
                                rebuild=args.rebuild, kind=args.kind):
             print(f"index {r.name}: {r.count} vectors, {'up to date' if r.skipped else 'written'}, {r.seconds:.1f}s")
         return 0

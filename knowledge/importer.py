@@ -282,10 +282,10 @@ def import_file(settings, path: Path, *, replace: bool = False, dry_run: bool = 
         set_meta(conn, source="import", products=conn.execute(select(Product.id)).all().__len__())
     report.inserted, report.updated, report.loaded = counts["inserted"], counts["updated"], True
     if update_index:
-        from knowledge.embeddings import shared_embedder
+        from knowledge.embeddings import embedder_for
         from knowledge.indexing import build_indexes
 
-        reports = build_indexes(engine, settings.resolved_index_dir, shared_embedder(settings.embedding_model),
+        reports = build_indexes(engine, settings.resolved_index_dir, embedder_for(settings),
                                 progress=False)
         r = reports[0]
         report.index = f"{r.count} vectors ({'synced' if r.updated or r.removed else 'built' if not r.skipped else 'unchanged'})"

@@ -323,7 +323,7 @@ class Retrieval:
 
     @classmethod
     def load(cls, engine: Engine, index_dir: Union[str, Path, None], model: Optional[str] = None,
-             *, sync: bool = True, search_threads: Optional[int] = 1) -> "Retrieval":
+             *, backend: Optional[str] = None, sync: bool = True, search_threads: Optional[int] = 1) -> "Retrieval":
         """Load both indexes (verifying manifests); bring the product index up to date if the data moved.
 
         ``search_threads``: FAISS OpenMP threads for this process. A chat answers one query
@@ -335,12 +335,13 @@ class Retrieval:
             import faiss
 
             faiss.omp_set_num_threads(int(search_threads))
-        if index_dir is None:
-            from assistant.settings import get_settings
+        from assistant.settings import get_settings
 
+        if index_dir is None:
             index_dir = get_settings().resolved_index_dir
         index_dir = Path(index_dir)
-        embedder = shared_embedder(model)
+        # ONNX exports are kept inside the index folder: an index is only valid with the encoder that built it.
+        embedder = shared_embedder(model, backend, index_dir / "encoders")
         products = VectorIndex.load(index_dir, PRODUCTS, model=embedder.name)
         policies = VectorIndex.load(index_dir, POLICIES, model=embedder.name)
         if sync and products.manifest.source != product_fingerprint(engine):

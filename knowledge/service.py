@@ -125,12 +125,13 @@ class ShopKnowledge:
     """Products, policies and orders for the assistant (see module docstring)."""
 
     def __init__(self, engine: Engine, index_dir=None, embedding_model: Optional[str] = None, *,
-                 clock: Optional[Callable[[], dt.datetime]] = None,
+                 embedding_backend: Optional[str] = None, clock: Optional[Callable[[], dt.datetime]] = None,
                  policy_threshold: Optional[float] = None) -> None:
         self.engine = engine
         self.sessions: sessionmaker = session_factory(engine)
         self.index_dir = index_dir
         self.embedding_model = embedding_model
+        self.embedding_backend = embedding_backend
         self.clock = clock or (lambda: dt.datetime.utcnow().replace(microsecond=0))
         self.policy_threshold = policy_threshold
         self._retrieval = None
@@ -144,7 +145,8 @@ class ShopKnowledge:
 
             settings = get_settings()
         engine = create_db_engine(settings.resolved_database_url)
-        return cls(engine, settings.resolved_index_dir, settings.embedding_model, **kwargs)
+        return cls(engine, settings.resolved_index_dir, settings.embedding_model,
+                   embedding_backend=settings.embedding_backend, **kwargs)
 
     # ------------------------------------------------------------------ retrieval (lazy, shared)
 
@@ -156,7 +158,8 @@ class ShopKnowledge:
                 if self._retrieval is None:
                     from knowledge.retrieval import Retrieval
 
-                    self._retrieval = Retrieval.load(self.engine, self.index_dir, self.embedding_model)
+                    self._retrieval = Retrieval.load(self.engine, self.index_dir, self.embedding_model,
+                                                     backend=self.embedding_backend)
         return self._retrieval
 
     def warm_up(self) -> None:

@@ -14,6 +14,7 @@ Use it in ``config.yml``::
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any, Dict, List, Optional, Text, Type
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -112,9 +113,12 @@ class BertIntentClassifier(GraphComponent, IntentClassifier):
         from nlu_models.intent_model import IntentModel
 
         settings = ClassifierConfig.from_rasa(config)
+        # SHOP_NLU_BACKEND overrides the trained config's inference back end at load time
+        # (e.g. onnx_int8 for a model trained with torch_int8; the graph is exported on load).
+        backend = os.environ.get("SHOP_NLU_BACKEND") or settings.backend
         try:
             with model_storage.read_from(resource) as directory:
-                model = IntentModel.load(directory, backend=settings.backend, num_threads=settings.num_threads)
+                model = IntentModel.load(directory, backend=backend, num_threads=settings.num_threads)
         except ValueError:
             logger.warning("%s: no trained model in resource '%s'.", cls.__name__, resource.name)
             model = None

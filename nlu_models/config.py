@@ -42,6 +42,15 @@ class ClassifierConfig(BaseModel):
         description="Gibberish / random-word messages added per training example, "
         "trained towards a uniform distribution (or the out-of-scope intent if present)",
     )
+    freeze_embeddings: bool = Field(
+        False, description="Keep the word-embedding table fixed while fine-tuning (faster on a CPU)"
+    )
+    outlier_target: Literal["out_of_scope", "uniform"] = Field(
+        "out_of_scope",
+        description="What synthetic outliers are trained towards: the out-of-scope intent when the data has "
+        "one, or a uniform distribution (low confidence, so FallbackClassifier turns gibberish into "
+        "nlu_fallback and the bot asks again instead of saying it is out of scope)",
+    )
     out_of_scope_intent: str = Field(
         "out_of_scope", description="Intent name that marks out-of-scope examples in the training data"
     )

@@ -159,7 +159,7 @@ def _prepare(data: IntentData, config: ClassifierConfig, tokenizer, intents: Lis
     index = {name: i for i, name in enumerate(intents)}
     train, val = stratified_split(data, config.validation_fraction, config.seed)
     vocabulary = _outlier_vocabulary(tokenizer, data)
-    oos = index.get(config.out_of_scope_intent, OUTLIER)
+    oos = index.get(config.out_of_scope_intent, OUTLIER) if config.outlier_target == "out_of_scope" else OUTLIER
     n_outliers = _outlier_count(config.synthetic_outliers, len(train))
     texts = list(train.texts) + synthetic_outliers(n_outliers, config.seed, vocabulary)
     y = np.asarray([index[label] for label in train.labels] + [oos] * n_outliers, dtype=np.int64)
@@ -180,10 +180,10 @@ def _optimiser(model: torch.nn.Module, config: ClassifierConfig, total_steps: in
     """AdamW without decay on biases/LayerNorm, linear warm-up then linear decay."""
     warmup = int(config.warmup_fraction * total_steps)
     no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight")
+    trainable = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     groups = [
-        {"params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)],
-         "weight_decay": config.weight_decay},
-        {"params": [p for n, p in model.named_parameters() if n.endswith(no_decay)], "weight_decay": 0.0},
+        {"params": [p for n, p in trainable if not n.endswith(no_decay)], "weight_decay": config.weight_decay},
+        {"params": [p for n, p in trainable if n.endswith(no_decay)], "weight_decay": 0.0},
     ]
     optimiser = torch.optim.AdamW(groups, lr=config.learning_rate)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -233,6 +233,10 @@ def train_classifier(data: IntentData, config: ClassifierConfig) -> TrainedClass
     set_seed(config.seed)
     intents = data.intents
     tokenizer, model = load_base(config.resolved_base_model(), intents)
+    if config.freeze_embeddings:
+        # Half of MiniLM's weights are the word-embedding table: its dense gradient and AdamW
+        # update dominate a CPU training step, and ~1k examples cannot move it usefully anyway.
+        model.get_input_embeddings().weight.requires_grad_(False)
     prepared = _prepare(data, config, tokenizer, intents)
     steps_per_epoch = (len(prepared.encoded) + config.batch_size - 1) // config.batch_size
     optimiser, scheduler = _optimiser(model, config, steps_per_epoch * config.epochs)

@@ -58,7 +58,14 @@ def shop_env(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, str]:
 
 @pytest.fixture(scope="session")
 def trained_model(tmp_path_factory: pytest.TempPathFactory, shop_env: Dict[str, str]) -> Path:
-    """The whole bot trained with the quick test configuration."""
+    """The whole bot trained with the quick test configuration.
+
+    ``SHOP_TEST_MODEL`` names an archive already trained from this checkout with
+    ``config.test.yml`` (to rerun a few test files without training again).
+    """
+    prebuilt = os.environ.get("SHOP_TEST_MODEL")
+    if prebuilt and Path(prebuilt).is_file():
+        return Path(prebuilt)
     out = tmp_path_factory.mktemp("models")
     rasa = str(Path(sys.executable).with_name("rasa"))
     _run(

@@ -53,8 +53,10 @@ def test_action_service_runs_the_launchers_command_on_the_endpoint_port() -> Non
     assert command[1:] == launcher.action_server_command(5055, logging_config=Path("logging.yml"))[1:]
     logging_config = command[command.index("--logging-config-file") + 1]
     assert repo_path(logging_config, service["working_dir"]).is_file()
+    # Rasa calls the action servers through the front (nginx spreads the calls over the replicas).
     endpoint = urlparse(shop_env("rasa")["SHOP_ACTION_ENDPOINT_URL"])
-    assert endpoint.hostname == "actions" and endpoint.port == 5055
+    assert endpoint.hostname == "web" and endpoint.port == 5055
+    assert service["deploy"]["replicas"] >= 2
     assert (PROJECT_ROOT / "actions" / "__init__.py").is_file()
 
 
@@ -93,7 +95,8 @@ def test_scaleout_endpoints_select_rasas_real_stores(monkeypatch: pytest.MonkeyP
     assert endpoints.tracker_store.kwargs["dialect"] == "postgresql"
     assert endpoints.lock_store.type == "redis"
     assert endpoints.event_broker.type == "pika"
-    assert endpoints.action.url == "http://actions:5055/webhook"
+    assert endpoints.action.url == "http://web:5055/webhook"
+    assert endpoints.event_broker.kwargs["queues"] == ["shop_events"]
 
 
 def test_backing_services_match_the_urls() -> None:
@@ -105,11 +108,22 @@ def test_backing_services_match_the_urls() -> None:
     assert env["SHOP_RABBITMQ_HOST"] == "rabbitmq" and "5672" in map(str, SERVICES["rabbitmq"]["ports"])
 
 
-def test_web_front_proxies_to_the_rasa_service() -> None:
+def test_web_front_proxies_to_the_rasa_and_action_services() -> None:
+    """deploy/nginx.conf is the front the loopback scale-out stack runs (assistant.scaleout), for compose's names."""
+    from assistant.scaleout import nginx_site
+
     volume = SERVICES["web"]["volumes"][0].split(":")[0]
     nginx = (PROJECT_ROOT / volume).read_text()
-    assert "server rasa:5005;" in nginx
-    assert "/socket.io/" in nginx
+    assert nginx == nginx_site(["rasa:5005"], ["actions:5055"], listen="80", actions_listen="5055"), (
+        "regenerate deploy/nginx.conf with assistant.scaleout.nginx_site()"
+    )
+    assert "server rasa:5005" in nginx and "server actions:5055" in nginx and "/socket.io/" in nginx
+    assert "80" in [str(p).split(":")[-1] for p in SERVICES["web"]["ports"]]
+    assert {"rasa", "actions"} <= set(SERVICES["web"]["depends_on"])
+
+
+def test_event_queue_is_configured() -> None:
+    assert shop_env("rasa")["SHOP_RABBITMQ_QUEUE"] == "shop_events"  # what the insights consumer's docs name
 
 
 def test_dockerfile_copies_only_what_exists() -> None:

@@ -52,6 +52,31 @@ def test_story_suite_passes(
     )
 
 
+MIN_END_TO_END_STORIES = 0.9  # share of test stories that pass with NLU reading the shopper's text
+
+
+def test_story_suite_end_to_end(
+    trained_model: Path, shop_env: Dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """The same stories, but every intent predicted from the user's text by the trained NLU."""
+    stories = PROJECT_ROOT / "tests" / "stories"
+    result = run_rasa(
+        ["test", "core", "--model", str(trained_model), "--stories", str(stories), "--out", str(tmp_path),
+         "--no-plot", "--e2e"],
+        shop_env,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    story_count = sum(path.read_text().count("- story:") for path in stories.glob("*.yml"))
+    failed = tmp_path / "failed_test_stories.yml"
+    failed_text = failed.read_text() if failed.exists() else ""
+    failures = failed_text.count("- story:")
+    misread = [line.strip() for line in failed_text.splitlines() if "# predicted:" in line]
+    with capsys.disabled():
+        print(f"\n[rasa test core --e2e] {story_count - failures}/{story_count} stories pass with NLU reading "
+              f"the text; misread: {misread}")
+    assert story_count and (story_count - failures) / story_count >= MIN_END_TO_END_STORIES, failed_text[-6000:]
+
+
 def test_nlu_suite_meets_accuracy(
     trained_model: Path, shop_env: Dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:

@@ -9,12 +9,14 @@ another customer's id by editing message metadata.
 """
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import secrets
+import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Dict, Optional
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -96,6 +98,21 @@ class SessionTokens:
     def __init__(self, secret_key: str, max_age: int = DEFAULT_SESSION_MAX_AGE) -> None:
         self.max_age = max_age
         self._serializer = URLSafeTimedSerializer(secret_key, salt="shop-agent-session")
+        # Logged-out tokens until they would expire anyway: token digest -> monotonic deadline.
+        # In memory, per process (like the login throttle): see docs/security.md.
+        self._revoked: Dict[str, float] = {}
+
+    @staticmethod
+    def _digest(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    def revoke(self, token: Optional[str]) -> None:
+        """Make ``token`` unusable (logout), even though its signature stays valid until it expires."""
+        if not token:
+            return
+        now = time.monotonic()
+        self._revoked = {k: v for k, v in self._revoked.items() if v > now}
+        self._revoked[self._digest(token)] = now + self.max_age
 
     def issue(self, agent_id: int) -> tuple[str, str]:
         """A new token and the CSRF token bound to it."""
@@ -104,7 +121,7 @@ class SessionTokens:
 
     def load(self, token: Optional[str]) -> Optional[AgentSession]:
         """The session in ``token``, or None when missing, forged or expired."""
-        if not token:
+        if not token or self._digest(token) in self._revoked:
             return None
         try:
             data = self._serializer.loads(token, max_age=self.max_age)

@@ -18,6 +18,7 @@ to the agents (database + tracker store + console sockets) and never to the bot.
 """
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import logging
@@ -35,8 +36,12 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 from sqlalchemy.exc import SQLAlchemyError
 
+from assistant.event_delivery import install as install_event_delivery
+from assistant.rasa_speedups import install as install_rasa_speedups
 from assistant.settings import get_settings
+from assistant.resilience import install_action_fallback
 from web.compat import patch_sanic_websocket_recv
+from web.hardening import CLIENT_METADATA_KEY, client_address, client_tag, install_http_hardening
 from web.auth import CustomerTokens, SessionTokens, resolve_secret_key
 from web.http import HttpError, install_error_handlers, json_body, json_error
 from web.service import BOT_MESSAGE_EVENT, HANDOFF_EVENT, TYPING_EVENT, HandoffService
@@ -171,6 +176,7 @@ class ShopChannel(InputChannel):
         secret = resolve_secret_key(settings)  # fails at start-up, not at first login
         self.session_tokens = SessionTokens(secret, self.config.session_max_age)
         self.customer_tokens = CustomerTokens(secret)
+        self._client_key = hashlib.sha256(b"shop-client-tag:" + secret.encode()).digest()
         self.store = HandoffStore.from_url(self.config.database_url or settings.resolved_database_url)
         self.demo_enabled = (
             self.config.demo_page if self.config.demo_page is not None else settings.database_url is None
@@ -184,6 +190,7 @@ class ShopChannel(InputChannel):
         """Called when Rasa registers our blueprint: socket.io, and the insights endpoints when installed."""
         self.app = app
         assert self.sio is not None
+        install_http_hardening(app, self)  # body size, Rasa's REST channel input, CSP on pages
         self.sio.attach(app, self.config.socketio_path)
         if self.config.insights and importlib.util.find_spec("insights.api") is not None:
             from insights.api import analytics_blueprint, privacy_blueprint, site_events_blueprint
@@ -200,6 +207,10 @@ class ShopChannel(InputChannel):
         session_id = request.headers.get(SESSION_HEADER)
         customer_id = self.customer_tokens.verify(request.headers.get(CUSTOMER_TOKEN_HEADER))
         return (session_id if valid_session_id(session_id) else None), customer_id
+
+    def client_tag_of(self, request: Any) -> Optional[str]:
+        """The client tag of an HTTP request (or socket.io's ``sanic.request``): web.hardening.client_tag."""
+        return client_tag(client_address(request), self._client_key) if request is not None else None
 
     def rasa_agent(self) -> Any:
         if self.app is None or getattr(self.app.ctx, "agent", None) is None:
@@ -262,11 +273,14 @@ class ShopChannel(InputChannel):
         raw_metadata: Any,
         output_channel: OutputChannel,
         skip_sid: Optional[str] = None,
+        client: Optional[str] = None,
     ) -> Optional[TicketInfo]:
         """Route one message: to the agent when a ticket is open, else to the bot."""
         assert self.sio is not None and self.service is not None
         cleaned = clean_text(text)
         metadata = self.clean_metadata(raw_metadata)
+        if client:  # set by us (client_tag_of), never by the browser
+            metadata[CLIENT_METADATA_KEY] = client
         # The shopper's other tabs show the line too.
         await self.sio.emit(
             "user_echo", {"text": metadata.get("display_text") or cleaned}, room=sender_id, skip_sid=skip_sid
@@ -292,6 +306,9 @@ class ShopChannel(InputChannel):
         from web.console import register_console
 
         patch_sanic_websocket_recv()
+        install_rasa_speedups()  # measured hot spots of the Rasa server (assistant/rasa_speedups.py)
+        install_event_delivery()  # an answered turn's events are on RabbitMQ (assistant/event_delivery.py)
+        install_action_fallback()  # an apology and a person instead of silence when the action server is away
         sio = self.sio = self._new_socket_server()
         self.service = HandoffService(self.store, sio, self.rasa_agent)
         bp = _ShopBlueprint(self, "shop_webhook")
@@ -312,13 +329,14 @@ class ShopChannel(InputChannel):
 
         @sio.on("connect")
         async def connect(sid: str, environ: Dict, auth: Optional[Dict] = None) -> bool:
+            await sio.save_session(sid, {"client": self.client_tag_of(environ.get("sanic.request"))})
             return True
 
         @sio.on("session_request")
         async def session_request(sid: str, data: Any = None) -> None:
             requested = data.get("session_id") if isinstance(data, dict) else None
             session_id = requested if valid_session_id(requested) else uuid.uuid4().hex
-            await sio.save_session(sid, {"session_id": session_id})
+            await sio.save_session(sid, {**(await sio.get_session(sid)), "session_id": session_id})
             await sio.enter_room(sid, session_id)
             await sio.emit("session_confirm", session_id, room=sid)
             ticket = await self.active_ticket(session_id)
@@ -346,7 +364,7 @@ class ShopChannel(InputChannel):
             try:
                 await self.handle_shopper_message(
                     on_new_message, sender_id, data.get("message"), data.get("metadata"),
-                    ShopOutput(sio, BOT_MESSAGE_EVENT), skip_sid=sid,
+                    ShopOutput(sio, BOT_MESSAGE_EVENT), skip_sid=sid, client=(await sio.get_session(sid)).get("client"),
                 )
             except StoreError as refused:
                 await error(sid, str(refused))
@@ -383,7 +401,8 @@ class ShopChannel(InputChannel):
                     raise InvalidInput("'sender' must be a session id of 16-128 letters, digits, '-' or '_'")
                 collector = CollectingOutputChannel()
                 ticket = await self.handle_shopper_message(
-                    on_new_message, sender_id, body.get("message"), body.get("metadata"), collector
+                    on_new_message, sender_id, body.get("message"), body.get("metadata"), collector,
+                    client=self.client_tag_of(request),
                 )
             except StoreError as refused:
                 raise HttpError(400, str(refused)) from None

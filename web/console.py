@@ -162,6 +162,7 @@ def register_console(bp: Blueprint, channel: "ShopChannel") -> None:
     @bp.route("/agent/logout", methods=["POST"])
     async def logout(request: Request) -> HTTPResponse:
         await current_agent(request, csrf=True)
+        tokens.revoke(request.cookies.get(SESSION_COOKIE))  # a copied cookie dies with the logout
         reply = secured({"ok": True})
         reply.cookies[SESSION_COOKIE] = ""
         reply.cookies[SESSION_COOKIE]["path"] = "/"

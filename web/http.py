@@ -36,7 +36,7 @@ def json_body(request: Request) -> Dict[str, Any]:
     """The request's JSON object, or :class:`InvalidInput` with a clear reason."""
     try:
         body = json.loads(request.body or b"")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: "[[[[..." nested 50,000 deep
         raise InvalidInput("the body must be a JSON object") from None
     if not isinstance(body, dict):
         raise InvalidInput("the body must be a JSON object")

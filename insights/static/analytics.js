@@ -92,7 +92,9 @@
     box.appendChild(svg);
     series.forEach(function (k, j) {
       var item = el("li");
-      item.appendChild(el("span", { style: "background:" + COLOURS[j % COLOURS.length], "aria-hidden": "true" }));
+      var swatch = el("span", { "aria-hidden": "true" });
+      swatch.style.background = COLOURS[j % COLOURS.length];  // CSSOM, not a style attribute: the page's CSP forbids those
+      item.appendChild(swatch);
       var n = k === "other"
         ? Object.keys(totals).reduce(function (s, key) { return s + (top.indexOf(key) < 0 ? totals[key] : 0); }, 0)
         : totals[k];

@@ -21,11 +21,15 @@ BOT = PROJECT_ROOT / "bot"
 
 
 def test_customer_id_comes_only_from_well_formed_metadata(tracker, run, domain, slots_of):
-    _, events = run(ValidateSlotMappings(), tracker("hi", "greet", metadata={"customer_id": "C0000001"}), domain)
+    shop = {"channel": "shop"}  # the widget's channel, which verified the signed customer token
+    _, events = run(ValidateSlotMappings(), tracker("hi", "greet", metadata={"customer_id": "C0000001"}, **shop), domain)
     assert slots_of(events)["customer_id"] == "C0000001"
     for bad in ("C1", "'; drop table", 42, None):
-        _, events = run(ValidateSlotMappings(), tracker("hi", "greet", metadata={"customer_id": bad}), domain)
+        _, events = run(ValidateSlotMappings(), tracker("hi", "greet", metadata={"customer_id": bad}, **shop), domain)
         assert "customer_id" not in slots_of(events)
+    # another channel's metadata is whatever its caller sent (Rasa's REST channel): never trusted
+    _, events = run(ValidateSlotMappings(), tracker("hi", "greet", metadata={"customer_id": "C0000001"}), domain)
+    assert "customer_id" not in slots_of(events)
     # typed text never sets it
     _, events = run(ValidateSlotMappings(), tracker("my customer id is C0000002", "inform"), domain)
     assert "customer_id" not in slots_of(events)

@@ -6,7 +6,17 @@ import asyncio
 import pytest
 
 from assistant.launcher import AssistantProcesses
-from assistant.loadtest import percentile, report, run_load, time_breakdown
+from assistant.loadtest import (
+    APOLOGY,
+    CONVERSATIONS,
+    answered,
+    conversation_outcome,
+    percentile,
+    probe_conversations,
+    report,
+    run_load,
+    time_breakdown,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -27,3 +37,29 @@ def test_short_load_run_against_the_real_assistant(running_assistant: AssistantP
     assert breakdown["policy_ms_per_prediction"] > 0
     text = report(result, 3, breakdown)
     assert "latency p95" in text and "turns/s" in text
+
+
+def test_an_apology_or_silence_is_not_an_answer() -> None:
+    assert answered([{"text": "Hi!"}])
+    assert not answered([])
+    if APOLOGY:  # the Rasa server's "couldn't reach the shop" answer (assistant.resilience)
+        assert not answered([{"text": "Hi!"}, {"text": APOLOGY}])
+
+
+def test_socketio_load_run_against_the_real_assistant(running_assistant: AssistantProcesses) -> None:
+    """The widget's socket.io (websocket transport): a turn ends with the channel's typing-off."""
+    result = asyncio.run(run_load(running_assistant.config.rasa_url, shoppers=2, duration=30, max_turns=8,
+                                  protocol="socketio", think=0.0))
+    assert len(result.turns) == 8 and result.errors == 0
+    assert all(turn.sender and len(turn.sender) == 32 for turn in result.turns)  # widget session ids
+    assert time_breakdown(str(running_assistant.config.tracker_db), result)["nlu_ms_per_turn"] > 0
+
+
+def test_probe_conversations_record_what_the_bot_did(running_assistant: AssistantProcesses) -> None:
+    demo_order = {"order_number": "10000001", "email": "alex.morgan@example.com"}
+    senders = asyncio.run(probe_conversations(running_assistant.config.rasa_url, demo_order))
+    assert len(senders) == len(CONVERSATIONS)
+    outcomes = [conversation_outcome(str(running_assistant.config.tracker_db), s) for s in senders]
+    assert [len(o) for o in outcomes] == [len(c) for c in CONVERSATIONS]  # one entry per user turn
+    order_turns = outcomes[[i for i, c in enumerate(CONVERSATIONS) if "{order_number}" in c][0]]
+    assert any("action_order_status" in actions for _intent, actions in order_turns), order_turns

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import delete, select, update
 
 from knowledge.db import create_db_engine
-from knowledge.embeddings import shared_embedder
+from knowledge.embeddings import embedder_for
 from knowledge.index import (
     IndexCorruptError,
     IndexMismatchError,
@@ -78,7 +78,7 @@ def test_kind_threshold():
 def test_product_changes_sync_without_rebuild(shop_settings):
     engine = create_db_engine(shop_settings.resolved_database_url)
     index_dir = shop_settings.resolved_index_dir
-    embedder = shared_embedder(shop_settings.embedding_model)
+    embedder = embedder_for(shop_settings)
     before = VectorIndex.load(index_dir, PRODUCTS)
     built_at = before.manifest.built_at
     with engine.begin() as conn:

@@ -1,0 +1,212 @@
+"""What the Rasa server does when the action server is down or slow.
+
+Rasa 3.6 waits up to 5 minutes for a custom action (``DEFAULT_REQUEST_TIMEOUT``);
+when the call fails it logs an exception, drops the action's events and goes
+on predicting, so the shopper usually gets no answer at all. Here
+:func:`install_action_fallback` wraps Rasa's ``RemoteAction.run`` once per
+process (the shop channel installs it, like the Sanic fix in ``web.compat``):
+
+* every call is bounded by ``SHOP_ACTION_TIMEOUT`` seconds (default 1.5);
+* a failed call (or two timed-out calls in a row) opens a short circuit breaker
+  (``SHOP_ACTION_RETRY_AFTER`` seconds, default 5): meanwhile calls fail at
+  once instead of each waiting for the timeout, then the next call tries again,
+  so the bot recovers by itself when the action server is back;
+* the shopper gets one apology per turn with a "Talk to a person" button, any
+  open form is closed and the bot listens again; asking for a person works
+  without the action server: the ticket is written from the Rasa server
+  (:mod:`actions.handoff` code, the same database);
+* the slot-mapping validation that runs on every message fails silently (its
+  slots are page context), so small talk keeps working while the server is down.
+
+A call that times out may still finish on the action server (for example a
+cancellation); the apology says the bot "couldn't finish", never that nothing happened.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections import OrderedDict
+from typing import Any, Dict, List, Optional, Tuple
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = 1.5
+DEFAULT_RETRY_AFTER = 5.0
+HANDOFF_ACTION = "action_handoff_to_human"
+SILENT_ACTIONS = frozenset({"action_validate_slot_mappings"})
+REQUEST_HUMAN_PAYLOAD = "/request_human"
+APOLOGY_TEXT = (
+    "Sorry, I can't reach our shop systems right now, so I couldn't finish that. "
+    "Please try again in a minute, or talk to a person from our team."
+)
+APOLOGY_BUTTONS = [{"title": "Talk to a person", "payload": REQUEST_HUMAN_PAYLOAD}]
+FALLBACK_MARK = "shop_action_fallback"  # in BotUttered metadata: tests and analytics can count apologies
+
+_installed = False
+
+
+def _env_float(name: str, default: float) -> float:
+    try:
+        value = float(os.environ.get(name, default))
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
+class ActionServerUnavailable(Exception):
+    """The action server did not answer in time, or not at all."""
+
+
+class CircuitBreaker:
+    """Fails calls fast for ``retry_after`` seconds once the action server looks down; one success closes it.
+
+    A refused connection or a 5xx opens it at once. A time-out alone may be one slow call on a
+    busy machine (the Rasa server's own event loop delays the answer), so it takes
+    ``timeouts_to_open`` time-outs in a row: one slow turn apologises for itself only.
+    """
+
+    def __init__(self, retry_after: float, timeouts_to_open: int = 2) -> None:
+        self.retry_after = retry_after
+        self.timeouts_to_open = timeouts_to_open
+        self.failed_at: Optional[float] = None
+        self.timeouts = 0
+
+    def allow(self) -> bool:
+        return self.failed_at is None or time.monotonic() - self.failed_at >= self.retry_after
+
+    def failure(self) -> None:
+        self.failed_at = time.monotonic()
+
+    def timeout(self) -> None:
+        self.timeouts += 1
+        if self.timeouts >= self.timeouts_to_open:
+            self.failure()
+
+    def success(self) -> None:
+        self.failed_at = None
+        self.timeouts = 0
+
+
+class _ApologyLedger:
+    """Remembers which turns got an apology, so one turn never gets two (bounded memory)."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self._turns: "OrderedDict[Tuple[str, str], None]" = OrderedDict()
+        self._size = size
+
+    def first_for(self, tracker: Any) -> bool:
+        latest = getattr(tracker, "latest_message", None)
+        key = (str(tracker.sender_id), str(getattr(latest, "message_id", None) or id(latest)))
+        if key in self._turns:
+            return False
+        self._turns[key] = None
+        if len(self._turns) > self._size:
+            self._turns.popitem(last=False)
+        return True
+
+
+def _tracker_events_as_dicts(tracker: Any) -> List[Dict[str, Any]]:
+    return [event.as_dict() for event in tracker.applied_events()]
+
+
+async def _local_handoff(output_channel: Any, tracker: Any) -> List[Any]:
+    """Queue the conversation for a person from the Rasa server (the action server is away)."""
+    from rasa.core.actions.action import create_bot_utterance
+    from rasa.shared.core.events import ConversationPaused
+
+    from actions.handoff import ALREADY_QUEUED_TEXT, QUEUED_TEXT, UNAVAILABLE_TEXT, _create_ticket
+
+    try:
+        _, position, is_new = await asyncio.to_thread(
+            _create_ticket, tracker.sender_id, _tracker_events_as_dicts(tracker),
+            tracker.get_slot("handoff_reason") or "action_server_unavailable",
+        )
+    except Exception:  # the database is away too: say so, keep the bot up
+        logger.exception("could not store the hand-off ticket (action server unavailable)")
+        message = {"text": UNAVAILABLE_TEXT}
+        await output_channel.send_response(tracker.sender_id, message)
+        return [create_bot_utterance(message)]
+    text = QUEUED_TEXT.format(position=max(position, 1)) if is_new else ALREADY_QUEUED_TEXT
+    message = {"text": text}
+    await output_channel.send_response(tracker.sender_id, message)
+    return [create_bot_utterance(message), ConversationPaused()]
+
+
+async def _apology(output_channel: Any, tracker: Any, ledger: _ApologyLedger) -> List[Any]:
+    """One apology per turn, the form closed, and back to listening."""
+    from rasa.core.actions.action import create_bot_utterance
+    from rasa.shared.core.constants import ACTION_LISTEN_NAME, REQUESTED_SLOT
+    from rasa.shared.core.events import ActiveLoop, FollowupAction, SlotSet
+
+    events: List[Any] = []
+    if ledger.first_for(tracker):
+        message = {"text": APOLOGY_TEXT, "buttons": APOLOGY_BUTTONS}
+        await output_channel.send_response(tracker.sender_id, message)
+        utterance = create_bot_utterance(message)
+        utterance.metadata = {**(utterance.metadata or {}), FALLBACK_MARK: True}
+        events.append(utterance)
+    if tracker.active_loop_name:
+        events += [SlotSet(REQUESTED_SLOT, None), ActiveLoop(None)]
+    events.append(FollowupAction(ACTION_LISTEN_NAME))
+    return events
+
+
+def install_action_fallback(timeout: Optional[float] = None, retry_after: Optional[float] = None) -> bool:
+    """Wrap ``RemoteAction.run`` with the timeout, breaker and fallbacks above; True the first time."""
+    global _installed
+    if _installed:
+        return False
+    from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
+    from rasa.shared.exceptions import RasaException
+
+    limit = timeout or _env_float("SHOP_ACTION_TIMEOUT", DEFAULT_TIMEOUT)
+    breaker = CircuitBreaker(retry_after or _env_float("SHOP_ACTION_RETRY_AFTER", DEFAULT_RETRY_AFTER))
+    ledger = _ApologyLedger()
+    original = RemoteAction.run
+
+    async def call(self: Any, output_channel: Any, nlg: Any, tracker: Any, domain: Any) -> List[Any]:
+        if not breaker.allow():
+            raise ActionServerUnavailable("the action server failed a moment ago")
+        try:
+            events = await asyncio.wait_for(original(self, output_channel, nlg, tracker, domain), limit)
+        except ActionExecutionRejection:
+            breaker.success()  # the server answered
+            raise
+        except asyncio.TimeoutError:
+            breaker.timeout()
+            raise ActionServerUnavailable(f"no answer within {limit:.1f} s") from None
+        except RasaException as error:
+            # Connection refused / reset, 5xx, bad JSON: the server is not serving actions.
+            breaker.failure()
+            raise ActionServerUnavailable(str(error)) from None
+        breaker.success()
+        return events
+
+    async def run(self: Any, output_channel: Any, nlg: Any, tracker: Any, domain: Any) -> List[Any]:
+        try:
+            return await call(self, output_channel, nlg, tracker, domain)
+        except ActionServerUnavailable as error:
+            name = self.name()
+            logger.warning("custom action %s unavailable (%s): answering without the action server", name, error)
+            if name in SILENT_ACTIONS:
+                raise RasaException(f"action server unavailable for {name}") from None
+            if name == HANDOFF_ACTION:
+                return await _local_handoff(output_channel, tracker)
+            return await _apology(output_channel, tracker, ledger)
+
+    RemoteAction.run = run  # type: ignore[assignment]
+    RemoteAction._shop_breaker = breaker  # type: ignore[attr-defined]
+    _installed = True
+    logger.info("action fallback installed: %.1f s timeout, retry after %.1f s", limit, breaker.retry_after)
+    return True
+
+
+__all__ = [
+    "APOLOGY_TEXT",
+    "ActionServerUnavailable",
+    "CircuitBreaker",
+    "FALLBACK_MARK",
+    "install_action_fallback",
+]

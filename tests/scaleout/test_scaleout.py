@@ -1,0 +1,151 @@
+"""The scale-out topology on loopback, with the real PostgreSQL, Redis, RabbitMQ and nginx.
+
+Two Rasa servers (``bot/endpoints.scaleout.yml``: PostgreSQL tracker store, Redis
+lock store, RabbitMQ event broker) and an action server over a PostgreSQL
+catalogue sit behind one nginx front, as ``docker-compose.yml`` runs them. A
+shopper starts an order-status conversation through the front; one Rasa server
+is killed with SIGKILL in the middle of the form; the shopper goes on through
+the same front and the other server must finish the form from the tracker in
+PostgreSQL. Then every user message must be in the tracker exactly once and in
+order, and the RabbitMQ queue must hold every stored event exactly once.
+
+Skipped only when PostgreSQL, Redis or RabbitMQ cannot be reached; needs nginx
+(``make test`` installs it from Debian). Uses its own databases and queue, dropped after.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import sys
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Dict, Iterator, List
+
+import pytest
+
+from assistant.loadtest import run_load
+from assistant.scaleout import (
+    BackingServices,
+    ScaleOutConfig,
+    ScaleOutProcesses,
+    account_events,
+    build_catalogue,
+    drain_queue,
+    nginx_executable,
+)
+
+pytestmark = [pytest.mark.slow, pytest.mark.services]
+
+TEST_CATALOGUE_SIZE = 600
+BASE_PORT = 7040  # front 7040, actions front 7041, Rasa 7042-7043, actions 7044
+
+
+@pytest.fixture(scope="module")
+def services() -> Iterator[BackingServices]:
+    suffix = uuid.uuid4().hex[:8]
+    backing = BackingServices(tracker_db=f"shop_scaleout_test_{suffix}", catalogue_db=f"shop_scaleout_test_cat_{suffix}",
+                              queue=f"shop_scaleout_test_{suffix}")
+    reason = backing.unreachable()
+    if reason:
+        pytest.skip(f"scale-out services unavailable: {reason}")
+    backing.create_databases(drop_tracker=True)
+    backing.reset_queue()
+    yield backing
+    backing.reset_queue(delete=True)
+    backing.drop_databases()
+
+
+@pytest.fixture(scope="module")
+def stack(services: BackingServices, trained_model: Path, shop_env: Dict[str, str],
+          tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScaleOutProcesses]:
+    nginx_executable()  # fails with the install hint when nginx is missing
+    index_dir = tmp_path_factory.mktemp("scaleout-index")
+    build_catalogue(services, index_dir, TEST_CATALOGUE_SIZE, env=shop_env)
+    config = ScaleOutConfig(model=trained_model, rasa_servers=2, action_servers=1, base_port=BASE_PORT,
+                            services=services, index_dir=index_dir, run_dir=tmp_path_factory.mktemp("scaleout-run"))
+    processes = ScaleOutProcesses(config)
+    processes.start()
+    yield processes
+    processes.stop()
+    shutil.rmtree(index_dir, ignore_errors=True)
+
+
+def say(url: str, sender: str, message: str) -> List[dict]:
+    request = urllib.request.Request(
+        f"{url}/webhooks/rest/webhook", data=json.dumps({"sender": sender, "message": message}).encode(),
+        headers={"Content-Type": "application/json"}, method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        assert response.status == 200
+        return json.loads(response.read())
+
+
+def stored_events(services: BackingServices, sender: str) -> List[tuple]:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(services.tracker_url)
+    try:
+        with engine.connect() as connection:
+            return connection.execute(
+                text("SELECT type_name, action_name, intent_name, data FROM events WHERE sender_id = :s ORDER BY id"),
+                {"s": sender},
+            ).all()
+    finally:
+        engine.dispose()
+
+
+def rasa_cpu(stack: ScaleOutProcesses) -> Dict[str, float]:
+    return {name: stack.cpu_seconds(name) for name in ("rasa-1", "rasa-2") if name in stack.processes}
+
+
+def test_both_servers_serve_and_the_front_balances(stack: ScaleOutProcesses) -> None:
+    """Each Rasa server answers on its own port, and both do work under load through the front."""
+    for port in stack.config.rasa_ports:
+        assert say(f"http://127.0.0.1:{port}", f"direct-{port}-{uuid.uuid4().hex[:6]}", "hi")
+    before = rasa_cpu(stack)
+    result = asyncio.run(run_load(stack.config.url, shoppers=4, duration=60, max_turns=40, think=0.0))
+    after = rasa_cpu(stack)
+    assert len(result.turns) == 40 and result.errors == 0
+    work = {name: after[name] - before[name] for name in before}
+    assert all(seconds > 0.2 for seconds in work.values()), work  # ~40 turns at 10-50 ms CPU each, spread
+
+
+def test_kill_one_server_mid_conversation(stack: ScaleOutProcesses, services: BackingServices) -> None:
+    sender = f"shopper-{uuid.uuid4().hex[:12]}"
+    before_kill = ["hi", "I'm looking for running shoes", "where is my order?"]
+    after_kill = ["10000001", "alex.morgan@example.com", "thanks, bye"]
+    replies = [say(stack.config.url, sender, message) for message in before_kill[:-1]]
+    before = rasa_cpu(stack)
+    replies.append(say(stack.config.url, sender, before_kill[-1]))
+    after = rasa_cpu(stack)
+    assert all(replies), replies
+    assert "order number" in replies[-1][0]["text"].lower()  # the order form asks for the number
+
+    # Kill the server that just served this conversation (the one that did the turn's work).
+    served = max(before, key=lambda name: after[name] - before[name])
+    stack.kill(served)  # SIGKILL: no clean shutdown, no lock release, no flush
+    assert stack.processes[served].poll() is not None
+
+    replies += [say(stack.config.url, sender, message) for message in after_kill]
+    assert all(replies), replies
+    # The surviving server resumed the form from PostgreSQL: it asked for the e-mail, then answered.
+    assert "e-mail" in replies[3][0]["text"].lower()
+    assert "10000001" in replies[4][0]["text"]
+
+    events = stored_events(services, sender)
+    user_texts = [json.loads(data).get("text") for type_name, _a, _i, data in events if type_name == "user"]
+    assert user_texts == before_kill + after_kill  # every message exactly once, in order
+    actions = [action for type_name, action, _i, _d in events if type_name == "action"]
+    assert "action_order_status" in actions
+
+    published = drain_queue(services)
+    account = account_events(services.tracker_url, published, senders=[sender])
+    assert account.tracker_events == len(events)
+    assert account.consistent, account
+    assert account.broker_events == account.tracker_events
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(pytest.main([__file__, "-v"]))

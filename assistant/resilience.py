@@ -64,7 +64,8 @@ class CircuitBreaker:
 
     A refused connection or a 5xx opens it at once. A time-out alone may be one slow call on a
     busy machine (the Rasa server's own event loop delays the answer), so it takes
-    ``timeouts_to_open`` time-outs in a row: one slow turn apologises for itself only.
+    ``timeouts_to_open`` time-outs in a row: one slow turn apologises for itself only (and
+    within that turn, later actions fail at once, so the turn still answers within the limit).
     """
 
     def __init__(self, retry_after: float, timeouts_to_open: int = 2) -> None:
@@ -89,16 +90,23 @@ class CircuitBreaker:
         self.timeouts = 0
 
 
-class _ApologyLedger:
-    """Remembers which turns got an apology, so one turn never gets two (bounded memory)."""
+class _TurnLedger:
+    """Remembers turns (sender, message id) with bounded memory: one apology per turn, slow turns."""
 
     def __init__(self, size: int = 10_000) -> None:
         self._turns: "OrderedDict[Tuple[str, str], None]" = OrderedDict()
         self._size = size
 
-    def first_for(self, tracker: Any) -> bool:
+    @staticmethod
+    def _key(tracker: Any) -> Tuple[str, str]:
         latest = getattr(tracker, "latest_message", None)
-        key = (str(tracker.sender_id), str(getattr(latest, "message_id", None) or id(latest)))
+        return str(tracker.sender_id), str(getattr(latest, "message_id", None) or id(latest))
+
+    def seen(self, tracker: Any) -> bool:
+        return self._key(tracker) in self._turns
+
+    def first_for(self, tracker: Any) -> bool:
+        key = self._key(tracker)
         if key in self._turns:
             return False
         self._turns[key] = None
@@ -134,7 +142,7 @@ async def _local_handoff(output_channel: Any, tracker: Any) -> List[Any]:
     return [create_bot_utterance(message), ConversationPaused()]
 
 
-async def _apology(output_channel: Any, tracker: Any, ledger: _ApologyLedger) -> List[Any]:
+async def _apology(output_channel: Any, tracker: Any, ledger: _TurnLedger) -> List[Any]:
     """One apology per turn, the form closed, and back to listening."""
     from rasa.core.actions.action import create_bot_utterance
     from rasa.shared.core.constants import ACTION_LISTEN_NAME, REQUESTED_SLOT
@@ -163,12 +171,15 @@ def install_action_fallback(timeout: Optional[float] = None, retry_after: Option
 
     limit = timeout or _env_float("SHOP_ACTION_TIMEOUT", DEFAULT_TIMEOUT)
     breaker = CircuitBreaker(retry_after or _env_float("SHOP_ACTION_RETRY_AFTER", DEFAULT_RETRY_AFTER))
-    ledger = _ApologyLedger()
+    ledger = _TurnLedger()
+    slow_turns = _TurnLedger()  # turns that already waited out one time-out: the rest fails fast
     original = RemoteAction.run
 
     async def call(self: Any, output_channel: Any, nlg: Any, tracker: Any, domain: Any) -> List[Any]:
         if not breaker.allow():
             raise ActionServerUnavailable("the action server failed a moment ago")
+        if slow_turns.seen(tracker):
+            raise ActionServerUnavailable("an action of this turn already timed out")
         try:
             events = await asyncio.wait_for(original(self, output_channel, nlg, tracker, domain), limit)
         except ActionExecutionRejection:
@@ -176,6 +187,7 @@ def install_action_fallback(timeout: Optional[float] = None, retry_after: Option
             raise
         except asyncio.TimeoutError:
             breaker.timeout()
+            slow_turns.first_for(tracker)
             raise ActionServerUnavailable(f"no answer within {limit:.1f} s") from None
         except RasaException as error:
             # Connection refused / reset, 5xx, bad JSON: the server is not serving actions.

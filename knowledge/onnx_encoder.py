@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 
 _INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 ONNX_BACKENDS = ("onnx", "onnx_int8")
+# sentence-transformers' Pooling config keys, in the order checked.
+_POOLING_KEYS = {"mean": "pooling_mode_mean_tokens", "cls": "pooling_mode_cls_token", "max": "pooling_mode_max_tokens"}
 
 
 def pooling_mode(model_dir: Path) -> str:
@@ -42,9 +44,7 @@ def pooling_mode(model_dir: Path) -> str:
     for module in json.loads(modules.read_text()):
         if module.get("type", "").endswith("Pooling"):
             config = json.loads((model_dir / module["path"] / "config.json").read_text())
-            for mode in ("mean", "cls", "max"):
-                key = "pooling_mode_mean_tokens" if mode == "mean" else f"pooling_mode_{mode}_token" if mode == "cls" \
-                    else "pooling_mode_max_tokens"
+            for mode, key in _POOLING_KEYS.items():
                 if config.get(key):
                     return mode
             raise ValueError(f"{model_dir}: unsupported pooling {config}; use embedding back end 'torch'")

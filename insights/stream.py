@@ -33,6 +33,10 @@ BROKER_EVENTS = Table(
 )
 
 
+# Endpoint types that keep their data in Rasa's SQL tables (assistant/tracker_store.py is one).
+SQL_TYPES = {"sql", "assistant.tracker_store.cachedsqltrackerstore"}
+
+
 @dataclass
 class BrokerConfig:
     """The ``event_broker`` section of an endpoints file."""
@@ -43,7 +47,8 @@ class BrokerConfig:
 
     @property
     def is_sql(self) -> bool:
-        return self.type.lower() == "sql"
+        """Rasa's SQL broker or store, or the shop's SQL tracker store (same tables)."""
+        return self.type.lower() in SQL_TYPES
 
     @property
     def is_pika(self) -> bool:

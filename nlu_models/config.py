@@ -45,6 +45,9 @@ class ClassifierConfig(BaseModel):
     freeze_embeddings: bool = Field(
         False, description="Keep the word-embedding table fixed while fine-tuning (faster on a CPU)"
     )
+    group_by_length: bool = Field(
+        False, description="Batch messages of similar length together (less padding: faster epochs on large data)"
+    )
     outlier_target: Literal["out_of_scope", "uniform"] = Field(
         "out_of_scope",
         description="What synthetic outliers are trained towards: the out-of-scope intent when the data has "

@@ -91,6 +91,23 @@ def _batches(
         yield batch, torch.as_tensor(labels[idx], dtype=torch.long)
 
 
+def length_grouped_order(order: List[int], lengths: Sequence[int], batch_size: int,
+                         generator: torch.Generator, group: int = 50) -> List[int]:
+    """``order`` rearranged so each batch holds messages of similar length (less padding to compute).
+
+    As transformers' ``LengthGroupedSampler``: the random order is cut into groups of
+    ``group`` batches, each group sorted by length and cut into batches, and the
+    batches shuffled, so every epoch still sees the data in a new random mix.
+    """
+    span = batch_size * group
+    batches: List[List[int]] = []
+    for start in range(0, len(order), span):
+        chunk = sorted(order[start:start + span], key=lambda i: lengths[i], reverse=True)
+        batches.extend(chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size))
+    shuffled = torch.randperm(len(batches), generator=generator).tolist()
+    return [i for b in shuffled for i in batches[b]]
+
+
 def _encode(tokenizer, texts: Sequence[str], max_length: int) -> List[List[int]]:
     return tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]
 
@@ -199,6 +216,8 @@ def _train_epoch(model, tokenizer, prepared: _Prepared, config: ClassifierConfig
     """One pass in a seeded random order; returns the mean training loss."""
     model.train()
     order = torch.randperm(len(prepared.encoded), generator=generator).tolist()
+    if config.group_by_length:
+        order = length_grouped_order(order, [len(ids) for ids in prepared.encoded], config.batch_size, generator)
     steps = (len(order) + config.batch_size - 1) // config.batch_size
     bar = tqdm(
         _batches(prepared.encoded, prepared.y, config.batch_size, tokenizer, order),

@@ -91,7 +91,7 @@ def test_scaleout_endpoints_select_rasas_real_stores(monkeypatch: pytest.MonkeyP
     for name, value in shop_env("rasa").items():
         monkeypatch.setenv(name, str(value).replace("${SHOP_POSTGRES_PASSWORD}", "x"))
     endpoints = AvailableEndpoints.read_endpoints(str(PROJECT_ROOT / "bot" / "endpoints.scaleout.yml"))
-    assert endpoints.tracker_store.type == "SQL"
+    assert endpoints.tracker_store.type == "assistant.tracker_store.CachedSQLTrackerStore"  # Rasa's SQL tables
     assert endpoints.tracker_store.kwargs["dialect"] == "postgresql"
     assert endpoints.lock_store.type == "redis"
     assert endpoints.event_broker.type == "pika"

@@ -105,7 +105,8 @@ class _TurnLedger:
     def seen(self, tracker: Any) -> bool:
         return self._key(tracker) in self._turns
 
-    def first_for(self, tracker: Any) -> bool:
+    def remember(self, tracker: Any) -> bool:
+        """Records the tracker's current turn; True when it was not recorded before."""
         key = self._key(tracker)
         if key in self._turns:
             return False
@@ -149,7 +150,7 @@ async def _apology(output_channel: Any, tracker: Any, ledger: _TurnLedger) -> Li
     from rasa.shared.core.events import ActiveLoop, FollowupAction, SlotSet
 
     events: List[Any] = []
-    if ledger.first_for(tracker):
+    if ledger.remember(tracker):  # one apology per turn
         message = {"text": APOLOGY_TEXT, "buttons": APOLOGY_BUTTONS}
         await output_channel.send_response(tracker.sender_id, message)
         utterance = create_bot_utterance(message)
@@ -187,7 +188,7 @@ def install_action_fallback(timeout: Optional[float] = None, retry_after: Option
             raise
         except asyncio.TimeoutError:
             breaker.timeout()
-            slow_turns.first_for(tracker)
+            slow_turns.remember(tracker)
             raise ActionServerUnavailable(f"no answer within {limit:.1f} s") from None
         except RasaException as error:
             # Connection refused / reset, 5xx, bad JSON: the server is not serving actions.

@@ -212,6 +212,8 @@ class BackingServices:
             "SHOP_POSTGRES_PASSWORD": self.postgres_password,
             "SHOP_REDIS_HOST": self.redis_host,
             "SHOP_REDIS_PORT": str(self.redis_port),
+            # socket.io rooms shared by the Rasa servers (web/channel.py): pushes reach any server's sockets
+            "SHOP_SOCKETIO_MESSAGE_QUEUE": f"redis://{self.redis_host}:{self.redis_port}/2",
             "SHOP_RABBITMQ_HOST": self.rabbitmq_host,
             "SHOP_RABBITMQ_USER": self.rabbitmq_user,
             "SHOP_RABBITMQ_PASSWORD": self.rabbitmq_password,

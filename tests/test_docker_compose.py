@@ -105,6 +105,7 @@ def test_backing_services_match_the_urls() -> None:
     database_url = re.sub(r"\$\{[^}]*\}", "secret", env["SHOP_DATABASE_URL"])
     assert urlparse(database_url).hostname == "postgres" and urlparse(database_url).port == 5432
     assert env["SHOP_REDIS_HOST"] == "redis" and "6379" in map(str, SERVICES["redis"]["ports"])
+    assert urlparse(env["SHOP_SOCKETIO_MESSAGE_QUEUE"]).hostname == "redis"  # agent replies across servers
     assert env["SHOP_RABBITMQ_HOST"] == "rabbitmq" and "5672" in map(str, SERVICES["rabbitmq"]["ports"])
 
 

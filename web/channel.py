@@ -22,6 +22,7 @@ import hashlib
 import importlib.util
 import json
 import logging
+import os
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -139,8 +140,9 @@ class ShopChannelConfig:
     socketio_path: str = "/socket.io"
     # None: same origin only (engine.io's default); a list or "*" for widgets on other sites.
     cors_allowed_origins: Optional[Any] = None
-    # redis://... to share socket.io rooms between several Rasa instances.
-    message_queue: Optional[str] = None
+    # redis://... to share socket.io rooms between several Rasa instances (an agent's reply
+    # sent by one server reaches the shopper's socket on another); default SHOP_SOCKETIO_MESSAGE_QUEUE.
+    message_queue: Optional[str] = field(default_factory=lambda: os.environ.get("SHOP_SOCKETIO_MESSAGE_QUEUE") or None)
     database_url: Optional[str] = None
     # None: the demo shop page is on in the embedded mode only (no SHOP_DATABASE_URL).
     demo_page: Optional[bool] = None

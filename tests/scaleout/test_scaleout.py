@@ -18,6 +18,7 @@ import asyncio
 import json
 import shutil
 import sys
+import time
 import urllib.request
 import uuid
 from pathlib import Path
@@ -110,6 +111,64 @@ def test_both_servers_serve_and_the_front_balances(stack: ScaleOutProcesses) -> 
     assert len(result.turns) == 40 and result.errors == 0
     work = {name: after[name] - before[name] for name in before}
     assert all(seconds > 0.2 for seconds in work.values()), work  # ~40 turns at 10-50 ms CPU each, spread
+
+
+def test_agent_reply_reaches_a_shopper_connected_to_the_other_server(stack: ScaleOutProcesses) -> None:
+    """An agent works on one Rasa server, the shopper's socket is on the other: socket.io rooms are shared
+    through Redis (SHOP_SOCKETIO_MESSAGE_QUEUE), so the reply still arrives, and both servers' trackers agree."""
+    import secrets
+    import subprocess
+    import threading
+
+    import requests
+    import socketio
+
+    agent_server, shopper_server = (f"http://127.0.0.1:{port}" for port in stack.config.rasa_ports)
+    username, password = f"robin-{secrets.token_hex(3)}", secrets.token_urlsafe(12)
+    created = subprocess.run([sys.executable, "-m", "web", "create-agent", username, "--display-name", "Robin",
+                              "--password-stdin"], input=password + "\n", text=True, capture_output=True,
+                             env=stack.environment())
+    assert created.returncode == 0, created.stderr
+
+    sender = uuid.uuid4().hex
+    agent_text = f"Hello from the console {uuid.uuid4().hex[:6]}"
+    texts: List[str] = []
+    got_agent_reply = threading.Event()
+    shopper = socketio.Client(reconnection=False)
+
+    @shopper.on("bot_uttered")
+    def bot_uttered(data: dict) -> None:
+        texts.append(data.get("text") or "")
+        if data.get("text") == agent_text:
+            got_agent_reply.set()
+
+    shopper.connect(shopper_server, socketio_path="/socket.io", transports=["websocket"])
+    try:
+        shopper.emit("session_request", {"session_id": sender})
+        shopper.emit("user_uttered", {"message": "/request_human", "session_id": sender})
+        deadline = time.monotonic() + 60
+        handoff: dict = {}
+        while time.monotonic() < deadline and not handoff.get("ticket_id"):
+            time.sleep(0.5)
+            handoff = requests.get(f"{agent_server}/webhooks/shop/history/{sender}", timeout=10).json()["handoff"]
+        assert handoff.get("ticket_id"), "the hand-off request made no ticket"
+
+        agent = requests.Session()
+        login = agent.post(f"{agent_server}/webhooks/shop/agent/login",
+                           json={"username": username, "password": password}, timeout=10)
+        assert login.status_code == 200, login.text
+        csrf = {"X-CSRF-Token": login.json()["csrf"]}
+        ticket = f"{agent_server}/webhooks/shop/agent/tickets/{handoff['ticket_id']}"
+        assert agent.post(f"{ticket}/take", headers=csrf, timeout=10).status_code == 200
+        sent = agent.post(f"{ticket}/messages", json={"text": agent_text}, headers=csrf, timeout=10)
+        assert sent.status_code == 201, sent.text
+        assert got_agent_reply.wait(20), f"the shopper on the other server got only {texts}"
+    finally:
+        shopper.disconnect()
+
+    # The agent's line went into the tracker through the agent's server; the shopper's server sees it too.
+    history = requests.get(f"{shopper_server}/webhooks/shop/history/{sender}", timeout=10).json()["messages"]
+    assert agent_text in [m["text"] for m in history]
 
 
 def test_kill_one_server_mid_conversation(stack: ScaleOutProcesses, services: BackingServices) -> None:

@@ -22,7 +22,6 @@ from tqdm import tqdm
 
 from knowledge.catalogue import product_text
 from knowledge.embeddings import Embedder
-from knowledge.encoder_pool import EncoderPool, pool_size
 from knowledge.index import IndexMissingError, KnowledgeIndexError, VectorIndex
 from knowledge.models import Category, PolicyPassage, Product
 
@@ -91,32 +90,15 @@ def iter_product_texts(engine: Engine, *, since: Optional[dt.datetime] = None,
 
 def embed_in_batches(embedder: Embedder, batches: Iterator[Tuple[List[int], List[str]]], total: int,
                      desc: str, progress: bool = True) -> Tuple[np.ndarray, np.ndarray]:
-    """(ids, vectors) of every text; large catalogues are encoded by one process per core
-    (:mod:`knowledge.encoder_pool`), each read batch sorted by length (less padding per batch)."""
-    workers = pool_size(embedder, total)
-    pool = EncoderPool(embedder, workers) if workers > 1 else None
     all_ids: List[np.ndarray] = []
     all_vecs: List[np.ndarray] = []
-
-    def sorted_batches() -> Iterator[List[str]]:
+    with tqdm(total=total, desc=desc, unit="doc", disable=not progress) as bar:
         for ids, texts in batches:
-            order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+            order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # less padding per batch
+            vecs = embedder.encode([texts[i] for i in order])
             all_ids.append(np.asarray([ids[i] for i in order], dtype=np.int64))
-            ordered = [texts[i] for i in order]
-            if pool is None:
-                yield ordered
-            else:  # encoder-sized pieces, so every process has work until the end
-                yield from (ordered[i:i + embedder.batch_size] for i in range(0, len(ordered), embedder.batch_size))
-
-    try:
-        encoded = pool.map(sorted_batches()) if pool is not None else map(embedder.encode, sorted_batches())
-        with tqdm(total=total, desc=desc, unit="doc", disable=not progress) as bar:
-            for vecs in encoded:
-                all_vecs.append(vecs)
-                bar.update(len(vecs))
-    finally:
-        if pool is not None:
-            pool.close()
+            all_vecs.append(vecs)
+            bar.update(len(ids))
     if not all_ids:
         return np.zeros(0, dtype=np.int64), np.zeros((0, embedder.dimension), dtype=np.float32)
     return np.concatenate(all_ids), np.concatenate(all_vecs)

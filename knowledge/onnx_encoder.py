@@ -139,8 +139,7 @@ class OnnxSentenceEncoder:
         model_dir = Path(model_dir)
         if not model_dir.is_dir():
             raise ValueError(f"the ONNX embedding back end needs a local model folder, not {model_dir}")
-        self.cache_dir = Path(cache_dir)
-        self.path = export(model_dir, self.cache_dir, int8)
+        self.path = export(model_dir, Path(cache_dir), int8)
         self.pooling = pooling_mode(model_dir)
         self.tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
         self.max_seq_length = max_seq_length

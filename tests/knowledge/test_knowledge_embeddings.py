@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -72,36 +71,3 @@ def test_pooling_mode_follows_the_model_folder(tmp_path: Path) -> None:
     (tmp_path / "modules.json").write_text(json.dumps([{"path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}]))
     (tmp_path / "1_Pooling" / "config.json").write_text(json.dumps({"pooling_mode_cls_token": True}))
     assert pooling_mode(tmp_path) == "cls"
-
-
-def test_encoder_pool_gives_the_same_vectors_in_the_same_order(encoders, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Large builds embed in one single-threaded ONNX process per core: same vectors, same ids, same order."""
-    from knowledge.encoder_pool import pool_size
-    from knowledge.indexing import embed_in_batches
-
-    _, onnx, _ = encoders
-    texts = [f"{word} product number {i} " * (1 + i % 7) for i, word in
-             enumerate(["waterproof jacket", "yoga mat", "coffee grinder", "desk lamp"] * 60)]
-    batches = [(list(range(s, s + 50)), texts[s:s + 50]) for s in range(0, len(texts), 50)]
-
-    monkeypatch.setenv("SHOP_EMBEDDING_WORKERS", "1")
-    ids_one, vecs_one = embed_in_batches(onnx, iter(batches), len(texts), "one process", progress=False)
-    monkeypatch.setenv("SHOP_EMBEDDING_WORKERS", "2")
-    assert pool_size(onnx, len(texts)) == 2
-    ids_two, vecs_two = embed_in_batches(onnx, iter(batches), len(texts), "two processes", progress=False)
-
-    assert sorted(ids_one.tolist()) == list(range(len(texts)))
-    assert ids_two.tolist() == ids_one.tolist()
-    np.testing.assert_allclose(vecs_two, vecs_one, atol=1e-5)
-    by_id = dict(zip(ids_two.tolist(), vecs_two))
-    # int8 activations are scaled per batch, so a text encoded alone differs a little
-    assert float(by_id[7] @ onnx.encode([texts[7]])[0]) > 0.98
-
-
-def test_pool_is_used_only_for_large_onnx_builds(monkeypatch: pytest.MonkeyPatch) -> None:
-    from knowledge.encoder_pool import PARALLEL_MIN_TEXTS, pool_size
-
-    monkeypatch.delenv("SHOP_EMBEDDING_WORKERS", raising=False)
-    assert pool_size(Embedder(backend="onnx_int8"), PARALLEL_MIN_TEXTS - 1) == 1
-    assert pool_size(Embedder(backend="torch"), 10 * PARALLEL_MIN_TEXTS) == 1
-    assert pool_size(Embedder(backend="onnx_int8"), PARALLEL_MIN_TEXTS) == min(8, len(os.sched_getaffinity(0)))

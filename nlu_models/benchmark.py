@@ -28,7 +28,7 @@ from typing import Any, Dict, List, Optional
 
 RESULT_PREFIX = "BENCHMARK-RESULT "
 BACKENDS = ["torch", "torch_int8", "onnx", "onnx_int8"]
-DIET_EPOCHS = 100  # Rasa's default for DIETClassifier
+DIET_EPOCHS = 100  # Rasa's default is 300; ~27 s per epoch on 9,000 messages on 2 cores
 
 
 def peak_rss_mb() -> float:

@@ -13,6 +13,7 @@ from rasa.core.brokers.sql import SQLEventBroker
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
 
 from assistant.tracker_store import CachedSQLTrackerStore
 
@@ -53,6 +54,14 @@ def stored_events(path: Path, sender: str) -> List[dict]:
     return [json.loads(data) for (data,) in rows]
 
 
+async def greeted(store: SQLTrackerStore, sender: str) -> DialogueStateTracker:
+    """A conversation with one saved turn ("hello"), as the next turn's store holds it."""
+    tracker = await store.get_or_create_tracker(sender)
+    tracker.update_with_events(turn("hello", "greet"), DOMAIN)
+    await store.save(tracker)
+    return tracker
+
+
 @pytest.fixture()
 def db(tmp_path: Path) -> Path:
     return tmp_path / "tracker.db"
@@ -81,9 +90,7 @@ async def test_rows_are_the_rows_rasas_store_writes(db: Path, tmp_path: Path) ->
 @synchronously
 async def test_next_turn_gets_the_saved_tracker_without_reading_the_conversation(db: Path) -> None:
     store = CachedSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(db))
-    tracker = await store.get_or_create_tracker("s1")
-    tracker.update_with_events(turn("hello", "greet"), DOMAIN)
-    await store.save(tracker)
+    tracker = await greeted(store, "s1")
     misses = store.misses
     assert await store.retrieve("s1") is tracker
     assert store.misses == misses and store.hits >= 1
@@ -94,9 +101,7 @@ async def test_a_write_by_another_process_is_seen(db: Path) -> None:
     """A second Rasa server (or the agent console) appends to the conversation: the cache must not hide it."""
     store = CachedSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(db))
     other = SQLTrackerStore(DOMAIN, dialect="sqlite", db=str(db))
-    tracker = await store.get_or_create_tracker("s2")
-    tracker.update_with_events(turn("hello", "greet"), DOMAIN)
-    await store.save(tracker)
+    tracker = await greeted(store, "s2")
 
     elsewhere = await other.retrieve("s2")
     elsewhere.update_with_events(turn("a yoga mat", "search_products"), DOMAIN)
@@ -115,9 +120,7 @@ async def test_a_write_by_another_process_is_seen(db: Path) -> None:
 async def test_changes_that_were_never_saved_are_not_served(db: Path) -> None:
     """A turn that failed half-way leaves its tracker changed in memory; the next turn reads the database."""
     store = CachedSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(db))
-    tracker = await store.get_or_create_tracker("s3")
-    tracker.update_with_events(turn("hello", "greet"), DOMAIN)
-    await store.save(tracker)
+    tracker = await greeted(store, "s3")
     tracker.update_with_events(turn("never saved", "search_products"), DOMAIN)
 
     again = await store.retrieve("s3")
@@ -128,9 +131,7 @@ async def test_changes_that_were_never_saved_are_not_served(db: Path) -> None:
 @synchronously
 async def test_a_new_session_is_read_back_alone(db: Path) -> None:
     store = CachedSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(db))
-    tracker = await store.get_or_create_tracker("s4")
-    tracker.update_with_events(turn("hello", "greet"), DOMAIN)
-    await store.save(tracker)
+    tracker = await greeted(store, "s4")
     tracker.update_with_events([ActionExecuted("action_session_start"), SessionStarted(),
                                 ActionExecuted("action_listen")], DOMAIN)
     tracker.update_with_events(turn("new day", "greet"), DOMAIN)

@@ -110,25 +110,20 @@ class CachedSQLTrackerStore(SQLTrackerStore):
         stored = self._stored.get(sender_id)
         with self.session_scope() as session:
             last_id = self._last_event_id(session, sender_id)
-            if (
-                stored is not None
-                and stored.last_id == last_id
-                and len(stored.tracker.events) == stored.events  # nobody changed it since it was stored
-            ):
-                self._stored.move_to_end(sender_id)
-                self.hits += 1
-                return stored.tracker
-            self.misses += 1
-            tracker = self._load(session, sender_id)
+        if (
+            stored is not None
+            and stored.last_id == last_id
+            and len(stored.tracker.events) == stored.events  # nobody changed it since it was stored
+        ):
+            self._stored.move_to_end(sender_id)
+            self.hits += 1
+            return stored.tracker
+        self.misses += 1
+        # Rasa's own read. A write between the two queries leaves last_id behind the events read,
+        # so the next retrieve reads the database again: never stale, at worst one more read.
+        tracker = await super()._retrieve(sender_id, fetch_events_from_all_sessions=False)
         self._remember(sender_id, tracker, last_id)
         return tracker
-
-    def _load(self, session: Any, sender_id: Text) -> Optional[DialogueStateTracker]:
-        """Rasa's own read: the events since the latest session start, replayed into a tracker."""
-        rows = self._event_query(session, sender_id, fetch_events_from_all_sessions=False).all()
-        if not rows or not self.domain:
-            return None
-        return DialogueStateTracker.from_dict(sender_id, [json.loads(row.data) for row in rows], self.domain.slots)
 
     def _remember(self, sender_id: Text, tracker: Optional[DialogueStateTracker], last_id: Optional[int]) -> None:
         if tracker is None or self.cache_size == 0:
@@ -152,7 +147,7 @@ class CachedSQLTrackerStore(SQLTrackerStore):
             else:  # a tracker this process did not load, or the database moved on: count as Rasa does
                 already = self._event_query(session, sender_id, fetch_events_from_all_sessions=False).count()
             new_events: List[Event] = list(itertools.islice(tracker.events, already, len(tracker.events)))
-            self._publish(new_events, sender_id)
+            await self._publish(new_events, sender_id)
             rows = [self._row(sender_id, event) for event in new_events]
             session.add_all(rows)
             session.flush()
@@ -177,18 +172,17 @@ class CachedSQLTrackerStore(SQLTrackerStore):
             data=json.dumps(data),
         )
 
-    def _publish(self, new_events: List[Event], sender_id: Text) -> None:
+    async def _publish(self, new_events: List[Event], sender_id: Text) -> None:
         """Streams the new events as Rasa does; Rasa's SQL broker gets them in one transaction."""
         broker: Optional[EventBroker] = self.event_broker
         if broker is None or not new_events:
             return
-        bodies = [{"sender_id": sender_id, **event.as_dict()} for event in new_events]
-        if isinstance(broker, SQLEventBroker):
-            with broker.session_scope() as session:
-                session.add_all(
-                    broker.SQLBrokerEvent(sender_id=sender_id, data=json.dumps(body)) for body in bodies
-                )
-                session.commit()
+        if not isinstance(broker, SQLEventBroker):
+            await self._stream_new_events(broker, new_events, sender_id)  # Rasa's: one publish per event
             return
-        for body in bodies:
-            broker.publish(body)
+        with broker.session_scope() as session:
+            session.add_all(
+                broker.SQLBrokerEvent(sender_id=sender_id, data=json.dumps({"sender_id": sender_id, **event.as_dict()}))
+                for event in new_events
+            )
+            session.commit()

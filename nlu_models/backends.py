@@ -15,6 +15,8 @@ from typing import Protocol, Sequence
 import numpy as np
 import torch
 
+from nlu_models.encoder_classifier import EncoderIntentClassifier
+
 logger = logging.getLogger(__name__)
 
 ONNX_FILES = {"onnx": "model.onnx", "onnx_int8": "model_int8.onnx"}
@@ -35,10 +37,8 @@ class TorchBackend:
     """The fine-tuned model in PyTorch, optionally with int8 dynamic quantisation."""
 
     def __init__(self, model_dir: Path, tokenizer, max_length: int, num_threads: int, int8: bool = False) -> None:
-        from transformers import AutoModelForSequenceClassification
-
         torch.set_num_threads(num_threads)  # process-wide: torch has no per-model setting
-        model = AutoModelForSequenceClassification.from_pretrained(str(model_dir)).eval()
+        model = EncoderIntentClassifier.from_pretrained(model_dir)
         if int8:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # torch.ao.quantization deprecation notice
@@ -73,11 +73,9 @@ class OnnxBackend:
 
 def export_onnx(model_dir: Path, tokenizer, out_dir: Path, int8: bool) -> Path:
     """Writes ``model.onnx`` (and ``model_int8.onnx`` when asked) beside the saved model."""
-    from transformers import AutoModelForSequenceClassification
-
     fp32 = out_dir / ONNX_FILES["onnx"]
     if not fp32.exists():
-        model = AutoModelForSequenceClassification.from_pretrained(str(model_dir)).eval()
+        model = EncoderIntentClassifier.from_pretrained(model_dir)
         sample = tokenizer(["an example message"], return_tensors="pt")
         names = [n for n in _ONNX_INPUTS if n in sample]
         axes = {n: {0: "batch", 1: "tokens"} for n in names}

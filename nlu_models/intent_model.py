@@ -22,7 +22,7 @@ from nlu_models.training import TrainedClassifier, offline_hub, quiet_transforme
 
 META_FILE = "intent_model.json"
 MODEL_SUBDIR = "model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: EncoderIntentClassifier (encoder + intent_head.*); 1 was a transformers classifier
 
 
 def save_trained(trained: TrainedClassifier, config: ClassifierConfig, directory: Path) -> Path:
@@ -84,7 +84,10 @@ class IntentModel:
         directory = Path(directory)
         meta = json.loads((directory / META_FILE).read_text(encoding="utf-8"))
         if meta.get("format") != FORMAT_VERSION:
-            raise RuntimeError(f"{directory}: unsupported intent model format {meta.get('format')!r}")
+            raise RuntimeError(
+                f"{directory}: intent model format {meta.get('format')!r}, this version reads {FORMAT_VERSION}: "
+                "train the model again (rasa train)"
+            )
         overrides = {k: v for k, v in {"backend": backend, "num_threads": num_threads}.items() if v}
         config = ClassifierConfig(**{**meta["config"], **overrides})
         tokenizer = AutoTokenizer.from_pretrained(str(directory / MODEL_SUBDIR))

@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 from nlu_models.calibration import expected_calibration_error, fit_temperature, softmax
 from nlu_models.config import ClassifierConfig
 from nlu_models.data import IntentData, stratified_split, synthetic_outliers
+from nlu_models.encoder_classifier import EncoderIntentClassifier, Pooling, SeenTokenEmbedding
 
 logger = logging.getLogger(__name__)
 
@@ -66,20 +67,14 @@ def set_seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def load_base(base_model: str, intents: Sequence[str]):
-    """Tokenizer and a sequence-classification model with a fresh head for ``intents``."""
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+def load_base(base_model: str, intents: Sequence[str], pooling: Pooling = "mean"):
+    """Tokenizer and the pretrained encoder with a fresh intent head for ``intents``."""
+    from transformers import AutoTokenizer
 
     offline_hub()
     quiet_transformers()
     tokenizer = AutoTokenizer.from_pretrained(base_model)
-    model = AutoModelForSequenceClassification.from_pretrained(
-        base_model,
-        num_labels=len(intents),
-        id2label=dict(enumerate(intents)),
-        label2id={name: i for i, name in enumerate(intents)},
-    )
-    return tokenizer, model
+    return tokenizer, EncoderIntentClassifier.from_base(base_model, len(intents), pooling)
 
 
 def _batches(
@@ -117,10 +112,10 @@ def predict_logits(model, tokenizer, texts: Sequence[str], max_length: int, batc
     """Logits of ``texts`` in their order (batched by length so padding stays short)."""
     model.eval()
     if not texts:
-        return np.zeros((0, model.config.num_labels), dtype=np.float32)
+        return np.zeros((0, model.num_labels), dtype=np.float32)
     encoded = _encode(tokenizer, texts, max_length)
     order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
-    out = np.zeros((len(encoded), model.config.num_labels), dtype=np.float32)
+    out = np.zeros((len(encoded), model.num_labels), dtype=np.float32)
     dummy = np.zeros(len(encoded), dtype=np.int64)
     for start, (batch, _) in zip(range(0, len(order), batch_size), _batches(encoded, dummy, batch_size, tokenizer, order)):
         out[order[start : start + batch_size]] = model(**batch).logits.float().numpy()
@@ -133,11 +128,13 @@ def _class_weights(labels: np.ndarray, n_classes: int) -> torch.Tensor:
     return torch.as_tensor(weights, dtype=torch.float32)
 
 
-def _loss(logits: torch.Tensor, labels: torch.Tensor, weights: Optional[torch.Tensor]) -> torch.Tensor:
+def _loss(logits: torch.Tensor, labels: torch.Tensor, weights: Optional[torch.Tensor],
+          label_smoothing: float = 0.0) -> torch.Tensor:
     inliers = labels >= 0
     total = logits.new_zeros(())
     if inliers.any():
-        total = total + F.cross_entropy(logits[inliers], labels[inliers], weight=weights, reduction="sum")
+        total = total + F.cross_entropy(logits[inliers], labels[inliers], weight=weights, reduction="sum",
+                                        label_smoothing=label_smoothing)
     if (~inliers).any():
         uniform = -F.log_softmax(logits[~inliers], dim=-1).mean(dim=-1)
         total = total + OUTLIER_LOSS_WEIGHT * uniform.sum()
@@ -193,6 +190,26 @@ def _prepare(data: IntentData, config: ClassifierConfig, tokenizer, intents: Lis
     )
 
 
+def _limit_embedding_training(model: EncoderIntentClassifier, config: ClassifierConfig,
+                              encoded: List[List[int]]) -> Optional[SeenTokenEmbedding]:
+    """Applies ``train_embeddings``; returns the seen-rows wrapper to merge back after training.
+
+    Half of MiniLM's weights are its 30,522-row word-embedding table. Training all of it
+    costs a dense gradient and AdamW update of every row each step (~3x slower epochs on a
+    CPU), though a batch only touches the rows of its own tokens; ``seen`` trains just the
+    rows of tokens that occur in the training data.
+    """
+    if config.train_embeddings == "all":
+        return None
+    table = model.get_input_embeddings()
+    if config.train_embeddings == "none":
+        table.weight.requires_grad_(False)
+        return None
+    seen_rows = SeenTokenEmbedding(table, sorted({i for ids in encoded for i in ids}))
+    model.encoder.set_input_embeddings(seen_rows)
+    return seen_rows
+
+
 def _optimiser(model: torch.nn.Module, config: ClassifierConfig, total_steps: int):
     """AdamW without decay on biases/LayerNorm, linear warm-up then linear decay."""
     warmup = int(config.warmup_fraction * total_steps)
@@ -227,7 +244,7 @@ def _train_epoch(model, tokenizer, prepared: _Prepared, config: ClassifierConfig
     )
     running = 0.0
     for step, (batch, batch_y) in enumerate(bar, start=1):
-        loss = _loss(model(**batch).logits, batch_y, prepared.weights)
+        loss = _loss(model(**batch).logits, batch_y, prepared.weights, config.label_smoothing)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimiser.step()
@@ -251,12 +268,9 @@ def train_classifier(data: IntentData, config: ClassifierConfig) -> TrainedClass
         torch.set_num_threads(config.train_threads)
     set_seed(config.seed)
     intents = data.intents
-    tokenizer, model = load_base(config.resolved_base_model(), intents)
-    if config.freeze_embeddings:
-        # Half of MiniLM's weights are the word-embedding table: its dense gradient and AdamW
-        # update dominate a CPU training step, and ~1k examples cannot move it usefully anyway.
-        model.get_input_embeddings().weight.requires_grad_(False)
+    tokenizer, model = load_base(config.resolved_base_model(), intents, config.pooling)
     prepared = _prepare(data, config, tokenizer, intents)
+    seen_rows = _limit_embedding_training(model, config, prepared.encoded)
     steps_per_epoch = (len(prepared.encoded) + config.batch_size - 1) // config.batch_size
     optimiser, scheduler = _optimiser(model, config, steps_per_epoch * config.epochs)
     generator = torch.Generator().manual_seed(config.seed)
@@ -286,6 +300,8 @@ def train_classifier(data: IntentData, config: ClassifierConfig) -> TrainedClass
 
     if best_state is not None:
         model.load_state_dict(best_state)
+    if seen_rows is not None:
+        model.encoder.set_input_embeddings(seen_rows.merged())
     model.eval()
     temperature, validation = 1.0, {}
     if best_logits is not None:

@@ -18,6 +18,7 @@ of running the network again. Predictions that read the shopper's text
 from __future__ import annotations
 
 import copy
+import logging
 from collections import OrderedDict
 from typing import Any, Dict, Hashable, List, Optional, Text
 
@@ -32,6 +33,9 @@ from rasa.shared.nlu.constants import TEXT
 
 CACHE_SIZE_KEY = "cache_size"
 DEFAULT_CACHE_SIZE = 4096
+REPORT_EVERY = 1000  # cached lookups between two log lines of the hit rate
+
+logger = logging.getLogger(__name__)
 
 
 def freeze(value: Any) -> Hashable:
@@ -86,16 +90,32 @@ class CachedTEDPolicy(TEDPolicy):
             return super().predict_action_probabilities(tracker, domain, rule_only_data, precomputations, **kwargs)
         key = self._state_key(tracker, domain, rule_only_data)
         known = self._predictions.get(key)
+        self._count(hit=known is not None)
         if known is not None:
             self._predictions.move_to_end(key)
-            self.hits += 1
             return _copy(known)
-        self.misses += 1
         prediction = super().predict_action_probabilities(tracker, domain, rule_only_data, precomputations, **kwargs)
         self._predictions[key] = _copy(prediction)
         while len(self._predictions) > size:
             self._predictions.popitem(last=False)
         return prediction
+
+
+    @property
+    def hit_rate(self) -> float:
+        """Share of cached lookups answered from memory since the policy was loaded."""
+        lookups = self.hits + self.misses
+        return self.hits / lookups if lookups else 0.0
+
+    def _count(self, hit: bool) -> None:
+        """Counts a lookup; every REPORT_EVERY lookups logs the hit rate (how much real traffic repeats)."""
+        if hit:
+            self.hits += 1
+        else:
+            self.misses += 1
+        if (self.hits + self.misses) % REPORT_EVERY == 0:
+            logger.info("TED prediction cache: %d hits, %d misses (hit rate %.1f %%), %d states held",
+                        self.hits, self.misses, 100 * self.hit_rate, len(self._predictions))
 
 
 def _copy(prediction: PolicyPrediction) -> PolicyPrediction:

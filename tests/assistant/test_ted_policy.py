@@ -107,3 +107,20 @@ def test_cache_size_zero_always_runs_the_network(policy: CachedTEDPolicy, tmp_pa
         assert policy.hits == hits
     finally:
         policy.config["cache_size"] = CachedTEDPolicy.get_default_config()["cache_size"]
+
+
+def test_hit_rate_is_logged_every_report_interval(
+    policy: CachedTEDPolicy, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import assistant.ted_policy as module
+
+    monkeypatch.setattr(module, "REPORT_EVERY", 4)
+    policy._predictions.clear()
+    policy.hits = policy.misses = 0
+    with caplog.at_level("INFO", logger="assistant.ted_policy"):
+        for _ in range(4):
+            policy.predict_action_probabilities(conversation("greet"), DOMAIN)
+    assert policy.hit_rate == pytest.approx(0.75)
+    assert [r.getMessage() for r in caplog.records if "TED prediction cache" in r.getMessage()] == [
+        "TED prediction cache: 3 hits, 1 misses (hit rate 75.0 %), 1 states held"
+    ]

@@ -46,6 +46,11 @@ class ClassifierConfig(BaseModel):
         description="Gibberish / random-word messages added per training example, "
         "trained towards a uniform distribution (or the out-of-scope intent if present)",
     )
+    typo_augmentation: float = Field(
+        0.0, ge=0, le=1,
+        description="Share of the training examples added again with a typo (dropped, doubled, swapped or "
+        "replaced letter), so misspelt messages still find their intent",
+    )
     train_embeddings: Literal["seen", "all", "none"] = Field(
         "seen",
         description="Rows of the word-embedding table fine-tuning may change: those of tokens in the training "

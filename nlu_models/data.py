@@ -125,3 +125,37 @@ def synthetic_outliers(count: int, seed: int, vocabulary: Sequence[str] = ()) ->
                 )
             )
     return out
+
+
+def with_typo(text: str, rng: random.Random) -> str:
+    """``text`` with one typing slip in a word of four letters or more (dropped, doubled,
+    swapped or replaced letter), or ``text`` itself when it has no such word."""
+    words = text.split(" ")
+    candidates = [i for i, w in enumerate(words) if sum(c.isalpha() for c in w) >= 4]
+    if not candidates:
+        return text
+    i = rng.choice(candidates)
+    word = words[i]
+    at = rng.randrange(1, len(word) - 1)  # keep the first letter: people rarely miss it
+    slip = rng.choice(("drop", "double", "swap", "replace"))
+    if slip == "drop":
+        word = word[:at] + word[at + 1:]
+    elif slip == "double":
+        word = word[:at] + word[at] + word[at:]
+    elif slip == "swap":
+        word = word[:at] + word[at + 1] + word[at] + word[at + 2:]
+    else:
+        word = word[:at] + rng.choice(string.ascii_lowercase) + word[at + 1:]
+    words[i] = word
+    return " ".join(words)
+
+
+def typo_copies(data: IntentData, fraction: float, seed: int) -> IntentData:
+    """``fraction`` of the examples again, each with a typo (why: shoppers misspell, and a
+    word-piece tokenizer splits a misspelt word into pieces the model has rarely seen)."""
+    count = int(round(fraction * len(data)))
+    if count <= 0 or len(data) == 0:
+        return IntentData([], [])
+    rng = random.Random(seed)
+    picked = [rng.randrange(len(data)) for _ in range(count)]
+    return IntentData([with_typo(data.texts[i], rng) for i in picked], [data.labels[i] for i in picked])

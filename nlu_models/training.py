@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 
 from nlu_models.calibration import expected_calibration_error, fit_temperature, softmax
 from nlu_models.config import ClassifierConfig
-from nlu_models.data import IntentData, stratified_split, synthetic_outliers
+from nlu_models.data import IntentData, stratified_split, synthetic_outliers, typo_copies
 from nlu_models.encoder_classifier import EncoderIntentClassifier, Pooling, SeenTokenEmbedding
 
 logger = logging.getLogger(__name__)
@@ -172,6 +172,8 @@ def _prepare(data: IntentData, config: ClassifierConfig, tokenizer, intents: Lis
     """Splits off the validation share and adds synthetic outliers to both parts."""
     index = {name: i for i, name in enumerate(intents)}
     train, val = stratified_split(data, config.validation_fraction, config.seed)
+    typos = typo_copies(train, config.typo_augmentation, config.seed + 2)
+    train = IntentData(list(train.texts) + list(typos.texts), list(train.labels) + list(typos.labels))
     vocabulary = _outlier_vocabulary(tokenizer, data)
     oos = index.get(config.out_of_scope_intent, OUTLIER) if config.outlier_target == "out_of_scope" else OUTLIER
     n_outliers = _outlier_count(config.synthetic_outliers, len(train))

@@ -6,7 +6,7 @@ import pytest
 
 from nlu_models.calibration import energy, fit_temperature, softmax
 from nlu_models.config import ClassifierConfig
-from nlu_models.data import IntentData, load_csv, stratified_split, synthetic_outliers
+from nlu_models.data import IntentData, load_csv, stratified_split, synthetic_outliers, typo_copies, with_typo
 
 
 def test_stratified_split_keeps_every_intent_and_is_seeded():
@@ -85,3 +85,20 @@ def test_length_grouped_order_is_a_seeded_permutation_with_short_padding():
         return sum(32 * max(lengths[i] for i in o[s:s + 32]) for s in range(0, len(o), 32))
 
     assert padded_tokens(result) < 0.75 * padded_tokens(order)  # what it is for: less padding to compute
+
+
+def test_typo_copies_keep_labels_and_change_one_long_word_by_one_slip():
+    import random
+
+    data = IntentData(["where is my parcel", "cancel my order please", "hi"], ["track", "cancel", "greet"])
+    copies = typo_copies(data, fraction=2.0 / 3, seed=5)
+    assert len(copies) == 2 and copies.texts == typo_copies(data, 2.0 / 3, seed=5).texts
+    source = dict(zip(data.labels, data.texts))
+    for text, label in zip(copies.texts, copies.labels):
+        original = source[label].split(" ")
+        changed = [(a, b) for a, b in zip(original, text.split(" ")) if a != b]
+        assert len(text.split(" ")) == len(original) and len(changed) <= 1
+        for before, after in changed:
+            assert len(before) >= 4 and abs(len(before) - len(after)) <= 1 and after[0] == before[0]
+    assert with_typo("hi ok", random.Random(0)) == "hi ok"  # no word long enough to misspell
+    assert len(typo_copies(data, 0.0, seed=5)) == 0

@@ -100,7 +100,6 @@ class CachedTEDPolicy(TEDPolicy):
             self._predictions.popitem(last=False)
         return prediction
 
-
     @property
     def hit_rate(self) -> float:
         """Share of cached lookups answered from memory since the policy was loaded."""

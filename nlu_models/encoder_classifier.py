@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Literal, Optional, Sequence, Union
+from typing import Optional, Sequence, Union
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 from transformers.modeling_outputs import SequenceClassifierOutput
 
-Pooling = Literal["mean", "cls"]
+from nlu_models.config import Pooling
 HEAD_CONFIG = "intent_head.json"
 HEAD_WEIGHTS = "intent_head.pt"
 

@@ -23,9 +23,9 @@ from torch.nn import functional as F
 from tqdm.auto import tqdm
 
 from nlu_models.calibration import expected_calibration_error, fit_temperature, softmax
-from nlu_models.config import ClassifierConfig
+from nlu_models.config import ClassifierConfig, Pooling
 from nlu_models.data import IntentData, stratified_split, synthetic_outliers, typo_copies
-from nlu_models.encoder_classifier import EncoderIntentClassifier, Pooling, SeenTokenEmbedding
+from nlu_models.encoder_classifier import EncoderIntentClassifier, SeenTokenEmbedding
 
 logger = logging.getLogger(__name__)
 

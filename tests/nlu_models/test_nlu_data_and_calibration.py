@@ -102,3 +102,25 @@ def test_typo_copies_keep_labels_and_change_one_long_word_by_one_slip():
             assert len(before) >= 4 and abs(len(before) - len(after)) <= 1 and after[0] == before[0]
     assert with_typo("hi ok", random.Random(0)) == "hi ok"  # no word long enough to misspell
     assert len(typo_copies(data, 0.0, seed=5)) == 0
+
+
+def test_synthetic_outliers_do_not_dilute_the_out_of_scope_class_weight():
+    import torch
+
+    from nlu_models.training import OUTLIER, OUTLIER_LOSS_WEIGHT, _class_weights, _loss
+
+    # intents 0, 1 and out of scope (2): two real examples each, then six synthetic outliers
+    # towards out of scope and two towards the uniform distribution
+    labels = np.array([0, 0, 1, 1, 2, 2] + [2] * 6 + [OUTLIER] * 2)
+    synthetic = np.arange(len(labels)) >= 6
+    weights = _class_weights(labels[~synthetic], 3)
+    assert torch.allclose(weights, torch.ones(3))  # the real classes are balanced
+
+    logits = torch.randn(len(labels), 3, generator=torch.Generator().manual_seed(0))
+    y, syn = torch.as_tensor(labels), torch.as_tensor(synthetic)
+    loss = _loss(logits, y, syn, weights)
+    real_ce = torch.nn.functional.cross_entropy(logits[:6], y[:6], reduction="sum")
+    to_oos = torch.nn.functional.cross_entropy(logits[6:12], y[6:12], reduction="sum")
+    to_uniform = -torch.log_softmax(logits[12:], dim=-1).mean(dim=-1).sum()
+    expected = (real_ce + OUTLIER_LOSS_WEIGHT * (to_oos + to_uniform)) / len(labels)
+    assert torch.allclose(loss, expected)

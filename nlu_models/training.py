@@ -121,7 +121,7 @@ def predict_logits(model, tokenizer, texts: Sequence[str], max_length: int, batc
 
 def _class_weights(labels: np.ndarray, n_classes: int) -> torch.Tensor:
     """Inverse class frequency of the real examples (synthetic outliers are weighted apart)."""
-    counts = np.bincount(labels[labels >= 0], minlength=n_classes).astype(np.float64)
+    counts = np.bincount(labels, minlength=n_classes).astype(np.float64)
     weights = np.where(counts > 0, counts.sum() / (n_classes * np.maximum(counts, 1)), 0.0)
     return torch.as_tensor(weights, dtype=torch.float32)
 

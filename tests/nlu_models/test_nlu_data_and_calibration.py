@@ -124,3 +124,20 @@ def test_synthetic_outliers_do_not_dilute_the_out_of_scope_class_weight():
     to_uniform = -torch.log_softmax(logits[12:], dim=-1).mean(dim=-1).sum()
     expected = (real_ce + OUTLIER_LOSS_WEIGHT * (to_oos + to_uniform)) / len(labels)
     assert torch.allclose(loss, expected)
+
+
+def test_prepare_weights_classes_by_the_real_examples_only():
+    """CLINC150-style data: outliers labelled out of scope must not shrink that class's weight."""
+    from transformers import AutoTokenizer
+
+    from nlu_models.training import _prepare
+
+    config = ClassifierConfig(validation_fraction=0.0, synthetic_outliers=1.0, typo_augmentation=0.0)
+    tokenizer = AutoTokenizer.from_pretrained(config.resolved_base_model())
+    texts = ["where is my parcel", "track my order", "cancel my order", "stop my order",
+             "what is the weather", "tell me a joke"]
+    data = IntentData(texts, ["track", "track", "cancel", "cancel", "out_of_scope", "out_of_scope"])
+    prepared = _prepare(data, config, tokenizer, ["track", "cancel", "out_of_scope"])
+
+    assert prepared.synthetic.sum() > 0 and (prepared.y[prepared.synthetic] == 2).all()
+    assert np.allclose(prepared.weights.numpy(), 1.0)  # two real examples per intent

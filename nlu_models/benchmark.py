@@ -6,8 +6,8 @@
 For every data set it trains BERT (each back end evaluated) and Rasa's
 WhitespaceTokenizer + CountVectorsFeaturizer (word, char_wb 1-4) + DIETClassifier
 pipeline, then prints one table: accuracy, macro-F1, out-of-scope recall
-(CLINC150), train time, single-message latency percentiles on 1 and 2 threads,
-and peak resident memory. Each training and each evaluation runs in its own
+(CLINC150), accuracy on the same messages with one typo each, train time,
+single-message latency percentiles on 1 and 2 threads, and peak resident memory. Each training and each evaluation runs in its own
 child process, so the peak memory figures do not mix and thread settings apply
 cleanly (TensorFlow fixes its thread pools at start-up).
 """
@@ -24,11 +24,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 RESULT_PREFIX = "BENCHMARK-RESULT "
 BACKENDS = ["torch", "torch_int8", "onnx", "onnx_int8"]
 DIET_EPOCHS = 100  # Rasa's default is 300; ~27 s per epoch on 9,000 messages on 2 cores
+TYPO_SEED = 0  # the misspelt copy of a validation split is the same for every system and run
 
 
 def peak_rss_mb() -> float:
@@ -65,6 +66,7 @@ def bert_train(spec: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def bert_eval(spec: Dict[str, Any]) -> Dict[str, Any]:
+    from nlu_models.data import misspelt
     from nlu_models.datasets import load_splits
     from nlu_models.evaluation import evaluate_model, measure_latency
     from nlu_models.intent_model import IntentModel
@@ -77,6 +79,7 @@ def bert_eval(spec: Dict[str, Any]) -> Dict[str, Any]:
         if i == 0:
             result["metrics"] = evaluate_model(model, evaluation)
             result["metrics_at_threshold"] = evaluate_model(model, evaluation, threshold=spec["threshold"])
+            result["metrics_typos"] = evaluate_model(model, misspelt(evaluation, TYPO_SEED))
         result[f"latency_{threads}t"] = measure_latency(model.predict, samples).__dict__
     result["peak_mb"] = peak_rss_mb()
     return result
@@ -125,6 +128,7 @@ def diet_eval(spec: Dict[str, Any]) -> Dict[str, Any]:
 
     from rasa.core.agent import Agent
 
+    from nlu_models.data import misspelt
     from nlu_models.datasets import load_splits
     from nlu_models.evaluation import measure_latency, score
 
@@ -135,13 +139,17 @@ def diet_eval(spec: Dict[str, Any]) -> Dict[str, Any]:
     def predict(texts: List[str]) -> List[Dict[str, Any]]:
         return [loop.run_until_complete(agent.parse_message(t))["intent"] for t in texts]
 
+    def names_and_confidences(texts: List[str]) -> Tuple[List[str], List[float]]:
+        intents = predict(texts)
+        return [i.get("name") or "" for i in intents], [i.get("confidence") or 0.0 for i in intents]
+
     result: Dict[str, Any] = {"n_eval": len(evaluation)}
     if spec.get("with_metrics"):
-        intents = predict(evaluation.texts)
-        names = [i.get("name") or "" for i in intents]
-        confidences = [i.get("confidence") or 0.0 for i in intents]
+        names, confidences = names_and_confidences(evaluation.texts)
         result["metrics"] = score(evaluation.labels, names, confidences)
         result["metrics_at_threshold"] = score(evaluation.labels, names, confidences, threshold=spec["threshold"])
+        typos = misspelt(evaluation, TYPO_SEED)
+        result["metrics_typos"] = score(typos.labels, *names_and_confidences(typos.texts))
     samples = latency_texts(evaluation.texts, spec["latency_samples"])
     result[f"latency_{spec['threads']}t"] = measure_latency(predict, samples).__dict__
     result["peak_mb"] = peak_rss_mb()
@@ -174,6 +182,7 @@ def _row(dataset: str, system: str, train: Dict[str, Any], evaluation: Dict[str,
         "dataset": dataset, "system": system,
         "accuracy": metrics["accuracy"], "macro_f1": metrics["macro_f1"],
         "accuracy_at_threshold": at_threshold["accuracy"],
+        "accuracy_typos": evaluation.get("metrics_typos", {}).get("accuracy"),
         "oos_recall": metrics.get("oos_recall"), "oos_recall_at_threshold": at_threshold.get("oos_recall"),
         "train_s": train["train_s"], "epochs_run": train["epochs_run"], "n_train": train["n_train"],
         "n_eval": evaluation["n_eval"], "train_peak_mb": train["train_peak_mb"], "peak_mb": evaluation["peak_mb"],
@@ -230,7 +239,7 @@ def _pct(value: Optional[float]) -> str:
 def format_table(rows: List[Dict[str, Any]], threads: List[int], threshold: float) -> str:
     lat_cols = [f"p50/p95/p99 ms ({t} thr)" for t in threads]
     header = ["data set", "system", "n train/eval", "acc %", "macro-F1 %", f"OOS recall % (conf<{threshold})",
-              f"acc % (conf<{threshold} = OOS)", "train s (epochs)", *lat_cols, "peak MB train/infer"]
+              f"acc % (conf<{threshold} = OOS)", "acc % one typo", "train s (epochs)", *lat_cols, "peak MB train/infer"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for r in rows:
         lat = [
@@ -239,6 +248,7 @@ def format_table(rows: List[Dict[str, Any]], threads: List[int], threshold: floa
         ]
         cells = [r["dataset"], r["system"], f"{r['n_train']}/{r['n_eval']}", _pct(r["accuracy"]),
                  _pct(r["macro_f1"]), _pct(r["oos_recall_at_threshold"]), _pct(r["accuracy_at_threshold"]),
+                 _pct(r.get("accuracy_typos")),
                  f"{r['train_s']:.0f} ({r['epochs_run']})", *lat, f"{r['train_peak_mb']:.0f}/{r['peak_mb']:.0f}"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)

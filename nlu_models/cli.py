@@ -56,7 +56,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from nlu_models.evaluation import evaluate_model
     from nlu_models.intent_model import IntentModel
 
-    model = IntentModel.load(Path(args.model), backend=args.backend, num_threads=args.num_threads)
+    model = IntentModel.load(Path(args.model), backend=args.backend, num_threads=args.num_threads,
+                             spelling_repair=args.spelling_repair)
     data = load_any(Path(args.data))
     result = evaluate_model(model, data, oos_intent=args.oos_intent, threshold=args.threshold)
     print(json.dumps(result, indent=2))
@@ -66,7 +67,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_predict(args: argparse.Namespace) -> int:
     from nlu_models.intent_model import IntentModel
 
-    model = IntentModel.load(Path(args.model), backend=args.backend, num_threads=args.num_threads)
+    model = IntentModel.load(Path(args.model), backend=args.backend, num_threads=args.num_threads,
+                             spelling_repair=args.spelling_repair)
     texts: List[str] = args.text or [line.rstrip("\n") for line in sys.stdin if line.strip()]
     for text, prediction in zip(texts, model.predict(texts)):
         ranking = [{"name": n, "confidence": round(c, 4)} for n, c in prediction.ranking[: args.top]]
@@ -90,6 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--model", required=True, help="model folder written by `train`")
         p.add_argument("--backend", choices=["torch", "torch_int8", "onnx", "onnx_int8"], default=None)
         p.add_argument("--num-threads", type=int, default=None)
+        p.add_argument("--spelling-repair", action=argparse.BooleanOptionalAction, default=None,
+                       help="repair one-letter slips before the model reads a message (default: as trained)")
         p.set_defaults(func=func)
     evaluate = sub.choices["evaluate"]
     evaluate.add_argument("--data", required=True, help="Rasa NLU file or folder, or a CSV")

@@ -52,6 +52,12 @@ class ClassifierConfig(BaseModel):
         description="Share of the training examples added again with a typo (dropped, doubled, swapped or "
         "replaced letter), so misspelt messages still find their intent",
     )
+    spelling_repair: bool = Field(
+        True,
+        description="Before the model reads a message, turn a word that is one slip (dropped, added, replaced or "
+        "swapped letter) away from a training word back into it, when neither the training data nor the "
+        "tokenizer knows the word (nlu_models/spelling.py)",
+    )
     train_embeddings: Literal["seen", "all", "none"] = Field(
         "seen",
         description="Rows of the word-embedding table fine-tuning may change: those of tokens in the training "

@@ -150,6 +150,13 @@ def with_typo(text: str, rng: random.Random) -> str:
     return " ".join(words)
 
 
+def misspelt(data: IntentData, seed: int) -> IntentData:
+    """Every example once, with one typo where it has a word of four letters or more
+    (the benchmark's test of how a model reads misspelt messages)."""
+    rng = random.Random(seed)
+    return IntentData([with_typo(text, rng) for text in data.texts], list(data.labels))
+
+
 def typo_copies(data: IntentData, fraction: float, seed: int) -> IntentData:
     """``fraction`` of the examples again, each with a typo (why: shoppers misspell, and a
     word-piece tokenizer splits a misspelt word into pieces the model has rarely seen)."""

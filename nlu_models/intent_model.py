@@ -9,6 +9,7 @@ through :class:`IntentModel`, so they predict identically.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
@@ -18,7 +19,10 @@ import numpy as np
 from nlu_models.backends import ONNX_FILES, LogitsBackend, export_onnx, make_backend
 from nlu_models.calibration import energy, softmax
 from nlu_models.config import ClassifierConfig
+from nlu_models.spelling import SpellingRepair, whole_words
 from nlu_models.training import TrainedClassifier, offline_hub, quiet_transformers
+
+logger = logging.getLogger(__name__)
 
 META_FILE = "intent_model.json"
 MODEL_SUBDIR = "model"
@@ -39,6 +43,7 @@ def save_trained(trained: TrainedClassifier, config: ClassifierConfig, directory
         "config": json.loads(config.json()),
         "history": trained.history,
         "validation": trained.validation,
+        "vocabulary": trained.vocabulary,
     }
     (directory / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
     if config.backend.startswith("onnx"):
@@ -63,17 +68,19 @@ class Prediction:
 class IntentModel:
     """Loads a saved model folder and ranks intents for messages."""
 
-    def __init__(self, directory: Path, backend: LogitsBackend, meta: Dict[str, Any], config: ClassifierConfig):
+    def __init__(self, directory: Path, backend: LogitsBackend, meta: Dict[str, Any], config: ClassifierConfig,
+                 repair: Optional[SpellingRepair] = None):
         self.directory, self.backend, self.meta, self.config = Path(directory), backend, meta, config
         self.intents: List[str] = list(meta["intents"])
         self.temperature: float = float(meta.get("temperature", 1.0))
+        self.repair = repair
 
     @classmethod
     def load(
         cls, directory: Path, backend: Optional[str] = None, num_threads: Optional[int] = None,
-        onnx_dir: Optional[Path] = None,
+        onnx_dir: Optional[Path] = None, spelling_repair: Optional[bool] = None,
     ) -> "IntentModel":
-        """Reads ``directory``; ``backend``/``num_threads`` override the saved config.
+        """Reads ``directory``; ``backend``/``num_threads``/``spelling_repair`` override the saved config.
 
         ``onnx_dir`` is where a missing ONNX graph gets exported (default: the folder itself).
         """
@@ -89,15 +96,24 @@ class IntentModel:
                 "train the model again (rasa train)"
             )
         overrides = {k: v for k, v in {"backend": backend, "num_threads": num_threads}.items() if v}
+        if spelling_repair is not None:
+            overrides["spelling_repair"] = spelling_repair
         config = ClassifierConfig(**{**meta["config"], **overrides})
         tokenizer = AutoTokenizer.from_pretrained(str(directory / MODEL_SUBDIR))
         engine = make_backend(
             config.backend, directory / MODEL_SUBDIR, tokenizer, config.max_length, config.num_threads,
             Path(onnx_dir) if onnx_dir else directory,
         )
-        return cls(directory, engine, meta, config)
+        repair = None
+        if config.spelling_repair and meta.get("vocabulary"):
+            repair = SpellingRepair(meta["vocabulary"], whole_words(tokenizer))
+        elif config.spelling_repair:
+            logger.warning("%s: trained without a word list, so spelling repair is off (train again)", directory)
+        return cls(directory, engine, meta, config, repair)
 
     def logits(self, texts: Sequence[str]) -> np.ndarray:
+        if self.repair is not None:
+            texts = [self.repair(t) for t in texts]
         return self.backend.logits(texts)
 
     def probabilities(self, texts: Sequence[str]) -> np.ndarray:

@@ -26,6 +26,7 @@ from nlu_models.calibration import expected_calibration_error, fit_temperature, 
 from nlu_models.config import ClassifierConfig, Pooling
 from nlu_models.data import IntentData, stratified_split, synthetic_outliers, typo_copies
 from nlu_models.encoder_classifier import EncoderIntentClassifier, SeenTokenEmbedding
+from nlu_models.spelling import SpellingRepair, whole_words, word_counts
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ class TrainedClassifier:
     temperature: float = 1.0
     history: List[Dict[str, float]] = field(default_factory=list)
     validation: Dict[str, float] = field(default_factory=dict)
+    vocabulary: Dict[str, int] = field(default_factory=dict)  # training words, for spelling repair
 
 
 def offline_hub() -> None:
@@ -158,8 +160,7 @@ def _outlier_count(fraction: float, n_examples: int) -> int:
 def _outlier_vocabulary(tokenizer, data: IntentData) -> List[str]:
     """Whole words of the tokenizer's vocabulary that never occur in the training data."""
     seen = {w.lower().strip(string.punctuation) for text in data.texts for w in text.split()}
-    vocab = getattr(tokenizer, "get_vocab", dict)()
-    return sorted(w for w in vocab if w.isalpha() and len(w) > 2 and w not in seen)
+    return sorted(w for w in whole_words(tokenizer) if len(w) > 2 and w not in seen)
 
 
 @dataclass
@@ -174,21 +175,28 @@ class _Prepared:
     val_y: np.ndarray
     calib_texts: List[str]
     calib_y: np.ndarray
+    vocabulary: Dict[str, int]
 
 
 def _prepare(data: IntentData, config: ClassifierConfig, tokenizer, intents: List[str]) -> _Prepared:
-    """Splits off the validation share and adds synthetic outliers to both parts."""
+    """Splits off the validation share, adds synthetic outliers to both parts and counts the
+    training words (the word list of spelling repair)."""
     index = {name: i for i, name in enumerate(intents)}
     train, val = stratified_split(data, config.validation_fraction, config.seed)
     typos = typo_copies(train, config.typo_augmentation, config.seed + 2)
     train = IntentData(list(train.texts) + list(typos.texts), list(train.labels) + list(typos.labels))
-    vocabulary = _outlier_vocabulary(tokenizer, data)
+    outlier_words = _outlier_vocabulary(tokenizer, data)
     oos = index.get(config.out_of_scope_intent, OUTLIER) if config.outlier_target == "out_of_scope" else OUTLIER
     n_outliers = _outlier_count(config.synthetic_outliers, len(train))
-    texts = list(train.texts) + synthetic_outliers(n_outliers, config.seed, vocabulary)
+    texts = list(train.texts) + synthetic_outliers(n_outliers, config.seed, outlier_words)
     y = np.asarray([index[label] for label in train.labels] + [oos] * n_outliers, dtype=np.int64)
     val_y = np.asarray([index[label] for label in val.labels], dtype=np.int64)
     n_val_outliers = _outlier_count(config.synthetic_outliers, len(val)) if len(val) else 0
+    calib_texts = list(val.texts) + synthetic_outliers(n_val_outliers, config.seed + 1, outlier_words)
+    words = word_counts(data.texts)  # every real example's words: validation messages need no repair
+    if config.spelling_repair:  # the temperature is fitted on what the model will read at run time
+        repair = SpellingRepair(words, whole_words(tokenizer))
+        calib_texts = [repair(t) for t in calib_texts]
     return _Prepared(
         encoded=_encode(tokenizer, texts, config.max_length),
         y=y,
@@ -196,8 +204,9 @@ def _prepare(data: IntentData, config: ClassifierConfig, tokenizer, intents: Lis
         weights=_class_weights(y[: len(train)], len(intents)) if config.class_weighting else None,
         val_texts=list(val.texts),
         val_y=val_y,
-        calib_texts=list(val.texts) + synthetic_outliers(n_val_outliers, config.seed + 1, vocabulary),
+        calib_texts=calib_texts,
         calib_y=np.concatenate([val_y, np.full(n_val_outliers, oos, dtype=np.int64)]),
+        vocabulary=words,
     )
 
 
@@ -333,4 +342,4 @@ def train_classifier(data: IntentData, config: ClassifierConfig) -> TrainedClass
             "ece_calibrated": expected_calibration_error(softmax(inlier_logits, temperature), val_y),
             "size": float(len(val_y)),
         }
-    return TrainedClassifier(model, tokenizer, intents, temperature, history, validation)
+    return TrainedClassifier(model, tokenizer, intents, temperature, history, validation, prepared.vocabulary)

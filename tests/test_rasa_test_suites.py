@@ -96,3 +96,31 @@ def test_nlu_suite_meets_accuracy(
     with capsys.disabled():
         print(f"\n[rasa test nlu] {summary}; weakest intents: {worst}")
     assert report["accuracy"] >= MIN_INTENT_ACCURACY, worst
+
+
+MIN_MISSPELT_INTENT_ACCURACY = 0.90  # without spelling repair the shop model read 84 % of them right
+
+
+def test_nlu_suite_reads_misspelt_messages(
+    trained_model: Path, shop_env: Dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """The held-out NLU data again, every message with one typo ("refnud", "ordr"), through `rasa test nlu`."""
+    from rasa.shared.nlu.training_data.message import Message
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    from nlu_models.data import load_rasa_nlu, misspelt
+
+    typed = misspelt(load_rasa_nlu(PROJECT_ROOT / "tests" / "nlu"), seed=0)
+    data = TrainingData([Message.build(text=t, intent=i) for t, i in zip(typed.texts, typed.labels)])
+    nlu_file = tmp_path / "misspelt_nlu.yml"
+    nlu_file.write_text(data.nlu_as_yaml(), encoding="utf-8")
+    result = run_rasa(
+        ["test", "nlu", "--model", str(trained_model), "--nlu", str(nlu_file), "--out", str(tmp_path / "out"),
+         "--no-plot"],
+        shop_env,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    report = json.loads((tmp_path / "out" / "intent_report.json").read_text())
+    with capsys.disabled():
+        print(f"\n[rasa test nlu, one typo per message] intent accuracy {report['accuracy']:.3f}")
+    assert report["accuracy"] >= MIN_MISSPELT_INTENT_ACCURACY

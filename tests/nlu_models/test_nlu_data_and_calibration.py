@@ -6,7 +6,9 @@ import pytest
 
 from nlu_models.calibration import energy, fit_temperature, softmax
 from nlu_models.config import ClassifierConfig
-from nlu_models.data import IntentData, load_csv, stratified_split, synthetic_outliers, typo_copies, with_typo
+from nlu_models.data import (
+    IntentData, load_csv, misspelt, stratified_split, synthetic_outliers, typo_copies, with_typo,
+)
 
 
 def test_stratified_split_keeps_every_intent_and_is_seeded():
@@ -102,6 +104,18 @@ def test_typo_copies_keep_labels_and_change_one_long_word_by_one_slip():
             assert len(before) >= 4 and abs(len(before) - len(after)) <= 1 and after[0] == before[0]
     assert with_typo("hi ok", random.Random(0)) == "hi ok"  # no word long enough to misspell
     assert len(typo_copies(data, 0.0, seed=5)) == 0
+
+
+def test_misspelt_copy_holds_every_example_once_with_one_slip_each():
+    from nlu_models.spelling import one_edit_apart
+
+    data = IntentData(["where is my parcel", "cancel my order please", "hi"], ["track", "cancel", "greet"])
+    copy = misspelt(data, seed=0)
+    assert copy.labels == data.labels and copy.texts == misspelt(data, seed=0).texts
+    for before, after in zip(data.texts, copy.texts):
+        changed = [(a, b) for a, b in zip(before.split(" "), after.split(" ")) if a != b]
+        assert len(changed) <= 1 and all(one_edit_apart(a, b) for a, b in changed)
+    assert copy.texts[:2] != data.texts[:2] and copy.texts[2] == "hi"  # "hi" has no word to misspell
 
 
 def test_synthetic_outliers_do_not_dilute_the_out_of_scope_class_weight():

@@ -74,7 +74,11 @@ class SpellingRepair:
 
     def __call__(self, text: str) -> str:
         def repair(match: "re.Match[str]") -> str:
-            return self.correction(match.group(0).lower()) or match.group(0)
+            typed = match.group(0)
+            word = self.correction(typed.lower())
+            if word is None:
+                return typed
+            return word.capitalize() if typed[0].isupper() else word  # for a cased tokenizer
 
         return _WORD.sub(repair, text)
 

@@ -46,7 +46,7 @@ def test_most_frequent_training_word_wins_a_tie():
 
 def test_text_outside_repaired_words_is_kept_as_typed():
     repair = SpellingRepair(WORDS)
-    assert repair("Please SEDN order #12345, corrcting it!") == "Please send order #12345, correcting it!"
+    assert repair("Please sedn order #12345, Corrcting it!") == "Please send order #12345, Correcting it!"
     assert repair("") == ""
 
 

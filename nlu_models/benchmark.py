@@ -7,9 +7,10 @@ For every data set it trains BERT (each back end evaluated) and Rasa's
 WhitespaceTokenizer + CountVectorsFeaturizer (word, char_wb 1-4) + DIETClassifier
 pipeline, then prints one table: accuracy, macro-F1, out-of-scope recall
 (CLINC150), accuracy on the same messages with one typo each, train time,
-single-message latency percentiles on 1 and 2 threads, and peak resident memory. Each training and each evaluation runs in its own
-child process, so the peak memory figures do not mix and thread settings apply
-cleanly (TensorFlow fixes its thread pools at start-up).
+single-message latency percentiles on 1 and 2 threads, and peak resident memory.
+Each training and each evaluation runs in its own child process, so the peak
+memory figures do not mix and thread settings apply cleanly (TensorFlow fixes its
+thread pools at start-up).
 """
 from __future__ import annotations
 

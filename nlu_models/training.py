@@ -171,7 +171,6 @@ class _Prepared:
     y: np.ndarray
     synthetic: np.ndarray  # True for the synthetic outliers
     weights: Optional[torch.Tensor]
-    val_texts: List[str]
     val_y: np.ndarray
     calib_texts: List[str]
     calib_y: np.ndarray
@@ -202,7 +201,6 @@ def _prepare(data: IntentData, config: ClassifierConfig, tokenizer, intents: Lis
         y=y,
         synthetic=np.arange(len(y)) >= len(train),
         weights=_class_weights(y[: len(train)], len(intents)) if config.class_weighting else None,
-        val_texts=list(val.texts),
         val_y=val_y,
         calib_texts=calib_texts,
         calib_y=np.concatenate([val_y, np.full(n_val_outliers, oos, dtype=np.int64)]),

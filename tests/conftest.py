@@ -12,8 +12,9 @@ import os
 import socket
 import subprocess
 import sys
+from contextlib import ExitStack
 from pathlib import Path
-from typing import Dict, Iterator
+from typing import Dict, Iterator, List
 
 import pytest
 
@@ -24,10 +25,17 @@ BOT_DIR = PROJECT_ROOT / "bot"
 TEST_CATALOGUE_SIZE = 600
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def free_ports(count: int) -> List[int]:
+    """``count`` distinct free loopback ports.
+
+    All sockets stay bound until every port is picked: a port released and asked for
+    again can come straight back, and two servers given one port fail to start.
+    """
+    with ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
 
 
 def _run(command: list, env: Dict[str, str], cwd: Path = PROJECT_ROOT) -> None:
@@ -82,10 +90,11 @@ def running_assistant(
 ) -> Iterator[AssistantProcesses]:
     """Action server + Rasa server on free loopback ports, as `make start` runs them."""
     var_dir = Path(shop_env["SHOP_VAR_DIR"])
+    rasa_port, actions_port = free_ports(2)
     config = LaunchConfig(
         model=trained_model,
-        rasa_port=free_port(),
-        actions_port=free_port(),
+        rasa_port=rasa_port,
+        actions_port=actions_port,
         tracker_db=var_dir / "tracker.db",
         log_dir=var_dir / "logs",
         extra_env={k: v for k, v in shop_env.items() if k.startswith("SHOP_") or k.endswith("_OFFLINE")},

@@ -11,6 +11,7 @@ import asyncio
 import logging
 import re
 from abc import ABC, abstractmethod
+from functools import lru_cache
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -18,6 +19,8 @@ from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet, User
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import ValidationAction
 from rasa_sdk.types import DomainDict
+
+from assistant.signing import CustomerProofs, OrderProofs, resolve_secret_key
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +41,20 @@ def mask(text: Any) -> str:
     """A string safe for logs: e-mail addresses and long numbers (orders, phones) blanked out."""
     value = _EMAIL_RE.sub(lambda m: m.group(0)[:1] + "***@***", str(text))
     return _LONG_NUMBER_RE.sub(lambda m: m.group(0)[:2] + "*" * (len(m.group(0)) - 2), value)
+
+
+# --------------------------------------------------------------------------- signatures
+
+@lru_cache(maxsize=1)
+def order_proofs() -> OrderProofs:
+    """Signs and checks "this conversation verified this order" (assistant.signing)."""
+    return OrderProofs(resolve_secret_key())
+
+
+@lru_cache(maxsize=1)
+def customer_proofs() -> CustomerProofs:
+    """Checks the channel's proof that a customer id belongs to this conversation."""
+    return CustomerProofs(resolve_secret_key())
 
 
 # --------------------------------------------------------------------------- tracker helpers
@@ -111,9 +128,12 @@ class ValidateSlotMappings(ValidationAction):
     """Slots filled from the widget's message metadata on every turn.
 
     ``customer_id`` is only ever read from the shop channel's metadata (the channel
-    puts it there from a signed token), never from what the shopper types, nor from
-    another channel's metadata (Rasa's REST channel passes whatever its caller sends). ``page_product`` follows the
-    product page the shopper has open, and becomes the product in focus when it changes.
+    puts it there from a signed token, with ``customer_proof`` binding it to this
+    conversation), never from what the shopper types, nor from another channel's
+    metadata (Rasa's REST channel passes whatever its caller sends). The proof is
+    checked here too: a tracker that merely claims a customer id opens nothing.
+    ``page_product`` follows the product page the shopper has open, and becomes the
+    product in focus when it changes.
     """
 
     def extract_customer_id(self, dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -122,10 +142,15 @@ class ValidateSlotMappings(ValidationAction):
 
         if tracker.get_latest_input_channel() not in IDENTITY_CHANNELS:
             return {}  # any other channel's metadata is whatever its caller sent
-        customer_id = normalise_customer_id(message_metadata(tracker).get("customer_id"))
-        if customer_id and customer_id != tracker.get_slot("customer_id"):
-            return {"customer_id": customer_id}
-        return {}
+        metadata = message_metadata(tracker)
+        claimed = metadata.get("customer_id")
+        customer_id = normalise_customer_id(claimed)
+        if not customer_id or customer_id == tracker.get_slot("customer_id"):
+            return {}
+        if not customer_proofs().valid(metadata.get("customer_proof"), tracker.sender_id, claimed):
+            logger.warning("customer id without a valid proof ignored in conversation %s", mask(tracker.sender_id))
+            return {}
+        return {"customer_id": customer_id}
 
     def extract_page_product(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                              domain: DomainDict) -> Dict[Text, Any]:

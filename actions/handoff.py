@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ConversationPaused
@@ -27,6 +27,10 @@ ALREADY_QUEUED_TEXT = "You're already in the queue for an agent; they will reply
 UNAVAILABLE_TEXT = (
     "Sorry, I can't reach our support team right now. Please try again in a few minutes."
 )
+TOO_MANY_TICKETS_TEXT = (
+    "Our team already has several requests from your connection in the last hour, so I can't open another "
+    "one right now. Please try again later, or write to help@larkspur-market.example."
+)
 
 
 def _profile_summary(sender_id: str, events: List[Dict[str, Any]], customer_id: Any) -> str:
@@ -42,17 +46,34 @@ def _profile_summary(sender_id: str, events: List[Dict[str, Any]], customer_id: 
         return ""
 
 
-def _create_ticket(sender_id: str, events: List[Dict[str, Any]], reason: Any = None) -> tuple:
+HANDOFF_PER_CLIENT_WINDOW = 3600  # seconds
+
+
+class TooManyTickets(Exception):
+    """This client opened ``SHOP_HANDOFF_CLIENT_LIMIT`` tickets within the hour."""
+
+
+def create_ticket(sender_id: str, events: List[Dict[str, Any]], reason: Any = None,
+                  client: Optional[str] = None) -> tuple:
     """Store the ticket (or refresh the open one); returns (ticket, queue position, was it new).
 
     ``reason``: the dialogue's ``handoff_reason`` slot (requested, frustration, repeated_failure...);
-    without it, the intent of the shopper's last message.
+    without it, the intent of the shopper's last message. A new ticket counts against its client's
+    hourly limit (the client tag the Rasa server put into the message metadata), so nobody can fill
+    the agents' queue from a script; asking again in the same conversation costs nothing.
+    Raises :class:`TooManyTickets` when the limit is used up.
     """
+    from assistant.settings import get_settings
+    from knowledge.counters import Limit, default_limiter
     from web.store import default_store
     from web.transcript import conversation_messages, detected_intents, page_context, summarize
 
     store = default_store()
     existing = store.active_ticket(sender_id)
+    if existing is None and client:
+        limit = Limit("handoff-client", get_settings().handoff_client_limit, HANDOFF_PER_CLIENT_WINDOW)
+        if not default_limiter().hit(limit, client):
+            raise TooManyTickets(client)
     context = page_context(events)
     intents = detected_intents(events)
     last_intent = next(
@@ -75,6 +96,15 @@ def _create_ticket(sender_id: str, events: List[Dict[str, Any]], reason: Any = N
     return ticket, store.queue_position(ticket.id), existing is None
 
 
+def client_of_events(events: List[Dict[str, Any]]) -> Optional[str]:
+    """The client tag of the latest shopper message (set by the Rasa server, never by the caller)."""
+    for event in reversed(events):
+        if event.get("event") == "user":
+            tag = (event.get("metadata") or {}).get("client")
+            return str(tag)[:64] if tag else None
+    return None
+
+
 class ActionHandoffToHuman(Action):
     """Queue the conversation for a human agent and pause the bot."""
 
@@ -84,12 +114,17 @@ class ActionHandoffToHuman(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
+        events = list(tracker.events)
         try:
             ticket, position, is_new = await asyncio.to_thread(
-                _create_ticket, tracker.sender_id, list(tracker.events), tracker.get_slot("handoff_reason")
+                create_ticket, tracker.sender_id, events, tracker.get_slot("handoff_reason"), client_of_events(events)
             )
-        except Exception:  # database down: say so, keep the bot answering
-            logger.exception("could not store the hand-off ticket")
+        except TooManyTickets:
+            logger.warning("hand-off refused: too many tickets from the client of this conversation")
+            dispatcher.utter_message(text=TOO_MANY_TICKETS_TEXT)
+            return []
+        except Exception as error:  # database down or locked: say so, keep the bot answering
+            logger.error("could not store the hand-off ticket (%s)", type(error).__name__)
             dispatcher.utter_message(text=UNAVAILABLE_TEXT)
             return []
         logger.info("hand-off ticket %s queued at position %s", ticket.id, position)

@@ -21,11 +21,20 @@ from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
 from actions.addresses import parse_address
-from actions.common import ShopAction, entity_values, first_entity, mask, message_metadata, offer_human
+from actions.common import (
+    ShopAction,
+    entity_values,
+    first_entity,
+    mask,
+    message_metadata,
+    offer_human,
+    order_proofs,
+)
 from actions.render import address_text, intent_payload, money, order_items_text
 from actions.shop import get_knowledge
 from actions.vocabulary import PROBLEM_KINDS, ordinal_position, problem_kind
-from assistant.ratelimit import verification_limiter
+from assistant.settings import get_settings
+from knowledge.counters import Limit
 
 logger = logging.getLogger(__name__)
 
@@ -35,8 +44,6 @@ NOT_FOUND_TEXT = ("I couldn't find an order with that number and e-mail address.
 TOO_MANY_TRIES_TEXT = ("There have been too many order checks that didn't match from your connection, "
                       "so I can't check orders here for a while. A person from our team can help you.")
 YES_NO = [{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]
-# Misses per client across conversations (a new session id must not reset the count): docs/security.md.
-CLIENT_MISSES = verification_limiter()
 _ORDER_NUMBER_RE = re.compile(r"(?<!\d)\d{4}[\s-]?\d{4}(?!\d)")
 _EMAIL_RE = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 _WHOLE_PARCEL_RE = re.compile(r"\b(all|whole|entire|everything|both|parcel|package|all of them)\b", re.I)
@@ -64,24 +71,44 @@ def find_email(value: Any) -> Optional[str]:
     return normalise_email(match.group(0)) if match else None
 
 
+def client_misses_limit() -> Limit:
+    """Verification misses per client across conversations (a new session id must not reset the
+    count), counted in the shared counters: every action server, across restarts (docs/security.md)."""
+    settings = get_settings()
+    return Limit("verify-client", settings.verify_client_limit, settings.verify_client_window)
+
+
 def proof(tracker: Tracker) -> Dict[str, Any]:
-    """What proves the shopper owns the order: the logged-in customer id, else the e-mail."""
-    customer_id = tracker.get_slot("customer_id")
-    return {"customer_id": customer_id} if customer_id else {"email": tracker.get_slot("email")}
+    """Who proved the order in ``order_number`` is theirs, from the conversation's order proof.
+
+    The proof is what the order form issued when number and e-mail (or the signed-in customer)
+    matched, bound to this conversation and this order number; slots alone prove nothing, so an
+    order number and e-mail set by any other path open nothing (``{"email": None}`` never matches).
+    """
+    owner = order_proofs().verify(tracker.get_slot("order_proof"), tracker.sender_id,
+                                  tracker.get_slot("order_number"))
+    if owner is None:
+        return {"email": None}
+    if owner.get("customer_id"):
+        return {"customer_id": owner["customer_id"]}
+    return {"email": owner.get("email")}
+
+
+def has_proof(tracker: Tracker) -> bool:
+    return proof(tracker) != {"email": None}
 
 
 def verified_order(tracker: Tracker) -> Optional[Any]:
-    """The order in ``order_number`` when the shopper proved ownership; None otherwise."""
+    """The order in ``order_number`` when this conversation proved ownership; None otherwise."""
     number = tracker.get_slot("order_number")
-    if not number:
+    if not number or not has_proof(tracker):
         return None
-    knowledge = get_knowledge()
-    if tracker.get_slot("customer_id"):
-        order = knowledge.get_order(number, customer_id=tracker.get_slot("customer_id"))
-        if order is not None:
-            return order
-    email = tracker.get_slot("email")
-    return knowledge.get_order(number, email=email) if email else None
+    return get_knowledge().get_order(number, **proof(tracker))
+
+
+def issue_proof(tracker: Tracker, number: str, *, email: Optional[str] = None,
+                customer_id: Optional[str] = None) -> str:
+    return order_proofs().issue(tracker.sender_id, number, email=email, customer_id=customer_id)
 
 
 def answered(allowed: Optional[bool] = None) -> List[EventType]:
@@ -93,7 +120,8 @@ def not_verified(dispatcher: CollectingDispatcher) -> List[EventType]:
     """No proof of ownership: say nothing about the order, offer a person (the rules ask)."""
     dispatcher.utter_message(text="I couldn't verify that order, so I can't show or change anything on it.")
     return [SlotSet("order_action_allowed", False), SlotSet("verification_failures", 0),
-            SlotSet("order_number", None), SlotSet("email", None)] + offer_human("verification_failed")
+            SlotSet("order_number", None), SlotSet("email", None), SlotSet("order_proof", None)] \
+        + offer_human("verification_failed")
 
 
 def nice_date(iso: Optional[str]) -> str:
@@ -114,7 +142,13 @@ def client_of(tracker: Tracker) -> Optional[str]:
 # --------------------------------------------------------------------------- the order form
 
 class ValidateOrderForm(FormValidationAction):
-    """Checks order number and e-mail together; three misses end the form (and a person is offered)."""
+    """Checks order number and e-mail together; three misses end the form (and a person is offered).
+
+    This is the one place where an order becomes verified: a match issues the conversation's
+    order proof (``order_proof``), and every check counts against the conversation's three tries
+    and the client's limit across conversations, however the number and e-mail arrived (typed,
+    in one message, from a button).
+    """
 
     def name(self) -> Text:
         return "validate_order_form"
@@ -126,6 +160,16 @@ class ValidateOrderForm(FormValidationAction):
         if tracker.get_slot("customer_id"):
             return ["order_number"]
         return domain_slots
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        """Details left from earlier in the chat are not a proof: ask for what is missing again."""
+        stale: List[EventType] = []
+        being_validated = set(tracker.slots_to_validate())
+        if tracker.get_slot("order_number") and not has_proof(tracker) and not being_validated & {"order_number", "email"}:
+            slot = "order_number" if tracker.get_slot("customer_id") else "email"
+            tracker.slots[slot] = None  # not an event here: it must not look like a value to validate
+            stale = [SlotSet(slot, None)]
+        return stale + await super().run(dispatcher, tracker, domain)
 
     async def validate_order_number(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                     domain: DomainDict) -> Dict[Text, Any]:
@@ -140,16 +184,19 @@ class ValidateOrderForm(FormValidationAction):
             order = await asyncio.to_thread(knowledge.get_order, number, customer_id=customer_id)
             if order is None:
                 return self._failed(dispatcher, tracker, "I can't find that order in your account.")
-            return {"order_number": number}
-        if CLIENT_MISSES.blocked(client_of(tracker)):
+            return {"order_number": number, "order_proof": issue_proof(tracker, number, customer_id=customer_id)}
+        if await self._client_is_blocked(tracker):
             return self._client_blocked(dispatcher, tracker)
         email = tracker.get_slot("email")
-        if email and "email" not in tracker.slots_to_validate():
-            # the e-mail is known from earlier in the chat: check the pair now
+        if email and "email" in tracker.slots_to_validate():
+            return {"order_number": number}  # both in one message: validate_email checks the pair
+        if email:
+            # the e-mail was given in this order check already: check the pair now
             if await asyncio.to_thread(knowledge.verify_order, number, email) is None:
-                return self._failed(dispatcher, tracker)
-            return {"order_number": number, "verification_failures": 0}
-        return {"order_number": number}
+                return await self._failed_async(dispatcher, tracker)
+            return {"order_number": number, "verification_failures": 0,
+                    "order_proof": issue_proof(tracker, number, email=email)}
+        return {"order_number": number, "order_proof": None}
 
     async def validate_email(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                              domain: DomainDict) -> Dict[Text, Any]:
@@ -158,26 +205,35 @@ class ValidateOrderForm(FormValidationAction):
             dispatcher.utter_message(text="That doesn't look like an e-mail address. "
                                           "Which e-mail did you use for the order?")
             return {"email": None}
-        number = tracker.get_slot("order_number")
+        number = find_order_number(tracker.get_slot("order_number"))
         if not number:
             return {"email": email}
-        if CLIENT_MISSES.blocked(client_of(tracker)):
+        if await self._client_is_blocked(tracker):
             return self._client_blocked(dispatcher, tracker)
         if await asyncio.to_thread(get_knowledge().verify_order, number, email) is None:
-            return self._failed(dispatcher, tracker)
-        return {"email": email, "verification_failures": 0}
+            return await self._failed_async(dispatcher, tracker)
+        return {"email": email, "verification_failures": 0, "order_proof": issue_proof(tracker, number, email=email)}
+
+    @staticmethod
+    async def _client_is_blocked(tracker: Tracker) -> bool:
+        return not await asyncio.to_thread(get_knowledge().limiter.allowed, client_misses_limit(), client_of(tracker))
+
+    async def _failed_async(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                            text: str = NOT_FOUND_TEXT) -> Dict[Text, Any]:
+        """A miss of an anonymous shopper: counted against the client, across conversations."""
+        await asyncio.to_thread(get_knowledge().limiter.hit, client_misses_limit(), client_of(tracker))
+        return self._failed(dispatcher, tracker, text)
 
     @staticmethod
     def _failed(dispatcher: CollectingDispatcher, tracker: Tracker, text: str = NOT_FOUND_TEXT) -> Dict[Text, Any]:
         failures = int(tracker.get_slot("verification_failures") or 0) + 1
-        client_misses = 0 if tracker.get_slot("customer_id") else CLIENT_MISSES.hit(client_of(tracker))
-        logger.info("order verification failed (%s of %s) in conversation %s, %s from its client", failures,
-                    MAX_VERIFICATION_FAILURES, mask(tracker.sender_id), client_misses)
+        logger.info("order verification failed (%s of %s) in conversation %s", failures,
+                    MAX_VERIFICATION_FAILURES, mask(tracker.sender_id))
         if failures < MAX_VERIFICATION_FAILURES:
             dispatcher.utter_message(text=f"{text} Let's try again.")
         else:
             dispatcher.utter_message(text=text)
-        return {"order_number": None, "email": None, "verification_failures": failures}
+        return {"order_number": None, "email": None, "verification_failures": failures, "order_proof": None}
 
     @staticmethod
     def _client_blocked(dispatcher: CollectingDispatcher, tracker: Tracker) -> Dict[Text, Any]:
@@ -186,7 +242,8 @@ class ValidateOrderForm(FormValidationAction):
         logger.warning("order verification refused: too many misses from the client of conversation %s",
                        mask(tracker.sender_id))
         dispatcher.utter_message(text=TOO_MANY_TRIES_TEXT)
-        return {"order_number": None, "email": None, "verification_failures": MAX_VERIFICATION_FAILURES}
+        return {"order_number": None, "email": None, "verification_failures": MAX_VERIFICATION_FAILURES,
+                "order_proof": None}
 
 
 class ActionAskOrderNumber(ShopAction):

@@ -35,9 +35,10 @@ def get_knowledge() -> "ShopKnowledge":
             if _knowledge is None:
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")
                 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+                from assistant.settings import get_settings
                 from knowledge.service import ShopKnowledge
 
-                _knowledge = ShopKnowledge.from_settings()
+                _knowledge = ShopKnowledge.from_settings(timeout=get_settings().db_timeout)
     return _knowledge
 
 

@@ -20,10 +20,11 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
 from assistant import preflight
-from assistant.settings import PROJECT_ROOT, get_settings
+from assistant.settings import PROJECT_ROOT, Settings, get_settings
+from assistant.signing import action_server_token
 
 BOT_DIR = PROJECT_ROOT / "bot"
 LOGGING_CONFIG = BOT_DIR / "logging.yml"  # masks personal data in both servers' logs
@@ -101,8 +102,20 @@ def insights_consumer_command(endpoints: Path = BOT_DIR / "endpoints.yml") -> Li
     return [sys.executable, "-m", "insights", "consume", "--endpoints", str(endpoints)]
 
 
+def _settings_for(env: Dict[str, str]) -> Settings:
+    """The settings the children will read from ``env`` (the parts that decide the secrets)."""
+    values = {
+        "var_dir": env.get("SHOP_VAR_DIR"),
+        "database_url": env.get("SHOP_DATABASE_URL"),
+        "secret_key": env.get("SHOP_SECRET_KEY"),
+        "action_token": env.get("SHOP_ACTION_TOKEN"),
+    }
+    return Settings(**{k: v for k, v in values.items() if v})
+
+
 def server_environment(config: LaunchConfig) -> Dict[str, str]:
-    """Environment both servers share: offline model loading, where the stores are."""
+    """Environment both servers share: offline model loading, where the stores are, the action
+    server's address (loopback in the embedded mode) and the token the Rasa server sends it."""
     env = dict(os.environ)
     env.setdefault("HF_HUB_OFFLINE", "1")
     env.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -111,6 +124,8 @@ def server_environment(config: LaunchConfig) -> Dict[str, str]:
     env.setdefault("SHOP_TRACKER_DB", str(config.tracker_db))
     env.setdefault("SHOP_EVENTS_DB", str(config.tracker_db.with_name("events.db")))  # SQL event broker (insights)
     env.update(config.extra_env)
+    env.setdefault("SANIC_HOST", config.host)  # where `rasa run actions` listens (rasa-sdk reads SANIC_HOST)
+    env.setdefault("SHOP_ACTION_TOKEN", action_server_token(_settings_for(env)))
     return env
 
 
@@ -152,21 +167,34 @@ class AssistantProcesses:
         self.processes[name] = process
         return process
 
+    def command_of(self, name: str) -> List[str]:
+        if name == "actions":
+            return action_server_command(self.config.actions_port)
+        if name == "rasa":
+            return rasa_server_command(
+                self.config.model, self.config.rasa_port, self.config.host,
+                self.config.endpoints, self.config.credentials,
+            )
+        if name == "insights":
+            return insights_consumer_command(self.config.endpoints)
+        raise KeyError(name)
+
+    def spawn(self, name: str) -> subprocess.Popen:
+        """Start server ``name`` without waiting for it (the supervisor's restart)."""
+        if name == "rasa":
+            self.config.tracker_db.parent.mkdir(parents=True, exist_ok=True)
+        return self._spawn(name, self.command_of(name))
+
     def start_actions(self, timeout: float = 120) -> None:
-        process = self._spawn("actions", action_server_command(self.config.actions_port))
+        process = self.spawn("actions")
         wait_until_up(f"{self.config.actions_url}/health", timeout, process)
 
     def start_rasa(self, timeout: float = 300) -> None:
-        self.config.tracker_db.parent.mkdir(parents=True, exist_ok=True)
-        command = rasa_server_command(
-            self.config.model, self.config.rasa_port, self.config.host,
-            self.config.endpoints, self.config.credentials,
-        )
-        process = self._spawn("rasa", command)
+        process = self.spawn("rasa")
         wait_until_up(f"{self.config.rasa_url}/", timeout, process)
 
     def start_insights(self, settle: float = 2.0) -> None:
-        process = self._spawn("insights", insights_consumer_command(self.config.endpoints))
+        process = self.spawn("insights")
         time.sleep(settle)
         if process.poll() is not None:
             raise RuntimeError(f"the insights consumer exited with code {process.returncode}")
@@ -200,6 +228,52 @@ class AssistantProcesses:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+class Supervisor:
+    """Restarts a server that died, with back-off; the others keep serving meanwhile.
+
+    A crash is logged with its exit code; the first restart comes after ``first_delay`` seconds,
+    each further one after twice the last delay (at most ``max_delay``), and a server that then
+    runs for ``stable_after`` seconds is forgiven its history. While the action server is down
+    the Rasa server answers with the fast apology (``assistant.resilience``); while the Rasa
+    server is down, the front (nginx in the scale-out mode) has nobody to send shoppers to.
+    """
+
+    def __init__(self, processes: AssistantProcesses, first_delay: float = 0.5, max_delay: float = 30.0,
+                 stable_after: float = 60.0, log: Callable[[str], None] = lambda line: print(line, file=sys.stderr,
+                                                                                              flush=True)) -> None:
+        self.processes = processes
+        self.first_delay = first_delay
+        self.max_delay = max_delay
+        self.stable_after = stable_after
+        self._log = log
+        self._delay: Dict[str, float] = {}
+        self._started: Dict[str, float] = {name: time.monotonic() for name in processes.processes}
+        self._restart_at: Dict[str, float] = {}
+        self.restarts: Dict[str, int] = {}
+
+    def check(self) -> None:
+        """One round: notice crashes, restart what is due."""
+        now = time.monotonic()
+        for name, process in list(self.processes.processes.items()):
+            if name in self._restart_at or process.poll() is None:
+                continue
+            lived = now - self._started.get(name, now)
+            delay = self.first_delay if lived >= self.stable_after else min(
+                self.max_delay, self._delay.get(name, self.first_delay / 2) * 2)
+            self._delay[name] = delay
+            self._restart_at[name] = now + delay
+            self._log(f"{name} server exited with code {process.returncode} after {lived:.0f} s; "
+                      f"restarting it in {delay:.1f} s")
+        for name, due in list(self._restart_at.items()):
+            if now < due:
+                continue
+            del self._restart_at[name]
+            process = self.processes.spawn(name)
+            self._started[name] = time.monotonic()
+            self.restarts[name] = self.restarts.get(name, 0) + 1
+            self._log(f"{name} server restarted (pid {process.pid})")
 
 
 def latest_model(models_dir: Path) -> Path:
@@ -252,15 +326,15 @@ def main(argv: Optional[List[str]] = None) -> int:
             f"Press Ctrl+C to stop.",
             flush=True,
         )
+        for name, process in assistant.processes.items():
+            print(f"  {name} server: pid {process.pid}", flush=True)
         stopping = []
         signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+        supervisor = Supervisor(assistant)
         try:
             while not stopping:
-                for name, process in assistant.processes.items():
-                    if process.poll() is not None:
-                        print(f"{name} server exited with code {process.returncode}", file=sys.stderr)
-                        return 1
-                time.sleep(1)
+                supervisor.check()
+                time.sleep(0.2)
         except KeyboardInterrupt:
             pass
     finally:

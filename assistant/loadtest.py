@@ -76,7 +76,8 @@ class Turn:
     sender: str
     sent_at: float
     latency: float
-    ok: bool
+    ok: bool  # a real answer (not silence, not the "couldn't reach the shop" apology)
+    replied: bool = False  # any answer at all, the apology included
 
 
 @dataclass
@@ -117,13 +118,14 @@ class RestConversation:
     async def open(self) -> None:
         return None
 
-    async def turn(self, message: str) -> bool:
+    async def turn(self, message: str) -> List[object]:
+        """The bot's messages of this turn (an empty list: silence or a refusal)."""
         async with self.session.post(
             f"{self.url}/webhooks/rest/webhook", json={"sender": self.sender, "message": message},
             timeout=aiohttp.ClientTimeout(total=self.timeout),
         ) as response:
             body = await response.json(content_type=None)
-            return response.status == 200 and isinstance(body, list) and answered(body)
+            return body if response.status == 200 and isinstance(body, list) else []
 
     async def close(self) -> None:
         return None
@@ -142,7 +144,7 @@ class SocketConversation:
         self.session, self.timeout = session, timeout
         self.ws_url = url.replace("http://", "ws://").replace("https://", "wss://") + \
             "/socket.io/?EIO=4&transport=websocket"
-        self.sender = uuid.uuid4().hex  # the widget's session id (the conversation's sender)
+        self.sender = ""  # the conversation id, issued by the server in session_confirm
         self.ws: Optional[aiohttp.ClientWebSocketResponse] = None
 
     async def _event(self) -> Tuple[str, object]:
@@ -174,11 +176,15 @@ class SocketConversation:
         connected = await self.ws.receive(timeout=self.timeout)
         if connected.type != aiohttp.WSMsgType.TEXT or not connected.data.startswith("40"):
             raise ConnectionError(f"socket.io connect refused: {connected.data!r}")
-        await self._emit("session_request", {"session_id": self.sender})
-        while (await self._event())[0] != "session_confirm":
-            pass
+        await self._emit("session_request", {"session_id": None})
+        while True:  # the server issues the conversation id (it continues no other)
+            name, data = await self._event()
+            if name == "session_confirm":
+                self.sender = data if isinstance(data, str) else (data or {}).get("session_id", self.sender)
+                break
 
-    async def turn(self, message: str) -> bool:
+    async def turn(self, message: str) -> List[object]:
+        """The bot's messages of this turn, once the channel said it is done (typing off)."""
         await self._emit("user_uttered", {"message": message, "session_id": self.sender})
         answers: List[object] = []
         while True:
@@ -186,9 +192,9 @@ class SocketConversation:
             if name == "bot_uttered":
                 answers.append(data)
             elif name == "typing" and isinstance(data, dict) and data.get("on") is False:
-                return answered(answers)
+                return answers
             elif name == "shop_error":
-                return False
+                return []
 
     async def close(self) -> None:
         if self.ws is not None:
@@ -222,12 +228,13 @@ async def shopper(
                 sent_at = time.time()
                 start = time.perf_counter()
                 try:
-                    ok = await conversation.turn(fill(template, rng, demo_order))
+                    messages = await conversation.turn(fill(template, rng, demo_order))
                 except (aiohttp.ClientError, asyncio.TimeoutError, json.JSONDecodeError, ConnectionError):
-                    ok = False
+                    messages = []
                 except Exception:  # noqa: BLE001 - socket.io client errors
-                    ok = False
-                result.turns.append(Turn(conversation.sender, sent_at, time.perf_counter() - start, ok))
+                    messages = []
+                result.turns.append(Turn(conversation.sender, sent_at, time.perf_counter() - start,
+                                         answered(messages), replied=bool(messages)))
                 await asyncio.sleep(rng.uniform(0, 2 * think))  # a shopper does not type instantly
         finally:
             try:
@@ -273,7 +280,7 @@ async def probe_conversations(url: str, demo_order: Optional[Dict[str, str]] = N
             conversation = RestConversation(session, url.rstrip("/"), timeout)
             conversation.sender = f"probe-{index}-{uuid.uuid4().hex[:8]}"
             for template in script:
-                if not await conversation.turn(fill(template, rng, demo_order or {})):
+                if not answered(await conversation.turn(fill(template, rng, demo_order or {}))):
                     raise RuntimeError(f"probe conversation {index} got no answer to {template!r}")
             senders.append(conversation.sender)
     return senders

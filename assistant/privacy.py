@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
+import traceback
 from typing import Any, Callable, Optional
 
 _PATTERNS = [
@@ -48,6 +49,13 @@ def _masking_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
     except Exception:  # a broken format string is the logger's problem, not ours
         return record
     record.msg, record.args = mask_personal_data(message), ()
+    if record.exc_info and record.exc_info[0] is not None:
+        # Handlers format the traceback later from exc_info, and tracebacks quote SQL parameters,
+        # exception messages and locals: format it now, masked, and keep only the masked text.
+        record.exc_text = mask_personal_data("".join(traceback.format_exception(*record.exc_info)).rstrip("\n"))
+        record.exc_info = None
+    if record.stack_info:
+        record.stack_info = mask_personal_data(record.stack_info)
     return record
 
 
@@ -66,4 +74,7 @@ def install_log_masking() -> logging.Filter:
     if _original_factory is None:
         _original_factory = logging.getLogRecordFactory()
         logging.setLogRecordFactory(_masking_factory)
+        # Rasa warns through the warnings module (printed to stderr, bypassing logging): route those
+        # warnings through logging, so they are masked like every other line.
+        logging.captureWarnings(True)
     return _PassThrough()

@@ -71,8 +71,8 @@ _keep_open: Dict[str, sqlite3.Connection] = {}
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    if not isinstance(dbapi_connection, sqlite3.Connection):
-        return
+    if not isinstance(dbapi_connection, sqlite3.Connection) or getattr(dbapi_connection, "shop_managed", False):
+        return  # PostgreSQL, or one of our own engines (knowledge.db sets its own pragmas)
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("PRAGMA journal_mode=WAL")

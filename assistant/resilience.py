@@ -24,16 +24,15 @@ cancellation); the apology says the bot "couldn't finish", never that nothing ha
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from collections import OrderedDict
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_TIMEOUT = 1.5
-DEFAULT_RETRY_AFTER = 5.0
 HANDOFF_ACTION = "action_handoff_to_human"
 SILENT_ACTIONS = frozenset({"action_validate_slot_mappings"})
 REQUEST_HUMAN_PAYLOAD = "/request_human"
@@ -47,47 +46,96 @@ FALLBACK_MARK = "shop_action_fallback"  # in BotUttered metadata: tests and anal
 _installed = False
 
 
-def _env_float(name: str, default: float) -> float:
-    try:
-        value = float(os.environ.get(name, default))
-    except ValueError:
-        return default
-    return value if value > 0 else default
-
-
 class ActionServerUnavailable(Exception):
     """The action server did not answer in time, or not at all."""
 
 
 class CircuitBreaker:
-    """Fails calls fast for ``retry_after`` seconds once the action server looks down; one success closes it.
+    """Fails calls fast while the action server looks down; lets one trial call through to close it.
 
-    A refused connection or a 5xx opens it at once. A time-out alone may be one slow call on a
-    busy machine (the Rasa server's own event loop delays the answer), so it takes
-    ``timeouts_to_open`` time-outs in a row: one slow turn apologises for itself only (and
-    within that turn, later actions fail at once, so the turn still answers within the limit).
+    Closed: every call goes through. A refused connection or a 5xx opens it at once; a time-out
+    alone may be one slow call on a busy machine (the Rasa server's own event loop delays the
+    answer), so it takes ``timeouts_to_open`` time-outs in a row. Open: calls fail at once
+    (the shopper gets the apology in milliseconds) until ``retry_after`` seconds have passed or
+    a health probe saw the server answer (:meth:`healthy`), whichever comes first. Then it is
+    half-open: exactly one trial call goes through while the others still fail fast; the
+    trial's success closes it, its failure opens it again. No burst of calls hits a server
+    that is still starting.
     """
 
-    def __init__(self, retry_after: float, timeouts_to_open: int = 2) -> None:
+    CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
+
+    def __init__(self, retry_after: float, timeouts_to_open: int = 2,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.retry_after = retry_after
         self.timeouts_to_open = timeouts_to_open
-        self.failed_at: Optional[float] = None
+        self._clock = clock
+        self.state = self.CLOSED
+        self.opened_at: Optional[float] = None
         self.timeouts = 0
 
     def allow(self) -> bool:
-        return self.failed_at is None or time.monotonic() - self.failed_at >= self.retry_after
+        """May a call go out now? True at most once while half-open (the trial)."""
+        if self.state == self.CLOSED:
+            return True
+        if self.state == self.OPEN and self.opened_at is not None and self._clock() - self.opened_at >= self.retry_after:
+            self.state = self.HALF_OPEN
+            return True
+        return False
+
+    def healthy(self) -> None:
+        """A health probe got an answer: the next call is the trial, without waiting out the pause."""
+        if self.state == self.OPEN:
+            self.opened_at = self._clock() - self.retry_after
 
     def failure(self) -> None:
-        self.failed_at = time.monotonic()
+        self.state = self.OPEN
+        self.opened_at = self._clock()
 
     def timeout(self) -> None:
         self.timeouts += 1
-        if self.timeouts >= self.timeouts_to_open:
+        if self.state == self.HALF_OPEN or self.timeouts >= self.timeouts_to_open:
             self.failure()
 
     def success(self) -> None:
-        self.failed_at = None
+        self.state = self.CLOSED
+        self.opened_at = None
         self.timeouts = 0
+
+    @property
+    def is_open(self) -> bool:
+        return self.state != self.CLOSED
+
+
+class HealthProbe:
+    """While the breaker is open, asks the action server's ``/health`` twice a second and tells the
+    breaker as soon as it answers, so recovery does not wait out the whole pause."""
+
+    def __init__(self, breaker: CircuitBreaker, interval: float = 0.5) -> None:
+        self.breaker = breaker
+        self.interval = interval
+        self._task: Optional["asyncio.Task[None]"] = None
+
+    def start(self, webhook_url: str) -> None:
+        if self._task is not None and not self._task.done():
+            return
+        health_url = webhook_url.rsplit("/", 1)[0] + "/health"
+        self._task = asyncio.get_running_loop().create_task(self._probe(health_url))
+
+    async def _probe(self, url: str) -> None:
+        import aiohttp
+
+        timeout = aiohttp.ClientTimeout(total=self.interval)
+        async with aiohttp.ClientSession(timeout=timeout) as session:
+            while self.breaker.state == CircuitBreaker.OPEN:
+                try:
+                    async with session.get(url) as reply:
+                        if reply.status == 200:
+                            self.breaker.healthy()
+                            return
+                except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
+                    pass
+                await asyncio.sleep(self.interval)
 
 
 class _TurnLedger:
@@ -120,20 +168,44 @@ def _tracker_events_as_dicts(tracker: Any) -> List[Dict[str, Any]]:
     return [event.as_dict() for event in tracker.applied_events()]
 
 
-async def _local_handoff(output_channel: Any, tracker: Any) -> List[Any]:
-    """Queue the conversation for a person from the Rasa server (the action server is away)."""
+_handoff_threads = ThreadPoolExecutor(max_workers=4, thread_name_prefix="shop-handoff")
+
+
+async def _local_handoff(output_channel: Any, tracker: Any, time_limit: float) -> List[Any]:
+    """Queue the conversation for a person from the Rasa server (the action server is away).
+
+    The ticket write runs in threads of its own, never the event loop's default executor, and the
+    shopper gets an answer within ``time_limit`` even when the database is locked: six stuck
+    writes must not stall every other shopper's turn.
+    """
     from rasa.core.actions.action import create_bot_utterance
     from rasa.shared.core.events import ConversationPaused
 
-    from actions.handoff import ALREADY_QUEUED_TEXT, QUEUED_TEXT, UNAVAILABLE_TEXT, _create_ticket
+    from actions.handoff import (
+        ALREADY_QUEUED_TEXT,
+        QUEUED_TEXT,
+        TOO_MANY_TICKETS_TEXT,
+        UNAVAILABLE_TEXT,
+        TooManyTickets,
+        client_of_events,
+        create_ticket,
+    )
 
+    events = _tracker_events_as_dicts(tracker)
+    write = functools.partial(
+        create_ticket, tracker.sender_id, events,
+        tracker.get_slot("handoff_reason") or "action_server_unavailable", client_of_events(events),
+    )
     try:
-        _, position, is_new = await asyncio.to_thread(
-            _create_ticket, tracker.sender_id, _tracker_events_as_dicts(tracker),
-            tracker.get_slot("handoff_reason") or "action_server_unavailable",
-        )
-    except Exception:  # the database is away too: say so, keep the bot up
-        logger.exception("could not store the hand-off ticket (action server unavailable)")
+        loop = asyncio.get_running_loop()
+        _, position, is_new = await asyncio.wait_for(loop.run_in_executor(_handoff_threads, write), time_limit)
+    except TooManyTickets:
+        message = {"text": TOO_MANY_TICKETS_TEXT}
+        await output_channel.send_response(tracker.sender_id, message)
+        return [create_bot_utterance(message)]
+    except Exception as error:  # the database is away or locked too: say so, keep the bot up
+        logger.error("could not store the hand-off ticket while the action server is away (%s)",
+                     type(error).__name__ or "time-out")
         message = {"text": UNAVAILABLE_TEXT}
         await output_channel.send_response(tracker.sender_id, message)
         return [create_bot_utterance(message)]
@@ -170,17 +242,27 @@ def install_action_fallback(timeout: Optional[float] = None, retry_after: Option
     from rasa.core.actions.action import ActionExecutionRejection, RemoteAction
     from rasa.shared.exceptions import RasaException
 
-    limit = timeout or _env_float("SHOP_ACTION_TIMEOUT", DEFAULT_TIMEOUT)
-    breaker = CircuitBreaker(retry_after or _env_float("SHOP_ACTION_RETRY_AFTER", DEFAULT_RETRY_AFTER))
+    from assistant.settings import get_settings
+
+    settings = get_settings()
+    limit = timeout or settings.action_timeout
+    breaker = CircuitBreaker(retry_after or settings.action_retry_after)
+    probe = HealthProbe(breaker)
     ledger = _TurnLedger()
     slow_turns = _TurnLedger()  # turns that already waited out one time-out: the rest fails fast
     original = RemoteAction.run
 
+    def opened(self: Any) -> None:
+        """The breaker is open: probe the server's health, so the trial call comes as soon as it answers."""
+        url = getattr(getattr(self, "action_endpoint", None), "url", None)
+        if url and breaker.state == CircuitBreaker.OPEN:
+            probe.start(url)
+
     async def call(self: Any, output_channel: Any, nlg: Any, tracker: Any, domain: Any) -> List[Any]:
-        if not breaker.allow():
-            raise ActionServerUnavailable("the action server failed a moment ago")
         if slow_turns.seen(tracker):
             raise ActionServerUnavailable("an action of this turn already timed out")
+        if not breaker.allow():
+            raise ActionServerUnavailable("the action server failed a moment ago")
         try:
             events = await asyncio.wait_for(original(self, output_channel, nlg, tracker, domain), limit)
         except ActionExecutionRejection:
@@ -188,12 +270,18 @@ def install_action_fallback(timeout: Optional[float] = None, retry_after: Option
             raise
         except asyncio.TimeoutError:
             breaker.timeout()
+            opened(self)
             slow_turns.remember(tracker)
             raise ActionServerUnavailable(f"no answer within {limit:.1f} s") from None
         except RasaException as error:
-            # Connection refused / reset, 5xx, bad JSON: the server is not serving actions.
+            # Connection refused / reset, 401, 5xx, bad JSON: the server is not serving actions.
             breaker.failure()
+            opened(self)
             raise ActionServerUnavailable(str(error)) from None
+        except BaseException:
+            if breaker.state == CircuitBreaker.HALF_OPEN:  # a trial without a verdict must not wedge it
+                breaker.failure()
+            raise
         breaker.success()
         return events
 
@@ -206,7 +294,7 @@ def install_action_fallback(timeout: Optional[float] = None, retry_after: Option
             if name in SILENT_ACTIONS:
                 raise RasaException(f"action server unavailable for {name}") from None
             if name == HANDOFF_ACTION:
-                return await _local_handoff(output_channel, tracker)
+                return await _local_handoff(output_channel, tracker, limit)
             return await _apology(output_channel, tracker, ledger)
 
     RemoteAction.run = run  # type: ignore[assignment]

@@ -40,7 +40,8 @@ from assistant.launcher import (
     rasa_server_command,
     wait_until_up,
 )
-from assistant.settings import PROJECT_ROOT, get_settings
+from assistant.settings import PROJECT_ROOT, Settings, get_settings
+from assistant.signing import action_server_token
 
 SCALEOUT_ENDPOINTS = BOT_DIR / "endpoints.scaleout.yml"
 DEPLOY_NGINX_CONF = PROJECT_ROOT / "deploy" / "nginx.conf"
@@ -100,6 +101,7 @@ server {{
         proxy_set_header Connection "upgrade";
         proxy_set_header Host $host;
         proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        proxy_set_header X-Forwarded-Proto $scheme;  # https at the front: the console cookie is Secure
         proxy_read_timeout 3600s;
     }}
 
@@ -109,6 +111,7 @@ server {{
         proxy_set_header Connection "";
         proxy_set_header Host $host;
         proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        proxy_set_header X-Forwarded-Proto $scheme;  # https at the front: the console cookie is Secure
         proxy_next_upstream error timeout http_502 http_503;
         proxy_read_timeout 120s;
     }}
@@ -214,6 +217,8 @@ class BackingServices:
             "SHOP_REDIS_PORT": str(self.redis_port),
             # socket.io rooms shared by the Rasa servers (web/channel.py): pushes reach any server's sockets
             "SHOP_SOCKETIO_MESSAGE_QUEUE": f"redis://{self.redis_host}:{self.redis_port}/2",
+            # login throttle, verification misses, revoked sessions: counted by every server together
+            "SHOP_LIMITS_URL": f"redis://{self.redis_host}:{self.redis_port}/3",
             "SHOP_RABBITMQ_HOST": self.rabbitmq_host,
             "SHOP_RABBITMQ_USER": self.rabbitmq_user,
             "SHOP_RABBITMQ_PASSWORD": self.rabbitmq_password,
@@ -425,6 +430,8 @@ class ScaleOutProcesses:
         env.update(self.config.services.environment())
         env["SHOP_ACTION_ENDPOINT_URL"] = f"http://{self.config.host}:{self.config.actions_front_port}/webhook"
         env["SHOP_SECRET_KEY"] = self.secret_key
+        env["SHOP_ACTION_TOKEN"] = action_server_token(Settings(secret_key=self.secret_key))
+        env["SANIC_HOST"] = self.config.host  # where the action servers listen (loopback here)
         env["SANIC_PROXIES_COUNT"] = "1"  # behind nginx: client limits read X-Forwarded-For (web/hardening.py)
         if self.config.index_dir is not None:
             env["SHOP_INDEX_DIR"] = str(self.config.index_dir)

@@ -41,7 +41,29 @@ class Settings(BaseSettings):
         "auto", description="torch | onnx | onnx_int8 | auto (torch on a GPU, else onnx_int8)"
     )
     secret_key: Optional[str] = Field(
-        None, description="Signs agent-console sessions; required outside the embedded default"
+        None, description="Signs console sessions, conversation ids and proofs; required outside the embedded default"
+    )
+    action_token: Optional[str] = Field(
+        None, description="Bearer token of the action server; default: derived from the secret key"
+    )
+    action_host: str = Field("127.0.0.1", description="Address the action server listens on (embedded: loopback)")
+    action_timeout: float = Field(1.5, gt=0, description="Seconds the Rasa server waits for a custom action")
+    action_retry_after: float = Field(5.0, gt=0, description="Pause of the action circuit breaker, seconds")
+    db_timeout: float = Field(
+        1.0, gt=0, description="Seconds a database call on a request path may take before the caller gets an answer"
+    )
+    limits_url: Optional[str] = Field(
+        None, description="Storage of shared counters: redis://... (scale-out); default the shop database"
+    )
+    verify_client_limit: int = Field(20, gt=0, description="Order-verification misses per client per window")
+    verify_client_window: int = Field(900, gt=0, description="Window of verify_client_limit, seconds")
+    handoff_client_limit: int = Field(5, gt=0, description="Hand-off tickets one client may open per hour")
+    demo_login: bool = Field(
+        False, description="Development only: the demo page signs in as the demo customer (reserved e-mail domain)"
+    )
+    demo_customer_id: str = Field("C0000001", description="The demo page's customer when demo_login is on")
+    cookie_secure: Optional[bool] = Field(
+        None, description="Console cookie flag Secure: always (true), never (false), or when the request is https"
     )
 
     class Config:

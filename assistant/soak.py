@@ -34,6 +34,7 @@ from assistant.launcher import AssistantProcesses, LaunchConfig, latest_model
 from assistant.loadtest import CONVERSATIONS, fill
 from assistant.resilience import APOLOGY_TEXT
 from assistant.settings import get_settings
+from web.client import new_conversation_id
 
 DEMO_ORDER = {"order_number": "10000001", "email": "alex.morgan@example.com"}
 
@@ -98,7 +99,11 @@ def run_soak(processes: AssistantProcesses, duration: float, shoppers: int = 3, 
     def shopper(index: int) -> None:
         local = random.Random(seed * 100 + index)
         while not stop.is_set():
-            sender = secrets.token_hex(16)
+            try:
+                sender = new_conversation_id(base)
+            except OSError:  # the Rasa server is restarting: try again in a moment
+                time.sleep(0.5)
+                continue
             for template in local.choice(CONVERSATIONS):
                 if stop.is_set():
                     break

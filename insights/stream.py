@@ -85,6 +85,7 @@ def _embedded_defaults(settings: InsightsSettings) -> Iterator[None]:
         EVENTS_DB_ENV: str(settings.resolved_events_db(shop)),
         "SHOP_TRACKER_DB": str(Path(shop.var_dir) / "tracker.db"),
         "SHOP_ACTION_ENDPOINT_URL": "http://127.0.0.1:5055/webhook",
+        "SHOP_ACTION_TOKEN": "not-read-by-the-consumer",  # Rasa expands every variable of the file
     }
     added = [name for name in defaults if name not in os.environ]
     os.environ.update({name: defaults[name] for name in added})

@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from knowledge import policies as pol
+from knowledge.counters import SharedLimiter
 from knowledge.db import create_db_engine, session_factory, session_scope
 from knowledge.models import (
     Customer,
@@ -136,17 +137,31 @@ class ShopKnowledge:
         self.policy_threshold = policy_threshold
         self._retrieval = None
         self._lock = threading.Lock()
+        self._limiter: Optional[SharedLimiter] = None
+        self.limits_url: Optional[str] = None
+
+    @property
+    def limiter(self) -> SharedLimiter:
+        """The shared counters (verification misses per client): ``SHOP_LIMITS_URL``, else this database."""
+        if self._limiter is None:
+            self._limiter = SharedLimiter.from_url(self.limits_url, self.engine)
+        return self._limiter
 
     @classmethod
-    def from_settings(cls, settings=None, **kwargs: Any) -> "ShopKnowledge":
-        """The facade for ``assistant.settings`` (database URL, index folder, embedding model)."""
+    def from_settings(cls, settings=None, *, timeout: Optional[float] = None, **kwargs: Any) -> "ShopKnowledge":
+        """The facade for ``assistant.settings`` (database URL, index folder, embedding model).
+
+        ``timeout``: the servers' bound on every database statement (``SHOP_DB_TIMEOUT``).
+        """
         if settings is None:
             from assistant.settings import get_settings
 
             settings = get_settings()
-        engine = create_db_engine(settings.resolved_database_url)
-        return cls(engine, settings.resolved_index_dir, settings.embedding_model,
-                   embedding_backend=settings.embedding_backend, **kwargs)
+        engine = create_db_engine(settings.resolved_database_url, timeout=timeout)
+        knowledge = cls(engine, settings.resolved_index_dir, settings.embedding_model,
+                        embedding_backend=settings.embedding_backend, **kwargs)
+        knowledge.limits_url = settings.limits_url
+        return knowledge
 
     # ------------------------------------------------------------------ retrieval (lazy, shared)
 

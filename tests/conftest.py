@@ -38,6 +38,12 @@ def free_ports(count: int) -> List[int]:
         return [sock.getsockname()[1] for sock in sockets]
 
 
+@pytest.fixture(scope="session")
+def pick_ports():
+    """:func:`free_ports` for tests that start servers of their own."""
+    return free_ports
+
+
 def _run(command: list, env: Dict[str, str], cwd: Path = PROJECT_ROOT) -> None:
     result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
     if result.returncode != 0:
@@ -57,6 +63,10 @@ def shop_env(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, str]:
         HF_HUB_OFFLINE="1",
         TRANSFORMERS_OFFLINE="1",
         PYTHONUNBUFFERED="1",
+        # Every test of the session talks from 127.0.0.1, and the limits are shared and persistent:
+        # room for all of them (the limit tests use addresses of their own).
+        SHOP_HANDOFF_CLIENT_LIMIT="40",
+        SHOP_VERIFY_CLIENT_LIMIT="60",
     )
     env.pop("SHOP_DATABASE_URL", None)
     env.pop("SHOP_INDEX_DIR", None)

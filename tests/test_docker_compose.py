@@ -44,7 +44,7 @@ def test_rasa_service_runs_the_launchers_command() -> None:
     assert command[0] == "rasa" and command[1:] == expected[1:]
     for flag in ("--endpoints", "--credentials", "--logging-config-file"):
         assert repo_path(command[command.index(flag) + 1], service["working_dir"]).is_file()
-    assert "5005" in [str(p).split(":")[-1] for p in service["ports"]]
+    assert "5005" in [str(p) for p in service["expose"]]
 
 
 def test_action_service_runs_the_launchers_command_on_the_endpoint_port() -> None:
@@ -58,6 +58,17 @@ def test_action_service_runs_the_launchers_command_on_the_endpoint_port() -> Non
     assert endpoint.hostname == "web" and endpoint.port == 5055
     assert service["deploy"]["replicas"] >= 2
     assert (PROJECT_ROOT / "actions" / "__init__.py").is_file()
+
+
+def test_only_the_front_publishes_a_port_and_the_action_servers_need_the_token() -> None:
+    """The action servers are on the internal network only, and every call carries the shared token."""
+    published = {name for name, service in SERVICES.items() if service.get("ports")}
+    assert published == {"web"}
+    internal = {name for name, network in COMPOSE["networks"].items() if (network or {}).get("internal")}
+    assert set(SERVICES["actions"]["networks"]) <= internal
+    assert "SHOP_ACTION_TOKEN" in shop_env("rasa") and "SHOP_ACTION_TOKEN" in shop_env("actions")
+    endpoints = yaml.safe_load((PROJECT_ROOT / "bot" / "endpoints.scaleout.yml").read_text())
+    assert endpoints["action_endpoint"]["headers"]["Authorization"] == "Bearer ${SHOP_ACTION_TOKEN}"  # read by Rasa with the variable filled in
 
 
 def test_insights_service_runs_the_launchers_consumer_command() -> None:
@@ -101,12 +112,12 @@ def test_scaleout_endpoints_select_rasas_real_stores(monkeypatch: pytest.MonkeyP
 
 def test_backing_services_match_the_urls() -> None:
     env = shop_env("rasa")
-    assert env["SHOP_POSTGRES_HOST"] == "postgres" and "5432" in map(str, SERVICES["postgres"]["ports"])
+    assert env["SHOP_POSTGRES_HOST"] == "postgres" and "5432" in map(str, SERVICES["postgres"]["expose"])
     database_url = re.sub(r"\$\{[^}]*\}", "secret", env["SHOP_DATABASE_URL"])
     assert urlparse(database_url).hostname == "postgres" and urlparse(database_url).port == 5432
-    assert env["SHOP_REDIS_HOST"] == "redis" and "6379" in map(str, SERVICES["redis"]["ports"])
+    assert env["SHOP_REDIS_HOST"] == "redis" and "6379" in map(str, SERVICES["redis"]["expose"])
     assert urlparse(env["SHOP_SOCKETIO_MESSAGE_QUEUE"]).hostname == "redis"  # agent replies across servers
-    assert env["SHOP_RABBITMQ_HOST"] == "rabbitmq" and "5672" in map(str, SERVICES["rabbitmq"]["ports"])
+    assert env["SHOP_RABBITMQ_HOST"] == "rabbitmq" and "5672" in map(str, SERVICES["rabbitmq"]["expose"])
 
 
 def test_web_front_proxies_to_the_rasa_and_action_services() -> None:
@@ -119,6 +130,8 @@ def test_web_front_proxies_to_the_rasa_and_action_services() -> None:
         "regenerate deploy/nginx.conf with assistant.scaleout.nginx_site()"
     )
     assert "server rasa:5005" in nginx and "server actions:5055" in nginx and "/socket.io/" in nginx
+    assert nginx.count("X-Forwarded-Proto $scheme") == 2  # https at the front: Secure console cookies
+    assert shop_env("rasa")["SANIC_PROXIES_COUNT"] == "1"  # ...which the Rasa servers trust
     assert "80" in [str(p).split(":")[-1] for p in SERVICES["web"]["ports"]]
     assert {"rasa", "actions"} <= set(SERVICES["web"]["depends_on"])
 

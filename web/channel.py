@@ -23,8 +23,6 @@ import importlib.util
 import json
 import logging
 import os
-import re
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Text
@@ -39,14 +37,17 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from assistant.event_delivery import install as install_event_delivery
 from assistant.rasa_speedups import install as install_rasa_speedups
-from assistant.settings import get_settings
 from assistant.resilience import install_action_fallback
+from assistant.settings import get_settings
+from assistant.signing import ConversationIds, CustomerProofs, CustomerTokens, resolve_secret_key
+from knowledge.counters import SharedLimiter
+from web.auth import SessionTokens
 from web.compat import patch_sanic_websocket_recv
 from web.hardening import CLIENT_METADATA_KEY, client_address, client_tag, install_http_hardening
-from web.auth import CustomerTokens, SessionTokens, resolve_secret_key
 from web.http import HttpError, install_error_handlers, json_body, json_error
+from web.payloads import guard_message
 from web.service import BOT_MESSAGE_EVENT, HANDOFF_EVENT, TYPING_EVENT, HandoffService
-from web.store import HandoffStore, InvalidInput, StoreError, TicketInfo, clean_text
+from web.store import DatabaseBusy, HandoffStore, InvalidInput, StoreError, TicketInfo, clean_text
 from web.transcript import conversation_messages
 
 logger = logging.getLogger(__name__)
@@ -54,7 +55,6 @@ logger = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 SESSION_HEADER = "X-Shop-Session"
 CUSTOMER_TOKEN_HEADER = "X-Shop-Customer-Token"
-SESSION_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
 MAX_PAGE_METADATA_CHARS = 8192
 MAX_SOCKET_PAYLOAD_BYTES = 1_000_000
 DEFAULT_CANNED_REPLIES = (
@@ -65,11 +65,6 @@ DEFAULT_CANNED_REPLIES = (
     "Is there anything else I can help you with?",
     "I'll hand you back to our shop assistant now. Have a great day!",
 )
-
-
-def valid_session_id(value: object) -> bool:
-    """Session ids are bearer secrets (they unlock the history): long random tokens only."""
-    return isinstance(value, str) and bool(SESSION_ID_PATTERN.match(value))
 
 
 def _short_str(value: Any, limit: int) -> Optional[str]:
@@ -144,7 +139,8 @@ class ShopChannelConfig:
     # sent by one server reaches the shopper's socket on another); default SHOP_SOCKETIO_MESSAGE_QUEUE.
     message_queue: Optional[str] = field(default_factory=lambda: os.environ.get("SHOP_SOCKETIO_MESSAGE_QUEUE") or None)
     database_url: Optional[str] = None
-    # None: the demo shop page is on in the embedded mode only (no SHOP_DATABASE_URL).
+    # None: the demo shop page is on in the embedded mode only (no SHOP_DATABASE_URL). It shows the
+    # shop as a guest; signing in as the demo customer is SHOP_DEMO_LOGIN's (a development switch).
     demo_page: Optional[bool] = None
     session_max_age: int = 8 * 3600
     # Mount the insights endpoints (site events, analytics, data rights) when that package is installed.
@@ -174,12 +170,17 @@ class ShopChannel(InputChannel):
 
     def __init__(self, config: Optional[ShopChannelConfig] = None) -> None:
         self.config = config or ShopChannelConfig()
-        settings = get_settings()
+        settings = self.settings = get_settings()
         secret = resolve_secret_key(settings)  # fails at start-up, not at first login
-        self.session_tokens = SessionTokens(secret, self.config.session_max_age)
+        self.store = HandoffStore.from_url(
+            self.config.database_url or settings.resolved_database_url, timeout=settings.db_timeout
+        )
+        self.limiter = SharedLimiter.from_url(settings.limits_url, self.store.engine)
+        self.session_tokens = SessionTokens(secret, self.config.session_max_age, revocations=self.limiter)
         self.customer_tokens = CustomerTokens(secret)
+        self.customer_proofs = CustomerProofs(secret)
+        self.conversation_ids = ConversationIds(secret)
         self._client_key = hashlib.sha256(b"shop-client-tag:" + secret.encode()).digest()
-        self.store = HandoffStore.from_url(self.config.database_url or settings.resolved_database_url)
         self.demo_enabled = (
             self.config.demo_page if self.config.demo_page is not None else settings.database_url is None
         )
@@ -204,11 +205,15 @@ class ShopChannel(InputChannel):
             app.blueprint(analytics_blueprint(guard=guard))  # GET /insights/analytics/ (admins)
             app.blueprint(privacy_blueprint(guard=guard))  # POST /insights/privacy/{export,delete} (admins)
 
+    def valid_session_id(self, value: object) -> bool:
+        """Conversation ids are bearer secrets (they unlock the history): only ids this server issued."""
+        return self.conversation_ids.valid(value)
+
     def identify_shopper(self, request: Request) -> tuple:
         """(session id, verified customer id) of a widget request, from its two headers."""
         session_id = request.headers.get(SESSION_HEADER)
         customer_id = self.customer_tokens.verify(request.headers.get(CUSTOMER_TOKEN_HEADER))
-        return (session_id if valid_session_id(session_id) else None), customer_id
+        return (session_id if self.valid_session_id(session_id) else None), customer_id
 
     def client_tag_of(self, request: Any) -> Optional[str]:
         """The client tag of an HTTP request (or socket.io's ``sanic.request``): web.hardening.client_tag."""
@@ -237,8 +242,13 @@ class ShopChannel(InputChannel):
         )
 
     # -- metadata ------------------------------------------------------------------
-    def clean_metadata(self, raw: Any) -> Dict[str, Any]:
-        """Page context and the verified customer id; a plain ``customer_id`` from the browser is ignored."""
+    def clean_metadata(self, raw: Any, sender_id: Optional[str] = None) -> Dict[str, Any]:
+        """Page context and the verified customer id; a plain ``customer_id`` from the browser is ignored.
+
+        With ``sender_id``, a verified customer id comes with ``customer_proof``, which binds it to
+        this conversation: the action server re-checks it (``actions.common``), so a tracker that
+        merely claims a customer id opens nothing.
+        """
         if isinstance(raw, str):
             try:
                 raw = json.loads(raw)
@@ -256,6 +266,8 @@ class ShopChannel(InputChannel):
         customer_id = self.customer_tokens.verify(raw.get("customer_token"))
         if customer_id:
             metadata["customer_id"] = customer_id
+            if sender_id:
+                metadata["customer_proof"] = self.customer_proofs.issue(sender_id, customer_id)
         return metadata
 
     # -- the one path of every shopper message ----------------------------------------
@@ -263,8 +275,8 @@ class ShopChannel(InputChannel):
         assert self.service is not None
         try:
             return await self.service.db(self.store.active_ticket, sender_id)
-        except SQLAlchemyError:  # database down: the bot keeps answering
-            logger.exception("hand-off store unavailable")
+        except (SQLAlchemyError, DatabaseBusy) as error:  # database down or locked: the bot keeps answering
+            logger.warning("hand-off store unavailable (%s)", type(error).__name__)
             return None
 
     async def handle_shopper_message(
@@ -280,7 +292,7 @@ class ShopChannel(InputChannel):
         """Route one message: to the agent when a ticket is open, else to the bot."""
         assert self.sio is not None and self.service is not None
         cleaned = clean_text(text)
-        metadata = self.clean_metadata(raw_metadata)
+        metadata = self.clean_metadata(raw_metadata, sender_id)
         if client:  # set by us (client_tag_of), never by the browser
             metadata[CLIENT_METADATA_KEY] = client
         # The shopper's other tabs show the line too.
@@ -291,6 +303,7 @@ class ShopChannel(InputChannel):
         if ticket is not None:
             await self.service.shopper_message(ticket, cleaned, metadata)
             return ticket
+        cleaned = await guard_message(getattr(self.app.ctx, "agent", None) if self.app else None, sender_id, cleaned)
         await self.sio.emit(TYPING_EVENT, {"on": True, "who": "bot"}, room=sender_id)
         try:
             await on_new_message(
@@ -312,7 +325,7 @@ class ShopChannel(InputChannel):
         install_event_delivery()  # an answered turn's events are on RabbitMQ (assistant/event_delivery.py)
         install_action_fallback()  # an apology and a person instead of silence when the action server is away
         sio = self.sio = self._new_socket_server()
-        self.service = HandoffService(self.store, sio, self.rasa_agent)
+        self.service = HandoffService(self.store, sio, self.rasa_agent, timeout=self.settings.db_timeout)
         bp = _ShopBlueprint(self, "shop_webhook")
         install_error_handlers(bp)
         self._register_socket_handlers(sio, on_new_message)
@@ -337,7 +350,8 @@ class ShopChannel(InputChannel):
         @sio.on("session_request")
         async def session_request(sid: str, data: Any = None) -> None:
             requested = data.get("session_id") if isinstance(data, dict) else None
-            session_id = requested if valid_session_id(requested) else uuid.uuid4().hex
+            # Only an id this server issued continues a conversation; anything else starts a new one.
+            session_id = requested if self.valid_session_id(requested) else self.conversation_ids.new()
             await sio.save_session(sid, {**(await sio.get_session(sid)), "session_id": session_id})
             await sio.enter_room(sid, session_id)
             await sio.emit("session_confirm", session_id, room=sid)
@@ -347,7 +361,7 @@ class ShopChannel(InputChannel):
 
         async def sender_for(sid: str, data: Dict[str, Any]) -> str:
             session_id = data.get("session_id")
-            if valid_session_id(session_id):
+            if self.valid_session_id(session_id):
                 if session_id not in sio.rooms(sid):
                     await sio.enter_room(sid, session_id)
                 return session_id
@@ -393,14 +407,21 @@ class ShopChannel(InputChannel):
 
         bp.static("/static", str(STATIC_DIR), name="shop_static")
 
+        @bp.route("/session", methods=["POST"])
+        async def new_session(_: Request) -> HTTPResponse:
+            """A new conversation id for a REST client (socket.io clients get theirs in ``session_confirm``)."""
+            return response.json({"session_id": self.conversation_ids.new()})
+
         @bp.route("/webhook", methods=["POST"])
         async def webhook(request: Request) -> HTTPResponse:
             """REST fallback in Rasa's REST format: ``{sender, message, metadata}`` -> bot messages."""
             try:
                 body = json_body(request)
                 sender_id = body.get("sender")
-                if not valid_session_id(sender_id):
-                    raise InvalidInput("'sender' must be a session id of 16-128 letters, digits, '-' or '_'")
+                if not self.valid_session_id(sender_id):
+                    raise InvalidInput(
+                        "'sender' must be a conversation id issued by this server: POST /webhooks/shop/session"
+                    )
                 collector = CollectingOutputChannel()
                 ticket = await self.handle_shopper_message(
                     on_new_message, sender_id, body.get("message"), body.get("metadata"), collector,
@@ -417,7 +438,7 @@ class ShopChannel(InputChannel):
         @bp.route("/history/<session_id>", methods=["GET"])
         async def history(_: Request, session_id: str) -> HTTPResponse:
             """The conversation from the tracker store, every session, plus the hand-off state."""
-            if not valid_session_id(session_id):
+            if not self.valid_session_id(session_id):  # never issued here: no transcript, whoever asks
                 return json_error("unknown session", 404)
             events = await service.history_events(session_id)
             ticket = await self.active_ticket(session_id)
@@ -437,26 +458,33 @@ class ShopChannel(InputChannel):
 
         @bp.route("/demo/config", methods=["GET"])
         async def demo_config(request: Request) -> HTTPResponse:
-            """Products and a signed demo customer for the demo page (what a shop back end would render)."""
+            """Products for the demo page (what a shop back end would render); the shopper is a guest.
+
+            Only with the development switch ``SHOP_DEMO_LOGIN`` does the page sign in, and then only
+            as the demo customer (``SHOP_DEMO_CUSTOMER_ID``), whose e-mail must be on a domain reserved
+            for examples (RFC 2606), so the switch can never hand out a real customer's token.
+            """
             if not self.demo_enabled:
                 return json_error("the demo page is switched off", 404)
             from web.context import demo_catalogue, demo_customer, find_product
+
+            demo_login = self.settings.demo_login
 
             def load() -> Dict[str, Any]:
                 with self.store.session() as session:
                     return {
                         "products": demo_catalogue(session),
-                        "customer": demo_customer(session),
+                        "customer": demo_customer(session, self.settings.demo_customer_id) if demo_login else None,
                         "product": find_product(session, request.args.get("product")),
                     }
 
             try:
                 data = await service.db(load)
-            except SQLAlchemyError:
+            except (SQLAlchemyError, StoreError):
                 data = {"products": [], "customer": None, "product": None}
             if data["customer"]:
                 data["customer_token"] = self.customer_tokens.sign(data["customer"]["customer_id"])
             return response.json(data)
 
 
-__all__ = ["ShopChannel", "ShopChannelConfig", "ShopOutput", "clean_page", "valid_session_id"]
+__all__ = ["ShopChannel", "ShopChannelConfig", "ShopOutput", "clean_page"]

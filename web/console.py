@@ -8,17 +8,16 @@ shop context of the conversations in it, nothing else.
 """
 from __future__ import annotations
 
-import asyncio
-import time
 from dataclasses import asdict
-from collections import defaultdict, deque
 from http.cookies import SimpleCookie
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Deque, Dict, Optional, Tuple
+from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, Optional, Tuple
 
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from knowledge.counters import Limit, SharedLimiter
 from web.auth import CSRF_HEADER, SESSION_COOKIE, AgentSession, csrf_matches
 from web.http import HttpError, json_body
 from web.models import TicketStatus
@@ -36,41 +35,29 @@ SECURITY_HEADERS = {
 }
 
 
+LOGIN_PER_ACCOUNT = Limit("login-account", 5, 300)  # tries per address and username per 5 minutes
+LOGIN_PER_ADDRESS = Limit("login-address", 30, 300)  # tries per address per 5 minutes
+
+
 class LoginThrottle:
-    """Slows password guessing: ``per_account`` failures per address and username, ``per_address``
-    failures per address in total, within ``window`` seconds; then 429 until the window passes."""
+    """Slows password guessing, counted in the shared counters (every server, across restarts).
 
-    def __init__(self, per_account: int = 5, per_address: int = 30, window: float = 300.0) -> None:
-        self.per_account = per_account
-        self.per_address = per_address
-        self.window = window
-        self._failures: Dict[str, Deque[float]] = defaultdict(deque)
+    A try is counted *before* the password is checked, so simultaneous tries are counted as
+    tries: of 20 wrong logins sent at once, 5 reach the password check and 15 get a 429.
+    A successful login clears its account's count.
+    """
 
-    def _count(self, key: str, now: float) -> int:
-        failures = self._failures.get(key)
-        if failures is None:
-            return 0
-        while failures and now - failures[0] > self.window:
-            failures.popleft()
-        if not failures:
-            del self._failures[key]
-            return 0
-        return len(failures)
+    def __init__(self, limiter: SharedLimiter) -> None:
+        self.limiter = limiter
 
-    def blocked(self, address: str, username: str) -> bool:
-        now = time.monotonic()
-        return (
-            self._count(f"{address}|{username}", now) >= self.per_account
-            or self._count(address, now) >= self.per_address
-        )
-
-    def failed(self, address: str, username: str) -> None:
-        now = time.monotonic()
-        for key in (f"{address}|{username}", address):
-            self._failures[key].append(now)
+    def attempt(self, address: str, username: str) -> bool:
+        """Count one try; False when this address (and username) has no tries left."""
+        account_ok = self.limiter.hit(LOGIN_PER_ACCOUNT, f"{address}|{username}")
+        address_ok = self.limiter.hit(LOGIN_PER_ADDRESS, address)
+        return account_ok and address_ok
 
     def succeeded(self, address: str, username: str) -> None:
-        self._failures.pop(f"{address}|{username}", None)
+        self.limiter.clear(LOGIN_PER_ACCOUNT, f"{address}|{username}")
 
 
 def _cookie_token(cookie_header: str) -> Optional[str]:
@@ -83,12 +70,28 @@ def _cookie_token(cookie_header: str) -> Optional[str]:
     return morsel.value if morsel else None
 
 
+def cookie_is_secure(scheme: str, setting: Optional[bool]) -> bool:
+    """The console cookie's ``Secure`` flag: ``SHOP_COOKIE_SECURE`` when set, else whether the shopper's
+    request is https. Behind nginx, Sanic takes the scheme from ``X-Forwarded-Proto`` once told to trust
+    the proxy (``SANIC_PROXIES_COUNT=1``, as ``docker-compose.yml`` sets it)."""
+    return setting if setting is not None else scheme == "https"
+
+
+def same_origin(request: Request) -> bool:
+    """True when the request carries no ``Origin`` or the page that sent it is on this server."""
+    origin = request.headers.get("origin")
+    if not origin:
+        return True
+    return urlsplit(origin).netloc.lower() == (request.host or "").lower()  # the scheme may differ behind TLS
+
+
 def admin_guard(channel: "ShopChannel") -> Callable[[Request], Awaitable[Optional[HTTPResponse]]]:
     """A guard for other blueprints (insights): None for a logged-in admin, else 401/403."""
 
     async def guard(request: Request) -> Optional[HTTPResponse]:
-        session = channel.session_tokens.load(request.cookies.get(SESSION_COOKIE))
-        agent = await asyncio.to_thread(channel.store.get_agent, session.agent_id) if session else None
+        assert channel.service is not None
+        session = await channel.service.db(channel.session_tokens.load, request.cookies.get(SESSION_COOKIE))
+        agent = await channel.service.db(channel.store.get_agent, session.agent_id) if session else None
         if agent is None:
             return response.json({"error": "log into the agent console first"}, status=401, headers=SECURITY_HEADERS)
         if not agent.is_admin:
@@ -108,10 +111,10 @@ def register_console(bp: Blueprint, channel: "ShopChannel") -> None:
     store, service, tokens = channel.store, channel.service, channel.session_tokens
     assert service is not None and channel.sio is not None
     sio = channel.sio
-    throttle = LoginThrottle()
+    throttle = LoginThrottle(channel.limiter)
 
     async def current_agent(request: Request, *, csrf: bool) -> Tuple[AgentInfo, AgentSession]:
-        session = tokens.load(request.cookies.get(SESSION_COOKIE))
+        session = await service.db(tokens.load, request.cookies.get(SESSION_COOKIE))
         agent = await service.db(store.get_agent, session.agent_id) if session else None
         if session is None or agent is None:
             raise HttpError(401, "please log in")
@@ -135,18 +138,23 @@ def register_console(bp: Blueprint, channel: "ShopChannel") -> None:
 
     @bp.route("/agent/login", methods=["POST"])
     async def login(request: Request) -> HTTPResponse:
+        # Login CSRF: a cross-site form can post text/plain but never application/json without a
+        # CORS preflight, which this server refuses; a foreign Origin is refused outright.
+        if not (request.headers.get("content-type") or "").split(";")[0].strip().lower() == "application/json":
+            raise HttpError(415, "send the login as application/json")
+        if not same_origin(request):
+            raise HttpError(403, "log in from the console's own page")
         body = json_body(request)
         username, password = body.get("username"), body.get("password")
         if not isinstance(username, str) or not isinstance(password, str) or not username or not password:
             raise InvalidInput("give a username and a password")
         keys = (str(request.ip), username.lower()[:64])
-        if throttle.blocked(*keys):
+        if not await service.db(throttle.attempt, *keys):
             raise HttpError(429, "too many failed logins; wait a few minutes")
         agent = await service.db(store.authenticate, username, password)
         if agent is None:
-            throttle.failed(*keys)
             raise HttpError(401, "wrong username or password")
-        throttle.succeeded(*keys)
+        await service.db(throttle.succeeded, *keys)
         token, csrf = tokens.issue(agent.id)
         reply = secured({"agent": asdict(agent), "csrf": csrf})
         reply.cookies[SESSION_COOKIE] = token
@@ -155,14 +163,14 @@ def register_console(bp: Blueprint, channel: "ShopChannel") -> None:
         cookie["samesite"] = "Strict"
         cookie["path"] = "/"
         cookie["max-age"] = tokens.max_age
-        if request.scheme == "https":
+        if cookie_is_secure(request.scheme, channel.settings.cookie_secure):
             cookie["secure"] = True
         return reply
 
     @bp.route("/agent/logout", methods=["POST"])
     async def logout(request: Request) -> HTTPResponse:
         await current_agent(request, csrf=True)
-        tokens.revoke(request.cookies.get(SESSION_COOKIE))  # a copied cookie dies with the logout
+        await service.db(tokens.revoke, request.cookies.get(SESSION_COOKIE))  # a copied cookie dies with the logout
         reply = secured({"ok": True})
         reply.cookies[SESSION_COOKIE] = ""
         reply.cookies[SESSION_COOKIE]["path"] = "/"
@@ -229,7 +237,7 @@ def register_console(bp: Blueprint, channel: "ShopChannel") -> None:
     # -- live pushes -----------------------------------------------------------------
     @sio.on("connect", namespace=AGENTS_NAMESPACE)
     async def agent_connect(sid: str, environ: Dict[str, Any], auth: Optional[Dict] = None) -> bool:
-        session = tokens.load(_cookie_token(environ.get("HTTP_COOKIE", "")))
+        session = await service.db(tokens.load, _cookie_token(environ.get("HTTP_COOKIE", "")))
         agent = await service.db(store.get_agent, session.agent_id) if session else None
         if agent is None:
             return False
@@ -250,4 +258,4 @@ def register_console(bp: Blueprint, channel: "ShopChannel") -> None:
             await service.to_shopper(info.sender_id, TYPING_EVENT, {"on": True, "who": "agent", "name": session.get("name")})
 
 
-__all__ = ["LoginThrottle", "register_console"]
+__all__ = ["LoginThrottle", "cookie_is_secure", "register_console", "same_origin"]

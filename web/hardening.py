@@ -15,6 +15,8 @@ these on the app it is attached to (:func:`install_http_hardening`).
   cleaning, and metadata reduced to what the channel itself verifies.
 * **Pages** (demo shop, agent console, analytics) get a Content-Security-Policy:
   scripts, styles and connections from this server only, no framing.
+* **Typed payloads**: ``/intent{entities}`` is accepted only when the bot offered exactly that
+  payload in this conversation; otherwise it is read as text (:mod:`web.payloads`).
 * **Client tag**: every shopper message (shop channel and Rasa's REST channel) carries
   ``metadata.client``, a keyed hash of the client address set here, never by the caller,
   so the action server can limit order-verification misses per client
@@ -33,6 +35,7 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from web.payloads import guard_message
 from web.store import InvalidInput, clean_text
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -138,6 +141,8 @@ def install_http_hardening(app: Sanic, channel: Optional["ShopChannel"] = None) 
             tag = channel.client_tag_of(request)
             if tag:
                 cleaned["metadata"][CLIENT_METADATA_KEY] = tag
+        # "/intent{...}" only as a payload the bot offered in this conversation (web.payloads).
+        cleaned["message"] = await guard_message(getattr(app.ctx, "agent", None), cleaned["sender"], cleaned["message"])
         # Rasa's handler reads request.json: hand it the cleaned body (parsed once more, cached).
         request.body = json.dumps(cleaned).encode()
         request.parsed_json = cleaned

@@ -15,7 +15,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from sqlalchemy.exc import SQLAlchemyError
 
-from web.store import InvalidInput, StoreError, TicketConflict, TicketNotFound
+from web.store import DatabaseBusy, InvalidInput, StoreError, TicketConflict, TicketNotFound
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +50,8 @@ def _status_of(error: StoreError) -> int:
         return 409
     if isinstance(error, InvalidInput):
         return 400
+    if isinstance(error, DatabaseBusy):
+        return 503
     return 400
 
 

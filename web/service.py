@@ -9,14 +9,16 @@ loses no text; pushing last means nobody is shown what was not stored.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Dict, Iterable, List, Optional
 
 from rasa.shared.core.events import ActionExecuted, BotUttered, ConversationResumed, Event, UserUttered
 from socketio import AsyncServer
 
 from web.models import Author, TicketStatus
-from web.store import AgentInfo, HandoffStore, MessageInfo, TicketInfo
+from web.store import AgentInfo, DatabaseBusy, HandoffStore, MessageInfo, TicketInfo
 
 logger = logging.getLogger(__name__)
 
@@ -41,15 +43,27 @@ class HandoffService:
         sio: AsyncServer,
         rasa_agent: Callable[[], Any],
         shopper_namespace: Optional[str] = None,
+        timeout: float = 1.0,
     ) -> None:
         self.store = store
         self.sio = sio
         self._rasa_agent = rasa_agent
         self.shopper_namespace = shopper_namespace
+        self.timeout = timeout
+        # Our own threads: a locked database can never take the event loop's default executor
+        # (6 threads on 2 cores) away from Rasa; each stuck call ends by the database's own timeout.
+        self._executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="shop-db")
 
-    # -- database (blocking calls run in a worker thread) --------------------------
+    # -- database (blocking calls run in our worker threads, each bounded in time) -----
     async def db(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        return await asyncio.to_thread(function, *args, **kwargs)
+        """``function(*args, **kwargs)`` in a worker thread; :class:`DatabaseBusy` after ``timeout`` s."""
+        loop = asyncio.get_running_loop()
+        call = loop.run_in_executor(self._executor, functools.partial(function, *args, **kwargs))
+        try:
+            return await asyncio.wait_for(call, self.timeout)
+        except asyncio.TimeoutError:
+            logger.warning("database call %s took longer than %.1f s", getattr(function, "__name__", "?"), self.timeout)
+            raise DatabaseBusy("the shop database is busy, please try again in a moment") from None
 
     # -- Rasa tracker --------------------------------------------------------------
     async def append_events(self, sender_id: str, events: Iterable[Event]) -> None:

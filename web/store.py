@@ -48,6 +48,10 @@ class InvalidInput(StoreError):
     pass
 
 
+class DatabaseBusy(StoreError):
+    """A database call did not finish within ``SHOP_DB_TIMEOUT``; the caller gets a clear answer now."""
+
+
 @dataclass(frozen=True)
 class AgentInfo:
     id: int
@@ -170,8 +174,9 @@ class HandoffStore:
         self._sessions = session_factory(engine)
 
     @classmethod
-    def from_url(cls, url: str) -> "HandoffStore":
-        return cls(create_db_engine(url))
+    def from_url(cls, url: str, timeout: Optional[float] = None) -> "HandoffStore":
+        """A store on ``url``; servers pass ``timeout`` (``SHOP_DB_TIMEOUT``) to bound every statement."""
+        return cls(create_db_engine(url, timeout=timeout))
 
     def session(self) -> ContextManager[Session]:
         """A transaction: committed on success, rolled back on error."""
@@ -427,10 +432,11 @@ class HandoffStore:
 
 @lru_cache(maxsize=1)
 def default_store() -> HandoffStore:
-    """The process-wide store on ``assistant.settings``' database."""
+    """The process-wide store on ``assistant.settings``' database, every statement bounded by ``SHOP_DB_TIMEOUT``."""
     from assistant.settings import get_settings
 
-    return HandoffStore.from_url(get_settings().resolved_database_url)
+    settings = get_settings()
+    return HandoffStore.from_url(settings.resolved_database_url, timeout=settings.db_timeout)
 
 
 __all__ = [

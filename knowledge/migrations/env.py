@@ -15,7 +15,7 @@ from sqlalchemy import engine_from_config, pool
 
 from knowledge.models import Base
 
-for _module in ("web.models", "insights.models"):  # tables of the hand-off and of the insights package
+for _module in ("knowledge.counters", "web.models", "insights.models"):  # tables of the hand-off and of the insights package
     if importlib.util.find_spec(_module) is not None:
         importlib.import_module(_module)
 

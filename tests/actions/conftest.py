@@ -96,6 +96,22 @@ def tracker() -> Callable[..., Tracker]:
     return _tracker
 
 
+def proven_slots(slots: Dict[str, Any], sender: str = "test-conversation") -> Dict[str, Any]:
+    """``slots`` plus the order proof the order form issues when number and e-mail (or the
+    signed-in customer) matched: what every order action needs before it shows or changes anything."""
+    from actions.common import order_proofs
+
+    customer_id = slots.get("customer_id")
+    proof = order_proofs().issue(sender, slots["order_number"], email=None if customer_id else slots.get("email"),
+                                 customer_id=customer_id)
+    return {**slots, "order_proof": proof}
+
+
+@pytest.fixture
+def proven() -> Callable[..., Dict[str, Any]]:
+    return proven_slots
+
+
 def run_action(action: Action, tracker: Tracker, domain: Dict[str, Any]):
     """Runs an action like the action server does; returns (messages, events as dicts)."""
     dispatcher = CollectingDispatcher()

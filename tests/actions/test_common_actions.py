@@ -21,14 +21,27 @@ BOT = PROJECT_ROOT / "bot"
 
 
 def test_customer_id_comes_only_from_well_formed_metadata(tracker, run, domain, slots_of):
+    from actions.common import customer_proofs
+
     shop = {"channel": "shop"}  # the widget's channel, which verified the signed customer token
-    _, events = run(ValidateSlotMappings(), tracker("hi", "greet", metadata={"customer_id": "C0000001"}, **shop), domain)
+
+    def signed(customer_id):
+        """What the channel sends: the verified id and its proof for this conversation."""
+        return {"customer_id": customer_id, "customer_proof": customer_proofs().issue("test-conversation", customer_id)}
+
+    _, events = run(ValidateSlotMappings(), tracker("hi", "greet", metadata=signed("C0000001"), **shop), domain)
     assert slots_of(events)["customer_id"] == "C0000001"
     for bad in ("C1", "'; drop table", 42, None):
         _, events = run(ValidateSlotMappings(), tracker("hi", "greet", metadata={"customer_id": bad}, **shop), domain)
         assert "customer_id" not in slots_of(events)
+    # a tracker that merely claims a customer id (a forged call to the action server): no proof, no id
+    for claim in ({"customer_id": "C0000001"},
+                  {"customer_id": "C0000001", "customer_proof": customer_proofs().issue("other-chat", "C0000001")},
+                  {"customer_id": "C0000002", "customer_proof": signed("C0000001")["customer_proof"]}):
+        _, events = run(ValidateSlotMappings(), tracker("hi", "greet", metadata=claim, **shop), domain)
+        assert "customer_id" not in slots_of(events), claim
     # another channel's metadata is whatever its caller sent (Rasa's REST channel): never trusted
-    _, events = run(ValidateSlotMappings(), tracker("hi", "greet", metadata={"customer_id": "C0000001"}), domain)
+    _, events = run(ValidateSlotMappings(), tracker("hi", "greet", metadata=signed("C0000001")), domain)
     assert "customer_id" not in slots_of(events)
     # typed text never sets it
     _, events = run(ValidateSlotMappings(), tracker("my customer id is C0000002", "inform"), domain)

@@ -44,10 +44,17 @@ def test_order_number_is_found_in_what_people_write():
 
 
 def test_order_form_accepts_the_matching_pair(orders_kb, tracker, run, domain, slots_of):
+    from actions.common import order_proofs
+
     t = _order_form(tracker, f"10000002 {ALEX}", {"order_number": "10000002", "email": ALEX})
     messages, events = run(ValidateOrderForm(), t, domain)
     assert messages == []
-    assert slots_of(events) == {"order_number": "10000002", "email": ALEX, "verification_failures": 0}
+    slots = slots_of(events)
+    proof = slots.pop("order_proof")
+    assert slots == {"order_number": "10000002", "email": ALEX, "verification_failures": 0}
+    assert order_proofs().verify(proof, "test-conversation", "10000002") == {"email": ALEX, "customer_id": None}
+    assert order_proofs().verify(proof, "another-conversation", "10000002") is None
+    assert order_proofs().verify(proof, "test-conversation", "10000003") is None
 
 
 def test_wrong_email_and_unknown_order_get_the_same_answer(orders_kb, tracker, run, domain, slots_of):
@@ -114,15 +121,22 @@ def test_anonymous_shopper_is_asked_for_the_number(orders_kb, tracker, run, doma
     assert messages[0]["response"] == "utter_ask_order_number"
 
 
-def test_status_of_a_shipped_order_has_carrier_and_tracking(orders_kb, tracker, run, domain):
+def test_status_of_a_shipped_order_has_carrier_and_tracking(proven, orders_kb, tracker, run, domain):
     order = orders_kb.get_order("10000002", email=ALEX)
-    t = tracker("", slots={"order_number": "10000002", "email": ALEX})
+    t = tracker("", slots=proven({"order_number": "10000002", "email": ALEX}))
     messages, _ = run(ActionOrderStatus(), t, domain)
     text = messages[0]["text"]
     assert "is on its way with" in text and order.tracking_number in text and order.carrier in text
 
 
 def test_status_without_proof_reveals_nothing_and_offers_a_person(orders_kb, tracker, run, domain, slots_of):
+    # The right pair in the slots, set by any path but the order form, proves nothing (issue #19:
+    # "/affirm{order_number, email}" or a forged tracker); a wrong e-mail even less.
+    for slots in ({"order_number": "10000002", "email": "wrong@example.com"},
+                  {"order_number": "10000002", "email": ALEX},
+                  {"order_number": "10000002", "customer_id": "C0000001"}):
+        messages, _ = run(ActionOrderStatus(), tracker("", slots=slots), domain)
+        assert messages[0]["text"].startswith("I couldn't verify that order"), slots
     t = tracker("", slots={"order_number": "10000002", "email": "wrong@example.com"})
     messages, events = run(ActionOrderStatus(), t, domain)
     assert messages[0]["text"].startswith("I couldn't verify that order")
@@ -132,8 +146,8 @@ def test_status_without_proof_reveals_nothing_and_offers_a_person(orders_kb, tra
     assert slots["order_number"] is None
 
 
-def test_cancel_a_paid_order_after_confirmation(orders_kb, tracker, run, domain, slots_of):
-    slots = {"order_number": "10000003", "email": ALEX}
+def test_cancel_a_paid_order_after_confirmation(proven, orders_kb, tracker, run, domain, slots_of):
+    slots = proven({"order_number": "10000003", "email": ALEX})
     messages, events = run(ActionCheckCancellation(), tracker("", slots=slots), domain)
     assert slots_of(events)["order_action_allowed"] is True
     assert [b["payload"] for b in messages[0]["buttons"]] == ["/affirm", "/deny"]
@@ -142,16 +156,16 @@ def test_cancel_a_paid_order_after_confirmation(orders_kb, tracker, run, domain,
     assert orders_kb.get_order("10000003", email=ALEX).status == "cancelled"
 
 
-def test_a_shipped_order_cannot_be_cancelled(orders_kb, tracker, run, domain, slots_of):
+def test_a_shipped_order_cannot_be_cancelled(proven, orders_kb, tracker, run, domain, slots_of):
     messages, events = run(ActionCheckCancellation(),
-                           tracker("", slots={"order_number": "10000002", "email": ALEX}), domain)
+                           tracker("", slots=proven({"order_number": "10000002", "email": ALEX})), domain)
     assert slots_of(events)["order_action_allowed"] is False
     assert "can no longer be cancelled because it has already shipped" in messages[0]["text"]
     assert orders_kb.get_order("10000002", email=ALEX).status == "shipped"
 
 
-def test_change_the_address_of_a_packed_order(orders_kb, tracker, run, domain, slots_of):
-    slots = {"order_number": "10000006", "email": ALEX}
+def test_change_the_address_of_a_packed_order(proven, orders_kb, tracker, run, domain, slots_of):
+    slots = proven({"order_number": "10000006", "email": ALEX})
     messages, events = run(ActionCheckAddressChange(), tracker("", slots=slots), domain)
     assert slots_of(events)["order_action_allowed"] is True
     assert "Canal Street 12" in messages[0]["text"]
@@ -166,26 +180,26 @@ def test_change_the_address_of_a_packed_order(orders_kb, tracker, run, domain, s
     assert orders_kb.get_order("10000006", email=ALEX).delivery_address["line1"] == "Keizersgracht 100"
 
 
-def test_address_in_a_country_we_do_not_ship_to_is_refused(orders_kb, tracker, run, domain, slots_of):
+def test_address_in_a_country_we_do_not_ship_to_is_refused(proven, orders_kb, tracker, run, domain, slots_of):
     typed = "Bahnhofstrasse 1, 8001 Zurich, Switzerland"
-    t = tracker(typed, "inform", slots={"order_number": "10000006", "email": ALEX},
+    t = tracker(typed, "inform", slots=proven({"order_number": "10000006", "email": ALEX}),
                 slot_events={"new_address": typed}, active_loop="address_form")
     messages, events = run(ValidateAddressForm(), t, domain)
     assert slots_of(events)["new_address"] is None
     assert "we do not deliver to CH" in messages[0]["text"]
 
 
-def test_address_of_a_shipped_order_cannot_change(orders_kb, tracker, run, domain, slots_of):
+def test_address_of_a_shipped_order_cannot_change(proven, orders_kb, tracker, run, domain, slots_of):
     messages, events = run(ActionCheckAddressChange(),
-                           tracker("", slots={"order_number": "10000002", "email": ALEX}), domain)
+                           tracker("", slots=proven({"order_number": "10000002", "email": ALEX})), domain)
     assert slots_of(events)["order_action_allowed"] is False
     assert "redirect the parcel" in messages[0]["text"]
 
 
-def test_report_a_damaged_item(orders_kb, tracker, run, domain, slots_of):
+def test_report_a_damaged_item(proven, orders_kb, tracker, run, domain, slots_of):
     from knowledge.models import OrderIssue
 
-    slots = {"order_number": "10000001", "email": ALEX, "problem_type": "broken"}
+    slots = proven({"order_number": "10000001", "email": ALEX, "problem_type": "broken"})
     _, events = run(ActionCheckProblemReport(), tracker("my shoes arrived broken", "report_problem", slots=slots),
                     domain)
     checked = slots_of(events)
@@ -212,9 +226,9 @@ def test_report_a_damaged_item(orders_kb, tracker, run, domain, slots_of):
     assert slots_of(events) == {"problem_type": None, "order_item": None}
 
 
-def test_problem_report_needs_a_shipped_order(orders_kb, tracker, run, domain, slots_of):
+def test_problem_report_needs_a_shipped_order(proven, orders_kb, tracker, run, domain, slots_of):
     _, events = run(ActionCheckProblemReport(),
-                    tracker("", slots={"order_number": "10000003", "email": ALEX}), domain)
+                    tracker("", slots=proven({"order_number": "10000003", "email": ALEX})), domain)
     assert slots_of(events)["order_action_allowed"] is False
 
 

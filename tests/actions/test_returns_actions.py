@@ -17,12 +17,21 @@ from actions.returns import (
 
 pytestmark = pytest.mark.slow
 
-ALEX = {"order_number": "10000001", "email": "alex.morgan@example.com"}
-SAM = {"order_number": "10000008", "email": "sam.lee@example.com"}
 
 
-def test_delivered_order_is_eligible_and_the_form_may_start(orders_kb, tracker, run, domain, slots_of):
-    messages, events = run(ActionCheckReturnEligibility(), tracker("", slots={**ALEX, "order_task": "return"}),
+@pytest.fixture
+def alex(proven):
+    """Alex's delivered order, verified by the order form (the proof it issues), as in a conversation."""
+    return proven({"order_number": "10000001", "email": "alex.morgan@example.com"})
+
+
+@pytest.fixture
+def sam(proven):
+    return proven({"order_number": "10000008", "email": "sam.lee@example.com"})
+
+
+def test_delivered_order_is_eligible_and_the_form_may_start(alex, orders_kb, tracker, run, domain, slots_of):
+    messages, events = run(ActionCheckReturnEligibility(), tracker("", slots={**alex, "order_task": "return"}),
                            domain)
     slots = slots_of(events)
     assert slots["order_action_allowed"] is True
@@ -31,65 +40,65 @@ def test_delivered_order_is_eligible_and_the_form_may_start(orders_kb, tracker, 
     assert "buttons" not in messages[0] or not messages[0]["buttons"]
 
 
-def test_eligibility_question_offers_to_start_a_return(orders_kb, tracker, run, domain):
+def test_eligibility_question_offers_to_start_a_return(alex, orders_kb, tracker, run, domain):
     messages, _ = run(ActionCheckReturnEligibility(),
-                      tracker("", slots={**ALEX, "order_task": "return_eligibility"}), domain)
+                      tracker("", slots={**alex, "order_task": "return_eligibility"}), domain)
     assert messages[0]["text"].endswith("Would you like to start a return?")
     assert [b["payload"] for b in messages[0]["buttons"]] == ["/affirm", "/deny"]
 
 
-def test_closed_return_window_is_explained(orders_kb, tracker, run, domain, slots_of):
-    slots = {"order_number": "10000004", "email": "alex.morgan@example.com", "order_task": "return"}
+def test_closed_return_window_is_explained(proven, orders_kb, tracker, run, domain, slots_of):
+    slots = proven({"order_number": "10000004", "email": "alex.morgan@example.com", "order_task": "return"})
     messages, events = run(ActionCheckReturnEligibility(), tracker("", slots=slots), domain)
     assert slots_of(events)["order_action_allowed"] is False
     assert "30-day return window" in messages[0]["text"] and "closed" in messages[0]["text"]
 
 
-def test_return_form_lists_only_returnable_items_and_refuses_final_sale(orders_kb, tracker, run, domain, slots_of):
-    order = orders_kb.get_order("10000008", email=SAM["email"])
+def test_return_form_lists_only_returnable_items_and_refuses_final_sale(sam, orders_kb, tracker, run, domain, slots_of):
+    order = orders_kb.get_order("10000008", email=sam["email"])
     earrings = next(i for i in order.items if not i.returnable)
     dress = next(i for i in order.items if i.returnable)
-    messages, _ = run(ActionAskOrderItem(), tracker("", slots=SAM, active_loop="return_form"), domain)
+    messages, _ = run(ActionAskOrderItem(), tracker("", slots=sam, active_loop="return_form"), domain)
     assert [b["payload"] for b in messages[0]["buttons"]] == [f'/inform{{"order_item": "{dress.item_id}"}}']
-    t = tracker("the earrings", "inform", slots=SAM, slot_events={"order_item": "the earrings"},
+    t = tracker("the earrings", "inform", slots=sam, slot_events={"order_item": "the earrings"},
                 active_loop="return_form")
     messages, events = run(ValidateReturnForm(), t, domain)
     assert slots_of(events)["order_item"] is None
     assert messages[0]["text"] == f"The {earrings.title} can't be returned: final sale (hygiene item) unless faulty."
-    t = tracker("ok the dress then", "inform", slots=SAM, slot_events={"order_item": "ok the dress then"},
+    t = tracker("ok the dress then", "inform", slots=sam, slot_events={"order_item": "ok the dress then"},
                 active_loop="return_form")
     _, events = run(ValidateReturnForm(), t, domain)
     assert slots_of(events)["order_item"] == str(dress.item_id)
 
 
-def test_return_reason_is_cleaned(orders_kb, tracker, run, domain, slots_of):
-    t = tracker("x", "inform", slots=ALEX, slot_events={"return_reason": "  too\tsmall\x00  "}, active_loop="return_form")
+def test_return_reason_is_cleaned(alex, orders_kb, tracker, run, domain, slots_of):
+    t = tracker("x", "inform", slots=alex, slot_events={"return_reason": "  too\tsmall\x00  "}, active_loop="return_form")
     _, events = run(ValidateReturnForm(), t, domain)
     assert slots_of(events)["return_reason"] == "too small"
-    t = tracker("x", "inform", slots=ALEX, slot_events={"return_reason": " "}, active_loop="return_form")
+    t = tracker("x", "inform", slots=alex, slot_events={"return_reason": " "}, active_loop="return_form")
     messages, events = run(ValidateReturnForm(), t, domain)
     assert slots_of(events)["return_reason"] is None and messages
 
 
-def test_create_return_opens_an_rma_and_refund_status_shows_it(orders_kb, tracker, run, domain, slots_of):
-    order = orders_kb.get_order("10000001", email=ALEX["email"])
+def test_create_return_opens_an_rma_and_refund_status_shows_it(alex, orders_kb, tracker, run, domain, slots_of):
+    order = orders_kb.get_order("10000001", email=alex["email"])
     item = order.items[0]
-    slots = {**ALEX, "order_item": str(item.item_id), "return_reason": "Too small"}
+    slots = {**alex, "order_item": str(item.item_id), "return_reason": "Too small"}
     messages, events = run(ActionCreateReturn(), tracker("", slots=slots), domain)
     assert messages[0]["text"].startswith("Return RMA-") and item.title in messages[0]["text"]
     assert slots_of(events) == {"order_item": None, "return_reason": None}
-    messages, _ = run(ActionRefundStatus(), tracker("", slots=ALEX), domain)
+    messages, _ = run(ActionRefundStatus(), tracker("", slots=alex), domain)
     assert "RMA-" in messages[0]["text"] and "refund not started" in messages[0]["text"]
 
 
-def test_refund_in_progress(orders_kb, tracker, run, domain):
-    slots = {"order_number": "10000005", "email": "alex.morgan@example.com"}
+def test_refund_in_progress(proven, orders_kb, tracker, run, domain):
+    slots = proven({"order_number": "10000005", "email": "alex.morgan@example.com"})
     messages, _ = run(ActionRefundStatus(), tracker("", slots=slots), domain)
     assert "refund processing" in messages[0]["text"]
 
 
-def test_refund_status_of_someone_elses_order_reveals_nothing(orders_kb, tracker, run, domain, slots_of):
-    slots = {"order_number": "10000008", "email": "alex.morgan@example.com"}
+def test_refund_status_of_someone_elses_order_reveals_nothing(proven, orders_kb, tracker, run, domain, slots_of):
+    slots = proven({"order_number": "10000008", "email": "alex.morgan@example.com"})  # a proof for a wrong pair
     messages, events = run(ActionRefundStatus(), tracker("", slots=slots), domain)
     assert messages[0]["text"].startswith("I couldn't verify that order")
     assert slots_of(events)["human_offered"] is True

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import urllib.request
 
 import pytest
 
@@ -51,7 +53,11 @@ def test_socketio_load_run_against_the_real_assistant(running_assistant: Assista
     result = asyncio.run(run_load(running_assistant.config.rasa_url, shoppers=2, duration=30, max_turns=8,
                                   protocol="socketio", think=0.0))
     assert len(result.turns) == 8 and result.errors == 0
-    assert all(turn.sender and len(turn.sender) == 32 for turn in result.turns)  # widget session ids
+    # The conversation ids are the ones the server issued in session_confirm: their history opens.
+    history = f"{running_assistant.config.rasa_url}/webhooks/shop/history/"
+    for sender in {turn.sender for turn in result.turns}:
+        with urllib.request.urlopen(history + sender, timeout=30) as reply:
+            assert json.loads(reply.read())["messages"], sender
     assert time_breakdown(str(running_assistant.config.tracker_db), result)["nlu_ms_per_turn"] > 0
 
 

@@ -9,7 +9,6 @@ in the tracker store, and the bot must answer normally once the server is back.
 from __future__ import annotations
 
 import os
-import secrets
 import signal
 import sqlite3
 import time
@@ -18,9 +17,13 @@ from typing import Dict, List, Tuple
 import pytest
 import requests
 
-from assistant.resilience import APOLOGY_TEXT, DEFAULT_RETRY_AFTER
+from assistant.resilience import APOLOGY_TEXT
+from assistant.settings import Settings
+from web.client import new_conversation_id
 
 pytestmark = pytest.mark.slow
+
+RETRY_AFTER = Settings().action_retry_after  # the circuit breaker's pause (SHOP_ACTION_RETRY_AFTER)
 
 PRODUCT_QUESTION = "do you have waterproof running shoes?"
 ANSWER_WITHIN = 2.0  # seconds, the requirement
@@ -56,12 +59,12 @@ def test_frozen_then_killed_action_server(running_assistant) -> None:
         sent.setdefault(sender, []).append(text)
         return timed(base, sender, text)
 
-    warm = secrets.token_hex(16)
+    warm = new_conversation_id(base)
     answer, _ = say(warm, PRODUCT_QUESTION)
     assert not is_apology(answer), "the action server should answer before the faults"
 
     actions = running_assistant.processes["actions"]
-    frozen = secrets.token_hex(16)
+    frozen = new_conversation_id(base)
     os.kill(actions.pid, signal.SIGSTOP)  # slow: accepts connections, never answers
     try:
         answer, elapsed = say(frozen, PRODUCT_QUESTION)
@@ -71,7 +74,7 @@ def test_frozen_then_killed_action_server(running_assistant) -> None:
         os.kill(actions.pid, signal.SIGCONT)
 
     running_assistant.stop("actions", kill=True)  # SIGKILL mid-conversation
-    down = secrets.token_hex(16)
+    down = new_conversation_id(base)
     try:
         greeting, _ = say(down, "hi")
         assert any(m.get("text") for m in greeting) and not is_apology(greeting), "small talk needs no action server"
@@ -85,9 +88,9 @@ def test_frozen_then_killed_action_server(running_assistant) -> None:
     finally:
         running_assistant.start_actions()
 
-    deadline = time.monotonic() + DEFAULT_RETRY_AFTER + 30
+    deadline = time.monotonic() + RETRY_AFTER + 30
     while True:
-        back = secrets.token_hex(16)
+        back = new_conversation_id(base)
         answer, elapsed = say(back, PRODUCT_QUESTION)
         if not is_apology(answer):
             break

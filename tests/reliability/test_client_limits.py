@@ -1,17 +1,21 @@
-"""The per-client limit on order-verification misses, in process (the live test is in test_process_faults.py).
+"""Limits shared by every process (the shared counters), and the per-client limit on order-verification
+misses in the order form (the live tests are in test_process_faults.py and test_attacks.py).
 
-The sliding window, its memory bound, the client tag (a keyed hash, never the
-address, never the caller's word) and the order form refusing to look anything
-up once a client is blocked, even for the right order number and e-mail.
+The fixed windows of the shop database's counters (exact under concurrency, expiring, surviving a
+new process), the client tag (a keyed hash, never the address, never the caller's word) and the
+order form refusing to look anything up once a client is blocked, even for the right order
+number and e-mail.
 """
 from __future__ import annotations
 
 import asyncio
+import threading
+from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import pytest
 
-from assistant.ratelimit import SlidingWindowLimiter, verification_limiter
+from knowledge.counters import Limit, SharedLimiter, SQLCounterStorage
 from web.hardening import CLIENT_METADATA_KEY, clean_rest_body, client_address, client_tag
 
 
@@ -23,37 +27,62 @@ class Clock:
         return self.now
 
 
-def test_the_window_slides_hit_by_hit() -> None:
+@pytest.fixture
+def engine(tmp_path: Path):
+    from knowledge.db import create_db_engine, migrate
+
+    url = f"sqlite:///{tmp_path / 'shop.db'}"
+    migrate(url)
+    return create_db_engine(url)
+
+
+def test_a_window_counts_every_hit_and_then_expires(engine) -> None:
     clock = Clock()
-    limiter = SlidingWindowLimiter(3, 60, clock=clock)
-    for second in (0, 10, 20):
-        clock.now = 1000 + second
-        assert not limiter.blocked("a")
-        limiter.hit("a")
-    assert limiter.blocked("a") and not limiter.blocked("b")
-    clock.now = 1059.9
-    assert limiter.blocked("a")
-    clock.now = 1060.0  # the first miss has left the window, the other two have not
-    assert not limiter.blocked("a") and limiter.count("a") == 2
-    limiter.hit("a")
-    assert limiter.blocked("a")
-    clock.now = 1200
-    assert limiter.count("a") == 0
+    limiter = SharedLimiter(SQLCounterStorage(engine, clock=clock))
+    limit = Limit("test", 3, 60)
+    assert [limiter.hit(limit, "a") for _ in range(4)] == [True, True, True, False]
+    assert not limiter.allowed(limit, "a") and limiter.allowed(limit, "b") and limiter.count(limit, "a") == 4
+    clock.now += 60  # the window is over: a fresh count
+    assert limiter.allowed(limit, "a") and limiter.count(limit, "a") == 0 and limiter.hit(limit, "a")
+    limiter.clear(limit, "a")
+    assert limiter.count(limit, "a") == 0
+    assert limiter.hit(limit, None) and limiter.allowed(limit, "") and limiter.count(limit, None) == 0
 
 
-def test_memory_is_bounded_and_missing_keys_never_count() -> None:
-    limiter = SlidingWindowLimiter(1, 60, max_keys=100)
-    for n in range(1000):
-        limiter.hit(f"client-{n}")
-    assert len(limiter._hits) == 100 and limiter.blocked("client-999") and not limiter.blocked("client-0")
-    assert limiter.hit(None) == 0 and not limiter.blocked(None) and not limiter.blocked("")
+def test_simultaneous_hits_are_counted_exactly_and_seen_by_another_process(engine) -> None:
+    limit = Limit("parallel", 5, 300)
+    results: List[bool] = []
+    threads = [threading.Thread(target=lambda: results.append(SharedLimiter.from_url(None, engine).hit(limit, "k")))
+               for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results.count(True) == 5 and results.count(False) == 15
+    from knowledge.db import create_db_engine
+
+    another = SharedLimiter.from_url(None, create_db_engine(str(engine.url)))  # a second server, or a restart
+    assert another.count(limit, "k") == 20 and not another.allowed(limit, "k")
 
 
-def test_limits_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_counters_never_store_the_key_itself(engine) -> None:
+    SharedLimiter.from_url(None, engine).hit(Limit("login-account", 5, 300), "203.0.113.7|anna")
+    with engine.connect() as connection:
+        keys = [row[0] for row in connection.exec_driver_sql("SELECT key FROM rate_counters")]
+    assert keys and not any("203.0.113.7" in k or "anna" in k for k in keys)
+
+
+def test_limits_come_from_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    from actions.orders import client_misses_limit
+    from assistant.settings import get_settings
+
     monkeypatch.setenv("SHOP_VERIFY_CLIENT_LIMIT", "4")
-    monkeypatch.setenv("SHOP_VERIFY_CLIENT_WINDOW", "not a number")
-    limiter = verification_limiter()
-    assert limiter.limit == 4 and limiter.window == 900
+    monkeypatch.setenv("SHOP_VERIFY_CLIENT_WINDOW", "120")
+    get_settings.cache_clear()
+    try:
+        assert client_misses_limit() == Limit("verify-client", 4, 120)
+    finally:
+        get_settings.cache_clear()
 
 
 def test_client_tag_is_a_keyed_hash_of_the_address() -> None:
@@ -96,6 +125,10 @@ class Tracker:
     def slots_to_validate(self) -> Dict[str, Any]:
         return {}
 
+    @property
+    def events(self) -> List[Dict[str, Any]]:
+        return []
+
 
 class Dispatcher:
     def __init__(self) -> None:
@@ -108,6 +141,7 @@ class Dispatcher:
 class Knowledge:
     def __init__(self) -> None:
         self.lookups = 0
+        self.limiter = SharedLimiter.from_url("memory://")
 
     def verify_order(self, number: str, email: str) -> Optional[str]:
         self.lookups += 1
@@ -119,7 +153,7 @@ def test_the_order_form_stops_checking_for_a_blocked_client(monkeypatch: pytest.
 
     knowledge = Knowledge()
     monkeypatch.setattr(orders, "get_knowledge", lambda: knowledge)
-    monkeypatch.setattr(orders, "CLIENT_MISSES", SlidingWindowLimiter(2, 600))
+    monkeypatch.setattr(orders, "client_misses_limit", lambda: Limit("verify-client", 2, 600))
     form = orders.ValidateOrderForm()
 
     def check(client: Optional[str], email: str) -> Dict[str, Any]:

@@ -105,31 +105,33 @@ def test_rest_body_gate_refuses_clearly_or_yields_the_three_fields(raw: bytes) -
 @given(json_values, st.text(alphabet=string.ascii_letters + string.digits, min_size=1, max_size=12))
 def test_rest_metadata_never_carries_a_customer_id(metadata, customer) -> None:
     """Even a correctly signed token does not log a REST caller in (F1: orders of any customer)."""
-    from web.auth import CustomerTokens
+    from assistant.signing import CustomerProofs, CustomerTokens
     from web.channel import ShopChannel, ShopChannelConfig
 
     channel = ShopChannel.__new__(ShopChannel)  # just the metadata rules, no database
     channel.config = ShopChannelConfig()
     channel.customer_tokens = CustomerTokens("fuzz-secret")
+    channel.customer_proofs = CustomerProofs("fuzz-secret")
     raw = {"page": {"url": "/p/1"}, "customer_id": "C0000001", "customer_token": channel.customer_tokens.sign("C0000001")}
     if isinstance(metadata, dict):
         raw.update(metadata)
     body = clean_rest_body(json.dumps({"sender": customer, "message": "where is my order?", "metadata": raw}).encode(), channel)
-    assert "customer_id" not in body["metadata"]
+    assert "customer_id" not in body["metadata"] and "customer_proof" not in body["metadata"]
     assert set(body["metadata"]) <= {"page", "display_text"}
 
 
 @FUZZ
 @given(json_values)
 def test_shop_channel_metadata_is_whitelisted(raw) -> None:
-    from web.auth import CustomerTokens
+    from assistant.signing import CustomerProofs, CustomerTokens
     from web.channel import ShopChannel, ShopChannelConfig
 
     channel = ShopChannel.__new__(ShopChannel)
     channel.config = ShopChannelConfig()
     channel.customer_tokens = CustomerTokens("fuzz-secret")
-    metadata = channel.clean_metadata(raw)
-    assert set(metadata) <= {"page", "display_text", "customer_id"}
+    channel.customer_proofs = CustomerProofs("fuzz-secret")
+    metadata = channel.clean_metadata(raw, "a-conversation")
+    assert set(metadata) <= {"page", "display_text", "customer_id", "customer_proof"}
     assert "customer_id" not in metadata  # only a valid signed token gives one
     json.dumps(metadata).encode("utf-8")
 

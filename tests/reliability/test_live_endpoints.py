@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from assistant.settings import PROJECT_ROOT
+from web.client import new_conversation_id
 from web.hardening import MAX_REQUEST_BYTES
 
 pytestmark = pytest.mark.slow
@@ -133,7 +134,7 @@ def test_refused_messages_store_nothing(base: str, tracker_db: Path) -> None:
 def test_emoji_mixed_scripts_and_control_characters_get_a_sensible_reply(base: str, tracker_db: Path) -> None:
     for message in ["😀👍🏽 hi!", "hola 你好 привет مرحبا", "hi\x00\x07 there\u202e", "\U0001F9E1" * 300]:
         for path in ("/webhooks/rest/webhook", "/webhooks/shop/webhook"):
-            sender = session_id()
+            sender = new_conversation_id(base)
             reply = requests.post(f"{base}{path}", json={"sender": sender, "message": message}, timeout=60)
             assert reply.status_code == 200, reply.text
             assert any(m.get("text") for m in reply.json()), (message, reply.json())
@@ -190,15 +191,15 @@ def test_rest_metadata_cannot_claim_a_customer(base: str) -> None:
     claim = {"metadata": {"customer_id": "C0000001", "page": {"url": "/account"}}, "input_channel": "shop"}
     asked = texts(rest(base, sender, "/order_status", **claim))
     assert DEMO_ORDER not in asked and "Which order" not in asked
-    answer = texts(rest(base, sender, f'/inform{{"order_number": "{DEMO_ORDER}"}}', **claim))
+    answer = texts(rest(base, sender, DEMO_ORDER, **claim))
     assert "e-mail" in answer and "delivered" not in answer, answer
 
 
 def _verify(base: str, number: str, email: str) -> str:
     sender = session_id()
     rest(base, sender, "/order_status")
-    rest(base, sender, f'/inform{{"order_number": "{number}"}}')
-    return texts(rest(base, sender, f'/inform{{"email": "{email}"}}'))
+    rest(base, sender, number)
+    return texts(rest(base, sender, email))
 
 
 def test_wrong_number_and_wrong_email_get_the_same_answer(base: str) -> None:
@@ -213,8 +214,8 @@ def test_three_wrong_guesses_end_the_check_and_offer_a_person(base: str) -> None
     rest(base, sender, "/order_status")
     answers = []
     for guess in range(3):
-        rest(base, sender, f'/inform{{"order_number": "{10000001 + guess}"}}')
-        answers.append(texts(rest(base, sender, f'/inform{{"email": "guess{guess}@example.com"}}')))
+        rest(base, sender, str(10000001 + guess))
+        answers.append(texts(rest(base, sender, f"guess{guess}@example.com")))
     assert "try again" in answers[0] and "try again" not in answers[-1]
     assert "person" in answers[-1].lower() or "team" in answers[-1].lower(), answers[-1]
 

@@ -36,6 +36,7 @@ from assistant.scaleout import (
     drain_queue,
     nginx_executable,
 )
+from web.client import new_conversation_id
 
 pytestmark = [pytest.mark.slow, pytest.mark.services]
 
@@ -130,7 +131,7 @@ def test_agent_reply_reaches_a_shopper_connected_to_the_other_server(stack: Scal
                              env=stack.environment())
     assert created.returncode == 0, created.stderr
 
-    sender = uuid.uuid4().hex
+    sender = new_conversation_id(shopper_server)
     agent_text = f"Hello from the console {uuid.uuid4().hex[:6]}"
     texts: List[str] = []
     got_agent_reply = threading.Event()

@@ -61,6 +61,7 @@ def store(db_url: str):
 def web_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str) -> Iterator[None]:
     """Point ``assistant.settings`` (and the cached default store) at a temp folder and database."""
     from assistant.settings import get_settings
+    from knowledge.counters import default_limiter
     from web.store import default_store
 
     monkeypatch.setenv("SHOP_VAR_DIR", str(tmp_path))
@@ -68,9 +69,11 @@ def web_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str) -
     monkeypatch.setenv("SHOP_SECRET_KEY", "test-secret-key-for-web-tests")
     get_settings.cache_clear()
     default_store.cache_clear()
+    default_limiter.cache_clear()
     yield
     get_settings.cache_clear()
     default_store.cache_clear()
+    default_limiter.cache_clear()
 
 
 # -- the running assistant ------------------------------------------------------------------
@@ -94,6 +97,30 @@ def live_shop(request: pytest.FixtureRequest) -> LiveShop:
     assistant = request.getfixturevalue("running_assistant")
     shop_env = request.getfixturevalue("shop_env")
     return LiveShop(url=assistant.config.rasa_url, env=shop_env)
+
+
+def sign_in_shopper(context, shop: LiveShop, customer_id: str = "C0000001", name: str = "Alex Morgan") -> None:
+    """What a shop's own back end does for a signed-in shopper: render the page with a customer
+    token signed with the assistant's secret. Here the demo page's ``/demo/config`` answer gets it
+    (the demo page itself is a guest unless the development switch ``SHOP_DEMO_LOGIN`` is on)."""
+    from assistant.settings import Settings
+    from assistant.signing import CustomerTokens, resolve_secret_key
+
+    secret = resolve_secret_key(Settings(var_dir=Path(shop.env["SHOP_VAR_DIR"]), secret_key=shop.env.get("SHOP_SECRET_KEY")))
+    token = CustomerTokens(secret).sign(customer_id)
+
+    def add_token(route) -> None:
+        reply = route.fetch()
+        data = reply.json()
+        data.update(customer={"customer_id": customer_id, "name": name}, customer_token=token)
+        route.fulfill(response=reply, json=data)
+
+    context.route("**/webhooks/shop/demo/config*", add_token)
+
+
+@pytest.fixture
+def signed_in() -> Callable[..., None]:
+    return sign_in_shopper
 
 
 @dataclass

@@ -10,14 +10,18 @@ import pytest
 import requests
 import socketio
 
+from web.client import new_conversation_id
+
 pytestmark = pytest.mark.slow
 
 # The "Talk to a person" quick reply: these tests check the channel, not the NLU model.
 HUMAN = "/request_human"
+ISSUED = "<an id the server issued>"  # filled in per test (ids are issued by the running server)
 
 
-def new_session() -> str:
-    return secrets.token_hex(16)
+def new_session(shop) -> str:
+    """A conversation id the server issued (it continues no other)."""
+    return new_conversation_id(shop.url)
 
 
 def post(shop, path: str, **kwargs) -> requests.Response:
@@ -25,7 +29,7 @@ def post(shop, path: str, **kwargs) -> requests.Response:
 
 
 def test_rest_webhook_answers_in_rasa_format(live_shop) -> None:
-    sender = new_session()
+    sender = new_session(live_shop)
     reply = post(live_shop, "/webhook", json={"sender": sender, "message": "hi"})
     assert reply.status_code == 200
     messages = reply.json()
@@ -39,25 +43,30 @@ def test_rest_webhook_answers_in_rasa_format(live_shop) -> None:
         (b"{not json", "JSON object"),
         (b"[1, 2]", "JSON object"),
         (b"\xff\xfe\x00garbage", "JSON object"),
-        (json.dumps({"message": "hi"}).encode(), "session id"),
-        (json.dumps({"sender": "x" * 500, "message": "hi"}).encode(), "session id"),
-        (json.dumps({"sender": 12345678901234567890, "message": "hi"}).encode(), "session id"),
-        (json.dumps({"sender": "s" * 32, "message": ""}).encode(), "empty"),
-        (json.dumps({"sender": "s" * 32, "message": " \n\t "}).encode(), "empty"),
-        (json.dumps({"sender": "s" * 32, "message": 42}).encode(), "string"),
-        (json.dumps({"sender": "s" * 32, "message": "x" * 100_000}).encode(), "longer than"),
+        (json.dumps({"message": "hi"}).encode(), "conversation id"),
+        (json.dumps({"sender": "x" * 500, "message": "hi"}).encode(), "conversation id"),
+        (json.dumps({"sender": 12345678901234567890, "message": "hi"}).encode(), "conversation id"),
+        (json.dumps({"sender": ISSUED, "message": ""}).encode(), "empty"),
+        (json.dumps({"sender": ISSUED, "message": " \n\t "}).encode(), "empty"),
+        (json.dumps({"sender": ISSUED, "message": 42}).encode(), "string"),
+        (json.dumps({"sender": ISSUED, "message": "x" * 100_000}).encode(), "longer than"),
     ],
 )
 def test_rest_webhook_refuses_bad_input_clearly(live_shop, body: bytes, reason: str) -> None:
+    body = body.replace(f'"{ISSUED}"'.encode(), f'"{new_session(live_shop)}"'.encode())
     reply = post(live_shop, "/webhook", data=body, headers={"Content-Type": "application/json"})
     assert reply.status_code == 400
     assert reason in reply.json()["error"]
 
 
-def test_history_needs_a_real_session_id(live_shop) -> None:
+def test_history_needs_a_conversation_id_this_server_issued(live_shop) -> None:
     assert requests.get(f"{live_shop.channel}/history/short", timeout=10).status_code == 404
-    fresh = requests.get(f"{live_shop.channel}/history/{new_session()}", timeout=10).json()
+    fresh = requests.get(f"{live_shop.channel}/history/{new_session(live_shop)}", timeout=10).json()
     assert fresh["messages"] == [] and fresh["handoff"] == {"status": None}
+    made_up = secrets.token_hex(16)  # well-formed, but never issued here
+    assert requests.get(f"{live_shop.channel}/history/{made_up}", timeout=10).status_code == 404
+    refused = post(live_shop, "/webhook", json={"sender": made_up, "message": "hi"})
+    assert refused.status_code == 400 and "/webhooks/shop/session" in refused.json()["error"]
 
 
 def test_socketio_speaks_rasas_protocol(live_shop) -> None:
@@ -73,13 +82,14 @@ def test_socketio_speaks_rasas_protocol(live_shop) -> None:
         received["bot_uttered"].append(data)
         got_reply.set()
 
-    session_id = new_session()
+    session_id = new_session(live_shop)
     client.connect(live_shop.url, socketio_path="/socket.io", transports=["websocket"])
     try:
         assert client.transport() == "websocket"
         client.emit("session_request", {"session_id": session_id})
         client.emit("user_uttered", {"message": "hi", "session_id": session_id})
         assert got_reply.wait(60)
+        client.emit("session_request", {"session_id": secrets.token_hex(16)})  # an id never issued here
         client.emit("user_uttered", "not an object")
         client.emit("user_uttered", {"message": "", "session_id": session_id})
         deadline = time.monotonic() + 10
@@ -87,7 +97,8 @@ def test_socketio_speaks_rasas_protocol(live_shop) -> None:
             time.sleep(0.1)
     finally:
         client.disconnect()
-    assert received["session_confirm"] == [session_id]
+    assert received["session_confirm"][0] == session_id
+    assert received["session_confirm"][1] != session_id and len(received["session_confirm"]) == 2  # a new one
     assert received["bot_uttered"][0].get("text")
     assert [e["error"] for e in received["shop_error"]] == [
         "send an object: {message, session_id, metadata}", "the message is empty",
@@ -105,7 +116,7 @@ def _login(shop, account) -> tuple:
 
 def test_console_api_needs_login_csrf_and_the_ticket_holder(live_shop, agent_account, make_agent) -> None:
     base = live_shop.channel
-    sender = new_session()
+    sender = new_session(live_shop)
     queued = post(live_shop, "/webhook", json={"sender": sender, "message": HUMAN}).json()
     assert any("queue" in (m.get("text") or "") for m in queued)
     handoff = requests.get(f"{base}/history/{sender}", timeout=10).json()["handoff"]
@@ -169,7 +180,7 @@ def test_login_throttle_answers_429_after_repeated_failures(live_shop, make_agen
     assert blocked.status_code == 429
     unknown = requests.post(url, json={"username": "nobody-here", "password": "whatever-123"}, timeout=10)
     assert unknown.status_code == 401 and unknown.json() == {"error": "wrong username or password"}
-    assert requests.post(url, data=b"nope", timeout=10).status_code == 400
+    assert requests.post(url, data=b"nope", timeout=10).status_code == 415  # JSON only (login CSRF)
 
 
 def test_insights_endpoints_are_for_admins_only(live_shop, agent_account, make_agent) -> None:
@@ -184,7 +195,7 @@ def test_insights_endpoints_are_for_admins_only(live_shop, agent_account, make_a
     admin, admin_csrf = _login(live_shop, make_agent("Ada", admin=True))
     assert admin.get(report, timeout=60).status_code == 200
     assert admin.post(export, json={"customer_id": "C0000001"}, timeout=30).status_code == 403  # no CSRF token
-    sender = new_session()
+    sender = new_session(live_shop)
     post(live_shop, "/webhook", json={"sender": sender, "message": HUMAN})
     exported = admin.post(export, json={"sender_id": sender}, headers=admin_csrf, timeout=60)
     assert exported.status_code == 200
@@ -195,7 +206,7 @@ def test_site_events_take_identity_from_the_widget_headers(live_shop) -> None:
     pytest.importorskip("insights.api")
     url = f"{live_shop.url}/insights/events"
     event = {"type": "product_viewed", "product_id": "1", "customer_id": "C0000002"}
-    headers = {"X-Shop-Session": new_session(), "X-Shop-Customer-Token": "forged"}
+    headers = {"X-Shop-Session": new_session(live_shop), "X-Shop-Customer-Token": "forged"}
     recorded = requests.post(url, json=event, headers=headers, timeout=30)
     assert recorded.status_code == 202 and recorded.json()["recorded"] == 1
     assert requests.post(url, json={"type": "teleported"}, headers=headers, timeout=30).status_code == 400

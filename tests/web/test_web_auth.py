@@ -1,22 +1,12 @@
-"""Passwords, console session tokens, CSRF and the signing secret."""
+"""Passwords, console session tokens (and their revocation) and CSRF."""
 from __future__ import annotations
 
-import os
-import stat
 import time
 
 import pytest
 
-from assistant.settings import Settings
-from web.auth import (
-    CustomerTokens,
-    SecretKeyMissing,
-    SessionTokens,
-    csrf_matches,
-    hash_password,
-    resolve_secret_key,
-    verify_password,
-)
+from knowledge.counters import SharedLimiter
+from web.auth import SessionTokens, csrf_matches, hash_password, verify_password
 
 
 def test_password_hashes_are_salted_argon2() -> None:
@@ -56,31 +46,17 @@ def test_csrf_comparison() -> None:
     assert not csrf_matches("abc", "")
 
 
-def test_customer_tokens_prove_the_customer_id() -> None:
-    tokens = CustomerTokens("secret")
-    token = tokens.sign("C0000001")
-    assert tokens.verify(token) == "C0000001"
-    assert CustomerTokens("other").verify(token) is None
-    assert tokens.verify("C0000001") is None
-    assert tokens.verify({"customer_id": "C0000001"}) is None
-    assert tokens.verify("x" * 1000) is None
+def test_a_logged_out_token_stays_dead_for_every_server_sharing_the_counters(tmp_path) -> None:
+    """Revocation lives in the shared counters (the shop database here), not in one process."""
+    from knowledge.db import create_db_engine, migrate
 
-
-def test_secret_key_from_environment_wins(tmp_path) -> None:
-    settings = Settings(var_dir=tmp_path, secret_key="from-env", database_url="postgresql://db/shop")
-    assert resolve_secret_key(settings) == "from-env"
-
-
-def test_scale_out_mode_refuses_to_start_without_a_secret(tmp_path) -> None:
-    with pytest.raises(SecretKeyMissing):
-        resolve_secret_key(Settings(var_dir=tmp_path, secret_key=None, database_url="postgresql://db/shop"))
-
-
-def test_embedded_mode_creates_one_private_dev_key(tmp_path) -> None:
-    settings = Settings(var_dir=tmp_path, secret_key=None, database_url=None)
-    key = resolve_secret_key(settings)
-    assert len(key) >= 32 and resolve_secret_key(settings) == key
-    mode = stat.S_IMODE(os.stat(tmp_path / "secret_key").st_mode)
-    assert mode == 0o600
-    other = Settings(var_dir=tmp_path / "other", secret_key=None, database_url=None)
-    assert resolve_secret_key(other) != key  # no well-known default
+    url = f"sqlite:///{tmp_path / 'shop.db'}"
+    migrate(url)
+    first = SessionTokens("secret", revocations=SharedLimiter.from_url(None, create_db_engine(url)))
+    token, _ = first.issue(3)
+    assert first.load(token) is not None
+    first.revoke(token)
+    assert first.load(token) is None
+    after_restart = SessionTokens("secret", revocations=SharedLimiter.from_url(None, create_db_engine(url)))
+    assert after_restart.load(token) is None  # another process, or the same server restarted
+    assert after_restart.load(after_restart.issue(3)[0]) is not None  # a new login works

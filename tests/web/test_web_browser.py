@@ -52,9 +52,10 @@ def login(page: Page, shop, account, password: str | None = None) -> None:
 
 
 def test_shopper_path_search_handoff_reload_and_back_to_the_bot(
-    browser, live_shop, agent_account, artifacts: Path, publish_screenshot
+    browser, live_shop, agent_account, artifacts: Path, publish_screenshot, signed_in
 ) -> None:
     shopper_context = browser.new_context(viewport={"width": 1280, "height": 860})
+    signed_in(shopper_context, live_shop)  # the shop's page carries a signed customer token
     page = shopper_context.new_page()
     errors: list = []
     page.on("pageerror", lambda error: errors.append(str(error)))

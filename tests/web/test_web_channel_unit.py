@@ -7,20 +7,19 @@ from types import SimpleNamespace
 
 import pytest
 
-from web.auth import CustomerTokens
-from web.channel import ShopChannel, ShopChannelConfig, clean_page, valid_session_id
-from web.console import LoginThrottle
+from assistant.signing import CustomerTokens
+from knowledge.counters import SharedLimiter
+from web.channel import ShopChannel, ShopChannelConfig, clean_page
+from web.console import LoginThrottle, cookie_is_secure
 from web.messages import product_carousel
 
 
-@pytest.mark.parametrize("value", ["a" * 16, "0f8c2b1e4d5a6b7c8d9e0f1a2b3c4d5e", "ABC_def-123456789", "x" * 128])
-def test_valid_session_ids(value: str) -> None:
-    assert valid_session_id(value)
-
-
-@pytest.mark.parametrize("value", [None, "", "short", "x" * 129, "has space in it!!", "../../etc/passwd0000", 12345678901234567, "é" * 20])
-def test_invalid_session_ids(value) -> None:
-    assert not valid_session_id(value)
+def test_only_conversation_ids_this_server_issued_are_valid(web_settings) -> None:
+    channel = ShopChannel.from_credentials({})
+    assert channel.valid_session_id(channel.conversation_ids.new())
+    for value in (None, "", "short", "x" * 129, "has space in it!!", "../../etc/passwd0000", 12345678901234567,
+                  "é" * 20, "a" * 16, "0f8c2b1e4d5a6b7c8d9e0f1a2b3c4d5e", "shopper-00000001"):
+        assert not channel.valid_session_id(value), value
 
 
 def test_clean_page_keeps_only_known_fields() -> None:
@@ -47,6 +46,8 @@ def test_metadata_customer_id_only_from_a_signed_token(web_settings) -> None:
     channel = ShopChannel.from_credentials({})
     token = channel.customer_tokens.sign("C0000001")
     assert channel.clean_metadata({"customer_token": token})["customer_id"] == "C0000001"
+    with_proof = channel.clean_metadata({"customer_token": token}, "chat-1")
+    assert channel.customer_proofs.valid(with_proof["customer_proof"], "chat-1", "C0000001")
     forged = channel.clean_metadata({"customer_id": "C0000002", "customer_token": CustomerTokens("x").sign("C0000002")})
     assert "customer_id" not in forged
     assert channel.clean_metadata(json.dumps({"page": {"product_id": "5"}})) == {"page": {"product_id": "5"}}
@@ -77,13 +78,19 @@ def test_product_carousel_from_dicts_and_rows() -> None:
 
 
 def test_login_throttle_blocks_guessing_per_account_then_per_address() -> None:
-    throttle = LoginThrottle(per_account=3, per_address=5, window=60)
-    for _ in range(3):
-        assert not throttle.blocked("1.2.3.4", "anna")
-        throttle.failed("1.2.3.4", "anna")
-    assert throttle.blocked("1.2.3.4", "anna")
-    assert not throttle.blocked("1.2.3.4", "bob")  # another account from the same address
-    assert not throttle.blocked("5.6.7.8", "anna")  # the same account from elsewhere
-    throttle.failed("1.2.3.4", "bob")
-    throttle.failed("1.2.3.4", "carl")
-    assert throttle.blocked("1.2.3.4", "dave")  # the address is out of tries
+    throttle = LoginThrottle(SharedLimiter.from_url("memory://"))
+    for _ in range(5):
+        assert throttle.attempt("1.2.3.4", "anna")
+    assert not throttle.attempt("1.2.3.4", "anna")  # the sixth try within 5 minutes
+    assert throttle.attempt("1.2.3.4", "bob")  # another account from the same address
+    assert throttle.attempt("5.6.7.8", "anna")  # the same account from elsewhere
+    for index in range(30):
+        throttle.attempt("9.9.9.9", f"user{index}")
+    assert not throttle.attempt("9.9.9.9", "dave")  # the address is out of tries
+    throttle.succeeded("5.6.7.8", "anna")
+
+
+def test_console_cookie_is_secure_behind_tls() -> None:
+    assert cookie_is_secure("https", None)  # TLS here, or at nginx with X-Forwarded-Proto trusted
+    assert not cookie_is_secure("http", None)  # the embedded mode on loopback
+    assert cookie_is_secure("http", True) and not cookie_is_secure("https", False)  # SHOP_COOKIE_SECURE

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import os
-import secrets
 
 import pytest
 import requests
+
+from web.client import new_conversation_id
 
 pytestmark = pytest.mark.slow
 
@@ -15,7 +16,7 @@ def test_handoff_survives_a_killed_rasa_server(request, live_shop, agent_account
         pytest.skip("restarts the server: needs the assistant started by the test session")
     assistant = request.getfixturevalue("running_assistant")
     base = live_shop.channel
-    sender = secrets.token_hex(16)
+    sender = new_conversation_id(live_shop.url)
 
     def shopper(text: str) -> list:
         reply = requests.post(f"{base}/webhook", json={"sender": sender, "message": text}, timeout=60)

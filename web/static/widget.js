@@ -443,15 +443,34 @@
     }).catch(function () { self.useRest("socket client unavailable"); });
   };
 
-  ShopChatWidget.prototype.useRest = function (reason) {
-    this.mode = "rest";
-    if (!this.sessionId) {
-      this.sessionId = (window.crypto && crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random()).replace(/[^A-Za-z0-9]/g, "");
-      this.write("session", this.sessionId);
+  /* The conversation id: only ids the server issued continue a conversation (they unlock its
+     history), so without a socket one is asked for over REST. */
+  ShopChatWidget.prototype.ensureSession = function () {
+    var self = this;
+    if (this.sessionId) return Promise.resolve(this.sessionId);
+    if (!this.sessionRequest) {
+      this.sessionRequest = fetch(this.base + "/session", {
+        method: "POST", headers: { "Content-Type": "application/json" }, credentials: "omit", body: "{}",
+      }).then(function (r) { return r.json(); }).then(function (data) {
+        self.sessionRequest = null;
+        if (!self.sessionId && data && data.session_id) {
+          self.sessionId = data.session_id;
+          self.write("session", self.sessionId);
+        }
+        return self.sessionId;
+      }, function (error) { self.sessionRequest = null; throw error; });
     }
+    return this.sessionRequest;
+  };
+
+  ShopChatWidget.prototype.useRest = function (reason) {
+    var self = this;
+    this.mode = "rest";
     this.root.setAttribute("data-transport", "rest");
-    this.flushEvents();
-    this.loadHistory();
+    this.ensureSession().then(function () {
+      self.flushEvents();
+      self.loadHistory();
+    }).catch(function () { self.status.textContent = "Reconnecting…"; });
   };
 
   ShopChatWidget.prototype.schedulePoll = function () {
@@ -499,9 +518,11 @@
     }
     if (this.mode !== "rest") this.useRest("socket disconnected");
     this.setTyping(true, "bot");
-    fetch(this.base + "/webhook", {
-      method: "POST", headers: { "Content-Type": "application/json" }, credentials: "omit",
-      body: JSON.stringify({ sender: this.sessionId, message: message, metadata: metadata }),
+    this.ensureSession().then(function (sessionId) {
+      return fetch(self.base + "/webhook", {
+        method: "POST", headers: { "Content-Type": "application/json" }, credentials: "omit",
+        body: JSON.stringify({ sender: sessionId, message: message, metadata: metadata }),
+      });
     }).then(function (r) {
       return r.json().then(function (body) { return { ok: r.ok, body: body }; });
     }).then(function (result) {

@@ -45,15 +45,15 @@ lock:
 		--python-version 3.11 --python-platform x86_64-manylinux_2_28 -o requirements.lock
 
 ## Build what the assistant needs ------------------------------------------
-data: $(VAR)/.knowledge-built
+data: $(VAR)/.shop-built
 
-$(VAR)/.knowledge-built: $(VENV)/.installed $(shell find knowledge -name '*.py' -o -name '*.md' -o -name '*.yml' 2>/dev/null)
-	$(BIN)/python -m knowledge build
+$(VAR)/.shop-built: $(VENV)/.installed $(shell find shopdb retrieval -name '*.py' -o -name '*.md' -o -name '*.yml' 2>/dev/null)
+	$(BIN)/shop build
 	@touch $@
 
 $(MODELS)/.trained: $(VENV)/.installed $(BOT_SOURCES)
 	@mkdir -p $(MODELS)
-	cd bot && ../$(BIN)/rasa train --config config.yml --domain domain.yml --data data --out ../$(MODELS)
+	$(BIN)/shop train
 	@touch $@
 
 train:
@@ -62,7 +62,7 @@ train:
 
 ## Run -----------------------------------------------------------------------
 start: install data $(MODELS)/.trained
-	$(BIN)/python -m assistant.launcher
+	$(BIN)/shop start
 
 ## Test ----------------------------------------------------------------------
 # Chromium from Debian's packages drives the browser tests (a test tool's own

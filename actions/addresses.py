@@ -3,7 +3,7 @@
 Why not ask field by field: a shopper writes "Kastanienallee 7, 10115 Berlin" in one
 go; asking five questions for that is tedious. What the line leaves out (name,
 country) is taken from the order's current address. The result is checked by
-``knowledge.service.DeliveryAddress`` (required fields, countries we ship to)
+``retrieval.shop_search.DeliveryAddress`` (required fields, countries we ship to)
 before anything changes.
 """
 from __future__ import annotations

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from abc import ABC, abstractmethod
 from functools import lru_cache
 from typing import Any, Dict, List, Optional, Text
@@ -20,7 +19,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import ValidationAction
 from rasa_sdk.types import DomainDict
 
-from assistant.signing import CustomerProofs, OrderProofs, resolve_secret_key
+from core.log_masking import conversation_ref
+from core.signing import CustomerProofs, OrderProofs, resolve_secret_key
 
 logger = logging.getLogger(__name__)
 
@@ -30,24 +30,11 @@ WIDGET_CHANNELS = frozenset({"shop", "socketio"})  # channels that render cards 
 IDENTITY_CHANNELS = frozenset({"shop"})
 FORM_SLOTS = ("order_item", "return_reason", "problem_type", "new_address")
 
-# --------------------------------------------------------------------------- privacy
-
-# Lookbehind: start only where a run of address characters starts (else quadratic on long runs).
-_EMAIL_RE = re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
-_LONG_NUMBER_RE = re.compile(r"\d{5,}")
-
-
-def mask(text: Any) -> str:
-    """A string safe for logs: e-mail addresses and long numbers (orders, phones) blanked out."""
-    value = _EMAIL_RE.sub(lambda m: m.group(0)[:1] + "***@***", str(text))
-    return _LONG_NUMBER_RE.sub(lambda m: m.group(0)[:2] + "*" * (len(m.group(0)) - 2), value)
-
-
 # --------------------------------------------------------------------------- signatures
 
 @lru_cache(maxsize=1)
 def order_proofs() -> OrderProofs:
-    """Signs and checks "this conversation verified this order" (assistant.signing)."""
+    """Signs and checks "this conversation verified this order" (core.signing)."""
     return OrderProofs(resolve_secret_key())
 
 
@@ -117,7 +104,7 @@ class ShopAction(Action, ABC):
         try:
             return await asyncio.to_thread(self.respond, dispatcher, tracker, domain)
         except Exception:
-            logger.exception("%s failed for conversation %s", self.name(), mask(tracker.sender_id))
+            logger.exception("%s failed for conversation %s", self.name(), conversation_ref(tracker.sender_id))
             dispatcher.utter_message(text=SORRY_TEXT)
             return []
 
@@ -138,7 +125,7 @@ class ValidateSlotMappings(ValidationAction):
 
     def extract_customer_id(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                             domain: DomainDict) -> Dict[Text, Any]:
-        from knowledge.service import normalise_customer_id
+        from shopdb.orders import normalise_customer_id
 
         if tracker.get_latest_input_channel() not in IDENTITY_CHANNELS:
             return {}  # any other channel's metadata is whatever its caller sent
@@ -148,7 +135,7 @@ class ValidateSlotMappings(ValidationAction):
         if not customer_id or customer_id == tracker.get_slot("customer_id"):
             return {}
         if not customer_proofs().valid(metadata.get("customer_proof"), tracker.sender_id, claimed):
-            logger.warning("customer id without a valid proof ignored in conversation %s", mask(tracker.sender_id))
+            logger.warning("customer id without a valid proof ignored in conversation %s", conversation_ref(tracker.sender_id))
             return {}
         return {"customer_id": customer_id}
 

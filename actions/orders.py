@@ -25,16 +25,16 @@ from actions.common import (
     ShopAction,
     entity_values,
     first_entity,
-    mask,
     message_metadata,
     offer_human,
     order_proofs,
 )
 from actions.render import address_text, intent_payload, money, order_items_text
-from actions.shop import get_knowledge
+from actions.shop import shop_orders
 from actions.vocabulary import PROBLEM_KINDS, ordinal_position, problem_kind
-from assistant.settings import get_settings
-from knowledge.counters import Limit
+from core.log_masking import conversation_ref
+from core.settings import get_settings
+from shopdb.counters import Limit
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ _WHOLE_PARCEL_RE = re.compile(r"\b(all|whole|entire|everything|both|parcel|packa
 
 def find_order_number(value: Any) -> Optional[str]:
     """The 8-digit order number in what the shopper wrote ("it's #1000-0001"), or None."""
-    from knowledge.service import normalise_order_number
+    from shopdb.orders import normalise_order_number
 
     if value is None:
         return None
@@ -63,7 +63,7 @@ def find_order_number(value: Any) -> Optional[str]:
 
 
 def find_email(value: Any) -> Optional[str]:
-    from knowledge.service import normalise_email
+    from shopdb.orders import normalise_email
 
     if value is None:
         return None
@@ -103,7 +103,7 @@ def verified_order(tracker: Tracker) -> Optional[Any]:
     number = tracker.get_slot("order_number")
     if not number or not has_proof(tracker):
         return None
-    return get_knowledge().get_order(number, **proof(tracker))
+    return shop_orders().get_order(number, **proof(tracker))
 
 
 def issue_proof(tracker: Tracker, number: str, *, email: Optional[str] = None,
@@ -178,10 +178,10 @@ class ValidateOrderForm(FormValidationAction):
             dispatcher.utter_message(text="That doesn't look like one of our order numbers: they have 8 digits "
                                           "(like 10000001) and are in your order confirmation e-mail.")
             return {"order_number": None}
-        knowledge = get_knowledge()
+        orders = shop_orders()
         customer_id = tracker.get_slot("customer_id")
         if customer_id:  # logged in: only their own orders can match, nothing to enumerate
-            order = await asyncio.to_thread(knowledge.get_order, number, customer_id=customer_id)
+            order = await asyncio.to_thread(orders.get_order, number, customer_id=customer_id)
             if order is None:
                 return self._failed(dispatcher, tracker, "I can't find that order in your account.")
             return {"order_number": number, "order_proof": issue_proof(tracker, number, customer_id=customer_id)}
@@ -192,7 +192,7 @@ class ValidateOrderForm(FormValidationAction):
             return {"order_number": number}  # both in one message: validate_email checks the pair
         if email:
             # the e-mail was given in this order check already: check the pair now
-            if await asyncio.to_thread(knowledge.verify_order, number, email) is None:
+            if await asyncio.to_thread(orders.verify_order, number, email) is None:
                 return await self._failed_async(dispatcher, tracker)
             return {"order_number": number, "verification_failures": 0,
                     "order_proof": issue_proof(tracker, number, email=email)}
@@ -210,25 +210,25 @@ class ValidateOrderForm(FormValidationAction):
             return {"email": email}
         if await self._client_is_blocked(tracker):
             return self._client_blocked(dispatcher, tracker)
-        if await asyncio.to_thread(get_knowledge().verify_order, number, email) is None:
+        if await asyncio.to_thread(shop_orders().verify_order, number, email) is None:
             return await self._failed_async(dispatcher, tracker)
         return {"email": email, "verification_failures": 0, "order_proof": issue_proof(tracker, number, email=email)}
 
     @staticmethod
     async def _client_is_blocked(tracker: Tracker) -> bool:
-        return not await asyncio.to_thread(get_knowledge().limiter.allowed, client_misses_limit(), client_of(tracker))
+        return not await asyncio.to_thread(shop_orders().limiter.allowed, client_misses_limit(), client_of(tracker))
 
     async def _failed_async(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                             text: str = NOT_FOUND_TEXT) -> Dict[Text, Any]:
         """A miss of an anonymous shopper: counted against the client, across conversations."""
-        await asyncio.to_thread(get_knowledge().limiter.hit, client_misses_limit(), client_of(tracker))
+        await asyncio.to_thread(shop_orders().limiter.hit, client_misses_limit(), client_of(tracker))
         return self._failed(dispatcher, tracker, text)
 
     @staticmethod
     def _failed(dispatcher: CollectingDispatcher, tracker: Tracker, text: str = NOT_FOUND_TEXT) -> Dict[Text, Any]:
         failures = int(tracker.get_slot("verification_failures") or 0) + 1
         logger.info("order verification failed (%s of %s) in conversation %s", failures,
-                    MAX_VERIFICATION_FAILURES, mask(tracker.sender_id))
+                    MAX_VERIFICATION_FAILURES, conversation_ref(tracker.sender_id))
         if failures < MAX_VERIFICATION_FAILURES:
             dispatcher.utter_message(text=f"{text} Let's try again.")
         else:
@@ -240,7 +240,7 @@ class ValidateOrderForm(FormValidationAction):
         """Too many misses from this client: end the check without looking anything up (so a right
         guess gets the same answer as a wrong one), and offer a person like the third miss does."""
         logger.warning("order verification refused: too many misses from the client of conversation %s",
-                       mask(tracker.sender_id))
+                       conversation_ref(tracker.sender_id))
         dispatcher.utter_message(text=TOO_MANY_TRIES_TEXT)
         return {"order_number": None, "email": None, "verification_failures": MAX_VERIFICATION_FAILURES,
                 "order_proof": None}
@@ -254,7 +254,7 @@ class ActionAskOrderNumber(ShopAction):
 
     def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         customer_id = tracker.get_slot("customer_id")
-        orders = get_knowledge().orders_for_customer(customer_id, limit=5) if customer_id else []
+        orders = shop_orders().orders_for_customer(customer_id, limit=5) if customer_id else []
         if orders:
             buttons = [{"title": f"{o.order_number} · {nice_date(o.placed_at)} · {o.status} · "
                                  f"{o.items[0].title if o.items else ''}"[:80],
@@ -311,8 +311,8 @@ class ActionCheckCancellation(ShopAction):
         return "action_check_cancellation"
 
     def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        from knowledge.models import OrderStatus
-        from knowledge.policies import RETURN_WINDOW_DAYS
+        from shopdb.models import OrderStatus
+        from shopdb.policies import RETURN_WINDOW_DAYS
 
         order = verified_order(tracker)
         if order is None:
@@ -342,7 +342,7 @@ class ActionCancelOrder(ShopAction):
         number = tracker.get_slot("order_number")
         if not number:
             return not_verified(dispatcher)
-        result = get_knowledge().cancel_order(number, reason="Cancelled by the shopper in chat", **proof(tracker))
+        result = shop_orders().cancel_order(number, reason="Cancelled by the shopper in chat", **proof(tracker))
         if result.code == "not_found":
             return not_verified(dispatcher)
         dispatcher.utter_message(text=result.message)
@@ -358,7 +358,7 @@ class ActionCheckAddressChange(ShopAction):
         return "action_check_address_change"
 
     def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        from knowledge.models import OrderStatus
+        from shopdb.models import OrderStatus
 
         order = verified_order(tracker)
         if order is None:
@@ -388,7 +388,7 @@ class ValidateAddressForm(FormValidationAction):
                                    domain: DomainDict) -> Dict[Text, Any]:
         from pydantic import ValidationError
 
-        from knowledge.service import DeliveryAddress
+        from shopdb.orders import DeliveryAddress
 
         if isinstance(value, dict):
             return {"new_address": value}
@@ -419,7 +419,7 @@ class ActionChangeAddress(ShopAction):
         if not isinstance(address, dict):
             dispatcher.utter_message(text="I don't have a new address yet, so nothing was changed.")
             return []
-        result = get_knowledge().change_delivery_address(number, address, **proof(tracker))
+        result = shop_orders().change_delivery_address(number, address, **proof(tracker))
         if result.code == "not_found":
             return not_verified(dispatcher)
         dispatcher.utter_message(text=result.message)
@@ -482,7 +482,7 @@ class ActionAskOrderItem(ShopAction):
             return []
         returning = (tracker.active_loop or {}).get("name") == "return_form"
         if returning:
-            eligibility = get_knowledge().return_eligibility(order.order_number, **proof(tracker))
+            eligibility = shop_orders().return_eligibility(order.order_number, **proof(tracker))
             lines = [(i.item_id, i.title) for i in eligibility.items if i.eligible]
             text = "Which item would you like to return?"
         else:
@@ -545,7 +545,7 @@ class ActionReportProblem(ShopAction):
         kind = problem_kind(tracker.get_slot("problem_type")) or "other"
         item_id = tracker.get_slot("order_item")
         item = next((i for i in order.items if str(i.item_id) == str(item_id)), None)
-        result = get_knowledge().report_order_problem(
+        result = shop_orders().report_order_problem(
             order.order_number, kind, request_text(tracker, "report_problem"),
             sku=item.sku if item else None, **proof(tracker))
         dispatcher.utter_message(text=result.message)

@@ -15,7 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import ShopAction, in_form, latest_text, offer_human
-from actions.shop import get_knowledge
+from actions.shop import shop_search
 
 logger = logging.getLogger(__name__)
 
@@ -23,7 +23,7 @@ DONT_KNOW_TEXT = "I'm sorry, I don't know the answer to that, and I'd rather not
 
 
 def source_url(source: str) -> str:
-    """``knowledge/data/policies/returns.md#return-window`` -> ``returns#return-window`` (shown to shoppers)."""
+    """``shopdb/data/policies/returns.md#return-window`` -> ``returns#return-window`` (shown to shoppers)."""
     return source.rsplit("/", 1)[-1].replace(".md", "")
 
 
@@ -37,7 +37,7 @@ class ActionAnswerPolicy(ShopAction):
             dispatcher.utter_message(text="What would you like to know? For example: \"How long does delivery "
                                           "take?\" or \"Can I pay with PayPal?\"")
             return []
-        hits = get_knowledge().answer_policy_question(question, k=2)
+        hits = shop_search().answer_policy_question(question, k=2)
         if hits:
             best = hits[0]
             dispatcher.utter_message(text=f"{best.title}: {best.text}\n(Source: {source_url(best.source)})")

@@ -18,7 +18,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.common import ShopAction, entity_values, first_entity, latest_text, rich_channel
 from actions.render import intent_payload, money, product_details, product_line, show_products
-from actions.shop import get_knowledge
+from actions.shop import shop_search
 from actions.vocabulary import (
     category_for,
     normalise_colour,
@@ -86,14 +86,14 @@ def describe(filters: Dict[str, Any], query: str = "") -> str:
 def search_with_relaxation(query: str, filters: Dict[str, Any], k: int = PAGE_SIZE,
                            exclude: Sequence[str] = ()) -> Tuple[List[Any], bool]:
     """Search; when nothing matches, drop size and colour, then the price (returns ``relaxed``)."""
-    knowledge = get_knowledge()
+    search = shop_search()
     attempts = [filters,
                 {k_: v for k_, v in filters.items() if k_ not in ("size", "colour")},
                 {k_: v for k_, v in filters.items() if k_ == "category"}]
     for n, attempt in enumerate(attempts):
         if n and attempt == attempts[n - 1]:
             continue
-        hits = knowledge.search_products(query, attempt, k=k + len(exclude))
+        hits = search.search_products(query, attempt, k=k + len(exclude))
         hits = [h for h in hits if str(h.id) not in set(exclude)][:k]
         if hits:
             return hits, n > 0
@@ -109,10 +109,10 @@ def resolve_product(tracker: Tracker, *, default_first: bool = True) -> Tuple[Op
 
     Returns (product, problem message when it can't be resolved).
     """
-    knowledge = get_knowledge()
+    search = shop_search()
     product_id = first_entity(tracker, "product_id")
     if product_id:
-        product = knowledge.get_product(product_id)
+        product = search.get_product(product_id)
         return product, None if product else "Sorry, I can't find that product any more."
     results: List[str] = tracker.get_slot("last_results") or []
     ordinal = ordinal_position(first_entity(tracker, "ordinal"))
@@ -122,20 +122,20 @@ def resolve_product(tracker: Tracker, *, default_first: bool = True) -> Tuple[Op
         index = ordinal - 1 if ordinal > 0 else len(results) - 1
         if not 0 <= index < len(results):
             return None, f"I only showed you {len(results)} product{'s' if len(results) != 1 else ''}."
-        return knowledge.get_product(results[index]), None
+        return search.get_product(results[index]), None
     for slot in ("current_product", "page_product"):
         if tracker.get_slot(slot):
-            product = knowledge.get_product(tracker.get_slot(slot))
+            product = search.get_product(tracker.get_slot(slot))
             if product:
                 return product, None
     if results and default_first:
-        return knowledge.get_product(results[0]), None
+        return search.get_product(results[0]), None
     return None, "Which product do you mean? Tell me what you're looking for and I'll show you some."
 
 
 def shown_products(tracker: Tracker) -> List[Any]:
-    knowledge = get_knowledge()
-    products = [knowledge.get_product(pid) for pid in tracker.get_slot("last_results") or []]
+    search = shop_search()
+    products = [search.get_product(pid) for pid in tracker.get_slot("last_results") or []]
     return [p for p in products if p is not None]
 
 
@@ -275,7 +275,7 @@ class ActionRefineSearch(ShopAction):
         elif MORE_RE.search(text) and not (explicit_price or entity_values(tracker, "colour")
                                            or entity_values(tracker, "size")):
             exclude = [str(p.id) for p in shown]
-        products = get_knowledge().search_products(query, filters, k=k + len(exclude))
+        products = shop_search().search_products(query, filters, k=k + len(exclude))
         products = [p for p in products if str(p.id) not in exclude]
         if sort == "price":
             products.sort(key=lambda p: p.price)
@@ -285,7 +285,7 @@ class ActionRefineSearch(ShopAction):
         search = {"query": query, "filters": filters}
         if not products and "max_price" in filters and prices and not explicit_price:
             filters["max_price"] = round(statistics.median(prices) - 0.01, 2)
-            products = get_knowledge().search_products(query, filters, k=PAGE_SIZE)
+            products = shop_search().search_products(query, filters, k=PAGE_SIZE)
         intro = f"Here are {describe(filters, query)}:"
         if not products:  # keep the budget, let go of colour and size
             products, _ = search_with_relaxation(query, filters, exclude=exclude)
@@ -338,7 +338,7 @@ class ActionProductQuestion(ShopAction):
 
 def recommend_complements(dispatcher: CollectingDispatcher, tracker: Tracker, product: Any, limit: int) -> None:
     """Mid-conversation recommendation: a few products that go with this one."""
-    complements = get_knowledge().goes_well_with(product.id, k=limit)
+    complements = shop_search().goes_well_with(product.id, k=limit)
     if not complements:
         return
     if rich_channel(tracker):
@@ -373,7 +373,7 @@ class ActionCheckAvailability(ShopAction):
                 dispatcher.utter_message(text=f"Yes, the {product.title} comes in size {size}. {stock}")
                 return events
             available = f"it comes in {', '.join(size_list)}" if size_list else "it comes in one size only"
-            alternatives = get_knowledge().search_products(
+            alternatives = shop_search().search_products(
                 product.category.split("/")[-1], {"category": product.category, "size": size}, k=3)
             if alternatives:
                 show_products(dispatcher, tracker, alternatives,
@@ -385,7 +385,7 @@ class ActionCheckAvailability(ShopAction):
             if str(attrs.get("colour", "")).lower() == colour.lower():
                 dispatcher.utter_message(text=f"Yes, the {product.title} is {colour}. {stock}")
                 return events
-            alternatives = get_knowledge().search_products(
+            alternatives = shop_search().search_products(
                 product.category.split("/")[-1], {"category": product.category, "colour": colour}, k=3)
             this_colour = f"it's only available in {attrs['colour']}" if attrs.get("colour") else "it has no colour options"
             if alternatives:
@@ -424,8 +424,8 @@ class ActionCompareProducts(ShopAction):
                 return []
             if index not in indexes:
                 indexes.append(index)
-        knowledge = get_knowledge()
-        products = [p for p in (knowledge.get_product(results[i]) for i in indexes) if p is not None]
+        search = shop_search()
+        products = [p for p in (search.get_product(results[i]) for i in indexes) if p is not None]
         if len(products) < 2:
             dispatcher.utter_message(text="Pick two different products to compare, e.g. \"the first and the third\".")
             return []
@@ -459,7 +459,7 @@ class ActionGoesWellWith(ShopAction):
         if product is None:
             dispatcher.utter_message(text=problem)
             return []
-        complements = get_knowledge().goes_well_with(product.id, k=4)
+        complements = shop_search().goes_well_with(product.id, k=4)
         if not complements:
             dispatcher.utter_message(text=f"I don't have suggestions to go with the {product.title} yet.")
             return [SlotSet("current_product", str(product.id))]
@@ -484,7 +484,7 @@ class ActionSimilarProducts(ShopAction):
         if cheaper:
             max_price = product.price - 0.01
         colour = normalise_colour(first_entity(tracker, "colour"))
-        similar = get_knowledge().similar_products(product.id, k=10 if colour else PAGE_SIZE,
+        similar = shop_search().similar_products(product.id, k=10 if colour else PAGE_SIZE,
                                                    max_price=float(max_price) if max_price is not None else None)
         if colour:
             similar = [p for p in similar if str((p.attributes or {}).get("colour", "")).lower() == colour.lower()]

@@ -1,6 +1,6 @@
 """How products and orders are shown: cards for the widget, plain text for every other channel.
 
-Cards use the widget's generic-template attachment (:mod:`web.messages`) with an
+Cards use the widget's generic-template attachment (:mod:`actions.cards`) with an
 extra "Details" button that comes back to the bot as ``/select_product``. The
 text always numbers the products the same way as ``last_results``, so "the
 second one" means the same thing in the widget and on a text-only channel.
@@ -49,7 +49,7 @@ def select_payload(product_id: Any) -> str:
 
 def product_attachment(products: Iterable[Any]) -> Dict[str, Any]:
     """The widget's carousel, each card with a "Details" button back to the bot."""
-    from web.messages import product_carousel
+    from actions.cards import product_carousel
 
     products = list(products)
     attachment = product_carousel([p.to_dict() if hasattr(p, "to_dict") else p for p in products])

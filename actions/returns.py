@@ -13,7 +13,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.common import ShopAction
 from actions.orders import YES_NO, answered, match_order_item, not_verified, proof, verified_order
-from actions.shop import get_knowledge
+from actions.shop import shop_orders
 from actions.vocabulary import parse_quantity
 
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]+")
@@ -37,7 +37,7 @@ class ActionCheckReturnEligibility(ShopAction):
         number = tracker.get_slot("order_number")
         if not number:
             return not_verified(dispatcher)
-        eligibility = get_knowledge().return_eligibility(number, **proof(tracker))
+        eligibility = shop_orders().return_eligibility(number, **proof(tracker))
         if eligibility.code == "not_found":
             return not_verified(dispatcher)
         events: List[EventType] = answered(eligibility.eligible) + [SlotSet("return_reason", None)]
@@ -63,7 +63,7 @@ class ValidateReturnForm(FormValidationAction):
     async def validate_order_item(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                   domain: DomainDict) -> Dict[Text, Any]:
         number = tracker.get_slot("order_number")
-        eligibility = await asyncio.to_thread(get_knowledge().return_eligibility, number, **proof(tracker))
+        eligibility = await asyncio.to_thread(shop_orders().return_eligibility, number, **proof(tracker))
         item = match_order_item(eligibility.items, value, tracker)
         if item is None:
             dispatcher.utter_message(text="Sorry, I couldn't tell which item you mean.")
@@ -102,7 +102,7 @@ class ActionCreateReturn(ShopAction):
                 break
         if item is not None:
             quantity = min(quantity, item.quantity)
-        result = get_knowledge().create_return(
+        result = shop_orders().create_return(
             order.order_number, item.sku if item else None, tracker.get_slot("return_reason") or "",
             quantity, **proof(tracker))
         dispatcher.utter_message(text=result.message)
@@ -117,7 +117,7 @@ class ActionRefundStatus(ShopAction):
         number = tracker.get_slot("order_number")
         if not number:
             return not_verified(dispatcher)
-        result = get_knowledge().refund_status(number, **proof(tracker))
+        result = shop_orders().refund_status(number, **proof(tracker))
         if not result.found:
             return not_verified(dispatcher)
         dispatcher.utter_message(text=result.message)

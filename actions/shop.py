@@ -1,63 +1,74 @@
-"""The one shared :class:`knowledge.service.ShopKnowledge` of the action server.
+"""The action server's shared access to the shop: :func:`shop_search` (catalogue, policies) and
+:func:`shop_orders` (orders, returns, refunds).
 
-Why lazy: the action server imports every module of ``actions`` at start-up;
-loading the embedding model and FAISS indexes at import time slows start-up and
-breaks rasa-sdk's worker start ("spawn"/"fork" clash). The first action that
-needs the shop builds it once per process.
+Why lazy: the action server imports every module of ``actions`` at start-up; loading the
+embedding model and FAISS indexes at import time slows start-up and breaks rasa-sdk's worker
+start ("spawn"/"fork" clash). The first action that needs them builds them once per process.
 
-Why warmed up all the same: building it takes seconds (10 s on the loaded test
-machine), longer than the Rasa server waits for an action (``SHOP_ACTION_TIMEOUT``,
-:mod:`assistant.resilience`). Inside the action server (``rasa run actions``, which
-imports ``rasa_sdk.endpoint`` before our modules) :func:`warm_up_in_background`
-builds it in a daemon thread right after start-up; ``SHOP_ACTIONS_WARM_UP=0`` turns it off.
+Why warmed up all the same: loading the indexes and the model takes seconds, longer than the
+Rasa server waits for an action (``SHOP_ACTION_TIMEOUT``). Inside the action server (``rasa run
+actions``, which imports ``rasa_sdk.endpoint`` before our modules) :func:`warm_up_in_background`
+loads them in a daemon thread right after start-up; ``SHOP_ACTIONS_WARM_UP=false`` turns it off.
 """
 from __future__ import annotations
 
 import logging
-import os
 import sys
 import threading
 from typing import TYPE_CHECKING, Optional
 
+from core.settings import get_settings
+
 if TYPE_CHECKING:  # pragma: no cover - typing only
-    from knowledge.service import ShopKnowledge
+    from retrieval.shop_search import ShopSearch
+    from shopdb.orders import Orders
 
 logger = logging.getLogger(__name__)
 _lock = threading.Lock()
-_knowledge: Optional["ShopKnowledge"] = None
+_search: Optional["ShopSearch"] = None
+_orders: Optional["Orders"] = None
 
 
-def get_knowledge() -> "ShopKnowledge":
-    """The process-wide shop knowledge, built on first use."""
-    global _knowledge
-    if _knowledge is None:
+def shop_search() -> "ShopSearch":
+    """The process-wide catalogue and policy search, built on first use."""
+    global _search
+    if _search is None:
         with _lock:
-            if _knowledge is None:
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
-                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-                from assistant.settings import get_settings
-                from knowledge.service import ShopKnowledge
+            if _search is None:
+                from retrieval.shop_search import ShopSearch
 
-                _knowledge = ShopKnowledge.from_settings(timeout=get_settings().db_timeout)
-    return _knowledge
+                _search = ShopSearch.from_settings(timeout=get_settings().db_timeout)
+    return _search
 
 
-def set_knowledge(knowledge: Optional["ShopKnowledge"]) -> None:
-    """Use an explicitly built knowledge object (tests build their own shop)."""
-    global _knowledge
-    _knowledge = knowledge
+def shop_orders() -> "Orders":
+    """The process-wide order operations, built on first use."""
+    global _orders
+    if _orders is None:
+        with _lock:
+            if _orders is None:
+                from shopdb.orders import Orders
+
+                _orders = Orders.from_settings(timeout=get_settings().db_timeout)
+    return _orders
+
+
+def use_shop(search: Optional["ShopSearch"] = None, orders: Optional["Orders"] = None) -> None:
+    """Use explicitly built parts (tests build their own shop); None goes back to the lazy default."""
+    global _search, _orders
+    _search, _orders = search, orders
 
 
 def warm_up_in_background() -> bool:
-    """Build the shop knowledge in a daemon thread when running inside the action server."""
-    if "rasa_sdk.endpoint" not in sys.modules or os.environ.get("SHOP_ACTIONS_WARM_UP", "1") == "0":
+    """Load the indexes and the embedding model in a daemon thread when running inside the action server."""
+    if "rasa_sdk.endpoint" not in sys.modules or not get_settings().actions_warm_up:
         return False
 
     def warm() -> None:
         try:
-            get_knowledge().search_products("warm up", k=1)
+            shop_search().search_products("warm up", k=1)
         except Exception:  # a broken shop shows itself on the first real action, with its error
-            logger.warning("warming up the shop knowledge failed", exc_info=True)
+            logger.warning("warming up the shop search failed", exc_info=True)
 
     threading.Thread(target=warm, name="shop-warm-up", daemon=True).start()
     return True

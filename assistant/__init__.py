@@ -1,6 +1,5 @@
-"""Cross-cutting pieces of the shop assistant: settings, logging and the launcher.
+"""The assistant as a whole: start-up (the launcher that supervises the servers, its preflight checks)
+and the ``shop`` command line (start, build the shop data, train, agents, reports, benchmarks).
 
-Everything a shop configures (database URL, index folder, model paths, secrets)
-is read in one place, :mod:`assistant.settings`, so actions, the NLU component,
-the web channel and the command-line tools agree on where things live.
+The top layer: it may import every package; none imports it.
 """

@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional
 
 from assistant import preflight
-from assistant.settings import PROJECT_ROOT, Settings, get_settings
-from assistant.signing import action_server_token
+from core.settings import OFFLINE_ENV, PROJECT_ROOT, Settings, get_settings
+from core.signing import action_server_token
 
 BOT_DIR = PROJECT_ROOT / "bot"
 LOGGING_CONFIG = BOT_DIR / "logging.yml"  # masks personal data in both servers' logs
@@ -42,7 +42,7 @@ class LaunchConfig:
     actions_port: int = DEFAULT_ACTIONS_PORT
     endpoints: Path = BOT_DIR / "endpoints.yml"
     credentials: Path = BOT_DIR / "credentials.yml"
-    tracker_db: Path = field(default_factory=lambda: get_settings().var_dir / "tracker.db")
+    tracker_db: Path = field(default_factory=lambda: get_settings().resolved_tracker_db)
     log_dir: Optional[Path] = None
     extra_env: Dict[str, str] = field(default_factory=dict)
     with_insights: bool = False  # also run the event-stream consumer (profiles, analytics)
@@ -91,7 +91,7 @@ def rasa_server_command(
         "--port", str(port),
         "--logging-config-file", str(logging_config),
     ]
-    token = os.environ.get("SHOP_RASA_TOKEN")
+    token = get_settings().rasa_token
     if token:
         command += ["--enable-api", "--auth-token", token]
     return command
@@ -117,8 +117,8 @@ def server_environment(config: LaunchConfig) -> Dict[str, str]:
     """Environment both servers share: offline model loading, where the stores are, the action
     server's address (loopback in the embedded mode) and the token the Rasa server sends it."""
     env = dict(os.environ)
-    env.setdefault("HF_HUB_OFFLINE", "1")
-    env.setdefault("TRANSFORMERS_OFFLINE", "1")
+    for name, value in OFFLINE_ENV.items():
+        env.setdefault(name, value)
     env.setdefault("PYTHONUNBUFFERED", "1")
     env.setdefault("SHOP_ACTION_ENDPOINT_URL", f"{config.actions_url}/webhook")
     env.setdefault("SHOP_TRACKER_DB", str(config.tracker_db))
@@ -236,7 +236,7 @@ class Supervisor:
     A crash is logged with its exit code; the first restart comes after ``first_delay`` seconds,
     each further one after twice the last delay (at most ``max_delay``), and a server that then
     runs for ``stable_after`` seconds is forgiven its history. While the action server is down
-    the Rasa server answers with the fast apology (``assistant.resilience``); while the Rasa
+    the Rasa server answers with the fast apology (``rasa_addons.patches.action_fallback``); while the Rasa
     server is down, the front (nginx in the scale-out mode) has nobody to send shoppers to.
     """
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import List, Optional
 
-from assistant.settings import Settings
+from core.settings import Settings
 
 EXIT_PREFLIGHT = 2
-BUILD_HINT = "build it with `python -m knowledge build` (or fix SHOP_DATABASE_URL)"
+BUILD_HINT = "build it with `shop build` (or fix SHOP_DATABASE_URL)"
 TRAIN_HINT = "train one with `make train` (or pass --model PATH)"
 CONNECT_TIMEOUT_S = 5
 
@@ -115,8 +115,8 @@ def check_database(url: str) -> List[str]:
 def check_indexes(index_dir: Path, embedder_name: Optional[str] = None) -> List[str]:
     """Both FAISS indexes present, matching their manifest checksums, readable, and built by the
     embedder the action server will use (its name only: the model itself is not loaded here)."""
-    from knowledge.index import KnowledgeIndexError, VectorIndex
-    from knowledge.indexing import POLICIES, PRODUCTS
+    from retrieval.index import KnowledgeIndexError, VectorIndex
+    from retrieval.indexing import POLICIES, PRODUCTS
 
     problems = []
     for name in (PRODUCTS, POLICIES):
@@ -128,8 +128,8 @@ def check_indexes(index_dir: Path, embedder_name: Optional[str] = None) -> List[
 
 
 def embedder_name(settings: Settings) -> Optional[str]:
-    """The name the action server's embedder writes into manifests (``knowledge.embeddings.Embedder.name``)."""
-    from knowledge.embeddings import Embedder
+    """The name the action server's embedder writes into manifests (``retrieval.embeddings.Embedder.name``)."""
+    from retrieval.embeddings import Embedder
 
     try:
         return Embedder(settings.embedding_model, backend=settings.embedding_backend).name

@@ -1,4 +1,7 @@
-"""``python -m insights``: consume the event stream, report, export/delete a shopper, purge, measure latency."""
+"""``python -m insights`` (``shop insights``): consume the event stream, report, export/delete a shopper, purge.
+
+The event-to-profile latency is a benchmark: ``shop bench events``.
+"""
 from __future__ import annotations
 
 import argparse
@@ -14,10 +17,10 @@ from insights.report import format_report
 def _consume(args: argparse.Namespace) -> int:
     from insights.consumer import consumer_for
     from insights.db import migrate_shop_db, shop_sessions
-    from insights.settings import get_insights_settings
+    from core.settings import get_settings
     from insights.stream import read_broker_config
 
-    settings = get_insights_settings()
+    settings = get_settings()
     config = read_broker_config(args.endpoints)
     if config is None:
         print(f"no event_broker in {args.endpoints or settings.endpoints}", file=sys.stderr)
@@ -70,7 +73,7 @@ def _subject(args: argparse.Namespace) -> dict:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from insights.service import export_shopper
+    from insights.operations import export_shopper
 
     data = json.dumps(export_shopper(**_subject(args)), indent=2, default=str)
     if args.out:
@@ -82,7 +85,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _delete(args: argparse.Namespace) -> int:
-    from insights.service import delete_shopper
+    from insights.operations import delete_shopper
 
     if not args.yes:
         who = f"customer {args.customer}" if args.customer else f"conversation {args.sender}"
@@ -95,17 +98,11 @@ def _delete(args: argparse.Namespace) -> int:
 
 
 def _purge(args: argparse.Namespace) -> int:
-    from insights.service import purge_expired
+    from insights.operations import purge_expired
 
     counts = purge_expired(args.days)
     print("purged: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
     return 0
-
-
-def _latency(args: argparse.Namespace) -> int:
-    from insights.latency import main as latency_main
-
-    return latency_main(["--events", str(args.events)])
 
 
 def _migrate(args: argparse.Namespace) -> int:
@@ -151,10 +148,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--days", type=int, help="retention in days (default SHOP_RETENTION_DAYS or 180)")
     p.set_defaults(func=_purge)
 
-    p = sub.add_parser("latency", help="measure event-to-profile latency through the SQL broker")
-    p.add_argument("--events", type=int, default=200)
-    p.set_defaults(func=_latency)
-
     p = sub.add_parser("migrate", help="create/upgrade the insights tables (alembic upgrade heads)")
     p.set_defaults(func=_migrate)
     return parser
@@ -163,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[List[str]] = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    from assistant.privacy import install_log_masking
+    from core.log_masking import install_log_masking
 
     install_log_masking()
     args = build_parser().parse_args(argv)

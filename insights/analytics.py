@@ -25,8 +25,8 @@ from typing import Any, Dict, List, Optional, Tuple
 from sqlalchemy import and_, func, select, true
 from sqlalchemy.orm import sessionmaker
 
-from insights.models import FactKind, InsightFact
-from insights.taxonomy import normalise_question
+from shopdb.models import FactKind, InsightFact
+from insights.intent_meanings import normalise_question
 
 
 

@@ -206,7 +206,7 @@ def privacy_blueprint(
     ``stores`` overrides where raw data lives (``broker``: an ``SQLEventSource`` or None,
     ``tracker_url``); by default the stores of ``bot/endpoints.yml``.
     """
-    from insights import service
+    from insights import operations
 
     overrides = dict(stores or {})
 
@@ -233,10 +233,10 @@ def privacy_blueprint(
     @bp.post("/export")
     async def export(request: Request) -> HTTPResponse:
         extra = {k: v for k, v in overrides.items() if k == "broker"}
-        return await handle(request, partial(service.export_shopper, **extra))
+        return await handle(request, partial(operations.export_shopper, **extra))
 
     @bp.post("/delete")
     async def erase(request: Request) -> HTTPResponse:
-        return await handle(request, partial(service.delete_shopper, **overrides))
+        return await handle(request, partial(operations.delete_shopper, **overrides))
 
     return bp

@@ -15,7 +15,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import sessionmaker
 
-from knowledge.models import Product
+from shopdb.models import Product
 
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,6 @@ its recent events and skips a redelivered one.
 """
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import signal
 import time
@@ -16,10 +15,11 @@ from typing import Any, Dict, Iterable, Mapping, Optional, Tuple
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from core.clock import utcnow
 from insights import profiles
 from insights.catalogue import Catalogue
 from insights.interpret import interpret
-from insights.models import ConsumerCursor, InsightFact, ProfileScope
+from shopdb.models import ConsumerCursor, InsightFact, ProfileScope
 from insights.profiles import Profile
 from insights.stream import BrokerConfig, PikaEventSource, SQLEventSource
 
@@ -119,7 +119,7 @@ class SQLConsumer:
                     row = ConsumerCursor(name=self.source.name)
                     session.add(row)
                 row.last_id = batch[-1][0]
-                row.updated_at = _utcnow()
+                row.updated_at = utcnow()
             for name in ("events", "facts", "profiles", "skipped"):
                 setattr(total, name, getattr(total, name) + getattr(result, name))
             if len(batch) < self.batch:
@@ -181,10 +181,6 @@ class _Stopper:
 
     def __call__(self) -> bool:
         return self.flag or bool(self.stop and self.stop())
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.utcnow()
 
 
 def consumer_for(config: BrokerConfig, sessions: sessionmaker) -> Any:

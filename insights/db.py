@@ -6,8 +6,8 @@ from typing import Optional
 
 from sqlalchemy.orm import sessionmaker
 
-from assistant.settings import get_settings
-from knowledge.db import create_db_engine, migrate, session_factory
+from core.settings import get_settings
+from shopdb.db import create_db_engine, migrate, session_factory
 
 
 @lru_cache(maxsize=8)

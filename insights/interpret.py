@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
-from insights.taxonomy import PERSONAL_ENTITIES, RECOMMENDATION_SLOTS
+from insights.intent_meanings import PERSONAL_ENTITIES, RECOMMENDATION_SLOTS
 
 SITE_EVENT = "shop_site_event"  # the ``event`` name of site events on the stream
 
@@ -91,7 +91,7 @@ def _entities(parse_data: Mapping[str, Any]) -> List[Entity]:
 def product_ids_in(payload: Any, limit: int = 50) -> List[str]:
     """Product ids named anywhere in a bot message's custom payload, carousel or buttons.
 
-    Understands ``web.messages.product_carousel`` (``element.product.id`` and the
+    Understands ``actions.cards.product_carousel`` (``element.product.id`` and the
     ``/add_to_cart{"product_id": ...}`` button) and plain ``{"products": [{"id": ...}]}``.
     """
     found: List[str] = []

@@ -25,11 +25,11 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import sessionmaker
 
-from assistant.privacy import mask_personal_data
+from core.log_masking import mask_personal_data
 from insights.catalogue import Catalogue, ProductInfo
 from insights.interpret import Observation, interpret
-from insights.models import FactKind, ProfileScope, ShopperProfile
-from insights.taxonomy import (
+from shopdb.models import FactKind, ProfileScope, ShopperProfile
+from insights.intent_meanings import (
     ATTRIBUTE_ENTITIES,
     CATEGORY_ENTITIES,
     FALLBACK_ACTIONS,

@@ -28,7 +28,7 @@ T = TypeVar("T")
 class Weights:
     """How much each signal counts.
 
-    Category/attributes/price were picked by ``python -m insights.benchmark --tune`` on
+    Category/attributes/price were picked by ``python -m perf.recommendation_benchmark --tune`` on
     seed 1007 with the knowledge service's search (the reported figures use seed 7).
     """
 

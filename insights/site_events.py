@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, ValidationError, root_validator, validator
 
-from assistant.privacy import mask_personal_data
+from core.log_masking import mask_personal_data
 from insights.interpret import SITE_EVENT
 
 _ID = re.compile(r"^[\w.:@-]{1,128}$")

@@ -18,8 +18,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 from sqlalchemy import Column, Integer, MetaData, String, Table, Text, delete, select
 from sqlalchemy.engine import Engine
 
-from assistant.settings import get_settings
-from insights.settings import EVENTS_DB_ENV, InsightsSettings, get_insights_settings
+from core.settings import Settings, get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -33,8 +32,8 @@ BROKER_EVENTS = Table(
 )
 
 
-# Endpoint types that keep their data in Rasa's SQL tables (assistant/tracker_store.py is one).
-SQL_TYPES = {"sql", "assistant.tracker_store.cachedsqltrackerstore"}
+# Endpoint types that keep their data in Rasa's SQL tables (rasa_addons/tracker_store.py is one).
+SQL_TYPES = {"sql", "rasa_addons.tracker_store.cachedsqltrackerstore"}
 
 
 @dataclass
@@ -78,12 +77,11 @@ class BrokerConfig:
 
 
 @contextmanager
-def _embedded_defaults(settings: InsightsSettings) -> Iterator[None]:
+def _embedded_defaults(settings: Settings) -> Iterator[None]:
     """Fill the variables ``bot/endpoints.yml`` names with the launcher's defaults, for this read only."""
-    shop = get_settings()
     defaults = {
-        EVENTS_DB_ENV: str(settings.resolved_events_db(shop)),
-        "SHOP_TRACKER_DB": str(Path(shop.var_dir) / "tracker.db"),
+        "SHOP_EVENTS_DB": str(settings.resolved_events_db),
+        "SHOP_TRACKER_DB": str(settings.resolved_tracker_db),
         "SHOP_ACTION_ENDPOINT_URL": "http://127.0.0.1:5055/webhook",
         "SHOP_ACTION_TOKEN": "not-read-by-the-consumer",  # Rasa expands every variable of the file
     }
@@ -97,12 +95,12 @@ def _embedded_defaults(settings: InsightsSettings) -> Iterator[None]:
 
 
 def read_endpoint(
-    section: str, endpoints: Optional[Path] = None, settings: Optional[InsightsSettings] = None
+    section: str, endpoints: Optional[Path] = None, settings: Optional[Settings] = None
 ) -> Optional[BrokerConfig]:
     """One section of ``endpoints`` (default ``bot/endpoints.yml``), read by Rasa's own reader."""
     from rasa.utils.endpoints import read_endpoint_config
 
-    settings = settings or get_insights_settings()
+    settings = settings or get_settings()
     with _embedded_defaults(settings):
         config = read_endpoint_config(str(endpoints or settings.endpoints), section)
     if config is None:
@@ -111,7 +109,7 @@ def read_endpoint(
 
 
 def read_broker_config(
-    endpoints: Optional[Path] = None, settings: Optional[InsightsSettings] = None
+    endpoints: Optional[Path] = None, settings: Optional[Settings] = None
 ) -> Optional[BrokerConfig]:
     """The ``event_broker`` of ``endpoints``; None when none is configured.
 
@@ -120,7 +118,7 @@ def read_broker_config(
     return read_endpoint("event_broker", endpoints, settings)
 
 
-def tracker_store_url(endpoints: Optional[Path] = None, settings: Optional[InsightsSettings] = None) -> Optional[str]:
+def tracker_store_url(endpoints: Optional[Path] = None, settings: Optional[Settings] = None) -> Optional[str]:
     """The SQL tracker store's URL (for erasing a shopper's conversations), or None for other stores."""
     config = read_endpoint("tracker_store", endpoints, settings)
     return config.sql_url() if config is not None and config.is_sql else None
@@ -168,7 +166,7 @@ class SQLEventSource:
 
     @classmethod
     def from_url(cls, url: str) -> "SQLEventSource":
-        from knowledge.db import create_db_engine
+        from shopdb.db import create_db_engine
 
         return cls(create_db_engine(url))
 

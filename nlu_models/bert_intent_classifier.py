@@ -34,6 +34,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from nlu_models.config import ClassifierConfig, default_config_dict
 from nlu_models.data import IntentData
+from core.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -115,7 +116,7 @@ class BertIntentClassifier(GraphComponent, IntentClassifier):
         settings = ClassifierConfig.from_rasa(config)
         # SHOP_NLU_BACKEND overrides the trained config's inference back end at load time
         # (e.g. onnx_int8 for a model trained with torch_int8; the graph is exported on load).
-        backend = os.environ.get("SHOP_NLU_BACKEND") or settings.backend
+        backend = get_settings().nlu_backend or settings.backend
         try:
             with model_storage.read_from(resource) as directory:
                 model = IntentModel.load(directory, backend=backend, num_threads=settings.num_threads)

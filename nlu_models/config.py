@@ -95,7 +95,7 @@ class ClassifierConfig(BaseModel):
         """The model to fine-tune; the packaged MiniLM when none is configured."""
         if self.base_model:
             return self.base_model
-        from assistant.settings import default_embedding_model
+        from core.settings import default_embedding_model
 
         return default_embedding_model()
 

@@ -19,7 +19,7 @@ SPLIT_SEED = 0
 
 
 def data_root() -> Path:
-    from assistant.settings import PROJECT_ROOT
+    from core.settings import PROJECT_ROOT
 
     return PROJECT_ROOT.parent / "shared" / "data"
 

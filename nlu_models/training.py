@@ -27,6 +27,7 @@ from nlu_models.config import ClassifierConfig, Pooling
 from nlu_models.data import IntentData, stratified_split, synthetic_outliers, typo_copies
 from nlu_models.encoder_classifier import EncoderIntentClassifier, SeenTokenEmbedding
 from nlu_models.spelling import SpellingRepair, whole_words, word_counts
+from core.settings import offline_models
 
 logger = logging.getLogger(__name__)
 
@@ -50,8 +51,7 @@ class TrainedClassifier:
 
 def offline_hub() -> None:
     """No model hub is reachable (or wanted) at train or run time."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    offline_models()
 
 
 def quiet_transformers() -> None:

@@ -3,7 +3,7 @@ server answers only the Rasa servers.
 
 ``rasa run actions`` calls :func:`attach_sanic_app_extensions` on its Sanic app; the middleware
 added there refuses every request but ``GET /health`` unless it carries
-``Authorization: Bearer <token>`` with the token of :func:`assistant.signing.action_server_token`
+``Authorization: Bearer <token>`` with the token of :func:`core.signing.action_server_token`
 (``SHOP_ACTION_TOKEN``, or one derived from ``SHOP_SECRET_KEY``). The Rasa server sends it from
 ``bot/endpoints.yml`` (``action_endpoint.headers``). Where the action server listens is
 ``SANIC_HOST``: the launcher sets loopback; ``docker-compose.yml`` keeps it on an internal network.
@@ -47,7 +47,7 @@ def install_action_auth(app: Any, token: str) -> None:
 
 @hookimpl
 def attach_sanic_app_extensions(app: Any) -> None:
-    from assistant.signing import action_server_token
+    from core.signing import action_server_token
 
     install_action_auth(app, action_server_token())
     logger.info("action server: every call needs the Rasa servers' token")

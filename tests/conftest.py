@@ -2,13 +2,16 @@
 
 Each is built once per test session, from the project's real code, in a
 temporary folder: a small catalogue in SQLite with its FAISS index
-(``python -m knowledge build``), a bot trained with ``bot/config.test.yml`` (the
+(``shop build``), a bot trained with ``bot/config.test.yml`` (the
 same data as production, fewer epochs), and the action server + Rasa server
 started by :class:`assistant.launcher.AssistantProcesses` on free ports.
 """
 from __future__ import annotations
 
+import datetime as dt
+import io
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -19,7 +22,7 @@ from typing import Dict, Iterator, List
 import pytest
 
 from assistant.launcher import AssistantProcesses, LaunchConfig, latest_model
-from assistant.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT, Settings
 
 BOT_DIR = PROJECT_ROOT / "bot"
 TEST_CATALOGUE_SIZE = 600
@@ -70,7 +73,7 @@ def shop_env(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, str]:
     )
     env.pop("SHOP_DATABASE_URL", None)
     env.pop("SHOP_INDEX_DIR", None)
-    _run([sys.executable, "-m", "knowledge", "build", "--products", str(TEST_CATALOGUE_SIZE)], env)
+    _run([sys.executable, "-m", "cli.shop", "build", "--products", str(TEST_CATALOGUE_SIZE)], env)
     return env
 
 
@@ -118,3 +121,50 @@ def running_assistant(
         raise
     yield processes
     processes.stop()
+
+
+# -- a small shop of its own for the database and retrieval tests ------------------------------------
+SHOP_TODAY = dt.date(2025, 3, 1)
+SHOP_NOW = dt.datetime(2025, 3, 1, 12, 0, 0)
+N_PRODUCTS = 300
+
+
+@pytest.fixture(scope="session")
+def built_shop(tmp_path_factory) -> Settings:
+    from assistant.shop_data import build
+
+    root = tmp_path_factory.mktemp("shop")
+    settings = Settings(var_dir=root, database_url=f"sqlite:///{root / 'shop.db'}", index_dir=root / "index")
+    build(settings, N_PRODUCTS, today=SHOP_TODAY, progress=False, out=io.StringIO())
+    return settings
+
+
+@pytest.fixture
+def shop_settings(built_shop: Settings, tmp_path: Path) -> Settings:
+    """A private copy of the built shop (database + indexes)."""
+    src = built_shop.var_dir
+    for name in ("shop.db", "shop.db-wal", "shop.db-shm"):
+        if (src / name).exists():
+            shutil.copy(src / name, tmp_path / name)
+    shutil.copytree(src / "index", tmp_path / "index")
+    return Settings(var_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'shop.db'}", index_dir=tmp_path / "index")
+
+
+@pytest.fixture
+def search(shop_settings: Settings):
+    """Product and policy search over the private copy of the small shop."""
+    from retrieval.shop_search import ShopSearch
+
+    shop_search = ShopSearch.from_settings(shop_settings)
+    yield shop_search
+    shop_search.engine.dispose()
+
+
+@pytest.fixture
+def orders(shop_settings: Settings):
+    """The order operations on the private copy, with the shop's clock at SHOP_NOW."""
+    from shopdb.orders import Orders
+
+    shop_orders = Orders.from_settings(shop_settings, clock=lambda: SHOP_NOW)
+    yield shop_orders
+    shop_orders.engine.dispose()

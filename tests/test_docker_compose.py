@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from assistant import launcher
-from assistant.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT
 
 COMPOSE = yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
@@ -102,7 +102,7 @@ def test_scaleout_endpoints_select_rasas_real_stores(monkeypatch: pytest.MonkeyP
     for name, value in shop_env("rasa").items():
         monkeypatch.setenv(name, str(value).replace("${SHOP_POSTGRES_PASSWORD}", "x"))
     endpoints = AvailableEndpoints.read_endpoints(str(PROJECT_ROOT / "bot" / "endpoints.scaleout.yml"))
-    assert endpoints.tracker_store.type == "assistant.tracker_store.CachedSQLTrackerStore"  # Rasa's SQL tables
+    assert endpoints.tracker_store.type == "rasa_addons.tracker_store.CachedSQLTrackerStore"  # Rasa's SQL tables
     assert endpoints.tracker_store.kwargs["dialect"] == "postgresql"
     assert endpoints.lock_store.type == "redis"
     assert endpoints.event_broker.type == "pika"
@@ -121,13 +121,13 @@ def test_backing_services_match_the_urls() -> None:
 
 
 def test_web_front_proxies_to_the_rasa_and_action_services() -> None:
-    """deploy/nginx.conf is the front the loopback scale-out stack runs (assistant.scaleout), for compose's names."""
-    from assistant.scaleout import nginx_site
+    """deploy/nginx.conf is the front the loopback scale-out stack runs (perf.scaleout_stack), for compose's names."""
+    from perf.scaleout_stack import nginx_site
 
     volume = SERVICES["web"]["volumes"][0].split(":")[0]
     nginx = (PROJECT_ROOT / volume).read_text()
     assert nginx == nginx_site(["rasa:5005"], ["actions:5055"], listen="80", actions_listen="5055"), (
-        "regenerate deploy/nginx.conf with assistant.scaleout.nginx_site()"
+        "regenerate deploy/nginx.conf with perf.scaleout_stack.nginx_site()"
     )
     assert "server rasa:5005" in nginx and "server actions:5055" in nginx and "/socket.io/" in nginx
     assert nginx.count("X-Forwarded-Proto $scheme") == 2  # https at the front: Secure console cookies

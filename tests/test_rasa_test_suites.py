@@ -15,7 +15,7 @@ from typing import Dict
 
 import pytest
 
-from assistant.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.slow
 

@@ -1,7 +1,6 @@
-"""The shop's chat widget channel, the agent console and the human hand-off.
+"""The shop's chat channel for Rasa, the widget and demo page, and the agent console.
 
-``web.channel.ShopChannel`` is a Rasa input channel (socket.io + REST) that
-also serves the widget, a demo shop page and the agent console; the hand-off
-tickets live in the shop database (``web.models``, ``web.store``) and the
-action server opens them with ``actions.handoff``.
+``web.channel.ShopChannel`` is a Rasa input channel (socket.io + REST) that also serves the widget,
+a demo shop page and the agent console; the live side of the hand-off (sockets, Rasa's tracker)
+is :mod:`web.live_handoff`, its data :mod:`handoff`.
 """

@@ -11,9 +11,9 @@ import getpass
 import sys
 from typing import List, Optional
 
-from assistant.settings import get_settings
-from web.models import AgentRole
-from web.store import HandoffStore, StoreError
+from core.settings import get_settings
+from shopdb.models import AgentRole
+from handoff.store import HandoffStore, StoreError
 
 
 def _password(from_stdin: bool) -> str:
@@ -40,7 +40,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     commands.add_parser("list-agents", help="list agent accounts")
     args = parser.parse_args(argv)
 
-    from knowledge.db import migrate
+    from shopdb.db import migrate
 
     url = args.database_url or get_settings().resolved_database_url
     migrate(url, "heads")  # idempotent; "heads": sibling revisions (web, insights) may both be heads

@@ -1,10 +1,9 @@
-"""Agent passwords and console sessions.
+"""Console sessions and CSRF (agents' passwords: :mod:`handoff.passwords`).
 
-Why these pieces: passwords are argon2 hashes (argon2-cffi, the OWASP
-recommendation); console sessions are stateless tokens signed with
+Console sessions are stateless tokens signed with
 itsdangerous, carrying an expiry and a per-session CSRF token that the console
 must echo in a header on every state-changing request. Shopper-side signatures
-(conversation ids, customer tokens) live in :mod:`assistant.signing`.
+(conversation ids, customer tokens) live in :mod:`core.signing`.
 """
 from __future__ import annotations
 
@@ -13,45 +12,16 @@ import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 if TYPE_CHECKING:  # pragma: no cover
-    from knowledge.counters import SharedLimiter
+    from shopdb.counters import SharedLimiter
 
 logger = logging.getLogger(__name__)
 
 SESSION_COOKIE = "shop_agent_session"
 CSRF_HEADER = "X-CSRF-Token"
 DEFAULT_SESSION_MAX_AGE = 8 * 3600  # one working shift
-MIN_PASSWORD_LENGTH = 8
-
-_hasher = PasswordHasher()
-# Verified against when a username does not exist, so a wrong username costs
-# as much time as a wrong password (no user enumeration by timing).
-_DUMMY_HASH = _hasher.hash("not-a-real-password")
-
-
-def hash_password(password: str) -> str:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValueError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
-    return _hasher.hash(password)
-
-
-def verify_password(password_hash: Optional[str], password: str) -> bool:
-    """True when ``password`` matches; never raises on a malformed hash."""
-    try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        return False
-
-
-def needs_rehash(password_hash: str) -> bool:
-    """True when the hash was made with weaker parameters than today's defaults."""
-    return _hasher.check_needs_rehash(password_hash)
-
-
 @dataclass(frozen=True)
 class AgentSession:
     agent_id: int
@@ -61,7 +31,7 @@ class AgentSession:
 class SessionTokens:
     """Signed, expiring console session tokens (stored in an HttpOnly cookie).
 
-    Logged-out tokens are remembered in the shared counters (:mod:`knowledge.counters`:
+    Logged-out tokens are remembered in the shared counters (:mod:`shopdb.counters`:
     the shop database, or Redis in the scale-out mode) until they would expire anyway, so a
     copied cookie stays dead on every server and after a restart.
     """
@@ -107,7 +77,4 @@ __all__ = [
     "SESSION_COOKIE",
     "SessionTokens",
     "csrf_matches",
-    "hash_password",
-    "needs_rehash",
-    "verify_password",
 ]

@@ -19,6 +19,7 @@ to the agents (database + tracker store + console sockets) and never to the bot.
 from __future__ import annotations
 
 import hashlib
+from functools import partial
 import importlib.util
 import json
 import logging
@@ -35,20 +36,17 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 from sqlalchemy.exc import SQLAlchemyError
 
-from assistant.event_delivery import install as install_event_delivery
-from assistant.rasa_speedups import install as install_rasa_speedups
-from assistant.resilience import install_action_fallback
-from assistant.settings import get_settings
-from assistant.signing import ConversationIds, CustomerProofs, CustomerTokens, resolve_secret_key
-from knowledge.counters import SharedLimiter
+from rasa_addons.patches import install_all as install_rasa_patches
+from core.settings import get_settings
+from core.signing import ConversationIds, CustomerProofs, CustomerTokens, resolve_secret_key
+from shopdb.counters import SharedLimiter
 from web.auth import SessionTokens
-from web.compat import patch_sanic_websocket_recv
 from web.hardening import CLIENT_METADATA_KEY, client_address, client_tag, install_http_hardening
 from web.http import HttpError, install_error_handlers, json_body, json_error
 from web.payloads import guard_message
-from web.service import BOT_MESSAGE_EVENT, HANDOFF_EVENT, TYPING_EVENT, HandoffService
-from web.store import DatabaseBusy, HandoffStore, InvalidInput, StoreError, TicketInfo, clean_text
-from web.transcript import conversation_messages
+from web.live_handoff import BOT_MESSAGE_EVENT, HANDOFF_EVENT, TYPING_EVENT, HandoffService, queue_from_rasa_server
+from handoff.store import DatabaseBusy, HandoffStore, InvalidInput, StoreError, TicketInfo, clean_text
+from handoff.transcript import conversation_messages
 
 logger = logging.getLogger(__name__)
 
@@ -137,7 +135,7 @@ class ShopChannelConfig:
     cors_allowed_origins: Optional[Any] = None
     # redis://... to share socket.io rooms between several Rasa instances (an agent's reply
     # sent by one server reaches the shopper's socket on another); default SHOP_SOCKETIO_MESSAGE_QUEUE.
-    message_queue: Optional[str] = field(default_factory=lambda: os.environ.get("SHOP_SOCKETIO_MESSAGE_QUEUE") or None)
+    message_queue: Optional[str] = field(default_factory=lambda: get_settings().socketio_message_queue)
     database_url: Optional[str] = None
     # None: the demo shop page is on in the embedded mode only (no SHOP_DATABASE_URL). It shows the
     # shop as a guest; signing in as the demo customer is SHOP_DEMO_LOGIN's (a development switch).
@@ -320,10 +318,9 @@ class ShopChannel(InputChannel):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         from web.console import register_console
 
-        patch_sanic_websocket_recv()
-        install_rasa_speedups()  # measured hot spots of the Rasa server (assistant/rasa_speedups.py)
-        install_event_delivery()  # an answered turn's events are on RabbitMQ (assistant/event_delivery.py)
-        install_action_fallback()  # an apology and a person instead of silence when the action server is away
+        # Every patch of Rasa/Sanic internals (rasa_addons/patches); a hand-off while the action server
+        # is away is queued from here.
+        install_rasa_patches(local_handoff=partial(queue_from_rasa_server, time_limit=self.settings.action_timeout))
         sio = self.sio = self._new_socket_server()
         self.service = HandoffService(self.store, sio, self.rasa_agent, timeout=self.settings.db_timeout)
         bp = _ShopBlueprint(self, "shop_webhook")
@@ -466,7 +463,7 @@ class ShopChannel(InputChannel):
             """
             if not self.demo_enabled:
                 return json_error("the demo page is switched off", 404)
-            from web.context import demo_catalogue, demo_customer, find_product
+            from web.shop_context import demo_catalogue, demo_customer, find_product
 
             demo_login = self.settings.demo_login
 

@@ -1,6 +1,6 @@
 """The client side of the shop channel for Python callers (load test, soak, tests): a new conversation id.
 
-The shop channel only continues conversations whose id it issued (``assistant.signing``), so a
+The shop channel only continues conversations whose id it issued (``core.signing``), so a
 REST client asks ``POST /webhooks/shop/session`` first; a socket.io client gets its id in
 ``session_confirm``.
 """

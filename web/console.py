@@ -17,12 +17,12 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from knowledge.counters import Limit, SharedLimiter
+from shopdb.counters import Limit, SharedLimiter
 from web.auth import CSRF_HEADER, SESSION_COOKIE, AgentSession, csrf_matches
 from web.http import HttpError, json_body
-from web.models import TicketStatus
-from web.service import AGENTS_NAMESPACE, AGENTS_ROOM, TYPING_EVENT
-from web.store import AgentInfo, InvalidInput
+from shopdb.models import TicketStatus
+from web.live_handoff import AGENTS_NAMESPACE, AGENTS_ROOM, TYPING_EVENT
+from handoff.store import AgentInfo, InvalidInput
 
 if TYPE_CHECKING:  # pragma: no cover
     from web.channel import ShopChannel
@@ -106,7 +106,7 @@ def admin_guard(channel: "ShopChannel") -> Callable[[Request], Awaitable[Optiona
 def register_console(bp: Blueprint, channel: "ShopChannel") -> None:
     """Add the console's pages, API and socket namespace to the channel's blueprint."""
     from web.channel import STATIC_DIR
-    from web.context import ticket_context
+    from web.shop_context import ticket_context
 
     store, service, tokens = channel.store, channel.service, channel.session_tokens
     assert service is not None and channel.sio is not None

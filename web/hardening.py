@@ -36,7 +36,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from web.payloads import guard_message
-from web.store import InvalidInput, clean_text
+from handoff.store import InvalidInput, clean_text
 
 if TYPE_CHECKING:  # pragma: no cover
     from web.channel import ShopChannel

@@ -15,7 +15,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from sqlalchemy.exc import SQLAlchemyError
 
-from web.store import DatabaseBusy, InvalidInput, StoreError, TicketConflict, TicketNotFound
+from handoff.store import DatabaseBusy, InvalidInput, StoreError, TicketConflict, TicketNotFound
 
 logger = logging.getLogger(__name__)
 

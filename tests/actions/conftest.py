@@ -1,6 +1,6 @@
 """Fixtures for the action tests: a real generated shop (SQLite + FAISS) and rasa_sdk trackers.
 
-The shop is the session's small catalogue built by ``python -m knowledge build``
+The shop is the session's small catalogue built by ``shop build``
 (``shop_env`` in tests/conftest.py). Tests that change orders get their own copy
 of the SQLite file, so cancelling order 10000003 here never leaks into another test.
 """
@@ -16,7 +16,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import shop
-from assistant.settings import PROJECT_ROOT, Settings
+from core.settings import PROJECT_ROOT, Settings
 
 ALEX = "alex.morgan@example.com"
 SAM = "sam.lee@example.com"
@@ -29,36 +29,35 @@ def shop_settings(shop_env: Dict[str, str]) -> Settings:
 
 @pytest.fixture(scope="session")
 def catalogue(shop_settings: Settings):
-    """The shared, read-only shop (products and policies; retrieval loads once)."""
-    from knowledge.service import ShopKnowledge
+    """The shared, read-only shop search (products and policies; retrieval loads once)."""
+    from retrieval.shop_search import ShopSearch
 
-    knowledge = ShopKnowledge.from_settings(shop_settings)
-    yield knowledge
-    knowledge.engine.dispose()
+    search = ShopSearch.from_settings(shop_settings)
+    yield search
+    search.engine.dispose()
 
 
 @pytest.fixture
 def kb(catalogue) -> Iterator[Any]:
-    """Actions use the shared shop."""
-    shop.set_knowledge(catalogue)
+    """Actions use the shared shop; its orders are the session shop's (tests that change orders use orders_kb)."""
+    shop.use_shop(search=catalogue)
     yield catalogue
-    shop.set_knowledge(None)
+    shop.use_shop()
 
 
 @pytest.fixture
-def orders_kb(shop_settings: Settings, tmp_path: Path) -> Iterator[Any]:
-    """Actions use a private copy of the shop database (for tests that change orders)."""
-    from knowledge.db import create_db_engine
-    from knowledge.service import ShopKnowledge
+def orders_kb(catalogue, shop_settings: Settings, tmp_path: Path) -> Iterator[Any]:
+    """Actions use a private copy of the shop database for its orders (for tests that change orders)."""
+    from shopdb.db import create_db_engine
+    from shopdb.orders import Orders
 
     copy = tmp_path / "shop.db"
     shutil.copyfile(shop_settings.var_dir / "shop.db", copy)
-    knowledge = ShopKnowledge(create_db_engine(f"sqlite:///{copy}"), shop_settings.resolved_index_dir,
-                              shop_settings.embedding_model)
-    shop.set_knowledge(knowledge)
-    yield knowledge
-    shop.set_knowledge(None)
-    knowledge.engine.dispose()
+    orders = Orders(create_db_engine(f"sqlite:///{copy}"))
+    shop.use_shop(search=catalogue, orders=orders)
+    yield orders
+    shop.use_shop()
+    orders.engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,6 @@
 """Order actions against a private copy of the generated shop: identity check, status, cancel, address, problems.
 
-Demo orders (knowledge/catalogue.py): 10000001 delivered, 10000002 shipped, 10000003 paid (cancellable),
+Demo orders (shopdb/demo_data.py): 10000001 delivered, 10000002 shipped, 10000003 paid (cancellable),
 10000006 packed (address changeable); all belong to alex.morgan@example.com / customer C0000001.
 """
 from __future__ import annotations
@@ -197,7 +197,7 @@ def test_address_of_a_shipped_order_cannot_change(proven, orders_kb, tracker, ru
 
 
 def test_report_a_damaged_item(proven, orders_kb, tracker, run, domain, slots_of):
-    from knowledge.models import OrderIssue
+    from shopdb.models import OrderIssue
 
     slots = proven({"order_number": "10000001", "email": ALEX, "problem_type": "broken"})
     _, events = run(ActionCheckProblemReport(), tracker("my shoes arrived broken", "report_problem", slots=slots),

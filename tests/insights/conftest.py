@@ -11,7 +11,7 @@ from typing import Any, Dict, List
 import pytest
 from sqlalchemy.orm import sessionmaker
 
-from knowledge.db import create_db_engine, session_factory
+from shopdb.db import create_db_engine, session_factory
 
 # Catalogue of the tests: (sku, title, category path, brand, colour, price)
 PRODUCTS = [
@@ -29,13 +29,11 @@ PRODUCTS = [
 
 
 def _clear_setting_caches() -> None:
-    from assistant.settings import get_settings
+    from core.settings import get_settings
     from insights import stream
     from insights.db import shop_sessions
-    from insights.settings import get_insights_settings
 
     get_settings.cache_clear()
-    get_insights_settings.cache_clear()
     shop_sessions.cache_clear()
     stream._default_broker = None
 
@@ -56,7 +54,7 @@ def isolated_var(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One migrated shop database (alembic upgrade heads) with the test catalogue, copied per test."""
     from insights.db import migrate_shop_db
-    from knowledge.models import Category, Product
+    from shopdb.models import Category, Product
 
     path = tmp_path_factory.mktemp("insights-template") / "shop.db"
     url = f"sqlite:///{path}"
@@ -94,7 +92,7 @@ class Shop:
 
     def product_id(self, sku: str) -> str:
         from sqlalchemy import select
-        from knowledge.models import Product
+        from shopdb.models import Product
 
         with self.sessions() as session:
             return str(session.execute(select(Product.id).where(Product.sku == sku)).scalar_one())

@@ -14,9 +14,9 @@ from rasa.shared.core.events import (
 from sqlalchemy import func, select
 
 from insights.consumer import consume_sql
-from insights.models import ConsumerCursor, FactKind, InsightFact
+from shopdb.models import ConsumerCursor, FactKind, InsightFact
 from insights.profiles import get_profile, should_offer_human, summarise_for_handoff
-from insights.taxonomy import Stage
+from insights.intent_meanings import Stage
 
 from .conftest import Clock, action, publish, site, user
 
@@ -213,7 +213,7 @@ def test_an_action_sees_its_own_turn_before_the_stream_does(shop, broker):
 
 
 def test_without_insights_tables_recent_events_still_make_a_profile(tmp_path):
-    from knowledge.db import create_db_engine, session_factory
+    from shopdb.db import create_db_engine, session_factory
 
     empty = session_factory(create_db_engine(f"sqlite:///{tmp_path / 'empty.db'}"))
     events = [SessionStarted().as_dict(), user("I want to complain", "complaint").as_dict()]

@@ -10,7 +10,7 @@ import pytest
 
 from insights.consumer import consume_sql
 from insights.profiles import get_profile
-from knowledge.db import create_db_engine, session_factory
+from shopdb.db import create_db_engine, session_factory
 
 
 @pytest.mark.slow

@@ -12,7 +12,7 @@ from rasa.shared.core.events import SessionStarted
 from insights.consumer import PikaConsumer, ProfileUpdater
 from insights.profiles import get_profile
 from insights.stream import PikaEventSource
-from insights.taxonomy import Stage
+from insights.intent_meanings import Stage
 
 from .conftest import site, user
 

@@ -16,10 +16,10 @@ from rasa.shared.core.events import SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import func, select
 
-from assistant.settings import PROJECT_ROOT
-from insights import privacy
+from core.settings import PROJECT_ROOT
+from insights import data_rights
 from insights.consumer import consume_sql
-from insights.models import InsightFact, ShopperProfile
+from shopdb.models import InsightFact, ShopperProfile
 from insights.stream import SQLEventSource
 
 from .conftest import Clock, publish, site, user
@@ -72,7 +72,7 @@ def test_stored_profiles_and_facts_hold_no_raw_personal_data(shop, broker):
 
 def test_export_of_a_customer_covers_every_device_and_only_theirs(shop, broker):
     customer_with_two_devices(shop, broker)
-    data = privacy.export_data(customer_id="C0000042", sessions=shop.sessions, broker=SQLEventSource.from_url(broker.url))
+    data = data_rights.export_data(customer_id="C0000042", sessions=shop.sessions, broker=SQLEventSource.from_url(broker.url))
     assert data["conversations"] == ["laptop", "phone"]
     assert {(p["scope"], p["subject"]) for p in data["profiles"]} == {
         ("session", "laptop"), ("session", "phone"), ("customer", "C0000042")}
@@ -87,7 +87,7 @@ def test_delete_a_customer_everywhere_including_rasa_stores(shop, broker, tmp_pa
     save_trackers(store, "laptop", "phone", "stranger")
     source = SQLEventSource.from_url(broker.url)
 
-    result = privacy.delete_data(customer_id="C0000042", sessions=shop.sessions, broker=source,
+    result = data_rights.delete_data(customer_id="C0000042", sessions=shop.sessions, broker=source,
                                  tracker_url=f"sqlite:///{tmp_path / 'tracker.db'}")
     assert result["profiles"] == 3 and result["broker_events"] == 4 and result["tracker_events"] > 0
     profiles, senders = counts(shop)
@@ -95,12 +95,12 @@ def test_delete_a_customer_everywhere_including_rasa_stores(shop, broker, tmp_pa
     assert [e["sender_id"] for e in source.events_of(["laptop", "phone", "stranger"])] == ["stranger"]
     assert set(tracker_rows(store)) == {"stranger"}
     # Nothing left to export.
-    assert privacy.export_data(customer_id="C0000042", sessions=shop.sessions, broker=source)["facts"] == []
+    assert data_rights.export_data(customer_id="C0000042", sessions=shop.sessions, broker=source)["facts"] == []
 
 
 def test_delete_one_conversation_keeps_the_rest(shop, broker):
     customer_with_two_devices(shop, broker)
-    privacy.delete_data(sender_id="phone", sessions=shop.sessions, broker=SQLEventSource.from_url(broker.url))
+    data_rights.delete_data(sender_id="phone", sessions=shop.sessions, broker=SQLEventSource.from_url(broker.url))
     profiles, senders = counts(shop)
     assert "phone" not in profiles and {"laptop", "C0000042", "stranger"} <= set(profiles)
     assert senders == {"laptop", "stranger"}
@@ -115,7 +115,7 @@ def test_retention_purge_removes_only_old_consumed_data(shop, broker):
     publish(broker, "old-2", user("not consumed yet", "greet"), clock=Clock(start=old.now))  # unread: must stay
     source = SQLEventSource.from_url(broker.url)
 
-    result = privacy.purge(retention_days=180, sessions=shop.sessions, broker=source, now=dt.datetime(2026, 1, 2))
+    result = data_rights.purge(retention_days=180, sessions=shop.sessions, broker=source, now=dt.datetime(2026, 1, 2))
     assert result == {"facts": 2, "profiles": 1, "broker_events": 2}
     profiles, senders = counts(shop)
     assert set(profiles) == {"new-1"} and senders == {"new-1"}

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from knowledge.results import ProductHit
+from retrieval.results import ProductHit
 
 from insights.interpret import interpret
 from insights.profiles import Profile

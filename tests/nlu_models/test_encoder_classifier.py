@@ -11,7 +11,7 @@ from nlu_models.training import load_base
 @pytest.fixture(scope="module")
 def packaged():
     """Tokenizer and a fresh 3-intent classifier on the packaged MiniLM."""
-    from assistant.settings import default_embedding_model
+    from core.settings import default_embedding_model
 
     torch.manual_seed(0)
     tokenizer, model = load_base(default_embedding_model(), ["a", "b", "c"], pooling="mean")

@@ -17,11 +17,13 @@ from typing import Dict, List, Tuple
 import pytest
 import requests
 
-from assistant.resilience import APOLOGY_TEXT
-from assistant.settings import Settings
+from rasa_addons.patches.action_fallback import apology_text
+from core.settings import Settings
 from web.client import new_conversation_id
 
 pytestmark = pytest.mark.slow
+
+APOLOGY_TEXT = apology_text()  # the domain's utter_shop_unavailable
 
 RETRY_AFTER = Settings().action_retry_after  # the circuit breaker's pause (SHOP_ACTION_RETRY_AFTER)
 

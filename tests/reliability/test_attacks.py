@@ -26,7 +26,7 @@ from web.client import new_conversation_id
 
 pytestmark = pytest.mark.slow
 
-PRIZE, OWNER = "10000003", "alex.morgan@example.com"  # paid, cancellable (knowledge/catalogue.py)
+PRIZE, OWNER = "10000003", "alex.morgan@example.com"  # paid, cancellable (shopdb/demo_data.py)
 
 
 @pytest.fixture(scope="module")
@@ -177,7 +177,7 @@ def make_agent(shop_env):
     import sys
     from types import SimpleNamespace
 
-    from assistant.settings import PROJECT_ROOT
+    from core.settings import PROJECT_ROOT
 
     def make(display_name: str) -> SimpleNamespace:
         account = SimpleNamespace(username=f"{display_name.lower()}-{secrets.token_hex(3)}",

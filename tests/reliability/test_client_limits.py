@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Optional
 
 import pytest
 
-from knowledge.counters import Limit, SharedLimiter, SQLCounterStorage
+from shopdb.counters import Limit, SharedLimiter, SQLCounterStorage
 from web.hardening import CLIENT_METADATA_KEY, clean_rest_body, client_address, client_tag
 
 
@@ -29,7 +29,7 @@ class Clock:
 
 @pytest.fixture
 def engine(tmp_path: Path):
-    from knowledge.db import create_db_engine, migrate
+    from shopdb.db import create_db_engine, migrate
 
     url = f"sqlite:///{tmp_path / 'shop.db'}"
     migrate(url)
@@ -59,7 +59,7 @@ def test_simultaneous_hits_are_counted_exactly_and_seen_by_another_process(engin
     for thread in threads:
         thread.join()
     assert results.count(True) == 5 and results.count(False) == 15
-    from knowledge.db import create_db_engine
+    from shopdb.db import create_db_engine
 
     another = SharedLimiter.from_url(None, create_db_engine(str(engine.url)))  # a second server, or a restart
     assert another.count(limit, "k") == 20 and not another.allowed(limit, "k")
@@ -74,7 +74,7 @@ def test_counters_never_store_the_key_itself(engine) -> None:
 
 def test_limits_come_from_the_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     from actions.orders import client_misses_limit
-    from assistant.settings import get_settings
+    from core.settings import get_settings
 
     monkeypatch.setenv("SHOP_VERIFY_CLIENT_LIMIT", "4")
     monkeypatch.setenv("SHOP_VERIFY_CLIENT_WINDOW", "120")
@@ -152,7 +152,7 @@ def test_the_order_form_stops_checking_for_a_blocked_client(monkeypatch: pytest.
     from actions import orders
 
     knowledge = Knowledge()
-    monkeypatch.setattr(orders, "get_knowledge", lambda: knowledge)
+    monkeypatch.setattr(orders, "shop_orders", lambda: knowledge)
     monkeypatch.setattr(orders, "client_misses_limit", lambda: Limit("verify-client", 2, 600))
     form = orders.ValidateOrderForm()
 

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from web.hardening import REST_SENDER_PATTERN, clean_rest_body
-from web.store import MAX_MESSAGE_CHARS, InvalidInput, clean_text
+from handoff.store import MAX_MESSAGE_CHARS, InvalidInput, clean_text
 
 FUZZ = settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SOME = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -105,7 +105,7 @@ def test_rest_body_gate_refuses_clearly_or_yields_the_three_fields(raw: bytes) -
 @given(json_values, st.text(alphabet=string.ascii_letters + string.digits, min_size=1, max_size=12))
 def test_rest_metadata_never_carries_a_customer_id(metadata, customer) -> None:
     """Even a correctly signed token does not log a REST caller in (F1: orders of any customer)."""
-    from assistant.signing import CustomerProofs, CustomerTokens
+    from core.signing import CustomerProofs, CustomerTokens
     from web.channel import ShopChannel, ShopChannelConfig
 
     channel = ShopChannel.__new__(ShopChannel)  # just the metadata rules, no database
@@ -123,7 +123,7 @@ def test_rest_metadata_never_carries_a_customer_id(metadata, customer) -> None:
 @FUZZ
 @given(json_values)
 def test_shop_channel_metadata_is_whitelisted(raw) -> None:
-    from assistant.signing import CustomerProofs, CustomerTokens
+    from core.signing import CustomerProofs, CustomerTokens
     from web.channel import ShopChannel, ShopChannelConfig
 
     channel = ShopChannel.__new__(ShopChannel)
@@ -167,7 +167,7 @@ def test_order_number_and_email_parsers_only_extract_well_formed_values(text: st
 @given(nasty_text)
 def test_log_masking_never_fails_and_hides_emails_and_order_numbers(text: str) -> None:
     from actions.common import mask
-    from assistant.privacy import mask_personal_data
+    from core.log_masking import mask_personal_data
 
     secret = f"{text} order 10000042 from jo.doe@example.com"
     for masker in (mask_personal_data, mask):
@@ -182,7 +182,7 @@ def test_log_masking_is_linear_on_long_runs(run: str) -> None:
     import time
 
     from actions.common import mask
-    from assistant.privacy import mask_personal_data
+    from core.log_masking import mask_personal_data
 
     for masker in (mask_personal_data, mask):
         started = time.perf_counter()

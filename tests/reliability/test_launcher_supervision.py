@@ -25,8 +25,8 @@ import psutil
 import pytest
 
 from assistant.launcher import wait_until_up
-from assistant.loadtest import LoadResult, run_load
-from assistant.settings import PROJECT_ROOT
+from perf.loadtest import LoadResult, run_load
+from core.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.slow
 

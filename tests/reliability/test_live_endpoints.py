@@ -23,7 +23,7 @@ import socketio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assistant.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT
 from web.client import new_conversation_id
 from web.hardening import MAX_REQUEST_BYTES
 

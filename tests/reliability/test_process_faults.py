@@ -33,11 +33,13 @@ from sqlalchemy import MetaData, create_engine, text
 from sqlalchemy.engine import make_url
 
 from assistant.launcher import AssistantProcesses
-from assistant.resilience import APOLOGY_TEXT
-from assistant.settings import Settings
+from rasa_addons.patches.action_fallback import apology_text
+from core.settings import Settings
 from web.client import new_conversation_id
 
 pytestmark = pytest.mark.slow
+
+APOLOGY_TEXT = apology_text()  # the domain's utter_shop_unavailable
 
 RETRY_AFTER = Settings().action_retry_after  # the circuit breaker's pause (SHOP_ACTION_RETRY_AFTER)
 
@@ -220,7 +222,7 @@ def postgres_shop(running_assistant) -> Iterator[str]:
 
 def copy_shop(sqlite_file: Path, url: str) -> None:
     """Migrate ``url`` and copy every row of the SQLite shop into it (ids kept, sequences moved on)."""
-    from knowledge.db import migrate
+    from shopdb.db import migrate
 
     migrate(url)
     source = create_engine(f"sqlite:///{sqlite_file}", future=True)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.soak import run_soak
+from perf.soak import run_soak
 
 pytestmark = pytest.mark.slow
 

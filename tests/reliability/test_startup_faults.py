@@ -19,7 +19,7 @@ from typing import Callable, Dict, List
 import pytest
 
 from assistant.preflight import EXIT_PREFLIGHT
-from assistant.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT
 
 NOTHING_LISTENS = 7299  # in this test's port range (7200-7299); nothing is started on it
 
@@ -107,16 +107,16 @@ CASES = {
     # case: (break it, words the (first) line must contain[, lines when not 1])
     "postgres database missing": (break_database_url("postgresql://postgres:hunter2@127.0.0.1:5432/faults_no_such_db"),
                                   ["postgresql://postgres:***@127.0.0.1:5432/faults_no_such_db", "does not exist",
-                                   "createdb faults_no_such_db", "python -m knowledge build"]),
+                                   "createdb faults_no_such_db", "shop build"]),
     "nothing listens": (break_database_url(f"postgresql://postgres@127.0.0.1:{NOTHING_LISTENS}/shop"),
                         [f"127.0.0.1:{NOTHING_LISTENS}", "database server is running", "SHOP_DATABASE_URL"]),
     "secret key missing": (no_secret_key, ["SHOP_SECRET_KEY must be set", "secrets.token_urlsafe"]),
-    "sqlite damaged": (damage_sqlite, ["shop.db", "not a database", "python -m knowledge build"]),
-    "sqlite missing": (remove_sqlite, ["shop.db", "missing", "python -m knowledge build"]),
-    "index missing": (remove_index, ["products.faiss", "missing", "python -m knowledge index --rebuild"]),
-    "index truncated": (truncate_index, ["policies.faiss", "checksum", "python -m knowledge index --rebuild"]),
+    "sqlite damaged": (damage_sqlite, ["shop.db", "not a database", "shop build"]),
+    "sqlite missing": (remove_sqlite, ["shop.db", "missing", "shop build"]),
+    "index missing": (remove_index, ["products.faiss", "missing", "shop index --rebuild"]),
+    "index truncated": (truncate_index, ["policies.faiss", "checksum", "shop index --rebuild"]),
     "index of another embedder": (other_embedding_backend, ["'products' was built with model", "index folder",
-                                                            "python -m knowledge index --rebuild"], 2),  # both indexes
+                                                            "shop index --rebuild"], 2),  # both indexes
     "model missing": (remove_model, ["gone.tar.gz", "missing", "make train"]),
     "no model trained": (no_model_at_all, ["no trained model", "models", "make train"]),
 }
@@ -142,7 +142,7 @@ def test_a_broken_shop_gives_one_actionable_line_and_a_non_zero_exit(shop: Dict,
 def test_a_healthy_shop_passes_the_checks(shop: Dict) -> None:
     """The other side: the same copy, unbroken, has no problem (so the cases above fail for their reason)."""
     from assistant import preflight
-    from assistant.settings import Settings
+    from core.settings import Settings
 
     settings = Settings(var_dir=shop["var"], _env_file=None)
     assert preflight.check(settings, shop["model"]) == []

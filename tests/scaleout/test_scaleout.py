@@ -26,8 +26,8 @@ from typing import Dict, Iterator, List
 
 import pytest
 
-from assistant.loadtest import run_load
-from assistant.scaleout import (
+from perf.loadtest import run_load
+from perf.scaleout_stack import (
     BackingServices,
     ScaleOutConfig,
     ScaleOutProcesses,

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from assistant.scaleout import (
+from perf.scaleout_stack import (
     SCALEOUT_ENDPOINTS,
     BackingServices,
     ScaleOutConfig,

@@ -19,7 +19,7 @@ from typing import Callable, Dict, Iterator
 
 import pytest
 
-from assistant.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Flags that work as root on these machines (see ../shared/docs/ENVIRONMENT.md); without the
@@ -35,7 +35,7 @@ README_SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
 @pytest.fixture(scope="session")
 def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A shop database with every migration applied (the real alembic chain), made once."""
-    from knowledge.db import migrate
+    from shopdb.db import migrate
 
     path = tmp_path_factory.mktemp("web-db") / "shop.db"
     migrate(f"sqlite:///{path}", "heads")
@@ -52,17 +52,17 @@ def db_url(tmp_path: Path, migrated_template: Path) -> str:
 
 @pytest.fixture
 def store(db_url: str):
-    from web.store import HandoffStore
+    from handoff.store import HandoffStore
 
     return HandoffStore.from_url(db_url)
 
 
 @pytest.fixture
 def web_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str) -> Iterator[None]:
-    """Point ``assistant.settings`` (and the cached default store) at a temp folder and database."""
-    from assistant.settings import get_settings
-    from knowledge.counters import default_limiter
-    from web.store import default_store
+    """Point ``core.settings`` (and the cached default store) at a temp folder and database."""
+    from core.settings import get_settings
+    from shopdb.counters import default_limiter
+    from handoff.store import default_store
 
     monkeypatch.setenv("SHOP_VAR_DIR", str(tmp_path))
     monkeypatch.setenv("SHOP_DATABASE_URL", db_url)
@@ -103,8 +103,8 @@ def sign_in_shopper(context, shop: LiveShop, customer_id: str = "C0000001", name
     """What a shop's own back end does for a signed-in shopper: render the page with a customer
     token signed with the assistant's secret. Here the demo page's ``/demo/config`` answer gets it
     (the demo page itself is a guest unless the development switch ``SHOP_DEMO_LOGIN`` is on)."""
-    from assistant.settings import Settings
-    from assistant.signing import CustomerTokens, resolve_secret_key
+    from core.settings import Settings
+    from core.signing import CustomerTokens, resolve_secret_key
 
     secret = resolve_secret_key(Settings(var_dir=Path(shop.env["SHOP_VAR_DIR"]), secret_key=shop.env.get("SHOP_SECRET_KEY")))
     token = CustomerTokens(secret).sign(customer_id)

@@ -5,8 +5,9 @@ import time
 
 import pytest
 
-from knowledge.counters import SharedLimiter
-from web.auth import SessionTokens, csrf_matches, hash_password, verify_password
+from shopdb.counters import SharedLimiter
+from handoff.passwords import hash_password, verify_password
+from web.auth import SessionTokens, csrf_matches
 
 
 def test_password_hashes_are_salted_argon2() -> None:
@@ -48,7 +49,7 @@ def test_csrf_comparison() -> None:
 
 def test_a_logged_out_token_stays_dead_for_every_server_sharing_the_counters(tmp_path) -> None:
     """Revocation lives in the shared counters (the shop database here), not in one process."""
-    from knowledge.db import create_db_engine, migrate
+    from shopdb.db import create_db_engine, migrate
 
     url = f"sqlite:///{tmp_path / 'shop.db'}"
     migrate(url)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from web.store import HandoffStore
+from handoff.store import HandoffStore
 
 pytestmark = pytest.mark.slow
 

@@ -7,11 +7,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from assistant.signing import CustomerTokens
-from knowledge.counters import SharedLimiter
+from core.signing import CustomerTokens
+from shopdb.counters import SharedLimiter
 from web.channel import ShopChannel, ShopChannelConfig, clean_page
 from web.console import LoginThrottle, cookie_is_secure
-from web.messages import product_carousel
+from actions.cards import product_carousel
 
 
 def test_only_conversation_ids_this_server_issued_are_valid(web_settings) -> None:

@@ -8,8 +8,8 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.handoff import ALREADY_QUEUED_TEXT, UNAVAILABLE_TEXT, ActionHandoffToHuman
-from web.store import default_store
+from actions.handoff import ActionHandoffToHuman
+from handoff.store import default_store
 
 
 def _tracker(sender_id: str, slots=None) -> Tracker:
@@ -39,7 +39,7 @@ def _run(tracker: Tracker, domain=None):
 def test_handoff_stores_a_ticket_and_pauses(web_settings) -> None:
     messages, events = _run(_tracker("conversation-handoff-1"))
     assert events == [{"event": "pause", "timestamp": None}]
-    assert "number 1 in the queue" in messages[0]["text"]
+    assert messages[0]["response"] == "utter_handoff_queued" and messages[0]["position"] == 1
 
     ticket = default_store().active_ticket("conversation-handoff-1")
     assert ticket is not None and ticket.status == "waiting"
@@ -57,24 +57,19 @@ def test_asking_twice_keeps_the_place_in_the_queue(web_settings) -> None:
     _run(_tracker("conversation-handoff-2"))
     first = default_store().active_ticket("conversation-handoff-2")
     messages, events = _run(_tracker("conversation-handoff-2"))
-    assert messages[0]["text"] == ALREADY_QUEUED_TEXT and events[0]["event"] == "pause"
+    assert messages[0]["response"] == "utter_handoff_already_queued" and events[0]["event"] == "pause"
     assert default_store().active_ticket("conversation-handoff-2").id == first.id
 
 
-def test_the_domain_response_is_used_when_defined(web_settings) -> None:
-    messages, _ = _run(_tracker("conversation-handoff-3"), {"responses": {"utter_handoff_queued": [{"text": "x"}]}})
-    assert messages[0]["response"] == "utter_handoff_queued" and messages[0]["position"] == 1
-
-
 def test_database_down_means_an_apology_and_no_pause(web_settings, monkeypatch, tmp_path) -> None:
-    from assistant.settings import get_settings
+    from core.settings import get_settings
 
     (tmp_path / "broken.db").mkdir()  # a directory where the database file should be
     monkeypatch.setenv("SHOP_DATABASE_URL", f"sqlite:///{tmp_path / 'broken.db'}")
     get_settings.cache_clear()
     default_store.cache_clear()
     messages, events = _run(_tracker("conversation-handoff-4"))
-    assert events == [] and messages[0]["text"] == UNAVAILABLE_TEXT
+    assert events == [] and messages[0]["response"] == "utter_handoff_unavailable"
 
 
 def test_the_dialogues_handoff_reason_is_kept(web_settings) -> None:

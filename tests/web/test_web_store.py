@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from web.models import Author, TicketStatus
-from web.store import (
+from shopdb.models import Author, TicketStatus
+from handoff.store import (
     AgentExists,
     InvalidInput,
     MAX_MESSAGE_CHARS,
@@ -175,7 +175,7 @@ def test_a_refused_message_stores_nothing(store) -> None:
 
 
 def test_privacy_export_and_erase_of_handoff_data(store) -> None:
-    from web.privacy import erase_shopper, export_shopper
+    from handoff.data_rights import erase_shopper, export_shopper
 
     mine = store.open_ticket("conversation-mine", customer_id="C0000009", summary="refund")
     store.add_message(mine.id, Author.SHOPPER, "my e-mail is a@b.example")

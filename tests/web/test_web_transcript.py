@@ -10,8 +10,8 @@ from rasa.shared.core.events import (
     UserUttered,
 )
 
-from web.messages import product_carousel
-from web.transcript import conversation_messages, detected_intents, page_context, summarize
+from actions.cards import product_carousel
+from handoff.transcript import conversation_messages, detected_intents, page_context, summarize
 
 
 def _user(text, intent, confidence=0.9, entities=(), metadata=None):

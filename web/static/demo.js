@@ -86,7 +86,7 @@
       return;
     }
     if (!data.products || !data.products.length) {
-      content.appendChild(node("p", {}, "The catalogue is empty. Build it with: python -m knowledge build"));
+      content.appendChild(node("p", {}, "The catalogue is empty. Build it with: shop build"));
       return;
     }
     content.appendChild(node("h2", {}, "Popular right now"));

@@ -1,0 +1,1 @@
+"""The ``shop`` command: one entry point for what people do with the assistant (:mod:`cli.shop`)."""

@@ -1,0 +1,99 @@
+"""``shop``: start the assistant, build its data, train it, manage agents, report, benchmark.
+
+Each subcommand hands its arguments to the module that does the work (and that keeps its own
+``--help``), so ``shop build --products 600`` is ``assistant.shop_data build --products 600``::
+
+    shop start                      both servers and the insights consumer (``make start``)
+    shop build | import | migrate | index | stats | revision    the shop database and indexes
+    shop train [--config FILE]      ``rasa train`` of the bot into var/models
+    shop create-agent NAME          a support agent (``shop agents list | set-password``)
+    shop report [--since 7d]        the support team's figures (``shop insights ...`` for the rest)
+    shop nlu train | evaluate | predict      the intent classifier without Rasa
+    shop bench NAME [...]           load | soak | scaleout | stack | search | recommendations | events | nlu
+    shop action-token               the token the Rasa servers send the action servers
+"""
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+from core.settings import PROJECT_ROOT, get_settings
+
+# command -> (module with main(argv), arguments put in front of the user's)
+DELEGATES: Dict[str, Tuple[str, Sequence[str]]] = {
+    "start": ("assistant.launcher", ()),
+    "build": ("assistant.shop_data", ("build",)),
+    "import": ("assistant.shop_data", ("import",)),
+    "migrate": ("assistant.shop_data", ("migrate",)),
+    "index": ("assistant.shop_data", ("index",)),
+    "stats": ("assistant.shop_data", ("stats",)),
+    "revision": ("assistant.shop_data", ("revision",)),
+    "create-agent": ("web.__main__", ("create-agent",)),
+    "agents": ("web.__main__", ()),
+    "report": ("insights.__main__", ("report",)),
+    "insights": ("insights.__main__", ()),
+    "nlu": ("nlu_models.cli", ()),
+}
+BENCHMARKS: Dict[str, str] = {
+    "load": "perf.loadtest",
+    "soak": "perf.soak",
+    "scaleout": "perf.scaleout_benchmark",
+    "stack": "perf.scaleout_stack",
+    "search": "perf.retrieval_benchmark",
+    "recommendations": "perf.recommendation_benchmark",
+    "events": "perf.event_latency",
+    "nlu": "perf.nlu_benchmark",
+}
+
+
+def _delegate(module: str, argv: List[str]) -> int:
+    """``module.main(argv)``; imported only when asked for (the modules load Rasa, TensorFlow, torch)."""
+    main: Callable[[Optional[List[str]]], int] = importlib.import_module(module).main
+    return int(main(argv) or 0)
+
+
+def train(argv: List[str]) -> int:
+    """``rasa train`` of the bot in ``bot/`` (``--config config.yml`` unless given) into ``<var_dir>/models``."""
+    rasa = Path(sys.executable).with_name("rasa")
+    out = Path(get_settings().var_dir) / "models"
+    command = [str(rasa) if rasa.exists() else "rasa", "train", "--domain", "domain.yml", "--data", "data",
+               "--out", str(out)]
+    if "--config" not in argv:
+        command += ["--config", "config.yml"]
+    return subprocess.call(command + argv, cwd=PROJECT_ROOT / "bot")
+
+
+def action_token(argv: List[str]) -> int:
+    from core.signing import action_server_token
+
+    print(action_server_token())
+    return 0
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help", "help"):
+        print(__doc__)
+        return 0 if args else 2
+    command, rest = args[0], args[1:]
+    if command in DELEGATES:
+        module, prefix = DELEGATES[command]
+        return _delegate(module, [*prefix, *rest])
+    if command == "bench":
+        if not rest or rest[0] not in BENCHMARKS:
+            print(f"shop bench: one of {', '.join(BENCHMARKS)}", file=sys.stderr)
+            return 2
+        return _delegate(BENCHMARKS[rest[0]], rest[1:])
+    if command == "train":
+        return train(rest)
+    if command == "action-token":
+        return action_token(rest)
+    print(f"shop: unknown command {command!r}\n{__doc__}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,86 @@
+"""Opening a hand-off ticket: what an agent needs, within the limit a client may ask for.
+
+The ticket carries what an agent needs to pick the conversation up without asking again: the
+transcript of this session, the intents the bot detected, a short summary with the shopper's
+profile, and the page context (product viewed, cart, verified customer). Both the action server
+(``action_handoff_to_human``) and the Rasa server (when the action server is away) open tickets
+through :func:`create_ticket`, so both count against the same per-client limit.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List, Optional, Tuple
+
+from core.settings import get_settings
+from handoff.store import TicketInfo, default_store
+from handoff.transcript import conversation_messages, detected_intents, page_context, summarize
+from shopdb.counters import Limit, default_limiter
+
+logger = logging.getLogger(__name__)
+
+def _profile_summary(sender_id: str, events: List[Dict[str, Any]], customer_id: Any) -> str:
+    """The shopper profile's hand-off lines (insights package), or "" when unavailable."""
+    from insights.profiles import get_profile, summarise_for_handoff
+
+    try:
+        return summarise_for_handoff(get_profile(sender_id, customer_id=customer_id, recent_events=events))
+    except Exception:  # insights is extra context: never block a hand-off on it
+        logger.warning("no shopper profile for the hand-off summary", exc_info=True)
+        return ""
+
+
+HANDOFF_PER_CLIENT_WINDOW = 3600  # seconds
+
+
+class TooManyTickets(Exception):
+    """This client opened ``SHOP_HANDOFF_CLIENT_LIMIT`` tickets within the hour."""
+
+
+def create_ticket(sender_id: str, events: List[Dict[str, Any]], reason: Any = None,
+                  client: Optional[str] = None) -> Tuple[TicketInfo, int, bool]:
+    """Store the ticket (or refresh the open one); returns (ticket, queue position, was it new).
+
+    ``reason``: the dialogue's ``handoff_reason`` slot (requested, frustration, repeated_failure...);
+    without it, the intent of the shopper's last message. A new ticket counts against its client's
+    hourly limit (the client tag the Rasa server put into the message metadata), so nobody can fill
+    the agents' queue from a script; asking again in the same conversation costs nothing.
+    Raises :class:`TooManyTickets` when the limit is used up.
+    """
+    store = default_store()
+    existing = store.active_ticket(sender_id)
+    if existing is None and client:
+        limit = Limit("handoff-client", get_settings().handoff_client_limit, HANDOFF_PER_CLIENT_WINDOW)
+        if not default_limiter().hit(limit, client):
+            raise TooManyTickets(client)
+    context = page_context(events)
+    intents = detected_intents(events)
+    last_intent = next(
+        (e.get("parse_data", {}).get("intent", {}).get("name") for e in reversed(events) if e.get("event") == "user"),
+        None,
+    )
+    summary = summarize(events)
+    profile = _profile_summary(sender_id, events, context.get("customer_id"))
+    if profile:
+        summary += "\n\nShopper profile:\n" + profile
+    ticket = store.open_ticket(
+        sender_id,
+        summary=summary,
+        reason=str(reason or last_intent or ""),
+        intents=intents,
+        transcript=conversation_messages(events),
+        context=context,
+        customer_id=context.get("customer_id"),
+    )
+    return ticket, store.queue_position(ticket.id), existing is None
+
+
+def client_of_events(events: List[Dict[str, Any]]) -> Optional[str]:
+    """The client tag of the latest shopper message (set by the Rasa server, never by the caller)."""
+    for event in reversed(events):
+        if event.get("event") == "user":
+            tag = (event.get("metadata") or {}).get("client")
+            return str(tag)[:64] if tag else None
+    return None
+
+
+__all__ = ["TooManyTickets", "client_of_events", "create_ticket"]

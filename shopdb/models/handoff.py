@@ -1,0 +1,123 @@
+"""Tables of the hand-off: support agents, tickets and the messages written during one.
+
+They live on :data:`shopdb.models.Base` so one alembic chain
+(``shopdb/migrations``) creates the whole shop database. A ticket keeps a
+frozen copy of the bot conversation (``transcript``) taken when the shopper
+asked for a human; what shopper and agent write afterwards goes to
+``handoff_messages`` (and, as events, to Rasa's tracker store), so nothing is
+lost when a browser or a server restarts.
+"""
+from __future__ import annotations
+
+from sqlalchemy import JSON, Boolean, Column, DateTime, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy.orm import relationship
+
+from core.clock import utcnow
+from shopdb.models.base import Base
+
+
+
+class TicketStatus:
+    """Life cycle: waiting -> assigned (an agent took it) -> handed_back | closed.
+
+    ``release`` moves an assigned ticket back to waiting. While a ticket is
+    open the shopper's messages go to agents, not to the bot.
+    """
+
+    WAITING = "waiting"
+    ASSIGNED = "assigned"
+    HANDED_BACK = "handed_back"
+    CLOSED = "closed"
+
+    OPEN = (WAITING, ASSIGNED)
+    RESOLVED = (HANDED_BACK, CLOSED)
+
+
+class AgentRole:
+    """Agents answer shoppers; admins may also open the analytics and the data-rights endpoints."""
+
+    AGENT = "agent"
+    ADMIN = "admin"
+
+    ALL = (AGENT, ADMIN)
+
+
+class Author:
+    SHOPPER = "shopper"
+    AGENT = "agent"
+    SYSTEM = "system"
+
+
+_OPEN_STATUSES_SQL = "status IN ('waiting', 'assigned')"
+
+
+class Agent(Base):
+    """A support agent who may log into the console (password stored as an argon2 hash)."""
+
+    __tablename__ = "agents"
+
+    id = Column(Integer, primary_key=True)
+    username = Column(String(64), nullable=False, unique=True)
+    display_name = Column(String(100), nullable=False)
+    password_hash = Column(String(255), nullable=False)
+    role = Column(String(20), nullable=False, default=AgentRole.AGENT, server_default=AgentRole.AGENT)
+    is_active = Column(Boolean, nullable=False, default=True)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    last_login_at = Column(DateTime, nullable=True)
+
+
+class HandoffTicket(Base):
+    """A conversation handed to humans, with what the agent needs to pick it up."""
+
+    __tablename__ = "handoff_tickets"
+
+    id = Column(Integer, primary_key=True)
+    sender_id = Column(String(128), nullable=False, index=True)  # Rasa conversation id
+    status = Column(String(20), nullable=False, default=TicketStatus.WAITING, index=True)
+    agent_id = Column(Integer, ForeignKey("agents.id"), nullable=True)
+    customer_id = Column(String(64), nullable=True)  # verified shopper id, when logged in
+    reason = Column(String(100), nullable=False, default="")  # intent that triggered the hand-off
+    summary = Column(Text, nullable=False, default="")
+    intents = Column(JSON, nullable=False, default=list)  # [{"name", "count", "confidence"}]
+    transcript = Column(JSON, nullable=False, default=list)  # [{"role", "text", "at", ...}]
+    context = Column(JSON, nullable=False, default=dict)  # page, product viewed, cart
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+    assigned_at = Column(DateTime, nullable=True)
+    resolved_at = Column(DateTime, nullable=True)
+    updated_at = Column(DateTime, nullable=False, default=utcnow, onupdate=utcnow)
+
+    agent = relationship("Agent", lazy="joined")
+    messages = relationship(
+        "HandoffMessage", back_populates="ticket", cascade="all, delete-orphan",
+        order_by="HandoffMessage.id",
+    )
+
+    __table_args__ = (
+        # At most one open ticket per conversation, enforced by the database itself.
+        Index(
+            "uq_handoff_tickets_open_sender", "sender_id", unique=True,
+            sqlite_where=text(_OPEN_STATUSES_SQL), postgresql_where=text(_OPEN_STATUSES_SQL),
+        ),
+    )
+
+
+class HandoffMessage(Base):
+    """One line written while a ticket is open, by the shopper, an agent or the system."""
+
+    __tablename__ = "handoff_messages"
+
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(
+        Integer, ForeignKey("handoff_tickets.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    author = Column(String(10), nullable=False)  # Author.*
+    agent_id = Column(Integer, ForeignKey("agents.id"), nullable=True)
+    text = Column(Text, nullable=False)
+    meta = Column(JSON, nullable=False, default=dict)
+    created_at = Column(DateTime, nullable=False, default=utcnow)
+
+    ticket = relationship("HandoffTicket", back_populates="messages")
+    agent = relationship("Agent", lazy="joined")
+
+
+__all__ = ["Agent", "AgentRole", "Author", "HandoffMessage", "HandoffTicket", "TicketStatus"]

@@ -1,0 +1,109 @@
+"""Product search with filters, hybrid SKU hits, recommendations and the policy threshold."""
+from __future__ import annotations
+
+import pytest
+
+from retrieval.search import ProductFilters, extract_filters
+
+
+def test_filters_are_respected(search):
+    hits = search.search_products("comfortable shoes", {"category": "Shoes", "max_price": 90, "in_stock": True}, k=10)
+    assert hits
+    for h in hits:
+        assert h.category.startswith("Shoes/") and h.price <= 90 and h.in_stock
+
+
+def test_colour_size_brand_filters(search):
+    shoe = next(h for h in search.search_products("running shoes", {"category": "Shoes/Running shoes"}, k=20)
+                if h.attributes.get("colour") and isinstance(h.attributes.get("size"), list))
+    size = shoe.attributes["size"][0]
+    hits = search.search_products("trainers", {"colour": shoe.attributes["colour"], "size": size, "brand": shoe.brand}, k=10)
+    assert shoe.id in [h.id for h in hits]
+    for h in hits:
+        assert h.attributes["colour"] == shoe.attributes["colour"] and h.brand == shoe.brand
+        sizes = h.attributes["size"] if isinstance(h.attributes["size"], list) else [h.attributes["size"]]
+        assert size in sizes
+
+
+def test_impossible_filter_gives_nothing(search):
+    assert search.search_products("headphones", {"max_price": 0.5}) == []
+    with pytest.raises(ValueError):
+        search.search_products("headphones", {"colour_of_sky": "blue"})
+
+
+def test_query_hints_become_filters(search):
+    text, f = extract_filters("black waterproof jacket under 120 euros size M", ["black", "navy"])
+    assert f.max_price == 120 and f.colour == "black" and f.size == "M" and "120" not in text
+    _, f = extract_filters("lamp between €20 and 50", [])
+    assert (f.min_price, f.max_price) == (20, 50)
+    for h in search.search_products("something warm under 60 euros", k=8):
+        assert h.price <= 60
+
+
+def test_exact_sku_ranks_first_in_hybrid(search):
+    target = search.get_product(123)
+    for query in (target.sku, target.sku.lower(), f"do you have {target.sku} in stock?"):
+        hits = search.search_products(query, k=5, parse_query=False)
+        assert hits[0].id == 123
+    assert search.get_product(target.sku.lower()).id == 123
+    assert search.get_product("NOPE-000-0000000") is None and search.get_product("x" * 1000) is None
+
+
+def test_modes_differ_and_all_work(search):
+    target = search.get_product(42)
+    name = " ".join(target.title.split(",")[0].split()[:3])  # brand + model line
+    kw = search.search_products(name, k=10, mode="keyword")
+    assert target.id in [h.id for h in kw]
+    sem = search.search_products("something to keep my tea hot", k=5, mode="semantic")
+    assert sem and all(h.score is not None for h in sem)
+    with pytest.raises(ValueError):
+        search.search_products("x", mode="magic")
+
+
+def test_similar_and_goes_well_with(search):
+    base = search.search_products("running shoes", {"category": "Shoes/Running shoes"}, k=1)[0]
+    similar = search.similar_products(base.id, k=5, max_price=base.price)
+    assert similar and base.id not in [h.id for h in similar]
+    assert all(h.category == base.category and h.price <= base.price for h in similar)
+    goes = search.goes_well_with(base.sku, k=4)
+    assert goes and all(h.category != base.category for h in goes)
+    assert search.similar_products(999_999) == [] and search.goes_well_with("NOPE") == []
+
+
+@pytest.mark.parametrize("question,key", [
+    ("how many days do I have to send something back?", "returns/return-window"),
+    ("do you deliver to Portugal?", "shipping/delivery-countries"),
+    ("how long until my money is back after a return", "refunds/when-you-get-your-money-back"),
+    ("I forgot my password", "account/forgotten-password"),
+])
+def test_policy_questions_find_the_right_passage(search, question, key):
+    hits = search.answer_policy_question(question, k=3)
+    assert key in [h.key for h in hits]
+    assert all(h.score >= search.retrieval.policies.threshold for h in hits) and hits[0].source.endswith(key.split("/")[1])
+
+
+@pytest.mark.parametrize("question", ["what is the capital of France?", "tell me a joke about penguins",
+                                      "how tall is mount everest", ""])
+def test_policy_threshold_says_i_dont_know(search, question):
+    assert search.answer_policy_question(question) == []
+
+
+def test_filters_coerce():
+    f = ProductFilters.coerce({"color": "Red", "max_price": "19.5", "in_stock": "yes", "brand": ""})
+    assert f.colour == "Red" and f.max_price == 19.5 and f.in_stock is True and f.brand is None
+
+
+def test_concurrent_reads_match_sequential(search, orders):
+    from concurrent.futures import ThreadPoolExecutor
+
+    queries = ["warm winter coat", "bluetooth speaker for the beach", "yoga mat", "kids shoes", "coffee machine"]
+    expected = {q: [h.id for h in search.search_products(q, k=5)] for q in queries}
+
+    def work(i: int):
+        q = queries[i % len(queries)]
+        order = orders.verify_order("10000001", "alex.morgan@example.com")
+        return q, [h.id for h in search.search_products(q, k=5)], order.order_number
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        results = list(pool.map(work, range(30)))
+    assert all(ids == expected[q] and number == "10000001" for q, ids, number in results)

@@ -1,0 +1,218 @@
+"""The live side of the hand-off, inside the Rasa server.
+
+Every hand-off step does the same three things in the same order: write the
+database (the ticket store), append the matching events to Rasa's tracker
+store (so the conversation's history holds agent lines and the pause/resume),
+then push to the open sockets. Writing first means a crash between steps
+loses no text; pushing last means nobody is shown what was not stored.
+"""
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+
+from rasa.shared.core.events import ActionExecuted, BotUttered, ConversationResumed, Event, UserUttered
+from socketio import AsyncServer
+
+from shopdb.models import Author, TicketStatus
+from handoff.store import AgentInfo, DatabaseBusy, HandoffStore, MessageInfo, TicketInfo
+from handoff.tickets import TooManyTickets, client_of_events, create_ticket
+
+logger = logging.getLogger(__name__)
+
+AGENTS_NAMESPACE = "/agents"
+AGENTS_ROOM = "agents"
+BOT_MESSAGE_EVENT = "bot_uttered"
+HANDOFF_EVENT = "handoff"
+TYPING_EVENT = "typing"
+
+JOINED_TEXT = "{agent} from our support team has joined the conversation."
+RELEASED_TEXT = "{agent} has passed your conversation on; the next free agent will reply here."
+HANDED_BACK_TEXT = "{agent} has handed you back to the shop assistant. Ask me anything!"
+CLOSED_TEXT = "{agent} has closed this conversation. Thanks for contacting us! You can keep chatting with the shop assistant."
+
+
+_ticket_threads = ThreadPoolExecutor(max_workers=4, thread_name_prefix="shop-handoff")
+
+
+async def queue_from_rasa_server(tracker: Any, time_limit: float) -> Tuple[str, Dict[str, Any]]:
+    """Open a hand-off ticket from the Rasa server while the action server is away.
+
+    The response to say and its values (``rasa_addons.patches.action_fallback`` says it). The ticket
+    write runs in threads of its own, never the event loop's default executor, and the answer comes
+    within ``time_limit`` even when the database is locked: stuck writes stall nobody else's turn.
+    """
+    events = [event.as_dict() for event in tracker.applied_events()]
+    write = functools.partial(create_ticket, tracker.sender_id, events,
+                              tracker.get_slot("handoff_reason") or "action_server_unavailable",
+                              client_of_events(events))
+    try:
+        loop = asyncio.get_running_loop()
+        _, position, is_new = await asyncio.wait_for(loop.run_in_executor(_ticket_threads, write), time_limit)
+    except TooManyTickets:
+        return "utter_handoff_limit", {}
+    except Exception as error:  # the database is away or locked too: say so, keep the bot up
+        logger.error("could not store the hand-off ticket while the action server is away (%s)",
+                     type(error).__name__)
+        return "utter_handoff_unavailable", {}
+    if is_new:
+        return "utter_handoff_queued", {"position": max(position, 1)}
+    return "utter_handoff_already_queued", {}
+
+
+class HandoffService:
+    """Routes hand-off traffic between the store, Rasa's trackers and the sockets."""
+
+    def __init__(
+        self,
+        store: HandoffStore,
+        sio: AsyncServer,
+        rasa_agent: Callable[[], Any],
+        shopper_namespace: Optional[str] = None,
+        timeout: float = 1.0,
+    ) -> None:
+        self.store = store
+        self.sio = sio
+        self._rasa_agent = rasa_agent
+        self.shopper_namespace = shopper_namespace
+        self.timeout = timeout
+        # Our own threads: a locked database can never take the event loop's default executor
+        # (6 threads on 2 cores) away from Rasa; each stuck call ends by the database's own timeout.
+        self._executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="shop-db")
+
+    # -- database (blocking calls run in our worker threads, each bounded in time) -----
+    async def db(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """``function(*args, **kwargs)`` in a worker thread; :class:`DatabaseBusy` after ``timeout`` s."""
+        loop = asyncio.get_running_loop()
+        call = loop.run_in_executor(self._executor, functools.partial(function, *args, **kwargs))
+        try:
+            return await asyncio.wait_for(call, self.timeout)
+        except asyncio.TimeoutError:
+            logger.warning("database call %s took longer than %.1f s", getattr(function, "__name__", "?"), self.timeout)
+            raise DatabaseBusy("the shop database is busy, please try again in a moment") from None
+
+    # -- Rasa tracker --------------------------------------------------------------
+    async def append_events(self, sender_id: str, events: Iterable[Event]) -> None:
+        """Append events to the conversation under Rasa's conversation lock (like POST /tracker/events)."""
+        agent = self._rasa_agent()
+        async with agent.lock_store.lock(sender_id):
+            tracker = await agent.tracker_store.get_or_create_tracker(sender_id, append_action_listen=False)
+            for event in events:
+                tracker.update(event, agent.domain)
+            await agent.tracker_store.save(tracker)
+
+    async def history_events(self, sender_id: str) -> List[Dict[str, Any]]:
+        """All events of the conversation (every session) from the tracker store."""
+        agent = self._rasa_agent()
+        tracker = await agent.tracker_store.retrieve_full_tracker(sender_id)
+        return [event.as_dict() for event in tracker.events] if tracker else []
+
+    # -- pushes --------------------------------------------------------------------
+    async def to_shopper(self, sender_id: str, event: str, data: Dict[str, Any]) -> None:
+        await self.sio.emit(event, data, room=sender_id, namespace=self.shopper_namespace)
+
+    async def to_agents(self, event: str, data: Dict[str, Any]) -> None:
+        await self.sio.emit(event, data, room=AGENTS_ROOM, namespace=AGENTS_NAMESPACE)
+
+    async def queue_changed(self, ticket: Optional[TicketInfo] = None) -> None:
+        await self.to_agents("queue_changed", {"ticket": ticket.as_json(full=False) if ticket else None})
+
+    async def handoff_state(self, ticket: Optional[TicketInfo]) -> Dict[str, Any]:
+        """What the widget shows: queued (with position), with an agent, or back with the bot."""
+        if ticket is None:
+            return {"status": None}
+        position = await self.db(self.store.queue_position, ticket.id) if ticket.status == TicketStatus.WAITING else 0
+        return {"status": ticket.status, "ticket_id": ticket.id, "agent": ticket.agent_name, "position": position}
+
+    async def announce_ticket(self, ticket: TicketInfo) -> None:
+        """A new or refreshed ticket: tell the shopper's tabs and the agents."""
+        await self.to_shopper(ticket.sender_id, HANDOFF_EVENT, await self.handoff_state(ticket))
+        await self.queue_changed(ticket)
+
+    # -- shopper -> agent ------------------------------------------------------------
+    async def shopper_message(
+        self, ticket: TicketInfo, text: str, metadata: Dict[str, Any], message_id: Optional[str] = None
+    ) -> MessageInfo:
+        """A shopper line while a ticket is open: to the agents, never to the bot."""
+        page = metadata.get("page")
+        message = await self.db(
+            self.store.add_message, ticket.id, Author.SHOPPER, text, meta={"page": page} if page else {}
+        )
+        if isinstance(page, dict):
+            await self.db(self.store.update_context, ticket.id, {"page": page})
+        await self.append_events(
+            ticket.sender_id,
+            [UserUttered(text, intent={}, metadata={**metadata, "handoff_ticket": ticket.id}, message_id=message_id,
+                         input_channel="shop")],
+        )
+        await self.to_agents("ticket_message", {"ticket_id": ticket.id, "message": message.as_json()})
+        return message
+
+    # -- agent -> shopper ------------------------------------------------------------
+    async def _say_to_shopper(
+        self, ticket: TicketInfo, text: str, *, agent: Optional[AgentInfo], system: bool
+    ) -> None:
+        metadata: Dict[str, Any] = {"handoff_ticket": ticket.id}
+        payload: Dict[str, Any] = {"text": text}
+        if system:
+            metadata["system"] = True
+            payload["system"] = True
+        elif agent is not None:
+            metadata["agent"] = agent.display_name
+            payload["agent"] = {"name": agent.display_name}
+        await self.append_events(ticket.sender_id, [BotUttered(text, data={}, metadata=metadata)])
+        await self.to_shopper(ticket.sender_id, BOT_MESSAGE_EVENT, payload)
+
+    async def agent_message(self, ticket_id: int, agent: AgentInfo, text: str) -> MessageInfo:
+        message = await self.db(self.store.add_message, ticket_id, Author.AGENT, text, agent_id=agent.id)
+        ticket = await self.db(self.store.get_ticket, ticket_id)
+        await self._say_to_shopper(ticket, message.text, agent=agent, system=False)
+        await self.to_agents("ticket_message", {"ticket_id": ticket_id, "message": message.as_json()})
+        return message
+
+    async def _system_line(self, ticket: TicketInfo, text: str) -> None:
+        message = await self.db(self.store.add_message, ticket.id, Author.SYSTEM, text)
+        await self._say_to_shopper(ticket, text, agent=None, system=True)
+        await self.to_agents("ticket_message", {"ticket_id": ticket.id, "message": message.as_json()})
+
+    async def take(self, ticket_id: int, agent: AgentInfo) -> TicketInfo:
+        before = await self.db(self.store.get_ticket, ticket_id)
+        ticket = await self.db(self.store.take, ticket_id, agent.id)
+        if before.status != TicketStatus.ASSIGNED:
+            await self._system_line(ticket, JOINED_TEXT.format(agent=agent.display_name))
+        await self.to_shopper(ticket.sender_id, HANDOFF_EVENT, await self.handoff_state(ticket))
+        await self.queue_changed(ticket)
+        return ticket
+
+    async def release(self, ticket_id: int, agent: AgentInfo) -> TicketInfo:
+        ticket = await self.db(self.store.release, ticket_id, agent.id)
+        await self._system_line(ticket, RELEASED_TEXT.format(agent=agent.display_name))
+        await self.to_shopper(ticket.sender_id, HANDOFF_EVENT, await self.handoff_state(ticket))
+        await self.queue_changed(ticket)
+        return ticket
+
+    async def resolve(self, ticket_id: int, agent: AgentInfo, outcome: str) -> TicketInfo:
+        """Hand back to the bot or close; either way the bot listens again, so no shopper is stranded."""
+        ticket = await self.db(self.store.resolve, ticket_id, agent.id, outcome)
+        notice = (HANDED_BACK_TEXT if outcome == TicketStatus.HANDED_BACK else CLOSED_TEXT).format(
+            agent=agent.display_name
+        )
+        # The ticket is resolved, so this notice is not a hand-off message: it goes to the tracker only.
+        await self.append_events(
+            ticket.sender_id,
+            [
+                ConversationResumed(),
+                BotUttered(notice, data={}, metadata={"system": True, "handoff_ticket": ticket.id}),
+                ActionExecuted("action_listen"),
+            ],
+        )
+        await self.to_shopper(ticket.sender_id, BOT_MESSAGE_EVENT, {"text": notice, "system": True})
+        await self.to_shopper(ticket.sender_id, HANDOFF_EVENT, await self.handoff_state(ticket))
+        await self.queue_changed(ticket)
+        return ticket
+
+
+__all__ = ["AGENTS_NAMESPACE", "AGENTS_ROOM", "HandoffService"]

@@ -6,25 +6,53 @@ country) is taken from the order's current address. The result is checked by
 ``retrieval.shop_search.DeliveryAddress`` (required fields, countries we ship to)
 before anything changes.
 """
+
 from __future__ import annotations
 
 import re
 from typing import Dict, List, Optional
 
 COUNTRY_NAMES: Dict[str, str] = {
-    "austria": "AT", "österreich": "AT", "belgium": "BE", "belgique": "BE", "germany": "DE", "deutschland": "DE",
-    "denmark": "DK", "spain": "ES", "españa": "ES", "finland": "FI", "france": "FR", "ireland": "IE",
-    "italy": "IT", "italia": "IT", "luxembourg": "LU", "netherlands": "NL", "the netherlands": "NL",
-    "holland": "NL", "nederland": "NL", "poland": "PL", "polska": "PL", "portugal": "PT", "sweden": "SE",
-    "sverige": "SE", "switzerland": "CH", "united kingdom": "GB", "uk": "GB", "england": "GB",
-    "united states": "US", "usa": "US",
+    "austria": "AT",
+    "österreich": "AT",
+    "belgium": "BE",
+    "belgique": "BE",
+    "germany": "DE",
+    "deutschland": "DE",
+    "denmark": "DK",
+    "spain": "ES",
+    "españa": "ES",
+    "finland": "FI",
+    "france": "FR",
+    "ireland": "IE",
+    "italy": "IT",
+    "italia": "IT",
+    "luxembourg": "LU",
+    "netherlands": "NL",
+    "the netherlands": "NL",
+    "holland": "NL",
+    "nederland": "NL",
+    "poland": "PL",
+    "polska": "PL",
+    "portugal": "PT",
+    "sweden": "SE",
+    "sverige": "SE",
+    "switzerland": "CH",
+    "united kingdom": "GB",
+    "uk": "GB",
+    "england": "GB",
+    "united states": "US",
+    "usa": "US",
 }
 # Postcode then city ("1012 AB Amsterdam", "10115 Berlin", "00-950 Warszawa", "D02 X285 Dublin").
 _POSTCODE = r"\d{4}\s?[A-Za-z]{2}|\d{2}-\d{3}|\d{4}-\d{3}|[A-Za-z]\d{2}\s?[A-Za-z0-9]{4}|\d{4,5}"
 _POSTCODE_CITY = re.compile(rf"^(?P<postcode>{_POSTCODE})\s+(?P<city>[^\d].*)$")
 _CITY_POSTCODE = re.compile(rf"^(?P<city>[^\d]+?)\s+(?P<postcode>{_POSTCODE})$")
-_LEAD_IN = re.compile(r"^(?:please\s+)?(?:(?:send|deliver|ship|change)\s+(?:it|them|my order|the order|the address)?"
-                      r"\s*(?:to|into)?\s*|(?:my\s+)?(?:new\s+)?address\s+is\s*:?\s*|to\s+)", re.I)
+_LEAD_IN = re.compile(
+    r"^(?:please\s+)?(?:(?:send|deliver|ship|change)\s+(?:it|them|my order|the order|the address)?"
+    r"\s*(?:to|into)?\s*|(?:my\s+)?(?:new\s+)?address\s+is\s*:?\s*|to\s+)",
+    re.I,
+)
 
 
 def _country(part: str) -> Optional[str]:

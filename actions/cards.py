@@ -4,7 +4,12 @@ Why the generic-template attachment: it is the format Rasa's socket.io output
 and Rasa-Webchat already understand, so a third-party widget still shows
 title, image and buttons. Our widget reads the extra ``product`` field for
 price, rating and the add-to-cart button.
+
+The button titles are the domain's words: the actions pass ``titles`` (from the
+``utter_label_view`` and ``utter_label_add_to_cart`` responses, see
+:func:`actions.render.product_attachment`); the defaults serve callers without a domain.
 """
+
 from __future__ import annotations
 
 import json
@@ -12,6 +17,7 @@ from decimal import Decimal
 from typing import Any, Dict, Iterable, Mapping, Optional
 
 DEFAULT_PRODUCT_URL = "/webhooks/shop/demo?product={id}"
+DEFAULT_TITLES = {"view": "View", "add_to_cart": "Add to cart"}
 
 
 def _get(product: Any, key: str, default: Any = None) -> Any:
@@ -27,8 +33,11 @@ def _price_text(price: Any, currency: str) -> str:
     return f"{amount} {currency}".strip()
 
 
-def product_element(product: Any, url_template: str = DEFAULT_PRODUCT_URL) -> Dict[str, Any]:
+def product_element(
+    product: Any, url_template: str = DEFAULT_PRODUCT_URL, titles: Optional[Mapping[str, str]] = None
+) -> Dict[str, Any]:
     """One product (ORM row or dict) as a generic-template element."""
+    titles = {**DEFAULT_TITLES, **(titles or {})}
     product_id = str(_get(product, "id"))
     title = str(_get(product, "title", "") or "")
     currency = str(_get(product, "currency", "") or "")
@@ -52,10 +61,10 @@ def product_element(product: Any, url_template: str = DEFAULT_PRODUCT_URL) -> Di
             "url": url,
         },
         "buttons": [
-            {"type": "web_url", "title": "View", "url": url},
+            {"type": "web_url", "title": titles["view"], "url": url},
             {
                 "type": "postback",
-                "title": "Add to cart",
+                "title": titles["add_to_cart"],
                 "action": "add_to_cart",
                 "payload": "/add_to_cart" + json.dumps({"product_id": product_id}),
             },
@@ -63,13 +72,15 @@ def product_element(product: Any, url_template: str = DEFAULT_PRODUCT_URL) -> Di
     }
 
 
-def product_carousel(products: Iterable[Any], url_template: str = DEFAULT_PRODUCT_URL) -> Dict[str, Any]:
+def product_carousel(
+    products: Iterable[Any], url_template: str = DEFAULT_PRODUCT_URL, titles: Optional[Mapping[str, str]] = None
+) -> Dict[str, Any]:
     """An attachment for ``dispatcher.utter_message(attachment=...)``: one card or a carousel."""
     return {
         "type": "template",
         "payload": {
             "template_type": "generic",
-            "elements": [product_element(p, url_template) for p in products],
+            "elements": [product_element(p, url_template, titles) for p in products],
         },
     }
 

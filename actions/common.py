@@ -4,11 +4,18 @@ Why a base class: every action talks to the shop (SQLite/PostgreSQL + FAISS),
 which blocks; :class:`ShopAction` runs the flow's synchronous ``respond`` in a
 worker thread so the action server keeps serving other shoppers, and turns an
 unexpected error into a polite answer instead of a silent conversation.
+
+Words: every sentence the assistant says is a response in the Rasa domain (``bot/domain.yml``);
+actions send ``utter_message(response="utter_...", <values>)`` and Rasa's NLG fills the
+``{placeholders}``. Words an action arranges itself (list entries, button titles, phrases such
+as "under €80.00") come from ``utter_label_*`` responses through :func:`label`.
 """
+
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from abc import ABC, abstractmethod
 from functools import lru_cache
 from typing import Any, Dict, List, Optional, Text
@@ -24,13 +31,13 @@ from core.signing import CustomerProofs, OrderProofs, resolve_secret_key
 
 logger = logging.getLogger(__name__)
 
-SORRY_TEXT = "Sorry, something went wrong on my side. Please try again in a moment."
 WIDGET_CHANNELS = frozenset({"shop", "socketio"})  # channels that render cards and buttons
 # Channels that put a customer id into metadata only from a verified signed token (web/channel.py).
 IDENTITY_CHANNELS = frozenset({"shop"})
 FORM_SLOTS = ("order_item", "return_reason", "problem_type", "new_address")
 
 # --------------------------------------------------------------------------- signatures
+
 
 @lru_cache(maxsize=1)
 def order_proofs() -> OrderProofs:
@@ -44,7 +51,52 @@ def customer_proofs() -> CustomerProofs:
     return CustomerProofs(resolve_secret_key())
 
 
+# --------------------------------------------------------------------------- words from the domain
+
+_PLACEHOLDER_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+@lru_cache(maxsize=1)
+def _domain_file_responses() -> Dict[str, Any]:
+    """The responses of ``bot/domain.yml``, for a call that came without the domain (Rasa's
+    ``enable_selective_domain``): the action server ships with the same bot folder."""
+    import yaml
+
+    from core.settings import PROJECT_ROOT
+
+    with open(PROJECT_ROOT / "bot" / "domain.yml", encoding="utf-8") as handle:
+        return (yaml.safe_load(handle) or {}).get("responses") or {}
+
+
+def domain_responses(domain: Optional[DomainDict]) -> Dict[str, Any]:
+    responses = (domain or {}).get("responses")
+    return responses if isinstance(responses, dict) and responses else _domain_file_responses()
+
+
+def label(domain: Optional[DomainDict], name: str, default: Optional[str] = None, **values: Any) -> str:
+    """The words of the domain response ``name`` (``utter_label_...``), ``{placeholders}`` filled from ``values``.
+
+    For the words an action arranges itself: a list entry's state, a button title among generated
+    ones, a phrase in a value of another response. Takes the response's first plain-text variation;
+    a response missing from the domain gives ``default`` (or ``name``) and a warning.
+    """
+    variations = domain_responses(domain).get(name) or []
+    text = next(
+        (
+            v["text"]
+            for v in variations
+            if isinstance(v, dict) and isinstance(v.get("text"), str) and not v.get("channel")
+        ),
+        None,
+    )
+    if text is None:
+        logger.warning("response %s is missing from the domain", name)
+        return default if default is not None else name
+    return _PLACEHOLDER_RE.sub(lambda m: str(values[m.group(1)]) if m.group(1) in values else m.group(0), text)
+
+
 # --------------------------------------------------------------------------- tracker helpers
+
 
 def latest_text(tracker: Tracker) -> str:
     """The shopper's words, or "" when the message was a button payload such as ``/order_status``."""
@@ -89,6 +141,7 @@ def in_form(tracker: Tracker) -> bool:
 
 # --------------------------------------------------------------------------- base class
 
+
 class ShopAction(Action, ABC):
     """An action whose work (``respond``) is synchronous and may touch the shop's stores."""
 
@@ -105,11 +158,12 @@ class ShopAction(Action, ABC):
             return await asyncio.to_thread(self.respond, dispatcher, tracker, domain)
         except Exception:
             logger.exception("%s failed for conversation %s", self.name(), conversation_ref(tracker.sender_id))
-            dispatcher.utter_message(text=SORRY_TEXT)
+            dispatcher.utter_message(response="utter_something_went_wrong")
             return []
 
 
 # --------------------------------------------------------------------------- common actions
+
 
 class ValidateSlotMappings(ValidationAction):
     """Slots filled from the widget's message metadata on every turn.
@@ -123,8 +177,9 @@ class ValidateSlotMappings(ValidationAction):
     product in focus when it changes.
     """
 
-    def extract_customer_id(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                            domain: DomainDict) -> Dict[Text, Any]:
+    def extract_customer_id(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         from shopdb.orders import normalise_customer_id
 
         if tracker.get_latest_input_channel() not in IDENTITY_CHANNELS:
@@ -135,12 +190,15 @@ class ValidateSlotMappings(ValidationAction):
         if not customer_id or customer_id == tracker.get_slot("customer_id"):
             return {}
         if not customer_proofs().valid(metadata.get("customer_proof"), tracker.sender_id, claimed):
-            logger.warning("customer id without a valid proof ignored in conversation %s", conversation_ref(tracker.sender_id))
+            logger.warning(
+                "customer id without a valid proof ignored in conversation %s", conversation_ref(tracker.sender_id)
+            )
             return {}
         return {"customer_id": customer_id}
 
-    def extract_page_product(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                             domain: DomainDict) -> Dict[Text, Any]:
+    def extract_page_product(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         page = message_metadata(tracker).get("page")
         product_id = page.get("product_id") if isinstance(page, dict) else None
         if product_id is None:
@@ -150,8 +208,9 @@ class ValidateSlotMappings(ValidationAction):
             return {}
         return {"page_product": product_id, "current_product": product_id}
 
-    async def get_validation_events(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                    domain: DomainDict) -> List[EventType]:
+    async def get_validation_events(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
         """Slots filled by mappings this turn need no further checks here (forms validate theirs)."""
         return [SlotSet(name, value) for name, value in tracker.slots_to_validate().items()]
 
@@ -165,60 +224,47 @@ class ActionDefaultFallback(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         gave_up = latest_intent(tracker) == "nlu_fallback"
         if gave_up:
-            dispatcher.utter_message(
-                text="Sorry, I'm still not understanding you. I'll ask a member of our team to help."
-            )
+            dispatcher.utter_message(response="utter_fallback_handoff")
             return [SlotSet("handoff_reason", "repeated_failure"), FollowupAction("action_handoff_to_human")]
         dispatcher.utter_message(response="utter_default")
         return [UserUtteranceReverted()]
 
 
-INTENT_DESCRIPTIONS = {
-    "search_products": "look for a product",
-    "refine_search": "change the last search",
-    "select_product": "see one of the products",
-    "product_question": "ask about a product",
-    "check_availability": "check sizes or colours",
-    "compare_products": "compare products",
-    "ask_goes_with": "see what goes with it",
-    "ask_similar": "see similar products",
-    "order_status": "check where your order is",
-    "cancel_order": "cancel an order",
-    "change_address": "change the delivery address",
-    "report_problem": "report a missing or damaged item",
-    "request_return": "return an item",
-    "return_eligibility": "check whether you can return something",
-    "refund_status": "check on a refund",
-    "ask_policy": "ask about shipping, payment or our policies",
-    "request_human": "talk to a person",
-    "greet": "say hello",
-    "goodbye": "end the chat",
-    "thank": "say thanks",
-    "bot_challenge": "know whether I'm a bot",
-    "ask_capabilities": "know what I can do",
-}
+INTENT_LABEL = "utter_label_intent_"  # + intent name: how the shopper would say it ("check where your order is")
 
 
 class ActionDefaultAskAffirmation(Action):
-    """'Did you mean ...?' in words a shopper understands, with the top two guesses as buttons."""
+    """'Did you mean ...?' in words a shopper understands, with the top two guesses as buttons.
+
+    Only intents with a ``utter_label_intent_<name>`` response in the domain are offered.
+    """
 
     def name(self) -> Text:
         return "action_default_ask_affirmation"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        ranking = [r for r in (tracker.latest_message or {}).get("intent_ranking") or []
-                   if r.get("name") in INTENT_DESCRIPTIONS]
+        labelled = domain_responses(domain)
+        ranking = [
+            str(r["name"])
+            for r in (tracker.latest_message or {}).get("intent_ranking") or []
+            if r.get("name") and INTENT_LABEL + str(r["name"]) in labelled
+        ]
         if not ranking:
             dispatcher.utter_message(response="utter_ask_rephrase")
             return []
-        best = ranking[0]["name"]
-        buttons = [{"title": f"Yes, {INTENT_DESCRIPTIONS[best]}", "payload": f"/{best}"}]
+        best = ranking[0]
+        best_label = label(domain, INTENT_LABEL + best)
         if len(ranking) > 1:
-            second = ranking[1]["name"]
-            buttons.append({"title": f"I want to {INTENT_DESCRIPTIONS[second]}", "payload": f"/{second}"})
-        buttons.append({"title": "Something else", "payload": "/deny"})
-        dispatcher.utter_message(text=f"Sorry, just to be sure: do you want to {INTENT_DESCRIPTIONS[best]}?",
-                                 buttons=buttons)
+            second = ranking[1]
+            dispatcher.utter_message(
+                response="utter_ask_affirmation",
+                intent=best,
+                intent_label=best_label,
+                other_intent=second,
+                other_intent_label=label(domain, INTENT_LABEL + second),
+            )
+        else:
+            dispatcher.utter_message(response="utter_ask_affirmation_one_guess", intent=best, intent_label=best_label)
         return []
 
 
@@ -240,7 +286,7 @@ class ActionDeclineHuman(Action):
         return "action_decline_human"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        dispatcher.utter_message(text="No problem. What else can I help you with?")
+        dispatcher.utter_message(response="utter_decline_human")
         return [SlotSet("human_offered", None), SlotSet("handoff_reason", None)]
 
 

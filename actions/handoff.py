@@ -3,6 +3,7 @@
 ``ConversationPaused`` stops Rasa from predicting; the web channel then routes the shopper's
 messages to the agent console until an agent hands back.
 """
+
 from __future__ import annotations
 
 import asyncio

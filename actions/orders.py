@@ -5,7 +5,11 @@ theirs: the order number plus the e-mail on the order, or - for a shopper logged
 in on the shop - the customer id the widget channel passes in signed metadata.
 Wrong details get the same answer whether the order exists or not. Order numbers
 and e-mail addresses never reach the logs unmasked.
+
+What the bot says are domain responses (``bot/domain.yml``), picked by the order's status
+or the outcome's ``code`` and filled with the order's data.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -25,6 +29,7 @@ from actions.common import (
     ShopAction,
     entity_values,
     first_entity,
+    label,
     message_metadata,
     offer_human,
     order_proofs,
@@ -39,17 +44,17 @@ from shopdb.counters import Limit
 logger = logging.getLogger(__name__)
 
 MAX_VERIFICATION_FAILURES = 3
-NOT_FOUND_TEXT = ("I couldn't find an order with that number and e-mail address. "
-                  "Please check both (they're in your order confirmation e-mail).")
-TOO_MANY_TRIES_TEXT = ("There have been too many order checks that didn't match from your connection, "
-                      "so I can't check orders here for a while. A person from our team can help you.")
-YES_NO = [{"title": "Yes", "payload": "/affirm"}, {"title": "No", "payload": "/deny"}]
+# A miss: the same response for a wrong number and a wrong e-mail, with "Let's try again." while tries are left.
+NOT_FOUND = "utter_order_not_found"
+NOT_IN_ACCOUNT = "utter_order_not_in_account"
+TRY_AGAIN = {NOT_FOUND: "utter_order_not_found_try_again", NOT_IN_ACCOUNT: "utter_order_not_in_account_try_again"}
 _ORDER_NUMBER_RE = re.compile(r"(?<!\d)\d{4}[\s-]?\d{4}(?!\d)")
 _EMAIL_RE = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 _WHOLE_PARCEL_RE = re.compile(r"\b(all|whole|entire|everything|both|parcel|package|all of them)\b", re.I)
 
 
 # --------------------------------------------------------------------------- identity
+
 
 def find_order_number(value: Any) -> Optional[str]:
     """The 8-digit order number in what the shopper wrote ("it's #1000-0001"), or None."""
@@ -85,8 +90,7 @@ def proof(tracker: Tracker) -> Dict[str, Any]:
     matched, bound to this conversation and this order number; slots alone prove nothing, so an
     order number and e-mail set by any other path open nothing (``{"email": None}`` never matches).
     """
-    owner = order_proofs().verify(tracker.get_slot("order_proof"), tracker.sender_id,
-                                  tracker.get_slot("order_number"))
+    owner = order_proofs().verify(tracker.get_slot("order_proof"), tracker.sender_id, tracker.get_slot("order_number"))
     if owner is None:
         return {"email": None}
     if owner.get("customer_id"):
@@ -106,8 +110,9 @@ def verified_order(tracker: Tracker) -> Optional[Any]:
     return shop_orders().get_order(number, **proof(tracker))
 
 
-def issue_proof(tracker: Tracker, number: str, *, email: Optional[str] = None,
-                customer_id: Optional[str] = None) -> str:
+def issue_proof(
+    tracker: Tracker, number: str, *, email: Optional[str] = None, customer_id: Optional[str] = None
+) -> str:
     return order_proofs().issue(tracker.sender_id, number, email=email, customer_id=customer_id)
 
 
@@ -118,10 +123,14 @@ def answered(allowed: Optional[bool] = None) -> List[EventType]:
 
 def not_verified(dispatcher: CollectingDispatcher) -> List[EventType]:
     """No proof of ownership: say nothing about the order, offer a person (the rules ask)."""
-    dispatcher.utter_message(text="I couldn't verify that order, so I can't show or change anything on it.")
-    return [SlotSet("order_action_allowed", False), SlotSet("verification_failures", 0),
-            SlotSet("order_number", None), SlotSet("email", None), SlotSet("order_proof", None)] \
-        + offer_human("verification_failed")
+    dispatcher.utter_message(response="utter_order_not_verified")
+    return [
+        SlotSet("order_action_allowed", False),
+        SlotSet("verification_failures", 0),
+        SlotSet("order_number", None),
+        SlotSet("email", None),
+        SlotSet("order_proof", None),
+    ] + offer_human("verification_failed")
 
 
 def nice_date(iso: Optional[str]) -> str:
@@ -133,6 +142,22 @@ def nice_date(iso: Optional[str]) -> str:
         return iso
 
 
+def status_label(domain: DomainDict, status: str) -> str:
+    """An order status in words (``utter_label_order_status_<status>``)."""
+    return label(domain, f"utter_label_order_status_{status}", default=str(status))
+
+
+def order_values(order: Any, domain: DomainDict) -> Dict[str, Any]:
+    """What responses about an order are filled with: number, items, total, dates, status."""
+    return {
+        "order_number": order.order_number,
+        "order_items": order_items_text(order),
+        "order_total": money(order.total, order.currency),
+        "placed_on": nice_date(order.placed_at),
+        "order_status": status_label(domain, order.status),
+    }
+
+
 def client_of(tracker: Tracker) -> Optional[str]:
     """The client tag the Rasa server put into the message metadata (web.hardening.client_tag)."""
     tag = message_metadata(tracker).get("client")
@@ -140,6 +165,7 @@ def client_of(tracker: Tracker) -> Optional[str]:
 
 
 # --------------------------------------------------------------------------- the order form
+
 
 class ValidateOrderForm(FormValidationAction):
     """Checks order number and e-mail together; three misses end the form (and a person is offered).
@@ -153,8 +179,9 @@ class ValidateOrderForm(FormValidationAction):
     def name(self) -> Text:
         return "validate_order_form"
 
-    async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
-                             tracker: Tracker, domain: DomainDict) -> List[Text]:
+    async def required_slots(
+        self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[Text]:
         if (tracker.get_slot("verification_failures") or 0) >= MAX_VERIFICATION_FAILURES:
             return []
         if tracker.get_slot("customer_id"):
@@ -165,25 +192,29 @@ class ValidateOrderForm(FormValidationAction):
         """Details left from earlier in the chat are not a proof: ask for what is missing again."""
         stale: List[EventType] = []
         being_validated = set(tracker.slots_to_validate())
-        if tracker.get_slot("order_number") and not has_proof(tracker) and not being_validated & {"order_number", "email"}:
+        if (
+            tracker.get_slot("order_number")
+            and not has_proof(tracker)
+            and not being_validated & {"order_number", "email"}
+        ):
             slot = "order_number" if tracker.get_slot("customer_id") else "email"
             tracker.slots[slot] = None  # not an event here: it must not look like a value to validate
             stale = [SlotSet(slot, None)]
         return stale + await super().run(dispatcher, tracker, domain)
 
-    async def validate_order_number(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                    domain: DomainDict) -> Dict[Text, Any]:
+    async def validate_order_number(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         number = find_order_number(value)
         if number is None:
-            dispatcher.utter_message(text="That doesn't look like one of our order numbers: they have 8 digits "
-                                          "(like 10000001) and are in your order confirmation e-mail.")
+            dispatcher.utter_message(response="utter_invalid_order_number")
             return {"order_number": None}
         orders = shop_orders()
         customer_id = tracker.get_slot("customer_id")
         if customer_id:  # logged in: only their own orders can match, nothing to enumerate
             order = await asyncio.to_thread(orders.get_order, number, customer_id=customer_id)
             if order is None:
-                return self._failed(dispatcher, tracker, "I can't find that order in your account.")
+                return self._failed(dispatcher, tracker, NOT_IN_ACCOUNT)
             return {"order_number": number, "order_proof": issue_proof(tracker, number, customer_id=customer_id)}
         if await self._client_is_blocked(tracker):
             return self._client_blocked(dispatcher, tracker)
@@ -194,16 +225,19 @@ class ValidateOrderForm(FormValidationAction):
             # the e-mail was given in this order check already: check the pair now
             if await asyncio.to_thread(orders.verify_order, number, email) is None:
                 return await self._failed_async(dispatcher, tracker)
-            return {"order_number": number, "verification_failures": 0,
-                    "order_proof": issue_proof(tracker, number, email=email)}
+            return {
+                "order_number": number,
+                "verification_failures": 0,
+                "order_proof": issue_proof(tracker, number, email=email),
+            }
         return {"order_number": number, "order_proof": None}
 
-    async def validate_email(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                             domain: DomainDict) -> Dict[Text, Any]:
+    async def validate_email(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         email = find_email(value)
         if email is None:
-            dispatcher.utter_message(text="That doesn't look like an e-mail address. "
-                                          "Which e-mail did you use for the order?")
+            dispatcher.utter_message(response="utter_invalid_email")
             return {"email": None}
         number = find_order_number(tracker.get_slot("order_number"))
         if not number:
@@ -218,32 +252,44 @@ class ValidateOrderForm(FormValidationAction):
     async def _client_is_blocked(tracker: Tracker) -> bool:
         return not await asyncio.to_thread(shop_orders().limiter.allowed, client_misses_limit(), client_of(tracker))
 
-    async def _failed_async(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                            text: str = NOT_FOUND_TEXT) -> Dict[Text, Any]:
+    async def _failed_async(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, response: str = NOT_FOUND
+    ) -> Dict[Text, Any]:
         """A miss of an anonymous shopper: counted against the client, across conversations."""
         await asyncio.to_thread(shop_orders().limiter.hit, client_misses_limit(), client_of(tracker))
-        return self._failed(dispatcher, tracker, text)
+        return self._failed(dispatcher, tracker, response)
 
     @staticmethod
-    def _failed(dispatcher: CollectingDispatcher, tracker: Tracker, text: str = NOT_FOUND_TEXT) -> Dict[Text, Any]:
+    def _failed(dispatcher: CollectingDispatcher, tracker: Tracker, response: str = NOT_FOUND) -> Dict[Text, Any]:
+        """A miss: ``response`` (no values: nothing about what was tried), its "try again" form while tries are left."""
         failures = int(tracker.get_slot("verification_failures") or 0) + 1
-        logger.info("order verification failed (%s of %s) in conversation %s", failures,
-                    MAX_VERIFICATION_FAILURES, conversation_ref(tracker.sender_id))
+        logger.info(
+            "order verification failed (%s of %s) in conversation %s",
+            failures,
+            MAX_VERIFICATION_FAILURES,
+            conversation_ref(tracker.sender_id),
+        )
         if failures < MAX_VERIFICATION_FAILURES:
-            dispatcher.utter_message(text=f"{text} Let's try again.")
+            dispatcher.utter_message(response=TRY_AGAIN[response])
         else:
-            dispatcher.utter_message(text=text)
+            dispatcher.utter_message(response=response)
         return {"order_number": None, "email": None, "verification_failures": failures, "order_proof": None}
 
     @staticmethod
     def _client_blocked(dispatcher: CollectingDispatcher, tracker: Tracker) -> Dict[Text, Any]:
         """Too many misses from this client: end the check without looking anything up (so a right
         guess gets the same answer as a wrong one), and offer a person like the third miss does."""
-        logger.warning("order verification refused: too many misses from the client of conversation %s",
-                       conversation_ref(tracker.sender_id))
-        dispatcher.utter_message(text=TOO_MANY_TRIES_TEXT)
-        return {"order_number": None, "email": None, "verification_failures": MAX_VERIFICATION_FAILURES,
-                "order_proof": None}
+        logger.warning(
+            "order verification refused: too many misses from the client of conversation %s",
+            conversation_ref(tracker.sender_id),
+        )
+        dispatcher.utter_message(response="utter_too_many_order_checks")
+        return {
+            "order_number": None,
+            "email": None,
+            "verification_failures": MAX_VERIFICATION_FAILURES,
+            "order_proof": None,
+        }
 
 
 class ActionAskOrderNumber(ShopAction):
@@ -256,10 +302,15 @@ class ActionAskOrderNumber(ShopAction):
         customer_id = tracker.get_slot("customer_id")
         orders = shop_orders().orders_for_customer(customer_id, limit=5) if customer_id else []
         if orders:
-            buttons = [{"title": f"{o.order_number} · {nice_date(o.placed_at)} · {o.status} · "
-                                 f"{o.items[0].title if o.items else ''}"[:80],
-                        "payload": intent_payload("inform", order_number=o.order_number)} for o in orders]
-            dispatcher.utter_message(text="Which order is it about?", buttons=buttons)
+            buttons = [
+                {
+                    "title": f"{o.order_number} · {nice_date(o.placed_at)} · {status_label(domain, o.status)} · "
+                    f"{o.items[0].title if o.items else ''}"[:80],
+                    "payload": intent_payload("inform", order_number=o.order_number),
+                }
+                for o in orders
+            ]
+            dispatcher.utter_message(response="utter_ask_which_order", buttons=buttons)
         else:
             dispatcher.utter_message(response="utter_ask_order_number")
         return []
@@ -267,27 +318,34 @@ class ActionAskOrderNumber(ShopAction):
 
 # --------------------------------------------------------------------------- status and tracking
 
-def status_text(order: Any) -> str:
-    head = f"Order {order.order_number} ({order_items_text(order)}, {money(order.total, order.currency)}), " \
-           f"placed on {nice_date(order.placed_at)},"
-    eta = f" Estimated delivery: {nice_date(order.estimated_delivery)}." if order.estimated_delivery else ""
-    status = order.status
-    if status == "placed":
-        return f"{head} is waiting for payment.{eta}"
-    if status == "paid":
-        return f"{head} is paid and being prepared.{eta}"
-    if status == "packed":
-        return f"{head} is packed and ships soon.{eta}"
-    if status == "shipped":
-        latest = order.events[-1] if order.events else None
-        where = (f" Latest update: {latest.description}" + (f" ({latest.location})" if latest.location else "")
-                 + f" on {nice_date(latest.at)}." if latest else "")
-        return (f"{head} is on its way with {order.carrier}, tracking number {order.tracking_number}.{where}{eta}")
-    if status == "delivered":
-        return f"{head} was delivered on {nice_date(order.delivered_at)}."
-    if status == "cancelled":
-        return f"{head} was cancelled on {nice_date(order.cancelled_at)}."
-    return f"{head} is {status}."
+STATUS_RESPONSES = {
+    "placed": "utter_order_status_placed",
+    "paid": "utter_order_status_paid",
+    "packed": "utter_order_status_packed",
+    "shipped": "utter_order_status_shipped",
+    "delivered": "utter_order_status_delivered",
+    "cancelled": "utter_order_status_cancelled",
+}
+
+
+def say_status(dispatcher: CollectingDispatcher, order: Any, domain: DomainDict) -> None:
+    """The order's status; for a parcel on its way the carrier's latest scan; the delivery estimate."""
+    dispatcher.utter_message(
+        response=STATUS_RESPONSES.get(order.status, "utter_order_status_other"),
+        carrier=order.carrier or "",
+        tracking_number=order.tracking_number or "",
+        delivered_on=nice_date(order.delivered_at),
+        cancelled_on=nice_date(order.cancelled_at),
+        **order_values(order, domain),
+    )
+    latest = order.events[-1] if order.events else None
+    if order.status == "shipped" and latest is not None:
+        update = f"{latest.description} ({latest.location})" if latest.location else latest.description
+        dispatcher.utter_message(response="utter_order_latest_update", update=update, update_date=nice_date(latest.at))
+    if order.estimated_delivery and order.status in ("placed", "paid", "packed", "shipped"):
+        dispatcher.utter_message(
+            response="utter_order_estimated_delivery", estimated_delivery=nice_date(order.estimated_delivery)
+        )
 
 
 class ActionOrderStatus(ShopAction):
@@ -298,11 +356,12 @@ class ActionOrderStatus(ShopAction):
         order = verified_order(tracker)
         if order is None:
             return not_verified(dispatcher)
-        dispatcher.utter_message(text=status_text(order))
+        say_status(dispatcher, order, domain)
         return answered()
 
 
 # --------------------------------------------------------------------------- cancel
+
 
 class ActionCheckCancellation(ShopAction):
     """Says whether the order can still be cancelled and, if so, asks for confirmation."""
@@ -312,26 +371,36 @@ class ActionCheckCancellation(ShopAction):
 
     def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         from shopdb.models import OrderStatus
-        from shopdb.policies import RETURN_WINDOW_DAYS
 
         order = verified_order(tracker)
         if order is None:
             return not_verified(dispatcher)
         allowed = order.status in OrderStatus.CANCELLABLE
         if allowed:
-            dispatcher.utter_message(
-                text=f"Order {order.order_number} ({order_items_text(order)}, {money(order.total, order.currency)}) "
-                     "can still be cancelled. Shall I cancel it?", buttons=YES_NO)
+            dispatcher.utter_message(response="utter_ask_confirm_cancel", **order_values(order, domain))
         elif order.status == OrderStatus.CANCELLED:
-            dispatcher.utter_message(text=f"Order {order.order_number} is already cancelled.")
+            dispatcher.utter_message(response="utter_order_already_cancelled", **order_values(order, domain))
         else:
-            why = {"packed": "it has already been packed and is about to ship",
-                   "shipped": "it has already shipped",
-                   "delivered": "it has already been delivered"}.get(order.status, f"it is {order.status}")
-            dispatcher.utter_message(
-                text=f"Order {order.order_number} can no longer be cancelled because {why}. You can return it "
-                     f"within {RETURN_WINDOW_DAYS} days of delivery for a full refund.")
+            say_not_cancellable(dispatcher, order, domain)
         return answered(allowed)
+
+
+NOT_CANCELLABLE_RESPONSES = {
+    "packed": "utter_cancel_not_possible_packed",
+    "shipped": "utter_cancel_not_possible_shipped",
+    "delivered": "utter_cancel_not_possible_delivered",
+}
+
+
+def say_not_cancellable(dispatcher: CollectingDispatcher, order: Any, domain: DomainDict) -> None:
+    """Why the order can't be cancelled any more, and that it can be returned instead."""
+    from shopdb.policies import RETURN_WINDOW_DAYS
+
+    dispatcher.utter_message(
+        response=NOT_CANCELLABLE_RESPONSES.get(order.status, "utter_cancel_not_possible"),
+        return_days=RETURN_WINDOW_DAYS,
+        **order_values(order, domain),
+    )
 
 
 class ActionCancelOrder(ShopAction):
@@ -343,13 +412,31 @@ class ActionCancelOrder(ShopAction):
         if not number:
             return not_verified(dispatcher)
         result = shop_orders().cancel_order(number, reason="Cancelled by the shopper in chat", **proof(tracker))
-        if result.code == "not_found":
+        if result.code == "not_found" or result.order is None:
             return not_verified(dispatcher)
-        dispatcher.utter_message(text=result.message)
+        order = result.order
+        if result.code == "cancelled":
+            refund = result.details.get("refund_amount") or 0.0
+            if refund:
+                low, high = result.details["refund_days"]
+                dispatcher.utter_message(
+                    response="utter_cancel_done_refund",
+                    refund_amount=money(refund, order.currency),
+                    refund_days_min=low,
+                    refund_days_max=high,
+                    **order_values(order, domain),
+                )
+            else:
+                dispatcher.utter_message(response="utter_cancel_done", **order_values(order, domain))
+        elif result.code == "already_cancelled":
+            dispatcher.utter_message(response="utter_order_already_cancelled", **order_values(order, domain))
+        else:  # not_cancellable: it moved on since the check
+            say_not_cancellable(dispatcher, order, domain)
         return []
 
 
 # --------------------------------------------------------------------------- delivery address
+
 
 class ActionCheckAddressChange(ShopAction):
     """Says where the order goes now and whether that can still change (the address form follows)."""
@@ -365,17 +452,57 @@ class ActionCheckAddressChange(ShopAction):
             return not_verified(dispatcher)
         allowed = order.status in OrderStatus.ADDRESS_CHANGEABLE
         if allowed:
-            dispatcher.utter_message(text=f"Order {order.order_number} is going to "
-                                          f"{address_text(order.delivery_address)}.")
-        elif order.status == OrderStatus.SHIPPED:
-            redirect = (f" You can ask {order.carrier} to redirect the parcel with tracking number "
-                        f"{order.tracking_number}." if order.carrier else "")
-            dispatcher.utter_message(text=f"Order {order.order_number} has already shipped, so I can't change its "
-                                          f"address any more.{redirect}")
+            dispatcher.utter_message(
+                response="utter_order_address_current",
+                address=address_text(order.delivery_address),
+                **order_values(order, domain),
+            )
         else:
-            dispatcher.utter_message(text=f"Order {order.order_number} is {order.status}, so its delivery address "
-                                          "can't be changed.")
+            say_address_not_changeable(dispatcher, order, domain)
         return answered(allowed) + [SlotSet("new_address", None)]
+
+
+def say_address_not_changeable(dispatcher: CollectingDispatcher, order: Any, domain: DomainDict) -> None:
+    """Too late for a new address: shipped (the carrier may redirect it) or delivered/cancelled."""
+    if order.status == "shipped" and order.carrier:
+        dispatcher.utter_message(
+            response="utter_address_not_changeable_redirect",
+            carrier=order.carrier,
+            tracking_number=order.tracking_number or "",
+            **order_values(order, domain),
+        )
+    elif order.status == "shipped":
+        dispatcher.utter_message(response="utter_address_not_changeable_shipped", **order_values(order, domain))
+    else:
+        dispatcher.utter_message(response="utter_address_not_changeable", **order_values(order, domain))
+
+
+def say_invalid_address(
+    dispatcher: CollectingDispatcher, errors: Sequence[Dict[str, Any]], address: Dict[str, Any]
+) -> None:
+    """What is wrong with a new address (its first problem), from the validation errors' fields and types."""
+    from shopdb import policies
+
+    first = errors[0] if errors else {}
+    field = str(first.get("field") or "")
+    if str(first.get("type", "")).endswith("country_not_served"):
+        dispatcher.utter_message(
+            response="utter_address_country_not_served",
+            country=str(address.get("country") or "").upper()[:2],
+            countries=", ".join(policies.SHIPPING_COUNTRIES),
+        )
+    elif field == "name":
+        dispatcher.utter_message(response="utter_address_invalid_name")
+    elif field == "line1":
+        dispatcher.utter_message(response="utter_address_invalid_line1")
+    elif field == "city":
+        dispatcher.utter_message(response="utter_address_invalid_city")
+    elif field == "postcode":
+        dispatcher.utter_message(response="utter_address_invalid_postcode")
+    elif field == "country":
+        dispatcher.utter_message(response="utter_address_invalid_country")
+    else:
+        dispatcher.utter_message(response="utter_address_invalid")
 
 
 class ValidateAddressForm(FormValidationAction):
@@ -384,8 +511,9 @@ class ValidateAddressForm(FormValidationAction):
     def name(self) -> Text:
         return "validate_address_form"
 
-    async def validate_new_address(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                   domain: DomainDict) -> Dict[Text, Any]:
+    async def validate_new_address(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         from pydantic import ValidationError
 
         from shopdb.orders import DeliveryAddress
@@ -396,14 +524,13 @@ class ValidateAddressForm(FormValidationAction):
         current = order.delivery_address if order else {}
         address = parse_address(str(value), current.get("name") or "", current.get("country") or "")
         if address is None:
-            dispatcher.utter_message(text="Sorry, I couldn't read that as an address. Please write street and "
-                                          "number, postcode and city, and the country, separated by commas.")
+            dispatcher.utter_message(response="utter_address_unreadable")
             return {"new_address": None}
         try:
             DeliveryAddress.parse_obj(address)
         except ValidationError as exc:
-            problems = "; ".join(str(e["msg"]) for e in exc.errors())
-            dispatcher.utter_message(text=f"That address doesn't work: {problems}. Could you write it again?")
+            errors = [{"field": ".".join(map(str, e["loc"])), "type": e.get("type", "")} for e in exc.errors()]
+            say_invalid_address(dispatcher, errors, address)
             return {"new_address": None}
         return {"new_address": address}
 
@@ -417,16 +544,27 @@ class ActionChangeAddress(ShopAction):
         if not number:
             return not_verified(dispatcher)
         if not isinstance(address, dict):
-            dispatcher.utter_message(text="I don't have a new address yet, so nothing was changed.")
+            dispatcher.utter_message(response="utter_address_missing")
             return []
         result = shop_orders().change_delivery_address(number, address, **proof(tracker))
         if result.code == "not_found":
             return not_verified(dispatcher)
-        dispatcher.utter_message(text=result.message)
+        if result.code == "invalid_address" or result.order is None:
+            say_invalid_address(dispatcher, result.details.get("errors") or [], address)
+        elif result.code == "address_changed":
+            new = result.order.delivery_address
+            dispatcher.utter_message(
+                response="utter_address_changed",
+                address=f"{new.get('line1')}, {new.get('postcode')} {new.get('city')}",
+                **order_values(result.order, domain),
+            )
+        else:  # not_changeable: it shipped since the check
+            say_address_not_changeable(dispatcher, result.order, domain)
         return [SlotSet("new_address", None)]
 
 
 # --------------------------------------------------------------------------- missing / damaged items
+
 
 def match_order_item(items: Sequence[Any], value: Any, tracker: Tracker) -> Optional[Any]:
     """The order line the shopper means: a button's item id, "the second one", or words of its title."""
@@ -438,7 +576,7 @@ def match_order_item(items: Sequence[Any], value: Any, tracker: Tracker) -> Opti
     if ordinal is not None:
         index = ordinal - 1 if ordinal > 0 else len(items) - 1
         return items[index] if 0 <= index < len(items) else None
-    words = {w for w in re.findall(r"[a-z]{3,}", text)} - {"the", "and", "one", "item", "that", "this", "with"}
+    words = set(re.findall(r"[a-z]{3,}", text)) - {"the", "and", "one", "item", "that", "this", "with"}
     singular = {w[:-1] if w.endswith("s") else w for w in words}
     scored = []
     for item in items:
@@ -461,8 +599,7 @@ class ActionCheckProblemReport(ShopAction):
         if order is None:
             return not_verified(dispatcher)
         if order.status not in ("shipped", "delivered"):
-            dispatcher.utter_message(text=f"Order {order.order_number} hasn't shipped yet ({order.status}), so "
-                                          "nothing can be missing or damaged in transit.")
+            dispatcher.utter_message(response="utter_problem_not_shipped", **order_values(order, domain))
             return answered(False)
         item = str(order.items[0].item_id) if len(order.items) == 1 else None
         kind = problem_kind(tracker.get_slot("problem_type"))
@@ -478,21 +615,27 @@ class ActionAskOrderItem(ShopAction):
     def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         order = verified_order(tracker)
         if order is None:
-            dispatcher.utter_message(text="Which item is it about?")
+            dispatcher.utter_message(response="utter_ask_which_item")
             return []
         returning = (tracker.active_loop or {}).get("name") == "return_form"
         if returning:
             eligibility = shop_orders().return_eligibility(order.order_number, **proof(tracker))
             lines = [(i.item_id, i.title) for i in eligibility.items if i.eligible]
-            text = "Which item would you like to return?"
         else:
             lines = [(i.item_id, f"{i.quantity} x {i.title}") for i in order.items]
-            text = "Which item is it about?"
-        buttons = [{"title": title[:80], "payload": intent_payload("inform", order_item=item_id)}
-                   for item_id, title in lines]
-        if not returning:
-            buttons.append({"title": "The whole parcel", "payload": intent_payload("inform", order_item="all")})
-        dispatcher.utter_message(text=text, buttons=buttons)
+        buttons = [
+            {"title": title[:80], "payload": intent_payload("inform", order_item=item_id)} for item_id, title in lines
+        ]
+        if returning:
+            dispatcher.utter_message(response="utter_ask_which_item_to_return", buttons=buttons)
+        else:
+            buttons.append(
+                {
+                    "title": label(domain, "utter_label_whole_parcel"),
+                    "payload": intent_payload("inform", order_item="all"),
+                }
+            )
+            dispatcher.utter_message(response="utter_ask_which_item", buttons=buttons)
         return []
 
 
@@ -500,27 +643,29 @@ class ValidateProblemForm(FormValidationAction):
     def name(self) -> Text:
         return "validate_problem_form"
 
-    async def validate_problem_type(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                    domain: DomainDict) -> Dict[Text, Any]:
+    async def validate_problem_type(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         kind = problem_kind(str(value))
         if kind is None:
             text = str(value).lower()
             kind = next((k for word, k in PROBLEM_KINDS.items() if word in text), None)
         if kind is None:
-            dispatcher.utter_message(text="Sorry, I didn't catch that. Is something missing, damaged, "
-                                          "or did you get the wrong item?")
+            dispatcher.utter_message(response="utter_problem_type_unclear")
             return {"problem_type": None}
         return {"problem_type": kind}
 
-    async def validate_order_item(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                  domain: DomainDict) -> Dict[Text, Any]:
-        if str(value).strip().lower() == "all" or (_WHOLE_PARCEL_RE.search(str(value))
-                                                   and not entity_values(tracker, "ordinal")):
+    async def validate_order_item(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        if str(value).strip().lower() == "all" or (
+            _WHOLE_PARCEL_RE.search(str(value)) and not entity_values(tracker, "ordinal")
+        ):
             return {"order_item": "all"}
         order = await asyncio.to_thread(verified_order, tracker)
         item = match_order_item(order.items, value, tracker) if order else None
         if item is None:
-            dispatcher.utter_message(text="Sorry, I couldn't tell which item you mean. Please pick one below.")
+            dispatcher.utter_message(response="utter_item_unclear_pick")
             return {"order_item": None}
         return {"order_item": str(item.item_id)}
 
@@ -546,7 +691,37 @@ class ActionReportProblem(ShopAction):
         item_id = tracker.get_slot("order_item")
         item = next((i for i in order.items if str(i.item_id) == str(item_id)), None)
         result = shop_orders().report_order_problem(
-            order.order_number, kind, request_text(tracker, "report_problem"),
-            sku=item.sku if item else None, **proof(tracker))
-        dispatcher.utter_message(text=result.message)
-        return [SlotSet("problem_type", None), SlotSet("order_item", None)]
+            order.order_number,
+            kind,
+            request_text(tracker, "report_problem"),
+            sku=item.sku if item else None,
+            **proof(tracker),
+        )
+        cleared: List[EventType] = [SlotSet("problem_type", None), SlotSet("order_item", None)]
+        if result.code == "not_found" or result.order is None:
+            return not_verified(dispatcher) + cleared
+        values = order_values(result.order, domain)
+        if result.code == "issue_recorded":
+            dispatcher.utter_message(
+                response=PROBLEM_RECORDED_RESPONSES.get(
+                    str(result.details.get("kind")), "utter_problem_recorded_other"
+                ),
+                reference=result.reference,
+                **values,
+            )
+        elif result.code == "not_shipped":
+            dispatcher.utter_message(response="utter_problem_not_shipped", **values)
+        elif result.code == "item_not_in_order":
+            dispatcher.utter_message(response="utter_item_not_in_order", sku=result.details.get("sku", ""), **values)
+        else:  # invalid_kind: problem_kind() only gives known kinds
+            dispatcher.utter_message(response="utter_something_went_wrong")
+        return cleared
+
+
+PROBLEM_RECORDED_RESPONSES = {
+    "missing": "utter_problem_recorded_missing",
+    "damaged": "utter_problem_recorded_damaged",
+    "wrong_item": "utter_problem_recorded_wrong_item",
+    "not_arrived": "utter_problem_recorded_not_arrived",
+    "other": "utter_problem_recorded_other",
+}

@@ -4,6 +4,7 @@ The answer is the best-matching policy passage itself, with its title and source
 so a shopper can see where it comes from. When nothing scores high enough the bot
 says it does not know and offers a person, instead of guessing.
 """
+
 from __future__ import annotations
 
 import logging
@@ -19,8 +20,6 @@ from actions.shop import shop_search
 
 logger = logging.getLogger(__name__)
 
-DONT_KNOW_TEXT = "I'm sorry, I don't know the answer to that, and I'd rather not guess."
-
 
 def source_url(source: str) -> str:
     """``shopdb/data/policies/returns.md#return-window`` -> ``returns#return-window`` (shown to shoppers)."""
@@ -34,17 +33,18 @@ class ActionAnswerPolicy(ShopAction):
     def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         question = latest_text(tracker)
         if not question:
-            dispatcher.utter_message(text="What would you like to know? For example: \"How long does delivery "
-                                          "take?\" or \"Can I pay with PayPal?\"")
+            dispatcher.utter_message(response="utter_ask_policy_question")
             return []
         hits = shop_search().answer_policy_question(question, k=2)
         if hits:
-            best = hits[0]
-            dispatcher.utter_message(text=f"{best.title}: {best.text}\n(Source: {source_url(best.source)})")
+            best = hits[0]  # the shop's own passage, its title and where it comes from
+            dispatcher.utter_message(
+                response="utter_policy_answer", title=best.title, passage=best.text, source=source_url(best.source)
+            )
             return [SlotSet("human_offered", None)]
         logger.info("no policy passage above the threshold")
         if in_form(tracker):  # carry on with the form; a person is one request away
-            dispatcher.utter_message(text=f"{DONT_KNOW_TEXT} You can ask for a person at any time.")
+            dispatcher.utter_message(response="utter_policy_unknown_in_form")
             return [SlotSet("human_offered", None)]
-        dispatcher.utter_message(text=DONT_KNOW_TEXT)
+        dispatcher.utter_message(response="utter_policy_unknown")
         return offer_human("policy_unknown")

@@ -4,7 +4,11 @@ What the shopper refers to lives in slots: ``last_results`` (ids of the list
 shown last, in order: "the second one"), ``last_search`` (query + filters, for
 "cheaper ones"), ``current_product`` (the product in focus: "is it waterproof?")
 and ``page_product`` (the product page open in the widget).
+
+Every sentence is a domain response; the actions choose it and fill in the product's data
+(title, price, sizes, the list of products found).
 """
+
 from __future__ import annotations
 
 import re
@@ -16,8 +20,16 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import ShopAction, entity_values, first_entity, latest_text, rich_channel
-from actions.render import intent_payload, money, product_details, product_line, show_products
+from actions.common import ShopAction, entity_values, first_entity, label, latest_text, rich_channel
+from actions.render import (
+    intent_payload,
+    money,
+    product_attachment,
+    product_details,
+    product_line,
+    show_products,
+    sizes_of,
+)
 from actions.shop import shop_search
 from actions.vocabulary import (
     category_for,
@@ -28,20 +40,21 @@ from actions.vocabulary import (
 )
 
 PAGE_SIZE = 5
-CHEAPER_RE = re.compile(r"\b(cheap\w*|less expensive|lower price|budget|afford\w*|too expensive|spend less|"
-                        r"inexpensive|bargain)\b", re.I)
+CHEAPER_RE = re.compile(
+    r"\b(cheap\w*|less expensive|lower price|budget|afford\w*|too expensive|spend less|"
+    r"inexpensive|bargain)\b",
+    re.I,
+)
 PRICIER_RE = re.compile(r"\b(more expensive|pricier|premium|high[- ]end|better quality|higher quality|luxury)\b", re.I)
 RATING_RE = re.compile(r"\b(rating|ratings|rated|reviews?|best)\b", re.I)
 MORE_RE = re.compile(r"\b(more|else|other|others|another|different|next)\b", re.I)
 CHEAPEST_RE = re.compile(r"\bcheapest\b", re.I)
 
-FOLLOW_UP_BUTTONS = [
-    {"title": "Similar but cheaper", "payload": "/ask_similar"},
-    {"title": "What goes with it?", "payload": "/ask_goes_with"},
-]
+WHICH_PRODUCT = {"response": "utter_ask_which_product"}
 
 
 # --------------------------------------------------------------------------- helpers
+
 
 def search_filters(tracker: Tracker, base: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
     """Catalogue filters from the entities of the latest message (over ``base``)."""
@@ -59,37 +72,53 @@ def search_filters(tracker: Tracker, base: Optional[Dict[str, Any]] = None) -> D
         price = parse_price(first_entity(tracker, entity))
         if price is not None:
             filters[key] = float(price)
-    if filters.get("min_price") is not None and filters.get("max_price") is not None \
-            and filters["min_price"] > filters["max_price"]:
+    if (
+        filters.get("min_price") is not None
+        and filters.get("max_price") is not None
+        and filters["min_price"] > filters["max_price"]
+    ):
         filters["min_price"], filters["max_price"] = filters["max_price"], filters["min_price"]
     return filters
 
 
-def describe(filters: Dict[str, Any], query: str = "") -> str:
-    """``{"colour": "red", "max_price": 80}`` -> ``"red ... under €80"`` for messages."""
+def describe(domain: DomainDict, filters: Dict[str, Any], query: str = "") -> str:
+    """``{"colour": "red", "max_price": 80}`` -> ``"red ... under €80.00"``: a response's ``{search}``
+    (the phrases are the domain's ``utter_label_search_*``)."""
     parts = []
     if filters.get("colour"):
         parts.append(str(filters["colour"]))
     category = filters.get("category")
-    parts.append(str(category).split("/")[-1].lower() if category else (query or "products"))
+    parts.append(
+        str(category).split("/")[-1].lower() if category else (query or label(domain, "utter_label_search_products"))
+    )
     if filters.get("size"):
-        parts.append(f"in size {filters['size']}")
+        parts.append(label(domain, "utter_label_search_size", size=filters["size"]))
     if filters.get("min_price") is not None and filters.get("max_price") is not None:
-        parts.append(f"between {money(filters['min_price'])} and {money(filters['max_price'])}")
+        parts.append(
+            label(
+                domain,
+                "utter_label_search_between",
+                min_price=money(filters["min_price"]),
+                max_price=money(filters["max_price"]),
+            )
+        )
     elif filters.get("max_price") is not None:
-        parts.append(f"under {money(filters['max_price'])}")
+        parts.append(label(domain, "utter_label_search_under", max_price=money(filters["max_price"])))
     elif filters.get("min_price") is not None:
-        parts.append(f"over {money(filters['min_price'])}")
+        parts.append(label(domain, "utter_label_search_over", min_price=money(filters["min_price"])))
     return " ".join(parts)
 
 
-def search_with_relaxation(query: str, filters: Dict[str, Any], k: int = PAGE_SIZE,
-                           exclude: Sequence[str] = ()) -> Tuple[List[Any], bool]:
+def search_with_relaxation(
+    query: str, filters: Dict[str, Any], k: int = PAGE_SIZE, exclude: Sequence[str] = ()
+) -> Tuple[List[Any], bool]:
     """Search; when nothing matches, drop size and colour, then the price (returns ``relaxed``)."""
     search = shop_search()
-    attempts = [filters,
-                {k_: v for k_, v in filters.items() if k_ not in ("size", "colour")},
-                {k_: v for k_, v in filters.items() if k_ == "category"}]
+    attempts = [
+        filters,
+        {k_: v for k_, v in filters.items() if k_ not in ("size", "colour")},
+        {k_: v for k_, v in filters.items() if k_ == "category"},
+    ]
     for n, attempt in enumerate(attempts):
         if n and attempt == attempts[n - 1]:
             continue
@@ -104,24 +133,26 @@ def results_events(products: Sequence[Any]) -> List[EventType]:
     return [SlotSet("last_results", [str(p.id) for p in products])]
 
 
-def resolve_product(tracker: Tracker, *, default_first: bool = True) -> Tuple[Optional[Any], Optional[str]]:
+def resolve_product(tracker: Tracker, *, default_first: bool = True) -> Tuple[Optional[Any], Optional[Dict[str, Any]]]:
     """The product the shopper means: a card button, "the second one", the one in focus, or the top result.
 
-    Returns (product, problem message when it can't be resolved).
+    Returns (product, None), or (None, the message that says why not: ``dispatcher.utter_message(**problem)``).
     """
     search = shop_search()
     product_id = first_entity(tracker, "product_id")
     if product_id:
         product = search.get_product(product_id)
-        return product, None if product else "Sorry, I can't find that product any more."
+        return product, None if product else {"response": "utter_product_gone"}
     results: List[str] = tracker.get_slot("last_results") or []
     ordinal = ordinal_position(first_entity(tracker, "ordinal"))
     if ordinal is not None:
         if not results:
-            return None, "Which product do you mean? Tell me what you're looking for and I'll show you some."
+            return None, dict(WHICH_PRODUCT)
         index = ordinal - 1 if ordinal > 0 else len(results) - 1
         if not 0 <= index < len(results):
-            return None, f"I only showed you {len(results)} product{'s' if len(results) != 1 else ''}."
+            if len(results) == 1:
+                return None, {"response": "utter_only_showed_one_product"}
+            return None, {"response": "utter_only_showed_products", "count": len(results)}
         return search.get_product(results[index]), None
     for slot in ("current_product", "page_product"):
         if tracker.get_slot(slot):
@@ -130,7 +161,7 @@ def resolve_product(tracker: Tracker, *, default_first: bool = True) -> Tuple[Op
                 return product, None
     if results and default_first:
         return search.get_product(results[0]), None
-    return None, "Which product do you mean? Tell me what you're looking for and I'll show you some."
+    return None, dict(WHICH_PRODUCT)
 
 
 def shown_products(tracker: Tracker) -> List[Any]:
@@ -141,9 +172,11 @@ def shown_products(tracker: Tracker) -> List[Any]:
 
 # --------------------------------------------------------------------------- answering questions
 
-_STOPWORDS = set("""a an the is it this that these those one ones does do did can could would will be are was
+_STOPWORDS = set(
+    """a an the is it this that these those one ones does do did can could would will be are was
 it's its i me my you your for of to in on with and or what which how much many any there have has
-first second third last about tell more please product item thing good really very so also just""".split())
+first second third last about tell more please product item thing good really very so also just""".split()
+)
 _SYNONYMS = {
     "waterproof": ("waterproof", "water-resistant", "weatherproof", "waterproofing", "water-friendly"),
     "wireless": ("wireless", "bluetooth", "true wireless"),
@@ -154,17 +187,39 @@ _SYNONYMS = {
     "kids": ("kids", "children", "child"),
     "noise": ("noise-cancelling", "noise cancelling"),
 }
-_EXTRA_KEYS = {"battery": "battery_life", "screen": "screen", "display": "screen", "memory": "memory",
-               "ram": "memory", "storage": "storage", "capacity": "capacity", "litre": "capacity",
-               "liters": "capacity", "volume": "volume"}
+_EXTRA_KEYS = {
+    "battery": "battery_life",
+    "screen": "screen",
+    "display": "screen",
+    "memory": "memory",
+    "ram": "memory",
+    "storage": "storage",
+    "capacity": "capacity",
+    "litre": "capacity",
+    "liters": "capacity",
+    "volume": "volume",
+}
 
 
 def _sentences(text: str) -> List[str]:
     return [s.strip() for s in re.split(r"(?<=[.!?])\s+", text or "") if s.strip()]
 
 
-def answer_about(product: Any, question: str) -> str:
-    """A short, truthful answer from the product's own data; says so when the data is silent."""
+EXTRA_RESPONSES = {
+    "battery_life": "utter_product_battery_life",
+    "screen": "utter_product_screen",
+    "memory": "utter_product_memory",
+    "storage": "utter_product_storage",
+    "capacity": "utter_product_capacity",
+    "volume": "utter_product_volume",
+}
+
+
+def answer_about(product: Any, question: str) -> Dict[str, Any]:
+    """A short, truthful answer from the product's own data; says so when the data is silent.
+
+    Returns the message: ``{"response": "utter_product_...", <its values>}`` for ``utter_message(**answer)``.
+    """
     q = question.lower()
     attrs = product.attributes or {}
     title = product.title
@@ -172,51 +227,58 @@ def answer_about(product: Any, question: str) -> str:
     facts = features + [str(attrs.get(k)) for k in ("material", "audience", "colour") if attrs.get(k)]
     named = next((fact for fact in facts if re.search(rf"\b{re.escape(fact.lower())}\b", q)), None)
     if named:  # "is it wide-fit?" names one of its features exactly
-        return f"Yes, the {title} is {named}."
+        return {"response": "utter_product_is", "title": title, "fact": named}
     if re.search(r"\b(price|cost|costs|how much|expensive)\b", q):
-        return f"The {title} costs {money(product.price, product.currency)}."
+        return {"response": "utter_product_price", "title": title, "price": money(product.price, product.currency)}
     if re.search(r"\b(rating|rated|reviews?|stars?|quality)\b", q):
         if product.rating is None:
-            return f"The {title} has no customer ratings yet."
-        return f"Customers rate the {title} {product.rating:.1f} out of 5."
+            return {"response": "utter_product_no_ratings", "title": title}
+        return {"response": "utter_product_rating", "title": title, "rating": f"{product.rating:.1f}"}
     if re.search(r"\b(in stock|stock|available|availability|left)\b", q):
-        return (f"Yes, the {title} is in stock." if product.in_stock
-                else f"Sorry, the {title} is out of stock right now.")
+        if product.in_stock:
+            return {"response": "utter_product_in_stock", "title": title}
+        return {"response": "utter_product_out_of_stock", "title": title}
     if re.search(r"\b(made of|made from|material|fabric)\b", q):
         material = attrs.get("material")
-        return f"The {title} is made of {material}." if material else \
-            f"The product details don't say what the {title} is made of."
+        if material:
+            return {"response": "utter_product_material", "title": title, "material": material}
+        return {"response": "utter_product_material_unknown", "title": title}
     if re.search(r"\b(sizes?|fit|fits)\b", q):
         size = attrs.get("size")
         if isinstance(size, list) and size:
-            return f"The {title} comes in sizes {', '.join(map(str, size))}."
-        return f"The {title} is size {size}." if size else f"The {title} comes in one size."
+            return {"response": "utter_product_sizes", "title": title, "sizes": ", ".join(map(str, size))}
+        if size:
+            return {"response": "utter_product_size", "title": title, "size": size}
+        return {"response": "utter_product_one_size", "title": title}
     if re.search(r"\bcolou?rs?\b", q):
-        return f"The {title} is {attrs['colour']}." if attrs.get("colour") else \
-            f"The product details don't mention a colour for the {title}."
+        if attrs.get("colour"):
+            return {"response": "utter_product_colour", "title": title, "colour": attrs["colour"]}
+        return {"response": "utter_product_colour_unknown", "title": title}
     if re.search(r"\bbrand\b", q):
-        return f"The {title} is made by {product.brand}."
+        return {"response": "utter_product_brand", "title": title, "brand": product.brand}
     if re.search(r"\b(return|returnable|send (it )?back)\b", q):
-        return ("Yes, it can be returned within our return window." if getattr(product, "returnable", True)
-                else "This item can't be returned once opened, for hygiene reasons.")
+        if getattr(product, "returnable", True):
+            return {"response": "utter_product_returnable"}
+        return {"response": "utter_product_not_returnable"}
     for word, key in _EXTRA_KEYS.items():
         if re.search(rf"\b{word}", q) and attrs.get(key):
-            return f"{key.replace('_', ' ').capitalize()} of the {title}: {attrs[key]}."
+            return {"response": EXTRA_RESPONSES[key], "title": title, "detail": attrs[key]}
     words = [w for w in re.findall(r"[a-z][a-z-]{2,}", q) if w not in _STOPWORDS]
     for word in words:
         variants = _SYNONYMS.get(word, (word,))
         for fact in facts:
             if any(v in fact.lower() for v in variants):
-                return f"Yes, the {title} is {fact}."
+                return {"response": "utter_product_is", "title": title, "fact": fact}
         for sentence in _sentences(product.description):
             if any(re.search(rf"\b{re.escape(v)}", sentence.lower()) for v in variants):
-                return f"From the product description: \"{sentence}\""
-    known = ", ".join(facts) if facts else "no further details"
-    return (f"The product details of the {title} don't mention that, so I can't promise it. "
-            f"What I know: {known}.")
+                return {"response": "utter_product_from_description", "sentence": sentence}
+    if facts:
+        return {"response": "utter_product_unknown", "title": title, "known": ", ".join(facts)}
+    return {"response": "utter_product_unknown_no_details", "title": title}
 
 
 # --------------------------------------------------------------------------- actions
+
 
 class ActionSearchProducts(ShopAction):
     """Searches the catalogue with the shopper's words and the filters in them."""
@@ -233,12 +295,19 @@ class ActionSearchProducts(ShopAction):
         products, relaxed = search_with_relaxation(query, filters)
         search = {"query": query, "filters": filters}
         if not products:
-            dispatcher.utter_message(text=f"Sorry, I couldn't find any {describe(filters, query)}. "
-                                          "Could you describe it differently?")
+            dispatcher.utter_message(response="utter_search_nothing", search=describe(domain, filters, query))
             return [SlotSet("last_search", search), SlotSet("last_results", [])]
-        intro = (f"I couldn't find {describe(filters, query)} exactly; these come closest:" if relaxed
-                 else "Here is what I found:")
-        show_products(dispatcher, tracker, products, intro)
+        if relaxed:
+            show_products(
+                dispatcher,
+                tracker,
+                domain,
+                products,
+                response="utter_search_closest",
+                search=describe(domain, filters, query),
+            )
+        else:
+            show_products(dispatcher, tracker, domain, products, response="utter_search_results")
         return results_events(products) + [SlotSet("last_search", search), SlotSet("current_product", None)]
 
 
@@ -272,8 +341,9 @@ class ActionRefineSearch(ShopAction):
             filters.pop("max_price", None)
         elif RATING_RE.search(text):
             sort, k = "rating", 20
-        elif MORE_RE.search(text) and not (explicit_price or entity_values(tracker, "colour")
-                                           or entity_values(tracker, "size")):
+        elif MORE_RE.search(text) and not (
+            explicit_price or entity_values(tracker, "colour") or entity_values(tracker, "size")
+        ):
             exclude = [str(p.id) for p in shown]
         products = shop_search().search_products(query, filters, k=k + len(exclude))
         products = [p for p in products if str(p.id) not in exclude]
@@ -286,16 +356,15 @@ class ActionRefineSearch(ShopAction):
         if not products and "max_price" in filters and prices and not explicit_price:
             filters["max_price"] = round(statistics.median(prices) - 0.01, 2)
             products = shop_search().search_products(query, filters, k=PAGE_SIZE)
-        intro = f"Here are {describe(filters, query)}:"
+        response = "utter_refined_results"
         if not products:  # keep the budget, let go of colour and size
             products, _ = search_with_relaxation(query, filters, exclude=exclude)
             products = [p for p in products if filters.get("max_price") is None or p.price <= filters["max_price"]]
-            intro = f"Nothing matches {describe(filters, query)} exactly; these come closest:"
+            response = "utter_refined_closest"
         if not products:
-            dispatcher.utter_message(text=f"Sorry, I have nothing more for {describe(filters, query)}. "
-                                          "Want to try a different budget or colour?")
+            dispatcher.utter_message(response="utter_refine_nothing", search=describe(domain, filters, query))
             return [SlotSet("last_search", search)]
-        show_products(dispatcher, tracker, products, intro)
+        show_products(dispatcher, tracker, domain, products, response=response, search=describe(domain, filters, query))
         return results_events(products) + [SlotSet("last_search", search), SlotSet("current_product", None)]
 
 
@@ -308,11 +377,17 @@ class ActionShowProduct(ShopAction):
     def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         product, problem = resolve_product(tracker, default_first=False)
         if product is None:
-            dispatcher.utter_message(text=problem)
+            dispatcher.utter_message(**problem)
             return []
-        buttons = FOLLOW_UP_BUTTONS + [{"title": "Add to cart",
-                                        "payload": intent_payload("add_to_cart", product_id=product.id)}]
-        show_products(dispatcher, tracker, [product], product_details(product), buttons=buttons)
+        # the response has the follow-up buttons (similar, goes with); "Add to cart" is this product's
+        buttons = [
+            {
+                "title": label(domain, "utter_label_add_to_cart"),
+                "payload": intent_payload("add_to_cart", product_id=product.id),
+            }
+        ]
+        details, values = product_details(domain, product)
+        show_products(dispatcher, tracker, domain, [product], response=details, buttons=buttons, **values)
         return [SlotSet("current_product", str(product.id))]
 
 
@@ -325,32 +400,37 @@ class ActionProductQuestion(ShopAction):
     def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         product, problem = resolve_product(tracker)
         if product is None:
-            dispatcher.utter_message(text=problem)
+            dispatcher.utter_message(**problem)
             return []
         question = latest_text(tracker)
         if not question:
-            dispatcher.utter_message(text=product_details(product))
+            details, values = product_details(domain, product)
+            dispatcher.utter_message(response=details, product_list="", **values)
         else:
-            dispatcher.utter_message(text=answer_about(product, question))
-        recommend_complements(dispatcher, tracker, product, limit=3)
+            dispatcher.utter_message(**answer_about(product, question))
+        recommend_complements(dispatcher, tracker, domain, product, limit=3)
         return [SlotSet("current_product", str(product.id))]
 
 
-def recommend_complements(dispatcher: CollectingDispatcher, tracker: Tracker, product: Any, limit: int) -> None:
+def recommend_complements(
+    dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict, product: Any, limit: int
+) -> None:
     """Mid-conversation recommendation: a few products that go with this one."""
     complements = shop_search().goes_well_with(product.id, k=limit)
     if not complements:
         return
     if rich_channel(tracker):
-        from actions.render import product_attachment
-
-        dispatcher.utter_message(text="It goes well with:", attachment=product_attachment(complements))
+        dispatcher.utter_message(
+            response="utter_goes_well_with_cards", attachment=product_attachment(domain, complements)
+        )
     else:
-        dispatcher.utter_message(text="It goes well with: " + "; ".join(product_line(p) for p in complements) + ".")
+        dispatcher.utter_message(
+            response="utter_goes_well_with_list", products="; ".join(product_line(domain, p) for p in complements)
+        )
 
 
 class ActionCheckAvailability(ShopAction):
-    """"Do you have it in size 42 / in black?" from the product's sizes, colour and stock."""
+    """ "Do you have it in size 42 / in black?" from the product's sizes, colour and stock."""
 
     def name(self) -> Text:
         return "action_check_availability"
@@ -358,48 +438,91 @@ class ActionCheckAvailability(ShopAction):
     def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         product, problem = resolve_product(tracker)
         if product is None:
-            dispatcher.utter_message(text=problem)
+            dispatcher.utter_message(**problem)
             return []
         events: List[EventType] = [SlotSet("current_product", str(product.id))]
         attrs = product.attributes or {}
         size = normalise_size(first_entity(tracker, "size"))
         colour = normalise_colour(first_entity(tracker, "colour"))
-        sizes = attrs.get("size")
-        size_list = [str(s) for s in sizes] if isinstance(sizes, list) else ([str(sizes)] if sizes else [])
-        stock = (f"{product.stock} in stock." if product.in_stock and product.stock < 10
-                 else "In stock." if product.in_stock else "It's out of stock right now, though.")
+        size_list = sizes_of(product)
+        sizes = ", ".join(size_list)
+        product_colour = str(attrs.get("colour") or "")
         if size:
             if any(s.upper() == size.upper() for s in size_list):
-                dispatcher.utter_message(text=f"Yes, the {product.title} comes in size {size}. {stock}")
+                dispatcher.utter_message(response="utter_available_size", title=product.title, size=size)
+                say_stock(dispatcher, product)
                 return events
-            available = f"it comes in {', '.join(size_list)}" if size_list else "it comes in one size only"
             alternatives = shop_search().search_products(
-                product.category.split("/")[-1], {"category": product.category, "size": size}, k=3)
+                product.category.split("/")[-1], {"category": product.category, "size": size}, k=3
+            )
             if alternatives:
-                show_products(dispatcher, tracker, alternatives,
-                              f"Sorry, {available}. These are available in size {size}:")
+                show_products(
+                    dispatcher,
+                    tracker,
+                    domain,
+                    alternatives,
+                    response="utter_size_unavailable_alternatives" if size_list else "utter_one_size_only_alternatives",
+                    sizes=sizes,
+                    size=size,
+                )
                 return events + results_events(alternatives)
-            dispatcher.utter_message(text=f"Sorry, {available}.")
+            dispatcher.utter_message(
+                response="utter_size_unavailable" if size_list else "utter_one_size_only", sizes=sizes
+            )
             return events
         if colour:
-            if str(attrs.get("colour", "")).lower() == colour.lower():
-                dispatcher.utter_message(text=f"Yes, the {product.title} is {colour}. {stock}")
+            if product_colour.lower() == colour.lower():
+                dispatcher.utter_message(response="utter_available_colour", title=product.title, colour=colour)
+                say_stock(dispatcher, product)
                 return events
             alternatives = shop_search().search_products(
-                product.category.split("/")[-1], {"category": product.category, "colour": colour}, k=3)
-            this_colour = f"it's only available in {attrs['colour']}" if attrs.get("colour") else "it has no colour options"
+                product.category.split("/")[-1], {"category": product.category, "colour": colour}, k=3
+            )
             if alternatives:
-                show_products(dispatcher, tracker, alternatives, f"Sorry, {this_colour}. These are {colour}:")
+                show_products(
+                    dispatcher,
+                    tracker,
+                    domain,
+                    alternatives,
+                    response="utter_colour_unavailable_alternatives"
+                    if product_colour
+                    else "utter_no_colour_options_alternatives",
+                    product_colour=product_colour,
+                    colour=colour,
+                )
                 return events + results_events(alternatives)
-            dispatcher.utter_message(text=f"Sorry, {this_colour}, and I have nothing similar in {colour}.")
+            dispatcher.utter_message(
+                response="utter_colour_unavailable" if product_colour else "utter_no_colour_options",
+                product_colour=product_colour,
+                colour=colour,
+            )
             return events
-        facts = []
-        if attrs.get("colour"):
-            facts.append(f"it's {attrs['colour']}")
-        if size_list:
-            facts.append(f"it comes in sizes {', '.join(size_list)}")
-        dispatcher.utter_message(text=f"The {product.title}: {'; '.join(facts) or 'one size, one colour'}. {stock}")
+        dispatcher.utter_message(
+            response=AVAILABILITY_RESPONSES[(bool(product_colour), bool(size_list))],
+            title=product.title,
+            product_colour=product_colour,
+            sizes=sizes,
+        )
+        say_stock(dispatcher, product)
         return events
+
+
+AVAILABILITY_RESPONSES = {  # (has a colour, has sizes)
+    (True, True): "utter_availability_colour_sizes",
+    (True, False): "utter_availability_colour",
+    (False, True): "utter_availability_sizes",
+    (False, False): "utter_availability_one_size",
+}
+
+
+def say_stock(dispatcher: CollectingDispatcher, product: Any) -> None:
+    """In stock (how many, when few are left) or not."""
+    if product.in_stock and product.stock < 10:
+        dispatcher.utter_message(response="utter_stock_few", stock_count=product.stock)
+    elif product.in_stock:
+        dispatcher.utter_message(response="utter_stock_in")
+    else:
+        dispatcher.utter_message(response="utter_stock_out")
 
 
 class ActionCompareProducts(ShopAction):
@@ -411,7 +534,7 @@ class ActionCompareProducts(ShopAction):
     def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         results: List[str] = tracker.get_slot("last_results") or []
         if len(results) < 2:
-            dispatcher.utter_message(text="I need at least two products to compare. What are you looking for?")
+            dispatcher.utter_message(response="utter_compare_need_two")
             return []
         positions = [p for p in (ordinal_position(v) for v in entity_values(tracker, "ordinal")) if p is not None]
         if len(positions) < 2:
@@ -420,31 +543,41 @@ class ActionCompareProducts(ShopAction):
         for pos in positions[:3]:
             index = pos - 1 if pos > 0 else len(results) - 1
             if not 0 <= index < len(results):
-                dispatcher.utter_message(text=f"I only showed you {len(results)} products.")
+                dispatcher.utter_message(response="utter_only_showed_products", count=len(results))
                 return []
             if index not in indexes:
                 indexes.append(index)
         search = shop_search()
         products = [p for p in (search.get_product(results[i]) for i in indexes) if p is not None]
         if len(products) < 2:
-            dispatcher.utter_message(text="Pick two different products to compare, e.g. \"the first and the third\".")
+            dispatcher.utter_message(response="utter_compare_pick_two")
             return []
         lines = []
         for index, product in zip(indexes, products):
             attrs = product.attributes or {}
-            facts = [money(product.price, product.currency), f"{product.rating:.1f}★" if product.rating else "unrated"]
+            facts = [
+                money(product.price, product.currency),
+                f"{product.rating:.1f}★" if product.rating else label(domain, "utter_label_unrated"),
+            ]
             facts += [str(attrs[k]) for k in ("colour", "material") if attrs.get(k)]
             facts += [", ".join(attrs.get("features") or [])] if attrs.get("features") else []
-            facts.append("in stock" if product.in_stock else "out of stock")
+            facts.append(label(domain, "utter_label_in_stock" if product.in_stock else "utter_label_out_of_stock"))
             lines.append(f"{index + 1}. {product.title}: " + "; ".join(facts))
         cheapest = min(products, key=lambda p: p.price)
-        verdict = [f"The {cheapest.title} is the cheapest."]
         rated = [p for p in products if p.rating is not None]
-        if rated:
-            best = max(rated, key=lambda p: p.rating)
-            verdict.append(f"The {best.title} has the best rating." if best is not cheapest
-                           else "It also has the best rating.")
-        dispatcher.utter_message(text="\n".join(lines) + "\n" + " ".join(verdict))
+        best = max(rated, key=lambda p: p.rating or 0.0) if rated else None
+        if best is None:
+            response = "utter_comparison"
+        elif best is cheapest:
+            response = "utter_comparison_cheapest_best_rated"
+        else:
+            response = "utter_comparison_best_rated"
+        dispatcher.utter_message(
+            response=response,
+            comparison="\n".join(lines),
+            cheapest=cheapest.title,
+            best_rated=best.title if best else "",
+        )
         return []
 
 
@@ -457,13 +590,13 @@ class ActionGoesWellWith(ShopAction):
     def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         product, problem = resolve_product(tracker)
         if product is None:
-            dispatcher.utter_message(text=problem)
+            dispatcher.utter_message(**problem)
             return []
         complements = shop_search().goes_well_with(product.id, k=4)
         if not complements:
-            dispatcher.utter_message(text=f"I don't have suggestions to go with the {product.title} yet.")
+            dispatcher.utter_message(response="utter_no_goes_with", title=product.title)
             return [SlotSet("current_product", str(product.id))]
-        show_products(dispatcher, tracker, complements, f"These go well with the {product.title}:")
+        show_products(dispatcher, tracker, domain, complements, response="utter_goes_with_results", title=product.title)
         return results_events(complements) + [SlotSet("current_product", str(product.id))]
 
 
@@ -476,7 +609,7 @@ class ActionSimilarProducts(ShopAction):
     def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         product, problem = resolve_product(tracker)
         if product is None:
-            dispatcher.utter_message(text=problem)
+            dispatcher.utter_message(**problem)
             return []
         text = latest_text(tracker)
         max_price = parse_price(first_entity(tracker, "price_max"))
@@ -484,18 +617,36 @@ class ActionSimilarProducts(ShopAction):
         if cheaper:
             max_price = product.price - 0.01
         colour = normalise_colour(first_entity(tracker, "colour"))
-        similar = shop_search().similar_products(product.id, k=10 if colour else PAGE_SIZE,
-                                                   max_price=float(max_price) if max_price is not None else None)
+        similar = shop_search().similar_products(
+            product.id, k=10 if colour else PAGE_SIZE, max_price=float(max_price) if max_price is not None else None
+        )
         if colour:
             similar = [p for p in similar if str((p.attributes or {}).get("colour", "")).lower() == colour.lower()]
         similar = similar[:PAGE_SIZE]
-        condition = " ".join(filter(None, [f"in {colour}" if colour else "",
-                                           f"under {money(float(max_price), product.currency)}" if max_price else ""]))
+        conditions = []
+        if colour:
+            conditions.append(label(domain, "utter_label_search_colour", colour=colour))
+        if max_price:
+            conditions.append(
+                label(domain, "utter_label_search_under", max_price=money(float(max_price), product.currency))
+            )
+        condition = " ".join(conditions)
         if not similar:
-            dispatcher.utter_message(text=f"I couldn't find anything similar to the {product.title} "
-                                          f"{condition}".strip() + ".")
+            dispatcher.utter_message(
+                response="utter_no_similar_filtered" if condition else "utter_no_similar",
+                title=product.title,
+                condition=condition,
+            )
             return [SlotSet("current_product", str(product.id))]
-        show_products(dispatcher, tracker, similar, f"Similar to the {product.title} {condition}".strip() + ":")
+        show_products(
+            dispatcher,
+            tracker,
+            domain,
+            similar,
+            response="utter_similar_results_filtered" if condition else "utter_similar_results",
+            title=product.title,
+            condition=condition,
+        )
         return results_events(similar) + [SlotSet("current_product", str(product.id))]
 
 
@@ -508,13 +659,14 @@ class ActionAddToCart(ShopAction):
     def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         product, problem = resolve_product(tracker)
         if product is None:
-            dispatcher.utter_message(text=problem)
+            dispatcher.utter_message(**problem)
             return []
         from_button = ((tracker.latest_message or {}).get("text") or "").startswith("/add_to_cart")
         if from_button:
-            dispatcher.utter_message(text=f"Added to your cart: {product.title}, {money(product.price, product.currency)}.")
-            recommend_complements(dispatcher, tracker, product, limit=3)
+            dispatcher.utter_message(
+                response="utter_added_to_cart", title=product.title, price=money(product.price, product.currency)
+            )
+            recommend_complements(dispatcher, tracker, domain, product, limit=3)
         else:
-            show_products(dispatcher, tracker, [product],
-                          f"Tap \"Add to cart\" on the card to put the {product.title} in your cart.")
+            show_products(dispatcher, tracker, domain, [product], response="utter_tap_add_to_cart", title=product.title)
         return [SlotSet("current_product", str(product.id))]

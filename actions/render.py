@@ -4,16 +4,23 @@ Cards use the widget's generic-template attachment (:mod:`actions.cards`) with a
 extra "Details" button that comes back to the bot as ``/select_product``. The
 text always numbers the products the same way as ``last_results``, so "the
 second one" means the same thing in the widget and on a text-only channel.
+
+The sentences are domain responses; this module only makes the values they are
+filled with (amounts, lists, an address on one line), taking the few words such
+a value holds ("no ratings yet", "out of stock", button titles) from the domain's
+``utter_label_*`` responses.
 """
+
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, Iterable, List, Optional, Sequence
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
 
-from actions.common import rich_channel
+from actions.common import label, rich_channel
 
 CURRENCY_SYMBOLS = {"EUR": "€", "GBP": "£", "USD": "$"}
 
@@ -25,17 +32,22 @@ def money(amount: Optional[float], currency: str = "EUR") -> str:
     return f"{symbol}{float(amount):,.2f}"
 
 
-def stars(rating: Optional[float]) -> str:
-    return f"★ {rating:.1f}" if rating is not None else "no ratings yet"
+def stars(domain: DomainDict, rating: Optional[float]) -> str:
+    return f"★ {rating:.1f}" if rating is not None else label(domain, "utter_label_no_ratings")
 
 
-def product_line(product: Any) -> str:
-    stock = "" if product.in_stock else " (out of stock)"
-    return f"{product.title} - {money(product.price, product.currency)}, {stars(product.rating)}{stock}"
+def product_line(domain: DomainDict, product: Any) -> str:
+    stock = "" if product.in_stock else f" ({label(domain, 'utter_label_out_of_stock')})"
+    return f"{product.title} - {money(product.price, product.currency)}, {stars(domain, product.rating)}{stock}"
 
 
-def numbered(products: Sequence[Any]) -> str:
-    return "\n".join(f"{n}. {product_line(p)}" for n, p in enumerate(products, 1))
+def numbered(domain: DomainDict, products: Sequence[Any]) -> str:
+    return "\n".join(f"{n}. {product_line(domain, p)}" for n, p in enumerate(products, 1))
+
+
+def product_list(domain: DomainDict, tracker: Tracker, products: Sequence[Any]) -> str:
+    """A response's ``{product_list}``: empty on the widget (the cards show them), else a new line and the list."""
+    return "" if rich_channel(tracker) else "\n" + numbered(domain, products)
 
 
 def intent_payload(intent: str, **entities: Any) -> str:
@@ -47,50 +59,86 @@ def select_payload(product_id: Any) -> str:
     return intent_payload("select_product", product_id=product_id)
 
 
-def product_attachment(products: Iterable[Any]) -> Dict[str, Any]:
+def product_attachment(domain: DomainDict, products: Iterable[Any]) -> Dict[str, Any]:
     """The widget's carousel, each card with a "Details" button back to the bot."""
     from actions.cards import product_carousel
 
     products = list(products)
-    attachment = product_carousel([p.to_dict() if hasattr(p, "to_dict") else p for p in products])
+    titles = {"view": label(domain, "utter_label_view"), "add_to_cart": label(domain, "utter_label_add_to_cart")}
+    attachment = product_carousel([p.to_dict() if hasattr(p, "to_dict") else p for p in products], titles=titles)
+    details = label(domain, "utter_label_details")
     for element, product in zip(attachment["payload"]["elements"], products):
         element["buttons"] = [
-            {"type": "postback", "title": "Details", "payload": select_payload(product.id)},
+            {"type": "postback", "title": details, "payload": select_payload(product.id)},
             *element.get("buttons", []),
         ]
     return attachment
 
 
-def show_products(dispatcher: CollectingDispatcher, tracker: Tracker, products: Sequence[Any], intro: str,
-                  buttons: Optional[List[Dict[str, str]]] = None) -> None:
-    """An intro, the numbered list (text channels) and the cards (widget)."""
-    text = intro if rich_channel(tracker) else f"{intro}\n{numbered(products)}"
-    dispatcher.utter_message(text=text, buttons=buttons or [])
-    dispatcher.utter_message(attachment=product_attachment(products))
+def show_products(
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+    domain: DomainDict,
+    products: Sequence[Any],
+    response: str,
+    buttons: Optional[List[Dict[str, str]]] = None,
+    **values: Any,
+) -> None:
+    """The domain ``response`` (filled with ``values`` and ``{product_list}``: the numbered list on
+    text channels) and the cards (widget)."""
+    dispatcher.utter_message(
+        response=response, product_list=product_list(domain, tracker, products), buttons=buttons or [], **values
+    )
+    dispatcher.utter_message(attachment=product_attachment(domain, products))
 
 
-def product_details(product: Any) -> str:
-    """A product's facts in a few lines (the card shows the picture, this the substance)."""
+def sizes_of(product: Any) -> List[str]:
+    sizes = (product.attributes or {}).get("size")
+    return [str(s) for s in sizes] if isinstance(sizes, list) else ([str(sizes)] if sizes else [])
+
+
+def product_attributes(domain: DomainDict, product: Any) -> str:
+    """A product's colour, sizes, material and features as a list: "colour red; sizes 38 to 46; mesh"."""
     attrs = product.attributes or {}
-    lines = [f"{product.title} by {product.brand}: {money(product.price, product.currency)}, {stars(product.rating)}."]
     facts = []
     if attrs.get("colour"):
-        facts.append(f"colour {attrs['colour']}")
+        facts.append(label(domain, "utter_label_attribute_colour", colour=attrs["colour"]))
     size = attrs.get("size")
     if isinstance(size, list) and size:
-        facts.append(f"sizes {size[0]} to {size[-1]}" if len(size) > 2 else f"sizes {' and '.join(size)}")
+        if len(size) > 2:
+            facts.append(label(domain, "utter_label_attribute_size_range", first_size=size[0], last_size=size[-1]))
+        elif len(size) == 2:
+            facts.append(label(domain, "utter_label_attribute_two_sizes", first_size=size[0], last_size=size[1]))
+        else:
+            facts.append(label(domain, "utter_label_attribute_size", size=size[0]))
     elif size:
-        facts.append(f"size {size}")
+        facts.append(label(domain, "utter_label_attribute_size", size=size))
     if attrs.get("material"):
         facts.append(str(attrs["material"]))
     if attrs.get("features"):
-        facts.append(", ".join(attrs["features"]))
-    if facts:
-        lines.append("It has " + "; ".join(facts) + ".")
-    lines.append("In stock." if product.in_stock else "Currently out of stock.")
-    if product.description:
-        lines.append(product.description)
-    return "\n".join(lines)
+        facts.append(", ".join(map(str, attrs["features"])))
+    return "; ".join(facts)
+
+
+DETAILS_RESPONSES = {  # (has attributes, in stock)
+    (True, True): "utter_product_details",
+    (True, False): "utter_product_details_out_of_stock",
+    (False, True): "utter_product_details_no_attributes",
+    (False, False): "utter_product_details_no_attributes_out_of_stock",
+}
+
+
+def product_details(domain: DomainDict, product: Any) -> Tuple[str, Dict[str, Any]]:
+    """The response that presents a product (name, price, rating, attributes, stock, description) and its values."""
+    attributes = product_attributes(domain, product)
+    return DETAILS_RESPONSES[(bool(attributes), bool(product.in_stock))], {
+        "title": product.title,
+        "brand": product.brand,
+        "price": money(product.price, product.currency),
+        "rating": stars(domain, product.rating),
+        "attributes": attributes,
+        "description": f"\n{product.description}" if product.description else "",
+    }
 
 
 def order_items_text(order: Any) -> str:
@@ -98,6 +146,11 @@ def order_items_text(order: Any) -> str:
 
 
 def address_text(address: Dict[str, Optional[str]]) -> str:
-    parts = [address.get("name"), address.get("line1"), address.get("line2"),
-             " ".join(p for p in (address.get("postcode"), address.get("city")) if p), address.get("country")]
+    parts = [
+        address.get("name"),
+        address.get("line1"),
+        address.get("line2"),
+        " ".join(p for p in (address.get("postcode"), address.get("city")) if p),
+        address.get("country"),
+    ]
     return ", ".join(p for p in parts if p)

@@ -1,4 +1,9 @@
-"""Returns and refunds: eligibility from the policy and the order's dates, the return form, refund status."""
+"""Returns and refunds: eligibility from the policy and the order's dates, the return form, refund status.
+
+The words are domain responses picked by the outcome's ``code`` (and an item's ``reason``:
+eligible, final_sale, already_returned, window_closed); :mod:`shopdb.orders` gives codes and data only.
+"""
+
 from __future__ import annotations
 
 import asyncio
@@ -11,20 +16,75 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions.common import ShopAction
-from actions.orders import YES_NO, answered, match_order_item, not_verified, proof, verified_order
+from actions.common import ShopAction, label
+from actions.orders import answered, match_order_item, not_verified, proof, status_label, verified_order
+from actions.render import money
 from actions.shop import shop_orders
 from actions.vocabulary import parse_quantity
 
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]+")
 
 
-def eligibility_text(eligibility: Any) -> str:
-    lines = [eligibility.message]
-    if len(eligibility.items) > 1 or (eligibility.items and not eligibility.eligible):
-        for item in eligibility.items:
-            lines.append(f"- {item.title}: {'can be returned' if item.eligible else item.reason}")
-    return "\n".join(lines)
+ITEM_STATE_LABELS = {  # what the item list says about each item, by ItemEligibility.reason
+    "eligible": "utter_label_return_eligible",
+    "final_sale": "utter_label_return_final_sale",
+    "already_returned": "utter_label_return_already_returned",
+    "window_closed": "utter_label_return_window_closed",
+}
+NOT_RETURNABLE_RESPONSES = {  # "The {item_title} can't be returned: ...", by ItemEligibility.reason
+    "final_sale": "utter_item_not_returnable_final_sale",
+    "already_returned": "utter_item_not_returnable_already_returned",
+    "window_closed": "utter_item_not_returnable_window_closed",
+}
+
+
+def item_list(domain: DomainDict, eligibility: Any) -> str:
+    """``{item_list}``: each item and whether it can go back, when that says more than the sentence before it."""
+    if not (len(eligibility.items) > 1 or (eligibility.items and not eligibility.eligible)):
+        return ""
+    return "".join(f"\n- {item.title}: {label(domain, ITEM_STATE_LABELS[item.reason])}" for item in eligibility.items)
+
+
+def say_eligibility(
+    dispatcher: CollectingDispatcher, domain: DomainDict, eligibility: Any, ask_to_start: bool = False
+) -> None:
+    """Whether (and until when) the order's items can be returned; for an eligible order optionally
+    "Would you like to start a return?" with yes/no buttons."""
+    values = {
+        "order_number": eligibility.order_number or "",
+        "deadline": eligibility.deadline or "",
+        "days_left": eligibility.days_left,
+        "return_days": eligibility.window_days,
+        "item_list": item_list(domain, eligibility),
+    }
+    if eligibility.code == "eligible":
+        dispatcher.utter_message(
+            response="utter_return_eligible_ask" if ask_to_start else "utter_return_eligible", **values
+        )
+    elif eligibility.code == "window_closed":
+        dispatcher.utter_message(response="utter_return_window_closed", **values)
+    elif eligibility.code == "nothing_returnable":
+        dispatcher.utter_message(response="utter_return_nothing_returnable", **values)
+    elif eligibility.order_status == "cancelled":
+        dispatcher.utter_message(response="utter_return_order_cancelled", **values)
+    elif eligibility.cancellable:
+        dispatcher.utter_message(
+            response="utter_return_not_delivered_cancellable",
+            order_status=status_label(domain, eligibility.order_status),
+            **values,
+        )
+    else:  # not_delivered
+        dispatcher.utter_message(
+            response="utter_return_not_delivered", order_status=status_label(domain, eligibility.order_status), **values
+        )
+
+
+def say_not_returnable(dispatcher: CollectingDispatcher, item: Any) -> None:
+    """Why this item can't go back (final sale, already returned, window closed)."""
+    dispatcher.utter_message(
+        response=NOT_RETURNABLE_RESPONSES.get(item.reason, "utter_item_not_returnable_window_closed"),
+        item_title=item.title,
+    )
 
 
 class ActionCheckReturnEligibility(ShopAction):
@@ -42,15 +102,13 @@ class ActionCheckReturnEligibility(ShopAction):
             return not_verified(dispatcher)
         events: List[EventType] = answered(eligibility.eligible) + [SlotSet("return_reason", None)]
         if not eligibility.eligible:
-            dispatcher.utter_message(text=eligibility_text(eligibility))
+            say_eligibility(dispatcher, domain, eligibility)
             return events + [SlotSet("order_item", None)]
         eligible = [i for i in eligibility.items if i.eligible]
         events.append(SlotSet("order_item", str(eligible[0].item_id) if len(eligible) == 1 else None))
-        if tracker.get_slot("order_task") == "return_eligibility":
-            dispatcher.utter_message(text=eligibility_text(eligibility) + "\nWould you like to start a return?",
-                                     buttons=YES_NO)
-        else:
-            dispatcher.utter_message(text=eligibility_text(eligibility))
+        say_eligibility(
+            dispatcher, domain, eligibility, ask_to_start=tracker.get_slot("order_task") == "return_eligibility"
+        )
         return events
 
 
@@ -60,25 +118,27 @@ class ValidateReturnForm(FormValidationAction):
     def name(self) -> Text:
         return "validate_return_form"
 
-    async def validate_order_item(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                  domain: DomainDict) -> Dict[Text, Any]:
+    async def validate_order_item(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         number = tracker.get_slot("order_number")
         eligibility = await asyncio.to_thread(shop_orders().return_eligibility, number, **proof(tracker))
         item = match_order_item(eligibility.items, value, tracker)
         if item is None:
-            dispatcher.utter_message(text="Sorry, I couldn't tell which item you mean.")
+            dispatcher.utter_message(response="utter_item_unclear")
             return {"order_item": None}
         if not item.eligible:
-            dispatcher.utter_message(text=f"The {item.title} can't be returned: {item.reason}.")
+            say_not_returnable(dispatcher, item)
             return {"order_item": None}
         return {"order_item": str(item.item_id)}
 
-    async def validate_return_reason(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                      domain: DomainDict) -> Dict[Text, Any]:
+    async def validate_return_reason(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
         reason = _CONTROL_RE.sub(" ", str(value or "")).strip()
         reason = re.sub(r"\s+", " ", reason)[:300]
         if len(reason) < 2:
-            dispatcher.utter_message(text="Could you tell me briefly why you're returning it?")
+            dispatcher.utter_message(response="utter_ask_return_reason_again")
             return {"return_reason": None}
         return {"return_reason": reason}
 
@@ -94,19 +154,102 @@ class ActionCreateReturn(ShopAction):
         item = next((i for i in order.items if str(i.item_id) == str(tracker.get_slot("order_item"))), None)
         quantity = 1
         for event in reversed(tracker.events):  # "I want to return 2 pairs": the quantity asked for, if any
-            if event.get("event") == "user" and (event.get("parse_data") or {}).get("intent", {}).get("name") \
-                    == "request_return":
-                values = [e.get("value") for e in event["parse_data"].get("entities") or []
-                          if e.get("entity") == "quantity"]
+            if (
+                event.get("event") == "user"
+                and (event.get("parse_data") or {}).get("intent", {}).get("name") == "request_return"
+            ):
+                values = [
+                    e.get("value") for e in event["parse_data"].get("entities") or [] if e.get("entity") == "quantity"
+                ]
                 quantity = (parse_quantity(values[0]) or 1) if values else 1
                 break
         if item is not None:
             quantity = min(quantity, item.quantity)
         result = shop_orders().create_return(
-            order.order_number, item.sku if item else None, tracker.get_slot("return_reason") or "",
-            quantity, **proof(tracker))
-        dispatcher.utter_message(text=result.message)
-        return [SlotSet("order_item", None), SlotSet("return_reason", None)]
+            order.order_number,
+            item.sku if item else None,
+            tracker.get_slot("return_reason") or "",
+            quantity,
+            **proof(tracker),
+        )
+        cleared: List[EventType] = [SlotSet("order_item", None), SlotSet("return_reason", None)]
+        if result.code == "not_found":
+            return not_verified(dispatcher) + cleared
+        say_return_result(dispatcher, domain, result)
+        return cleared
+
+
+def say_return_result(dispatcher: CollectingDispatcher, domain: DomainDict, result: Any) -> None:
+    """What came of a return request: the RMA and refund, or why not."""
+    from shopdb.order_types import ItemEligibility, ReturnEligibility
+
+    details = result.details
+    order_number = result.order.order_number if result.order else ""
+    if result.code == "return_created":
+        low, high = details["refund_days"]
+        dispatcher.utter_message(
+            response="utter_return_created",
+            rma_number=result.reference,
+            quantity=details["quantity"],
+            item_title=details["item"]["title"],
+            deadline=details["deadline"],
+            refund_days_min=low,
+            refund_days_max=high,
+            refund_amount=money(details["refund_amount"], details["currency"]),
+        )
+    elif "eligibility" in details:  # not_delivered, window_closed, nothing_returnable
+        eligibility = dict(details["eligibility"])
+        eligibility["items"] = [ItemEligibility(**i) for i in eligibility.get("items") or []]
+        say_eligibility(dispatcher, domain, ReturnEligibility(**eligibility))
+    elif result.code == "item_not_returnable":
+        say_not_returnable(dispatcher, ItemEligibility(**details["item"]))
+    elif result.code == "item_not_in_order":
+        dispatcher.utter_message(
+            response="utter_item_not_in_order", order_number=order_number, sku=details.get("sku", "")
+        )
+    elif result.code == "which_item":
+        dispatcher.utter_message(response="utter_ask_which_item_to_return")
+    elif result.code == "invalid_quantity":
+        dispatcher.utter_message(
+            response="utter_return_invalid_quantity",
+            max_quantity=details["max_quantity"],
+            item_title=details["item"]["title"],
+        )
+    else:
+        dispatcher.utter_message(response="utter_something_went_wrong")
+
+
+def say_refunds(dispatcher: CollectingDispatcher, domain: DomainDict, result: Any) -> None:
+    """The refunds of an order: each return's and the cancellation's, or that there is none."""
+    lines = [
+        label(
+            domain,
+            "utter_label_refund_return",
+            rma_number=r.rma_number,
+            item_title=r.title,
+            return_status=label(domain, f"utter_label_return_status_{r.status}", default=r.status),
+            refund_status=label(
+                domain, f"utter_label_refund_status_{r.refund_status}", default=r.refund_status.replace("_", " ")
+            ),
+        )
+        for r in result.returns
+    ]
+    if result.order_refund:
+        refund = result.order_refund
+        lines.append(
+            label(
+                domain,
+                "utter_label_refund_cancellation",
+                refund_amount=money(refund["amount"], refund["currency"]),
+                refund_status=label(domain, f"utter_label_refund_status_{refund['status']}", default=refund["status"]),
+            )
+        )
+    if lines:
+        dispatcher.utter_message(
+            response="utter_refund_status", order_number=result.order_number, refunds="; ".join(lines)
+        )
+    else:
+        dispatcher.utter_message(response="utter_no_refund", order_number=result.order_number)
 
 
 class ActionRefundStatus(ShopAction):
@@ -120,5 +263,5 @@ class ActionRefundStatus(ShopAction):
         result = shop_orders().refund_status(number, **proof(tracker))
         if not result.found:
             return not_verified(dispatcher)
-        dispatcher.utter_message(text=result.message)
+        say_refunds(dispatcher, domain, result)
         return answered()

@@ -10,6 +10,7 @@ Rasa server waits for an action (``SHOP_ACTION_TIMEOUT``). Inside the action ser
 actions``, which imports ``rasa_sdk.endpoint`` before our modules) :func:`warm_up_in_background`
 loads them in a daemon thread right after start-up; ``SHOP_ACTIONS_WARM_UP=false`` turns it off.
 """
+
 from __future__ import annotations
 
 import logging

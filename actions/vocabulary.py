@@ -8,6 +8,7 @@ Both come from here, and both follow the catalogue's taxonomy
     python -m actions.vocabulary            # rewrites bot/data/nlu/lookups.yml
     python -m actions.vocabulary --check    # exit 1 when the file is stale (CI)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,41 +25,124 @@ LOOKUP_FILE = Path(__file__).resolve().parent.parent / "bot" / "data" / "nlu" / 
 
 # Colour words the catalogue uses that are also everyday words are left out of the lookup.
 _AMBIGUOUS_COLOURS = {"clear", "natural", "steel", "walnut", "floral print", "multicolour", "colour-changing"}
-_EXTRA_COLOURS = {"gray": "grey", "purple": "purple", "yellow": "yellow", "orange": "orange",
-                  "gold": "gold", "khaki": "khaki", "maroon": "burgundy", "turquoise": "teal",
-                  "dark grey": "charcoal", "dark gray": "charcoal", "light grey": "grey", "light gray": "grey",
-                  "space gray": "space grey", "off-white": "cream", "off white": "cream"}
+_EXTRA_COLOURS = {
+    "gray": "grey",
+    "purple": "purple",
+    "yellow": "yellow",
+    "orange": "orange",
+    "gold": "gold",
+    "khaki": "khaki",
+    "maroon": "burgundy",
+    "turquoise": "teal",
+    "dark grey": "charcoal",
+    "dark gray": "charcoal",
+    "light grey": "grey",
+    "light gray": "grey",
+    "space gray": "space grey",
+    "off-white": "cream",
+    "off white": "cream",
+}
 
 # Category words that are too common in other sentences ("top rated", "throw it away").
-_AMBIGUOUS_CATEGORY_TERMS = {"top", "throw", "cans", "kicks", "chain", "sheets", "tee", "home", "book to read",
-                             "cushion for sleeping", "booklight", "accessories", "small accessories"}
+_AMBIGUOUS_CATEGORY_TERMS = {
+    "top",
+    "throw",
+    "cans",
+    "kicks",
+    "chain",
+    "sheets",
+    "tee",
+    "home",
+    "book to read",
+    "cushion for sleeping",
+    "booklight",
+    "accessories",
+    "small accessories",
+}
 
 # Singulars of plural synonyms that mean something else ("what's the weight?", "denim" the material).
 _NOT_A_PRODUCT_WHEN_SINGULAR = {"denim", "shade", "sunny", "weight", "polarised glass", "shoes for kid"}
 
 ORDINALS: Dict[str, int] = {
-    "first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4,
-    "fifth": 5, "5th": 5, "sixth": 6, "6th": 6, "seventh": 7, "7th": 7, "eighth": 8, "8th": 8,
+    "first": 1,
+    "1st": 1,
+    "second": 2,
+    "2nd": 2,
+    "third": 3,
+    "3rd": 3,
+    "fourth": 4,
+    "4th": 4,
+    "fifth": 5,
+    "5th": 5,
+    "sixth": 6,
+    "6th": 6,
+    "seventh": 7,
+    "7th": 7,
+    "eighth": 8,
+    "8th": 8,
 }
 # "last"/"final" are regexes in bot/data/nlu/regexes.yml ("the last one", not "last week").
 _LAST = {"last": -1, "final": -1}
-_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-                 "nine": 9, "ten": 10, "a": 1, "an": 1, "both": 2}
+_NUMBER_WORDS = {
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "a": 1,
+    "an": 1,
+    "both": 2,
+}
 
 # Word the shopper uses -> shopdb.models.OrderIssue.kind
 PROBLEM_KINDS: Dict[str, str] = {
-    "missing": "missing", "never arrived": "missing", "didn't arrive": "missing", "did not arrive": "missing",
-    "not arrived": "missing", "lost": "missing", "not in the box": "missing",
-    "damaged": "damaged", "broken": "damaged", "cracked": "damaged", "crushed": "damaged",
-    "smashed": "damaged", "torn": "damaged", "tear": "damaged", "ripped": "damaged", "scratched": "damaged",
-    "dented": "damaged", "defective": "damaged", "faulty": "damaged", "stopped working": "damaged",
-    "doesn't work": "damaged", "does not work": "damaged", "don't work": "damaged", "leaking": "damaged", "stained": "damaged",
-    "wrong item": "wrong_item", "wrong size": "wrong_item", "wrong colour": "wrong_item",
-    "wrong color": "wrong_item", "wrong product": "wrong_item", "wrong order": "wrong_item",
+    "missing": "missing",
+    "never arrived": "missing",
+    "didn't arrive": "missing",
+    "did not arrive": "missing",
+    "not arrived": "missing",
+    "lost": "missing",
+    "not in the box": "missing",
+    "damaged": "damaged",
+    "broken": "damaged",
+    "cracked": "damaged",
+    "crushed": "damaged",
+    "smashed": "damaged",
+    "torn": "damaged",
+    "tear": "damaged",
+    "ripped": "damaged",
+    "scratched": "damaged",
+    "dented": "damaged",
+    "defective": "damaged",
+    "faulty": "damaged",
+    "stopped working": "damaged",
+    "doesn't work": "damaged",
+    "does not work": "damaged",
+    "don't work": "damaged",
+    "leaking": "damaged",
+    "stained": "damaged",
+    "wrong item": "wrong_item",
+    "wrong size": "wrong_item",
+    "wrong colour": "wrong_item",
+    "wrong color": "wrong_item",
+    "wrong product": "wrong_item",
+    "wrong order": "wrong_item",
 }
 
-_SIZE_WORDS = {"extra small": "XS", "small": "S", "medium": "M", "large": "L", "extra large": "XL",
-               "x-large": "XL", "xx-large": "XXL"}
+_SIZE_WORDS = {
+    "extra small": "XS",
+    "small": "S",
+    "medium": "M",
+    "large": "L",
+    "extra large": "XL",
+    "x-large": "XL",
+    "xx-large": "XXL",
+}
 
 
 def _plural(term: str) -> str:
@@ -136,6 +220,7 @@ def top_level_terms() -> Dict[str, str]:
 
 # -- normalisers used by the actions ------------------------------------------------------
 
+
 def normalise_colour(value: Optional[str]) -> Optional[str]:
     if not value:
         return None
@@ -206,6 +291,7 @@ def problem_kind(value: Optional[str]) -> Optional[str]:
 
 
 # -- lookup tables -------------------------------------------------------------------------
+
 
 def _by_length(terms: Iterable[str]) -> List[str]:
     """Longest first: the lookup regex is one alternation, the first alternative wins."""

@@ -8,6 +8,7 @@ the insights consumer (shopper profiles and analytics from the event stream).
 :func:`rasa_server_command`, :func:`action_server_command` and
 :func:`insights_consumer_command`).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -64,8 +65,15 @@ def _rasa_executable() -> str:
 
 def action_server_command(port: int = DEFAULT_ACTIONS_PORT, logging_config: Path = LOGGING_CONFIG) -> List[str]:
     return [
-        _rasa_executable(), "run", "actions", "--actions", "actions", "--port", str(port),
-        "--logging-config-file", str(logging_config),
+        _rasa_executable(),
+        "run",
+        "actions",
+        "--actions",
+        "actions",
+        "--port",
+        str(port),
+        "--logging-config-file",
+        str(logging_config),
     ]
 
 
@@ -83,13 +91,20 @@ def rasa_server_command(
     it is protected by that token; the webhook channels are always on.
     """
     command = [
-        _rasa_executable(), "run",
-        "--model", str(model),
-        "--endpoints", str(endpoints),
-        "--credentials", str(credentials),
-        "--interface", host,
-        "--port", str(port),
-        "--logging-config-file", str(logging_config),
+        _rasa_executable(),
+        "run",
+        "--model",
+        str(model),
+        "--endpoints",
+        str(endpoints),
+        "--credentials",
+        str(credentials),
+        "--interface",
+        host,
+        "--port",
+        str(port),
+        "--logging-config-file",
+        str(logging_config),
     ]
     token = get_settings().rasa_token
     if token:
@@ -172,8 +187,11 @@ class AssistantProcesses:
             return action_server_command(self.config.actions_port)
         if name == "rasa":
             return rasa_server_command(
-                self.config.model, self.config.rasa_port, self.config.host,
-                self.config.endpoints, self.config.credentials,
+                self.config.model,
+                self.config.rasa_port,
+                self.config.host,
+                self.config.endpoints,
+                self.config.credentials,
             )
         if name == "insights":
             return insights_consumer_command(self.config.endpoints)
@@ -240,9 +258,14 @@ class Supervisor:
     server is down, the front (nginx in the scale-out mode) has nobody to send shoppers to.
     """
 
-    def __init__(self, processes: AssistantProcesses, first_delay: float = 0.5, max_delay: float = 30.0,
-                 stable_after: float = 60.0, log: Callable[[str], None] = lambda line: print(line, file=sys.stderr,
-                                                                                              flush=True)) -> None:
+    def __init__(
+        self,
+        processes: AssistantProcesses,
+        first_delay: float = 0.5,
+        max_delay: float = 30.0,
+        stable_after: float = 60.0,
+        log: Callable[[str], None] = lambda line: print(line, file=sys.stderr, flush=True),
+    ) -> None:
         self.processes = processes
         self.first_delay = first_delay
         self.max_delay = max_delay
@@ -260,12 +283,17 @@ class Supervisor:
             if name in self._restart_at or process.poll() is None:
                 continue
             lived = now - self._started.get(name, now)
-            delay = self.first_delay if lived >= self.stable_after else min(
-                self.max_delay, self._delay.get(name, self.first_delay / 2) * 2)
+            delay = (
+                self.first_delay
+                if lived >= self.stable_after
+                else min(self.max_delay, self._delay.get(name, self.first_delay / 2) * 2)
+            )
             self._delay[name] = delay
             self._restart_at[name] = now + delay
-            self._log(f"{name} server exited with code {process.returncode} after {lived:.0f} s; "
-                      f"restarting it in {delay:.1f} s")
+            self._log(
+                f"{name} server exited with code {process.returncode} after {lived:.0f} s; "
+                f"restarting it in {delay:.1f} s"
+            )
         for name, due in list(self._restart_at.items()):
             if now < due:
                 continue
@@ -317,7 +345,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(
             f"\nThe shop assistant is up.\n"
             f"  Chat (REST):   curl -s {config.rasa_url}/webhooks/rest/webhook "
-            f"-d '{{\"sender\": \"me\", \"message\": \"hi\"}}'\n"
+            f'-d \'{{"sender": "me", "message": "hi"}}\'\n'
             f"  Demo shop:     {config.rasa_url}/webhooks/shop/demo\n"
             f"  Agent console: {config.rasa_url}/webhooks/shop/console "
             f"(create an agent: python -m web create-agent NAME)\n"

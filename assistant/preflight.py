@@ -8,6 +8,7 @@ and returns one line per problem naming the file or URL and the command that
 fixes it; ``python -m assistant.launcher`` prints them and exits with
 :data:`EXIT_PREFLIGHT` (``tests/reliability/test_startup_faults.py``).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,14 +20,6 @@ EXIT_PREFLIGHT = 2
 BUILD_HINT = "build it with `shop build` (or fix SHOP_DATABASE_URL)"
 TRAIN_HINT = "train one with `make train` (or pass --model PATH)"
 CONNECT_TIMEOUT_S = 5
-
-
-class PreflightError(RuntimeError):
-    """One or more start-up problems; ``problems`` holds one actionable line each."""
-
-    def __init__(self, problems: List[str]) -> None:
-        super().__init__("; ".join(problems))
-        self.problems = problems
 
 
 def _first_line(error: BaseException) -> str:
@@ -63,8 +56,10 @@ def check_model(model: Optional[Path], models_dir: Path) -> List[str]:
 def check_secret_key(settings: Settings) -> List[str]:
     """The rule of ``web.auth.resolve_secret_key``: an explicit database (a shared deployment) needs a real key."""
     if settings.database_url and not settings.secret_key:
-        return ["SHOP_SECRET_KEY must be set when SHOP_DATABASE_URL is (scale-out mode): "
-                "generate one with `python -c 'import secrets; print(secrets.token_urlsafe(32))'`"]
+        return [
+            "SHOP_SECRET_KEY must be set when SHOP_DATABASE_URL is (scale-out mode): "
+            "generate one with `python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+        ]
     return []
 
 

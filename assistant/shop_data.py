@@ -5,6 +5,7 @@ demo shop (unless it is already there, or the user imported a catalogue),
 load the policies, and build or incrementally update the FAISS indexes.
 Running it again when nothing changed takes about a second.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,7 +15,7 @@ import logging
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, List, Optional
+from typing import TYPE_CHECKING, Any, List, Optional, Tuple, Type
 
 from core.settings import Settings, get_settings
 
@@ -36,14 +37,22 @@ def _settings(args: argparse.Namespace) -> Settings:
     return settings.copy(update=overrides) if overrides else settings
 
 
-def build(settings: Settings, products: int = 5000, *, fresh: bool = False, seed: Optional[int] = None,
-          today: Optional[dt.date] = None, index_kind: str = "auto", progress: bool = True,
-          out=sys.stdout) -> dict:
+def build(
+    settings: Settings,
+    products: int = 5000,
+    *,
+    fresh: bool = False,
+    seed: Optional[int] = None,
+    today: Optional[dt.date] = None,
+    index_kind: str = "auto",
+    progress: bool = True,
+    out=sys.stdout,
+) -> dict:
     """Create/migrate the database, load data when needed, build indexes. Returns timings."""
-    from shopdb import demo_data as gen
-    from shopdb.db import create_db_engine, migrate
     from retrieval.embeddings import embedder_for
     from retrieval.indexing import build_indexes
+    from shopdb import demo_data as gen
+    from shopdb.db import create_db_engine, migrate
     from shopdb.loader import get_meta, load_generated, load_policies
     from shopdb.policies import load_passages, passages_checksum
 
@@ -62,8 +71,11 @@ def build(settings: Settings, products: int = 5000, *, fresh: bool = False, seed
     t = time.perf_counter()
     if fresh or not (current or imported):
         stats = load_generated(engine, products, seed=seed, today=today, progress=progress)
-        print(f"loaded {stats.products} products, {stats.relations} links, {stats.customers} customers, "
-              f"{stats.orders} orders, {stats.returns} returns", file=out)
+        print(
+            f"loaded {stats.products} products, {stats.relations} links, {stats.customers} customers, "
+            f"{stats.orders} orders, {stats.returns} returns",
+            file=out,
+        )
     else:
         print("catalogue up to date" + (" (imported catalogue kept)" if imported else ""), file=out)
     timings["data_s"] = round(time.perf_counter() - t, 2)
@@ -71,11 +83,19 @@ def build(settings: Settings, products: int = 5000, *, fresh: bool = False, seed
     if fresh or meta.get("policies_checksum") != passages_checksum(passages):
         print(f"loaded {load_policies(engine, passages)} policy passages", file=out)
     t = time.perf_counter()
-    reports = build_indexes(engine, settings.resolved_index_dir, embedder_for(settings),
-                            rebuild=fresh, kind=index_kind, progress=progress)
+    reports = build_indexes(
+        engine, settings.resolved_index_dir, embedder_for(settings), rebuild=fresh, kind=index_kind, progress=progress
+    )
     for r in reports:
-        what = "up to date" if r.skipped else (
-            f"synced ({r.updated} re-embedded, {r.removed} removed)" if (r.updated or r.removed) else f"built ({r.kind})")
+        what = (
+            "up to date"
+            if r.skipped
+            else (
+                f"synced ({r.updated} re-embedded, {r.removed} removed)"
+                if (r.updated or r.removed)
+                else f"built ({r.kind})"
+            )
+        )
         print(f"index {r.name}: {r.count} vectors, {what}, {r.seconds:.1f}s", file=out)
     timings["index_s"] = round(time.perf_counter() - t, 2)
     timings["total_s"] = round(time.perf_counter() - t0, 2)
@@ -108,8 +128,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     common.add_argument("--database-url", help="overrides SHOP_DATABASE_URL")
     common.add_argument("--index-dir", help="overrides SHOP_INDEX_DIR")
     common.add_argument("--model", help="embedding model path or name (overrides SHOP_EMBEDDING_MODEL)")
-    common.add_argument("--backend", choices=["auto", "torch", "onnx", "onnx_int8"],
-                        help="embedding back end (overrides SHOP_EMBEDDING_BACKEND)")
+    common.add_argument(
+        "--backend",
+        choices=["auto", "torch", "onnx", "onnx_int8"],
+        help="embedding back end (overrides SHOP_EMBEDDING_BACKEND)",
+    )
     common.add_argument("-v", "--verbose", action="store_true")
     parser = argparse.ArgumentParser(prog="shop", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -137,7 +160,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     sub.add_parser("stats", parents=[common], help="row counts and index manifests")
 
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     settings = _settings(args)
 
     if args.command == "build":
@@ -165,10 +190,10 @@ def main(argv: Optional[List[str]] = None) -> int:
             print(f"  ... and {len(report.errors) - 50} more", file=sys.stderr)
         return 1 if report.errors else 0
     if args.command == "index":
-        from shopdb.db import create_db_engine
         from retrieval.embeddings import embedder_for
         from retrieval.index import KnowledgeIndexError, VectorIndex
         from retrieval.indexing import POLICIES, PRODUCTS, build_indexes
+        from shopdb.db import create_db_engine
 
         if args.verify:
             ok = True
@@ -181,25 +206,35 @@ def main(argv: Optional[List[str]] = None) -> int:
                     print(f"{name}: {exc}")
             return 0 if ok else 1
         engine = create_db_engine(settings.resolved_database_url)
-        for r in build_indexes(engine, settings.resolved_index_dir, embedder_for(settings),
-                               rebuild=args.rebuild, kind=args.kind):
+        for r in build_indexes(
+            engine, settings.resolved_index_dir, embedder_for(settings), rebuild=args.rebuild, kind=args.kind
+        ):
             print(f"index {r.name}: {r.count} vectors, {'up to date' if r.skipped else 'written'}, {r.seconds:.1f}s")
         return 0
     if args.command == "stats":
         from sqlalchemy import func, select
 
+        from retrieval.index import KnowledgeIndexError, VectorIndex
         from shopdb import models as m
         from shopdb.db import create_db_engine
-        from retrieval.index import KnowledgeIndexError, VectorIndex
 
         engine = create_db_engine(settings.resolved_database_url)
         with engine.connect() as conn:
-            for model in (m.Product, m.Category, m.Customer, m.Order, m.Return, m.PolicyPassage):
+            # Type[Any]: the declarative classes derive from an untyped Base, which mypy would join to ``object``
+            models: Tuple[Type[Any], ...] = (m.Product, m.Category, m.Customer, m.Order, m.Return, m.PolicyPassage)
+            for model in models:
                 print(f"{model.__tablename__:16s} {conn.execute(select(func.count()).select_from(model)).scalar_one()}")
         for name in ("products", "policies"):
             try:
-                print(json.dumps({k: v for k, v in vars(VectorIndex.read_manifest(settings.resolved_index_dir, name)).items()
-                                  if k != "source"}))
+                print(
+                    json.dumps(
+                        {
+                            k: v
+                            for k, v in vars(VectorIndex.read_manifest(settings.resolved_index_dir, name)).items()
+                            if k != "source"
+                        }
+                    )
+                )
             except KnowledgeIndexError as exc:
                 print(f"{name}: {exc}")
         return 0

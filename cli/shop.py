@@ -9,9 +9,11 @@ Each subcommand hands its arguments to the module that does the work (and that k
     shop create-agent NAME          a support agent (``shop agents list | set-password``)
     shop report [--since 7d]        the support team's figures (``shop insights ...`` for the rest)
     shop nlu train | evaluate | predict      the intent classifier without Rasa
-    shop bench NAME [...]           load | soak | scaleout | stack | search | recommendations | events | nlu
+    shop bench NAME [...]           load | soak | scaleout | stack | search | recommendations | events | nlu | routing
+    shop settings                   every SHOP_* setting in effect (secrets hidden)
     shop action-token               the token the Rasa servers send the action servers
 """
+
 from __future__ import annotations
 
 import importlib
@@ -19,6 +21,7 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from urllib.parse import urlsplit
 
 from core.settings import PROJECT_ROOT, get_settings
 
@@ -46,6 +49,7 @@ BENCHMARKS: Dict[str, str] = {
     "recommendations": "perf.recommendation_benchmark",
     "events": "perf.event_latency",
     "nlu": "perf.nlu_benchmark",
+    "routing": "perf.routing_benchmark",
 }
 
 
@@ -59,11 +63,36 @@ def train(argv: List[str]) -> int:
     """``rasa train`` of the bot in ``bot/`` (``--config config.yml`` unless given) into ``<var_dir>/models``."""
     rasa = Path(sys.executable).with_name("rasa")
     out = Path(get_settings().var_dir) / "models"
-    command = [str(rasa) if rasa.exists() else "rasa", "train", "--domain", "domain.yml", "--data", "data",
-               "--out", str(out)]
+    command = [
+        str(rasa) if rasa.exists() else "rasa",
+        "train",
+        "--domain",
+        "domain.yml",
+        "--data",
+        "data",
+        "--out",
+        str(out),
+    ]
     if "--config" not in argv:
         command += ["--config", "config.yml"]
     return subprocess.call(command + argv, cwd=PROJECT_ROOT / "bot")
+
+
+SECRET_FIELDS = frozenset({"secret_key", "action_token", "rasa_token", "postgres_password", "rabbitmq_password"})
+
+
+def show_settings(argv: List[str]) -> int:
+    """Every setting in effect, as ``SHOP_NAME=value`` lines (documented in docs/configuration.md)."""
+    settings = get_settings()
+    for name in type(settings).__fields__:
+        value = getattr(settings, name)
+        shown = "(set)" if name in SECRET_FIELDS and value else "" if value is None else value
+        if name.endswith("_url") and value:
+            parts = urlsplit(str(value))
+            if parts.password:  # postgresql://user:secret@host/db -> postgresql://user:***@host/db
+                shown = parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@")).geturl()
+        print(f"SHOP_{name.upper()}={shown}")
+    return 0
 
 
 def action_token(argv: List[str]) -> int:
@@ -91,6 +120,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         return train(rest)
     if command == "action-token":
         return action_token(rest)
+    if command == "settings":
+        return show_settings(rest)
     print(f"shop: unknown command {command!r}\n{__doc__}", file=sys.stderr)
     return 2
 

@@ -1,4 +1,5 @@
 """The one clock of the shop's data: naive UTC timestamps (SQLite has no time zones)."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -7,6 +7,7 @@ filter on our handler would miss their output. A record factory masks the
 message once, when the record is created, whichever handler prints it.
 ``bot/logging.yml`` installs it in both servers (``--logging-config-file``).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -17,8 +18,13 @@ from typing import Any, Callable, Optional
 
 _PATTERNS = [
     # JSON-ish "key": "value" pairs whose key names personal data.
-    (re.compile(r"""(["'](?:[\w-]*address[\w-]*|e-?mail|phone|name|first_name|last_name|street|postcode|zip)["']\s*:\s*["'])[^"']*(["'])""", re.I),
-     r"\1***\2"),
+    (
+        re.compile(
+            r"""(["'](?:[\w-]*address[\w-]*|e-?mail|phone|name|first_name|last_name|street|postcode|zip)["']\s*:\s*["'])[^"']*(["'])""",
+            re.I,
+        ),
+        r"\1***\2",
+    ),
     # The lookbehind starts a match only where a run of address characters starts: without it every
     # position of a long run is tried again (quadratic: 20,000 letters took 1.5 s per log line).
     (re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), "<email>"),

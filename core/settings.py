@@ -7,6 +7,7 @@ external service. Variables that Rasa itself reads from ``bot/endpoints*.yml`` a
 too, so this class is the complete list (``shop settings`` prints it, ``docs/configuration.md``
 documents it).
 """
+
 from __future__ import annotations
 
 import os
@@ -46,15 +47,27 @@ class Settings(BaseSettings):
 
     # -- where things are -------------------------------------------------------------------
     var_dir: Path = Field(DEFAULT_VAR_DIR, description="Runtime data folder")
-    database_url: Optional[str] = Field(None, description="Shop database (SQLAlchemy URL); default sqlite:///<var_dir>/shop.db")
+    database_url: Optional[str] = Field(
+        None, description="Shop database (SQLAlchemy URL); default sqlite:///<var_dir>/shop.db"
+    )
     index_dir: Optional[Path] = Field(None, description="FAISS indexes; default <var_dir>/index")
-    embedding_model: str = Field(default_factory=default_embedding_model, description="Sentence embedding model (local path or name)")
-    embedding_backend: str = Field("auto", description="torch | onnx | onnx_int8 | auto (torch on a GPU, else onnx_int8)")
-    nlu_backend: Optional[str] = Field(None, description="Overrides the intent model's inference back end (torch, onnx_int8, ...)")
+    embedding_model: str = Field(
+        default_factory=default_embedding_model, description="Sentence embedding model (local path or name)"
+    )
+    embedding_backend: str = Field(
+        "auto", description="torch, onnx, onnx_int8, or auto (torch on a GPU, else onnx_int8)"
+    )
+    nlu_backend: Optional[str] = Field(
+        None, description="Overrides the intent model's inference back end (torch, onnx_int8, ...)"
+    )
 
     # -- secrets ------------------------------------------------------------------------------
-    secret_key: Optional[str] = Field(None, description="Signs console sessions, conversation ids and proofs; required outside the embedded default")
-    action_token: Optional[str] = Field(None, description="Bearer token of the action server; default: derived from the secret key")
+    secret_key: Optional[str] = Field(
+        None, description="Signs console sessions, conversation ids and proofs; required outside the embedded default"
+    )
+    action_token: Optional[str] = Field(
+        None, description="Bearer token of the action server; default: derived from the secret key"
+    )
     rasa_token: Optional[str] = Field(None, description="When set, Rasa's HTTP API is on and needs this token")
 
     # -- servers ------------------------------------------------------------------------------
@@ -62,29 +75,49 @@ class Settings(BaseSettings):
     action_retry_after: float = Field(5.0, gt=0, description="Pause of the action circuit breaker, seconds")
     actions_warm_up: bool = Field(True, description="Load the search indexes when the action server starts")
     db_timeout: float = Field(1.0, gt=0, description="Seconds a database statement on a request path may take")
-    tracker_cache_size: int = Field(2000, ge=0, description="Conversations whose tracker the Rasa server keeps in memory (0: none)")
-    socketio_message_queue: Optional[str] = Field(None, description="redis://... shared by several Rasa servers for live pushes")
-    cookie_secure: Optional[bool] = Field(None, description="Console cookie flag Secure: always, never, or (unset) when the request is https")
+    tracker_cache_size: int = Field(
+        2000, ge=0, description="Conversations whose tracker the Rasa server keeps in memory (0: none)"
+    )
+    socketio_message_queue: Optional[str] = Field(
+        None, description="redis://... shared by several Rasa servers for live pushes"
+    )
+    cookie_secure: Optional[bool] = Field(
+        None, description="Console cookie flag Secure: always, never, or (unset) when the request is https"
+    )
 
     # -- limits -------------------------------------------------------------------------------
-    limits_url: Optional[str] = Field(None, description="Shared counters: redis://... (scale-out); default the shop database")
+    limits_url: Optional[str] = Field(
+        None, description="Shared counters: redis://... (scale-out); default the shop database"
+    )
     verify_client_limit: int = Field(20, gt=0, description="Order-verification misses per client per window")
     verify_client_window: int = Field(900, gt=0, description="Window of verify_client_limit, seconds")
     handoff_client_limit: int = Field(5, gt=0, description="Hand-off tickets one client may open per hour")
 
     # -- the demo page ---------------------------------------------------------------------------
     demo_login: bool = Field(False, description="Development only: the demo page signs in as the demo customer")
-    demo_customer_id: str = Field("C0000001", description="The demo page's customer (its e-mail must be on a reserved example domain)")
+    demo_customer_id: str = Field(
+        "C0000001", description="The demo page's customer (its e-mail must be on a reserved example domain)"
+    )
+
+    # -- benchmarks ----------------------------------------------------------------------------
+    datasets_dir: Path = Field(
+        PROJECT_ROOT.parent / "shared" / "data",
+        description="Public intent data sets of the NLU benchmark (docs/benchmarks.md)",
+    )
 
     # -- insights ------------------------------------------------------------------------------
     retention_days: int = Field(180, ge=1, description="Events, facts and idle profiles older than this are purged")
-    endpoints: Path = Field(DEFAULT_ENDPOINTS, description="Rasa endpoints file whose event broker the insights consumer reads")
+    endpoints: Path = Field(
+        DEFAULT_ENDPOINTS, description="Rasa endpoints file whose event broker the insights consumer reads"
+    )
     consumer_poll_seconds: float = Field(0.1, gt=0, description="SQL event broker polling interval of the consumer")
 
     # -- read by Rasa from bot/endpoints*.yml (set by the launcher or the deployment) -------------
     action_endpoint_url: Optional[str] = Field(None, description="The action server's webhook URL")
     tracker_db: Optional[Path] = Field(None, description="SQLite tracker store; default <var_dir>/tracker.db")
-    events_db: Optional[Path] = Field(None, description="SQLite file of Rasa's SQL event broker; default <var_dir>/events.db")
+    events_db: Optional[Path] = Field(
+        None, description="SQLite file of Rasa's SQL event broker; default <var_dir>/events.db"
+    )
     postgres_host: Optional[str] = Field(None, description="Scale-out tracker store: PostgreSQL host")
     postgres_port: Optional[int] = Field(None, description="... port")
     postgres_db: Optional[str] = Field(None, description="... database")

@@ -17,6 +17,7 @@ worthless for another.
   customer) matched; every action that shows or changes an order re-checks the proof
   against the conversation and the order number.
 """
+
 from __future__ import annotations
 
 import base64
@@ -157,8 +158,9 @@ class OrderProofs:
         self.max_age = max_age
         self._serializer = URLSafeTimedSerializer(secret, salt="shop-order-proof")
 
-    def issue(self, sender_id: str, order_number: str, *, email: Optional[str] = None,
-              customer_id: Optional[str] = None) -> str:
+    def issue(
+        self, sender_id: str, order_number: str, *, email: Optional[str] = None, customer_id: Optional[str] = None
+    ) -> str:
         return self._serializer.dumps({"s": sender_id, "o": order_number, "e": email, "c": customer_id})
 
     def verify(self, proof: Any, sender_id: str, order_number: Any) -> Optional[Dict[str, Optional[str]]]:

@@ -1,4 +1,5 @@
 """Agents' passwords: argon2 hashes (argon2-cffi, the OWASP recommendation), verified in constant work."""
+
 from __future__ import annotations
 
 from typing import Optional

@@ -7,6 +7,7 @@ only the agent holding a ticket may write in it or resolve it, and state
 changes are conditional UPDATEs so two agents clicking "take" at once cannot
 both win.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -20,9 +21,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from shopdb.db import create_db_engine, session_factory, session_scope
-from handoff.passwords import hash_password, needs_rehash, verify_password
 from core.clock import utcnow
+from handoff.passwords import hash_password, needs_rehash, verify_password
+from shopdb.db import create_db_engine, session_factory, session_scope
 from shopdb.models import Agent, AgentRole, Author, HandoffMessage, HandoffTicket, TicketStatus
 
 MAX_MESSAGE_CHARS = 4000
@@ -261,8 +262,12 @@ class HandoffStore:
         if not sender_id or len(sender_id) > 128:
             raise InvalidInput("a conversation id is 1-128 characters")
         values = dict(
-            summary=summary, reason=reason[:100], intents=list(intents), transcript=list(transcript),
-            context=dict(context or {}), customer_id=customer_id,
+            summary=summary,
+            reason=reason[:100],
+            intents=list(intents),
+            transcript=list(transcript),
+            context=dict(context or {}),
+            customer_id=customer_id,
         )
         for attempt in range(2):
             try:
@@ -319,7 +324,9 @@ class HandoffStore:
             if ticket is None or ticket.status != TicketStatus.WAITING:
                 return 0
             ahead = session.execute(
-                select(func.count()).select_from(HandoffTicket).where(
+                select(func.count())
+                .select_from(HandoffTicket)
+                .where(
                     HandoffTicket.status == TicketStatus.WAITING,
                     (HandoffTicket.created_at < ticket.created_at)
                     | ((HandoffTicket.created_at == ticket.created_at) & (HandoffTicket.id < ticket.id)),
@@ -367,7 +374,8 @@ class HandoffStore:
             ticket_id,
             (HandoffTicket.status == TicketStatus.WAITING)
             | ((HandoffTicket.status == TicketStatus.ASSIGNED) & (HandoffTicket.agent_id == agent_id)),
-            status=TicketStatus.ASSIGNED, agent_id=agent_id,
+            status=TicketStatus.ASSIGNED,
+            agent_id=agent_id,
             assigned_at=func.coalesce(HandoffTicket.assigned_at, utcnow()),
         )
 
@@ -376,7 +384,9 @@ class HandoffStore:
         return self._transition(
             ticket_id,
             (HandoffTicket.status == TicketStatus.ASSIGNED) & (HandoffTicket.agent_id == agent_id),
-            status=TicketStatus.WAITING, agent_id=None, assigned_at=None,
+            status=TicketStatus.WAITING,
+            agent_id=None,
+            assigned_at=None,
         )
 
     def resolve(self, ticket_id: int, agent_id: int, outcome: str) -> TicketInfo:
@@ -386,7 +396,8 @@ class HandoffStore:
         return self._transition(
             ticket_id,
             (HandoffTicket.status == TicketStatus.ASSIGNED) & (HandoffTicket.agent_id == agent_id),
-            status=outcome, resolved_at=utcnow(),
+            status=outcome,
+            resolved_at=utcnow(),
         )
 
     # -- messages -----------------------------------------------------------------
@@ -409,13 +420,14 @@ class HandoffStore:
                 raise TicketNotFound(f"no ticket {ticket_id}")
             if ticket.status not in TicketStatus.OPEN:
                 raise TicketConflict(f"ticket {ticket_id} is {ticket.status}")
-            if author == Author.AGENT and (
-                ticket.status != TicketStatus.ASSIGNED or ticket.agent_id != agent_id
-            ):
+            if author == Author.AGENT and (ticket.status != TicketStatus.ASSIGNED or ticket.agent_id != agent_id):
                 raise TicketConflict(f"take ticket {ticket_id} before replying")
             message = HandoffMessage(
-                ticket_id=ticket_id, author=author, text=cleaned,
-                agent_id=agent_id if author == Author.AGENT else None, meta=dict(meta or {}),
+                ticket_id=ticket_id,
+                author=author,
+                text=cleaned,
+                agent_id=agent_id if author == Author.AGENT else None,
+                meta=dict(meta or {}),
             )
             session.add(message)
             ticket.updated_at = utcnow()

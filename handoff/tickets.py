@@ -6,6 +6,7 @@ profile, and the page context (product viewed, cart, verified customer). Both th
 (``action_handoff_to_human``) and the Rasa server (when the action server is away) open tickets
 through :func:`create_ticket`, so both count against the same per-client limit.
 """
+
 from __future__ import annotations
 
 import logging
@@ -14,14 +15,15 @@ from typing import Any, Dict, List, Optional, Tuple
 from core.settings import get_settings
 from handoff.store import TicketInfo, default_store
 from handoff.transcript import conversation_messages, detected_intents, page_context, summarize
+from insights.handoff_summary import summarise_for_handoff
+from insights.profile_store import get_profile
 from shopdb.counters import Limit, default_limiter
 
 logger = logging.getLogger(__name__)
 
+
 def _profile_summary(sender_id: str, events: List[Dict[str, Any]], customer_id: Any) -> str:
     """The shopper profile's hand-off lines (insights package), or "" when unavailable."""
-    from insights.profiles import get_profile, summarise_for_handoff
-
     try:
         return summarise_for_handoff(get_profile(sender_id, customer_id=customer_id, recent_events=events))
     except Exception:  # insights is extra context: never block a hand-off on it
@@ -36,8 +38,9 @@ class TooManyTickets(Exception):
     """This client opened ``SHOP_HANDOFF_CLIENT_LIMIT`` tickets within the hour."""
 
 
-def create_ticket(sender_id: str, events: List[Dict[str, Any]], reason: Any = None,
-                  client: Optional[str] = None) -> Tuple[TicketInfo, int, bool]:
+def create_ticket(
+    sender_id: str, events: List[Dict[str, Any]], reason: Any = None, client: Optional[str] = None
+) -> Tuple[TicketInfo, int, bool]:
     """Store the ticket (or refresh the open one); returns (ticket, queue position, was it new).
 
     ``reason``: the dialogue's ``handoff_reason`` slot (requested, frustration, repeated_failure...);

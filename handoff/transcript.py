@@ -4,19 +4,33 @@ The functions take event dicts (``Event.as_dict()`` in the Rasa server,
 ``tracker.events`` in the action server) so the hand-off action and the
 channel's history endpoint produce the same messages from the same events.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 from collections import OrderedDict
-from typing import Any, Dict, Iterable, List, Optional
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
 
 MAX_TRANSCRIPT_MESSAGES = 300
 # Intents that say nothing about what the shopper wants.
 SMALL_TALK_INTENTS = frozenset(
     {
-        "greet", "goodbye", "affirm", "deny", "thank", "thanks", "thankyou", "bot_challenge",
-        "request_human", "contact_human_agent", "human_handoff", "nlu_fallback", "out_of_scope",
-        "chitchat", "mood_great", "mood_unhappy",
+        "greet",
+        "goodbye",
+        "affirm",
+        "deny",
+        "thank",
+        "thanks",
+        "thankyou",
+        "bot_challenge",
+        "request_human",
+        "contact_human_agent",
+        "human_handoff",
+        "nlu_fallback",
+        "out_of_scope",
+        "chitchat",
+        "mood_great",
+        "mood_unhappy",
     }
 )
 _DATA_KEYS = ("quick_replies", "buttons", "attachment", "image", "custom", "elements")
@@ -48,7 +62,8 @@ def _bot_payload(event: Dict[str, Any]) -> Dict[str, Any]:
         payload["attachment"] = data["attachment"]
     elif data.get("elements"):
         payload["attachment"] = {
-            "type": "template", "payload": {"template_type": "generic", "elements": data["elements"]},
+            "type": "template",
+            "payload": {"template_type": "generic", "elements": data["elements"]},
         }
     if data.get("image"):
         payload["image"] = data["image"]
@@ -75,8 +90,13 @@ def conversation_messages(events: Iterable[Dict[str, Any]]) -> List[Dict[str, An
                 continue
             intent = _intent(event)
             messages.append(
-                {"role": "user", "text": metadata.get("display_text") or text, "at": at, "intent": intent.get("name"),
-                 "to_agent": bool(metadata.get("handoff_ticket"))}
+                {
+                    "role": "user",
+                    "text": metadata.get("display_text") or text,
+                    "at": at,
+                    "intent": intent.get("name"),
+                    "to_agent": bool(metadata.get("handoff_ticket")),
+                }
             )
         elif kind == "bot":
             role = "agent" if metadata.get("agent") else "system" if metadata.get("system") else "bot"
@@ -148,7 +168,7 @@ def summarize(events: List[Dict[str, Any]]) -> str:
     Extractive on purpose: the topical intents, the entities (order numbers,
     products...), the page being viewed and the shopper's own words.
     """
-    user_texts = [e.get("text") for e in events if e.get("event") == "user" and e.get("text")]
+    user_texts = [text for _, text in _user_events_with_text(events)]
     topics = [i["name"] for i in detected_intents(events) if i["name"] not in SMALL_TALK_INTENTS]
     lines: List[str] = []
     if topics:
@@ -173,7 +193,7 @@ def summarize(events: List[Dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def _user_events_with_text(events: Iterable[Dict[str, Any]]):
+def _user_events_with_text(events: Iterable[Dict[str, Any]]) -> Iterator[Tuple[Dict[str, Any], str]]:
     for event in events:
         if event.get("event") == "user" and event.get("text"):
             yield event, event["text"]

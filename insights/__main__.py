@@ -2,6 +2,7 @@
 
 The event-to-profile latency is a benchmark: ``shop bench events``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -15,9 +16,9 @@ from insights.report import format_report
 
 
 def _consume(args: argparse.Namespace) -> int:
+    from core.settings import get_settings
     from insights.consumer import consumer_for
     from insights.db import migrate_shop_db, shop_sessions
-    from core.settings import get_settings
     from insights.stream import read_broker_config
 
     settings = get_settings()
@@ -54,8 +55,11 @@ def _report(args: argparse.Namespace) -> int:
     try:
         report = Analytics(shop_sessions(), since, until).overview(bucket=args.bucket, top=args.top)
     except (OperationalError, ProgrammingError) as error:
-        print(f"cannot read the analytics tables ({error.orig}); run `python -m insights migrate` "
-              "and `python -m insights consume`", file=sys.stderr)
+        print(
+            f"cannot read the analytics tables ({error.orig}); run `python -m insights migrate` "
+            "and `python -m insights consume`",
+            file=sys.stderr,
+        )
         return 2
     if args.json:
         print(json.dumps(report.as_dict(), indent=2, default=str))
@@ -118,9 +122,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("consume", help="update profiles from the event broker of bot/endpoints.yml")
-    p.add_argument("--endpoints", type=Path, help="endpoints file (default bot/endpoints.yml; scale-out: bot/endpoints.scaleout.yml)")
+    p.add_argument(
+        "--endpoints",
+        type=Path,
+        help="endpoints file (default bot/endpoints.yml; scale-out: bot/endpoints.scaleout.yml)",
+    )
     p.add_argument("--once", action="store_true", help="apply what is there now and exit")
-    p.add_argument("--poll", type=float, help="SQL broker polling interval in seconds (default SHOP_CONSUMER_POLL_SECONDS)")
+    p.add_argument(
+        "--poll", type=float, help="SQL broker polling interval in seconds (default SHOP_CONSUMER_POLL_SECONDS)"
+    )
     p.set_defaults(func=_consume)
 
     p = sub.add_parser("report", help="analytics report (intents, fallback, hand-off, containment, conversion)")
@@ -132,8 +142,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON instead of tables")
     p.set_defaults(func=_report)
 
-    for name, func, helptext in (("export", _export, "everything stored about a shopper, as JSON"),
-                                 ("delete", _delete, "erase a shopper's data (profiles, facts, raw events, tracker)")):
+    for name, func, helptext in (
+        ("export", _export, "everything stored about a shopper, as JSON"),
+        ("delete", _delete, "erase a shopper's data (profiles, facts, raw events, tracker)"),
+    ):
         p = sub.add_parser(name, help=helptext)
         who = p.add_mutually_exclusive_group(required=True)
         who.add_argument("--customer", help="shop customer id")

@@ -15,6 +15,7 @@ Definitions (the page and the CLI report print them too):
   among them those where the shopper added one of *those* products to the cart (or bought
   one) within ``window`` afterwards.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -25,9 +26,8 @@ from typing import Any, Dict, List, Optional, Tuple
 from sqlalchemy import and_, func, select, true
 from sqlalchemy.orm import sessionmaker
 
-from shopdb.models import FactKind, InsightFact
 from insights.intent_meanings import normalise_question
-
+from shopdb.models import FactKind, InsightFact
 
 
 def _in_period(since: Optional[dt.datetime], until: Optional[dt.datetime]):
@@ -43,7 +43,9 @@ def _bucket(dialect: str, bucket: str):
     if bucket not in ("hour", "day"):
         raise ValueError("bucket must be 'hour' or 'day'")
     if dialect == "postgresql":
-        return func.to_char(func.date_trunc(bucket, InsightFact.at), "YYYY-MM-DD" + (" HH24:00" if bucket == "hour" else ""))
+        return func.to_char(
+            func.date_trunc(bucket, InsightFact.at), "YYYY-MM-DD" + (" HH24:00" if bucket == "hour" else "")
+        )
     return func.strftime("%Y-%m-%d" + (" %H:00" if bucket == "hour" else ""), InsightFact.at)
 
 
@@ -63,7 +65,9 @@ class Rate:
 class Analytics:
     """Queries over ``insight_facts`` for one period."""
 
-    def __init__(self, sessions: sessionmaker, since: Optional[dt.datetime] = None, until: Optional[dt.datetime] = None) -> None:
+    def __init__(
+        self, sessions: sessionmaker, since: Optional[dt.datetime] = None, until: Optional[dt.datetime] = None
+    ) -> None:
         self.sessions, self.since, self.until = sessions, since, until
 
     @property
@@ -87,9 +91,12 @@ class Analytics:
             rows = session.execute(
                 select(InsightFact.name, func.count(), func.avg(InsightFact.confidence))
                 .where(InsightFact.kind == FactKind.TURN, self._where)
-                .group_by(InsightFact.name).order_by(func.count().desc(), InsightFact.name)
+                .group_by(InsightFact.name)
+                .order_by(func.count().desc(), InsightFact.name)
             ).all()
-        return [{"intent": n, "count": c, "mean_confidence": round(a, 4) if a is not None else None} for n, c, a in rows]
+        return [
+            {"intent": n, "count": c, "mean_confidence": round(a, 4) if a is not None else None} for n, c, a in rows
+        ]
 
     def _count(self, kind: str) -> int:
         with self.sessions() as session:
@@ -102,10 +109,13 @@ class Analytics:
 
     def _conversations(self, kind: str) -> set:
         with self.sessions() as session:
-            return set(session.execute(
-                select(InsightFact.sender_id, InsightFact.conversation)
-                .where(InsightFact.kind == kind, self._where).distinct()
-            ).all())
+            return set(
+                session.execute(
+                    select(InsightFact.sender_id, InsightFact.conversation)
+                    .where(InsightFact.kind == kind, self._where)
+                    .distinct()
+                ).all()
+            )
 
     def handoff_rate(self) -> Rate:
         talked = self._conversations(FactKind.TURN)
@@ -139,27 +149,33 @@ class Analytics:
     def recommendation_conversion(self, window: dt.timedelta = dt.timedelta(days=7)) -> Dict[str, Any]:
         with self.sessions() as session:
             recs = session.execute(
-                select(InsightFact.sender_id, InsightFact.conversation, InsightFact.at, InsightFact.data)
-                .where(InsightFact.kind == FactKind.RECOMMENDATION, self._where)
+                select(InsightFact.sender_id, InsightFact.conversation, InsightFact.at, InsightFact.data).where(
+                    InsightFact.kind == FactKind.RECOMMENDATION, self._where
+                )
             ).all()
             senders = {r[0] for r in recs}
             until = self.until + window if self.until is not None else None
-            outcomes = session.execute(
-                select(InsightFact.sender_id, InsightFact.name, InsightFact.at, InsightFact.data)
-                .where(
-                    InsightFact.kind == FactKind.SITE,
-                    InsightFact.name.in_(("added_to_cart", "purchased")),
-                    InsightFact.sender_id.in_(senders),
-                    _in_period(self.since, until),
-                )
-            ).all() if senders else []
+            outcomes = (
+                session.execute(
+                    select(InsightFact.sender_id, InsightFact.name, InsightFact.at, InsightFact.data).where(
+                        InsightFact.kind == FactKind.SITE,
+                        InsightFact.name.in_(("added_to_cart", "purchased")),
+                        InsightFact.sender_id.in_(senders),
+                        _in_period(self.since, until),
+                    )
+                ).all()
+                if senders
+                else []
+            )
         shown: Dict[Tuple[str, int], List[Tuple[dt.datetime, set]]] = defaultdict(list)
         for sender, conversation, at, data in recs:
             shown[(sender, conversation)].append((at, set(map(str, (data or {}).get("product_ids", [])))))
         by_sender: Dict[str, List[Tuple[str, dt.datetime, set]]] = defaultdict(list)
         for sender, name, at, data in outcomes:
             data = data or {}
-            ids = set(map(str, data.get("product_ids") or [])) | ({str(data["product_id"])} if data.get("product_id") else set())
+            ids = set(map(str, data.get("product_ids") or [])) | (
+                {str(data["product_id"])} if data.get("product_id") else set()
+            )
             by_sender[sender].append((name, at, ids))
         carted = purchased = 0
         for (sender, _), shows in shown.items():

@@ -10,6 +10,7 @@ when no guard is given.
     app.blueprint(analytics_blueprint(guard=require_agent))               # GET  /insights/analytics/
     app.blueprint(privacy_blueprint(guard=require_agent))                 # POST /insights/privacy/{export,delete}
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -88,7 +89,8 @@ def site_events_blueprint(
             return response.json({"errors": [{"field": "events", "message": "must be a non-empty list"}]}, status=400)
         if len(items) > MAX_EVENTS_PER_REQUEST:
             return response.json(
-                {"errors": [{"field": "events", "message": f"at most {MAX_EVENTS_PER_REQUEST} per request"}]}, status=413
+                {"errors": [{"field": "events", "message": f"at most {MAX_EVENTS_PER_REQUEST} per request"}]},
+                status=413,
             )
         sender_id, customer_id = await _maybe_await(identify(request)) if identify else (None, None)
         events, ignored, errors = [], set(), []
@@ -186,7 +188,8 @@ def analytics_blueprint(
         buffer = io.StringIO()
         write_csv(rows, buffer)
         return response.text(
-            buffer.getvalue(), content_type="text/csv; charset=utf-8",
+            buffer.getvalue(),
+            content_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="{table}.csv"'},
         )
 

@@ -4,12 +4,13 @@ Why a cache: every product view or cart event names a product; the consumer
 looks it up once, not once per event, and tolerates ids the catalogue does not
 know (the widget may run against a newer catalogue than this database).
 """
+
 from __future__ import annotations
 
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Union
+from typing import Any, Dict, List, Mapping, Optional, Union
 
 from sqlalchemy import or_, select
 from sqlalchemy.exc import DBAPIError
@@ -103,15 +104,6 @@ class Catalogue:
         self._remember(key, info)
         return info
 
-    def lookup_many(self, refs: Iterable[ProductRefLike]) -> Dict[str, ProductInfo]:
-        keys = [str(r).strip() for r in refs if str(r).strip()]
-        missing = [k for k in keys if k not in self._cache]
-        if missing:
-            loaded = self._load(missing)
-            for key in missing:
-                self._remember(key, loaded.get(key))
-        return {k: self._cache[k] for k in keys if self._cache.get(k) is not None}
-
     def _remember(self, key: str, info: Optional[ProductInfo]) -> None:
         self._cache[key] = info
         while len(self._cache) > self._cache_size:
@@ -124,9 +116,12 @@ class Catalogue:
         found: Dict[str, ProductInfo] = {}
         try:
             with self._sessions() as session:
-                rows = session.execute(
-                    select(Product).where(or_(Product.id.in_(ids), Product.sku.in_(keys)))
-                ).unique().scalars().all()
+                rows = (
+                    session.execute(select(Product).where(or_(Product.id.in_(ids), Product.sku.in_(keys))))
+                    .unique()
+                    .scalars()
+                    .all()
+                )
                 for product in rows:
                     info = ProductInfo.from_product(product)
                     found[info.id] = info

@@ -5,6 +5,7 @@ SQL broker) the cursor move together, so a crash neither loses nor repeats
 events. RabbitMQ delivers at least once; each profile remembers the hashes of
 its recent events and skips a redelivered one.
 """
+
 from __future__ import annotations
 
 import logging
@@ -16,12 +17,13 @@ from typing import Any, Dict, Iterable, Mapping, Optional, Tuple
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.clock import utcnow
-from insights import profiles
+from insights import profile_store
 from insights.catalogue import Catalogue
 from insights.interpret import interpret
-from shopdb.models import ConsumerCursor, InsightFact, ProfileScope
-from insights.profiles import Profile
+from insights.profile import Profile
+from insights.profile_updates import observe
 from insights.stream import BrokerConfig, PikaEventSource, SQLEventSource
+from shopdb.models import ConsumerCursor, InsightFact, ProfileScope
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +54,7 @@ class ProfileUpdater:
         def profile_for(scope: str, subject: str) -> Profile:
             key = (scope, subject)
             if key not in cache:
-                cache[key] = profiles.load(session, scope, subject) or Profile(scope=scope, subject=subject)
+                cache[key] = profile_store.load(session, scope, subject) or Profile(scope=scope, subject=subject)
             return cache[key]
 
         for raw in raws:
@@ -68,22 +70,30 @@ class ProfileUpdater:
             customer_id = obs.customer_id or own.customer_id
             if obs.customer_id and obs.customer_id != own.customer_id:
                 # The shopper just logged in: the customer keeps what the anonymous session learnt.
-                profiles.absorb(profile_for(ProfileScope.CUSTOMER, obs.customer_id), own)
-            facts = own.observe(obs, self.catalogue)
+                profile_store.absorb(profile_for(ProfileScope.CUSTOMER, obs.customer_id), own)
+            facts = observe(own, obs, self.catalogue)
             if customer_id:
                 customer = profile_for(ProfileScope.CUSTOMER, customer_id)
                 customer.customer_id = customer_id
                 customer.seen(obs.key)
-                customer.observe(obs, self.catalogue)
+                observe(customer, obs, self.catalogue)
             for fact in facts:
-                session.add(InsightFact(
-                    at=obs.at, sender_id=obs.sender_id, conversation=own.conversation,
-                    customer_id=customer_id, kind=fact.kind, name=(fact.name or "")[:100],
-                    confidence=fact.confidence, text=fact.text, data=fact.data,
-                ))
+                session.add(
+                    InsightFact(
+                        at=obs.at,
+                        sender_id=obs.sender_id,
+                        conversation=own.conversation,
+                        customer_id=customer_id,
+                        kind=fact.kind,
+                        name=(fact.name or "")[:100],
+                        confidence=fact.confidence,
+                        text=fact.text,
+                        data=fact.data,
+                    )
+                )
             result.facts += len(facts)
         for profile in cache.values():
-            profiles.store(session, profile)
+            profile_store.store(session, profile)
         result.profiles = len(cache)
         return result
 

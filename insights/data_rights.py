@@ -5,27 +5,29 @@ masked recent searches and unanswered messages), analytics facts (intents,
 actions, product ids; masked text only for fallbacks and searches), and, with
 the SQL broker, Rasa's raw events. Export returns all of it; delete removes
 all of it, plus the sender's conversation in Rasa's SQL tracker store and, when
-the web package offers it (``handoff.data_rights.erase_shopper``), hand-off tickets.
+hand-off tickets and messages (``shopdb.handoff_records``).
 """
+
 from __future__ import annotations
 
 import datetime as dt
-import importlib
-import importlib.util
 import logging
 from typing import Any, Dict, List, Optional, Set
 
 from sqlalchemy import Column, Integer, MetaData, String, Table, delete, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from shopdb.models import ConsumerCursor, InsightFact, ProfileScope, ShopperProfile
 from insights.stream import SQLEventSource
+from shopdb import handoff_records
+from shopdb.models import ConsumerCursor, InsightFact, ProfileScope, ShopperProfile
 
 logger = logging.getLogger(__name__)
 
 # Rasa's SQLTrackerStore keeps one row per event in a table also named "events".
 _tracker_metadata = MetaData()
-TRACKER_EVENTS = Table("events", _tracker_metadata, Column("id", Integer, primary_key=True), Column("sender_id", String(255)))
+TRACKER_EVENTS = Table(
+    "events", _tracker_metadata, Column("id", Integer, primary_key=True), Column("sender_id", String(255))
+)
 
 
 class SubjectRequired(ValueError):
@@ -38,13 +40,18 @@ def linked_senders(session: Session, customer_id: Optional[str], sender_id: Opti
         raise SubjectRequired("give a customer id or a sender id")
     senders: Set[str] = {sender_id} if sender_id else set()
     if customer_id:
-        senders |= set(session.execute(
-            select(ShopperProfile.subject).where(
-                ShopperProfile.scope == ProfileScope.SESSION, ShopperProfile.customer_id == customer_id)
-        ).scalars())
-        senders |= set(session.execute(
-            select(InsightFact.sender_id).where(InsightFact.customer_id == customer_id).distinct()
-        ).scalars())
+        senders |= set(
+            session.execute(
+                select(ShopperProfile.subject).where(
+                    ShopperProfile.scope == ProfileScope.SESSION, ShopperProfile.customer_id == customer_id
+                )
+            ).scalars()
+        )
+        senders |= set(
+            session.execute(
+                select(InsightFact.sender_id).where(InsightFact.customer_id == customer_id).distinct()
+            ).scalars()
+        )
     return senders
 
 
@@ -66,12 +73,6 @@ def _bulk(statement):
     return statement.execution_options(synchronize_session=False)
 
 
-def _web_privacy() -> Any:
-    if importlib.util.find_spec("web") is None or importlib.util.find_spec("handoff.data_rights") is None:
-        return None
-    return importlib.import_module("handoff.data_rights")
-
-
 def export_data(
     *,
     customer_id: Optional[str] = None,
@@ -83,23 +84,32 @@ def export_data(
     with sessions() as session:
         senders = linked_senders(session, customer_id, sender_id)
         profiles = session.execute(select(ShopperProfile).where(_profile_filter(customer_id, senders))).scalars().all()
-        facts = session.execute(
-            select(InsightFact).where(_fact_filter(customer_id, senders)).order_by(InsightFact.at, InsightFact.id)
-        ).scalars().all()
+        facts = (
+            session.execute(
+                select(InsightFact).where(_fact_filter(customer_id, senders)).order_by(InsightFact.at, InsightFact.id)
+            )
+            .scalars()
+            .all()
+        )
         out: Dict[str, Any] = {
             "subject": {"customer_id": customer_id, "sender_id": sender_id},
             "exported_at": dt.datetime.utcnow().isoformat(timespec="seconds"),
             "conversations": sorted(senders),
             "profiles": [{"scope": p.scope, "subject": p.subject, "data": p.data} for p in profiles],
             "facts": [
-                {"at": f.at.isoformat(), "sender_id": f.sender_id, "kind": f.kind, "name": f.name,
-                 "confidence": f.confidence, "text": f.text, "data": f.data}
+                {
+                    "at": f.at.isoformat(),
+                    "sender_id": f.sender_id,
+                    "kind": f.kind,
+                    "name": f.name,
+                    "confidence": f.confidence,
+                    "text": f.text,
+                    "data": f.data,
+                }
                 for f in facts
             ],
         }
-        web = _web_privacy()
-        if web is not None and hasattr(web, "export_shopper"):
-            out["handoff"] = web.export_shopper(session, sorted(senders), customer_id)
+        out["handoff"] = handoff_records.export_shopper(session, sorted(senders), customer_id)
     if broker is not None and senders:
         out["events"] = broker.events_of(sorted(senders))
     return out
@@ -117,11 +127,11 @@ def delete_data(
     counts: Dict[str, int] = {}
     with sessions.begin() as session:
         senders = linked_senders(session, customer_id, sender_id)
-        counts["profiles"] = session.execute(_bulk(delete(ShopperProfile).where(_profile_filter(customer_id, senders)))).rowcount
+        counts["profiles"] = session.execute(
+            _bulk(delete(ShopperProfile).where(_profile_filter(customer_id, senders)))
+        ).rowcount
         counts["facts"] = session.execute(_bulk(delete(InsightFact).where(_fact_filter(customer_id, senders)))).rowcount
-        web = _web_privacy()
-        if web is not None and hasattr(web, "erase_shopper"):
-            counts["handoff"] = int(web.erase_shopper(session, sorted(senders), customer_id))
+        counts["handoff"] = int(handoff_records.erase_shopper(session, sorted(senders), customer_id))
     if broker is not None:
         counts["broker_events"] = broker.delete_senders(sorted(senders))
     if tracker_url:
@@ -130,8 +140,9 @@ def delete_data(
 
 
 def _delete_tracker(url: str, senders: List[str]) -> int:
-    from shopdb.db import create_db_engine
     from sqlalchemy import inspect
+
+    from shopdb.db import create_db_engine
 
     engine = create_db_engine(url)
     try:

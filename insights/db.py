@@ -1,4 +1,5 @@
 """The shop database as the insights package uses it (engine per URL, migrations to every head)."""
+
 from __future__ import annotations
 
 from functools import lru_cache

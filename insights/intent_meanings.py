@@ -5,6 +5,7 @@ grow over time (``search_products``, ``track_order``, ``request_human``...);
 rules on the name classify new intents sensibly without a code change, and
 ``INTENT_KINDS`` pins the ones the rules would get wrong.
 """
+
 from __future__ import annotations
 
 import re
@@ -52,14 +53,23 @@ _RULES: Tuple[Tuple[IntentKind, re.Pattern], ...] = (
     (IntentKind.FALLBACK, re.compile(r"fallback|out_of_scope")),
     (IntentKind.HANDOFF, re.compile(r"human|agent|handoff|operator|representative|real_person|talk_to")),
     (IntentKind.COMPLAINT, re.compile(r"complain|complaint|frustrat|angry|insult|bad_service")),
-    (IntentKind.OTHER, re.compile(
-        r"^(greet|goodbye|bye|thank|affirm|deny|bot_challenge|chitchat|faq)|polic|options|methods|period|"
-        r"fee|account|password|newsletter|registration|customer_service")),
-    (IntentKind.POST_PURCHASE, re.compile(
-        r"order|track|deliver|return|refund|cancel|invoice|exchange|damaged|missing|wrong_item|shipment")),
+    (
+        IntentKind.OTHER,
+        re.compile(
+            r"^(greet|goodbye|bye|thank|affirm|deny|bot_challenge|chitchat|faq)|polic|options|methods|period|"
+            r"fee|account|password|newsletter|registration|customer_service"
+        ),
+    ),
+    (
+        IntentKind.POST_PURCHASE,
+        re.compile(r"order|track|deliver|return|refund|cancel|invoice|exchange|damaged|missing|wrong_item|shipment"),
+    ),
     (IntentKind.COMPARE, re.compile(r"compar|differen|versus|_vs_")),
     (IntentKind.BUY, re.compile(r"buy|purchase|checkout|add_to_cart|cart|pay")),
-    (IntentKind.BROWSE, re.compile(r"search|product|recommend|browse|find|show|stock|availab|size|price|colou?r|brand|gift")),
+    (
+        IntentKind.BROWSE,
+        re.compile(r"search|product|recommend|browse|find|show|stock|availab|size|price|colou?r|brand|gift"),
+    ),
 )
 
 
@@ -106,20 +116,47 @@ RECOMMENDATION_SLOTS = frozenset({"last_results", "recommended_products", "shown
 
 # Entities that describe what the shopper likes; value -> profile attribute.
 ATTRIBUTE_ENTITIES: Dict[str, str] = {
-    "colour": "colour", "color": "colour",
-    "size": "size", "shoe_size": "size", "clothing_size": "size",
+    "colour": "colour",
+    "color": "colour",
+    "size": "size",
+    "shoe_size": "size",
+    "clothing_size": "size",
     "brand": "brand",
     "material": "material",
 }
 CATEGORY_ENTITIES = frozenset({"category", "product_type", "product_category", "product"})
 PRICE_ENTITIES = frozenset({"price", "max_price", "budget", "amount", "min_price"})
 # Entities whose values are personal or identify an order: the type is kept, the value never.
-PERSONAL_ENTITIES = frozenset({
-    "email", "e_mail", "phone", "phone_number", "name", "person", "first_name", "last_name",
-    "address", "street", "postcode", "zip", "city", "delivery_city", "delivery_country",
-    "order_id", "order_number", "invoice_id", "invoice_number", "tracking_number", "account_id",
-    "card_number", "iban", "refund_amount", "customer_id", "rma_number",
-})
+PERSONAL_ENTITIES = frozenset(
+    {
+        "email",
+        "e_mail",
+        "phone",
+        "phone_number",
+        "name",
+        "person",
+        "first_name",
+        "last_name",
+        "address",
+        "street",
+        "postcode",
+        "zip",
+        "city",
+        "delivery_city",
+        "delivery_country",
+        "order_id",
+        "order_number",
+        "invoice_id",
+        "invoice_number",
+        "tracking_number",
+        "account_id",
+        "card_number",
+        "iban",
+        "refund_amount",
+        "customer_id",
+        "rma_number",
+    }
+)
 
 # Words that show a shopper is losing patience (English; the bot speaks English).
 _FRUSTRATION = re.compile(

@@ -5,13 +5,14 @@ parse data, metadata). Everything after this point sees only what the
 profiles need, with personal entity values already dropped; the raw text stays
 in memory for frustration cues and is masked before anything keeps it.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from insights.intent_meanings import PERSONAL_ENTITIES, RECOMMENDATION_SLOTS
 
@@ -50,7 +51,7 @@ def event_key(raw: Mapping[str, Any]) -> str:
 
 
 def _timestamp(raw: Mapping[str, Any]) -> dt.datetime:
-    ts = raw.get("timestamp")
+    ts: Any = raw.get("timestamp")  # any JSON value, or missing: float() sorts out the bad ones
     try:
         return dt.datetime.utcfromtimestamp(float(ts))
     except (TypeError, ValueError, OverflowError, OSError):
@@ -122,7 +123,7 @@ def product_ids_in(payload: Any, limit: int = 50) -> List[str]:
 def _payload_entities(payload: str) -> Any:
     """Entities of a button payload like ``/view_product{"product_id": "12"}``."""
     try:
-        return json.loads(payload[payload.index("{"):])
+        return json.loads(payload[payload.index("{") :])
     except (ValueError, json.JSONDecodeError):
         return None
 
@@ -134,7 +135,10 @@ def interpret(raw: Mapping[str, Any]) -> Optional[Observation]:
         return None
     kind = raw.get("event")
     obs = Observation(
-        type="other", sender_id=str(sender)[:255], at=_timestamp(raw), key=event_key(raw),
+        type="other",
+        sender_id=str(sender)[:255],
+        at=_timestamp(raw),
+        key=event_key(raw),
         timestamp=_float(raw.get("timestamp")),
     )
     if kind == "user":
@@ -178,7 +182,3 @@ def interpret(raw: Mapping[str, Any]) -> Optional[Observation]:
         obs.product_ids = site.all_product_ids()
         obs.text = site.query or ""
     return obs
-
-
-def interpret_all(raws: Iterable[Mapping[str, Any]]) -> List[Observation]:
-    return [obs for obs in map(interpret, raws) if obs is not None]

@@ -4,6 +4,7 @@ The CLI, the privacy blueprint and other parts call these; each takes an
 optional ``sessions`` (tests pass their own database) and otherwise uses the
 shop database, the broker and the tracker store of ``bot/endpoints.yml``.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,12 +13,10 @@ from typing import Any, Dict, Optional
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 
-from insights import data_rights
-from insights.consumer import BatchResult, SQLConsumer, ProfileUpdater
-from insights.db import shop_sessions
 from core.settings import get_settings
+from insights import data_rights
+from insights.db import shop_sessions
 from insights.stream import SQLEventSource, read_broker_config, tracker_store_url
-
 
 CONFIGURED: Any = object()  # "use bot/endpoints.yml" (callers may pass None to skip, or their own)
 
@@ -40,19 +39,28 @@ def broker_source() -> Optional[SQLEventSource]:
 
 
 def export_shopper(
-    *, customer_id: Optional[str] = None, sender_id: Optional[str] = None, sessions: Optional[sessionmaker] = None,
+    *,
+    customer_id: Optional[str] = None,
+    sender_id: Optional[str] = None,
+    sessions: Optional[sessionmaker] = None,
     broker: Optional[SQLEventSource] = CONFIGURED,
 ) -> Dict[str, Any]:
     """Everything stored about a customer or a conversation (profiles, facts, raw broker events)."""
     return data_rights.export_data(
-        customer_id=customer_id, sender_id=sender_id, sessions=sessions or shop_sessions(),
+        customer_id=customer_id,
+        sender_id=sender_id,
+        sessions=sessions or shop_sessions(),
         broker=broker_source() if broker is CONFIGURED else broker,
     )
 
 
 def delete_shopper(
-    *, customer_id: Optional[str] = None, sender_id: Optional[str] = None, sessions: Optional[sessionmaker] = None,
-    broker: Optional[SQLEventSource] = CONFIGURED, tracker_url: Optional[str] = CONFIGURED,
+    *,
+    customer_id: Optional[str] = None,
+    sender_id: Optional[str] = None,
+    sessions: Optional[sessionmaker] = None,
+    broker: Optional[SQLEventSource] = CONFIGURED,
+    tracker_url: Optional[str] = CONFIGURED,
 ) -> Dict[str, int]:
     """Erase a customer's or a conversation's data everywhere this package knows of; returns counts.
 
@@ -60,29 +68,23 @@ def delete_shopper(
     conversations of ``bot/endpoints.yml`` (pass ``broker``/``tracker_url`` to override, None to skip).
     """
     return data_rights.delete_data(
-        customer_id=customer_id, sender_id=sender_id, sessions=sessions or shop_sessions(),
+        customer_id=customer_id,
+        sender_id=sender_id,
+        sessions=sessions or shop_sessions(),
         broker=broker_source() if broker is CONFIGURED else broker,
         tracker_url=_existing(tracker_store_url()) if tracker_url is CONFIGURED else tracker_url,
     )
 
 
 def purge_expired(
-    retention_days: Optional[int] = None, sessions: Optional[sessionmaker] = None,
+    retention_days: Optional[int] = None,
+    sessions: Optional[sessionmaker] = None,
     broker: Optional[SQLEventSource] = CONFIGURED,
 ) -> Dict[str, int]:
     """Apply the retention period (``SHOP_RETENTION_DAYS``, default 180)."""
     days = retention_days or get_settings().retention_days
     return data_rights.purge(
-        retention_days=days, sessions=sessions or shop_sessions(),
+        retention_days=days,
+        sessions=sessions or shop_sessions(),
         broker=broker_source() if broker is CONFIGURED else broker,
     )
-
-
-def consume_pending(sessions: Optional[sessionmaker] = None) -> BatchResult:
-    """Apply every event the SQL broker holds that the profiles have not seen yet (one pass)."""
-    config = read_broker_config()
-    if config is None or not config.is_sql:
-        raise RuntimeError("the configured event broker is not the SQL one; run `python -m insights consume`")
-    source = SQLEventSource.from_url(config.sql_url())
-    source.ensure_table()
-    return SQLConsumer(source, ProfileUpdater(sessions or shop_sessions())).consume_once()

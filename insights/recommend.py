@@ -12,6 +12,7 @@ similarity order untouched.
 ``candidates`` may be ORM products, dataclasses or dicts: ids, category,
 brand, price, attributes and score are read by name (see :func:`view`).
 """
+
 from __future__ import annotations
 
 import math
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, TypeVar
 
 from insights.catalogue import ProductInfo
-from insights.profiles import Profile
+from insights.profile import Profile
 
 T = TypeVar("T")
 
@@ -152,13 +153,13 @@ def score_candidates(
     """Every candidate with its score and the parts of it (for explanations and tests)."""
     items = list(candidates)
     views = [view(c) for c in items]
-    sims = [s for _, s in views]
-    if all(s is not None for s in sims) and items:
-        lo, hi = min(sims), max(sims)  # type: ignore[type-var]
+    sims = [s for _, s in views if s is not None]
+    if len(sims) == len(views) and items:
+        lo, hi = min(sims), max(sims)
         if lo >= 0 and hi > 0:  # relative to the best: near-equal matches stay near-equal
-            sim_norm = [s / hi for s in sims]  # type: ignore[operator]
+            sim_norm = [s / hi for s in sims]
         else:
-            sim_norm = [((s - lo) / (hi - lo)) if hi > lo else 1.0 for s in sims]  # type: ignore[operator]
+            sim_norm = [((s - lo) / (hi - lo)) if hi > lo else 1.0 for s in sims]
     else:  # no scores: the given order is the similarity order
         n = max(1, len(items))
         sim_norm = [1.0 - i / n for i in range(len(items))]

@@ -1,4 +1,5 @@
 """Plain-text rendering of an analytics :class:`~insights.analytics.Report` (the CLI report)."""
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -24,18 +25,47 @@ def format_report(report: Report) -> str:
     out = [
         f"Shop assistant analytics ({period}, UTC)",
         "",
-        table(["metric", "value", "of"], [
-            ["fallback rate", _pct(report.fallback["rate"]), f"{report.fallback['fallbacks']}/{report.fallback['messages']} messages"],
-            ["hand-off rate", _pct(report.handoff["rate"]), f"{report.handoff['handed_off']}/{report.handoff['conversations']} conversations"],
-            ["containment", _pct(report.containment["rate"]), f"{report.containment['contained']}/{report.containment['conversations']} conversations"],
-            ["cart after recommendation", _pct(conv["cart_rate"]), f"{conv['added_to_cart']}/{conv['conversations_with_recommendations']} conversations"],
-            ["purchase after recommendation", _pct(conv["purchase_rate"]), f"{conv['purchased']}/{conv['conversations_with_recommendations']} conversations"],
-        ]),
+        table(
+            ["metric", "value", "of"],
+            [
+                [
+                    "fallback rate",
+                    _pct(report.fallback["rate"]),
+                    f"{report.fallback['fallbacks']}/{report.fallback['messages']} messages",
+                ],
+                [
+                    "hand-off rate",
+                    _pct(report.handoff["rate"]),
+                    f"{report.handoff['handed_off']}/{report.handoff['conversations']} conversations",
+                ],
+                [
+                    "containment",
+                    _pct(report.containment["rate"]),
+                    f"{report.containment['contained']}/{report.containment['conversations']} conversations",
+                ],
+                [
+                    "cart after recommendation",
+                    _pct(conv["cart_rate"]),
+                    f"{conv['added_to_cart']}/{conv['conversations_with_recommendations']} conversations",
+                ],
+                [
+                    "purchase after recommendation",
+                    _pct(conv["purchase_rate"]),
+                    f"{conv['purchased']}/{conv['conversations_with_recommendations']} conversations",
+                ],
+            ],
+        ),
         "",
         "Intents",
-        table(["intent", "messages", "mean confidence"],
-              [[r["intent"], r["count"], "" if r["mean_confidence"] is None else f"{r['mean_confidence']:.2f}"] for r in report.intents])
-        if report.intents else "(no messages)",
+        table(
+            ["intent", "messages", "mean confidence"],
+            [
+                [r["intent"], r["count"], "" if r["mean_confidence"] is None else f"{r['mean_confidence']:.2f}"]
+                for r in report.intents
+            ],
+        )
+        if report.intents
+        else "(no messages)",
     ]
     if report.intent_volumes:
         per_bucket: Dict[str, int] = defaultdict(int)
@@ -45,6 +75,12 @@ def format_report(report: Report) -> str:
         out += ["", "Messages over time"]
         out += [f"{bucket}  {'#' * max(1, round(30 * n / top))} {n}" for bucket, n in sorted(per_bucket.items())]
     out += ["", "Top unanswered questions"]
-    out.append(table(["question", "times", "last seen"], [[r["question"][:70], r["count"], r["last_seen"]] for r in report.unanswered])
-               if report.unanswered else "(none)")
+    out.append(
+        table(
+            ["question", "times", "last seen"],
+            [[r["question"][:70], r["count"], r["last_seen"]] for r in report.unanswered],
+        )
+        if report.unanswered
+        else "(none)"
+    )
     return "\n".join(out)

@@ -9,6 +9,7 @@ The web channel exposes this as an HTTP endpoint with
 :func:`insights.api.site_events_blueprint`; it must pass the *verified*
 customer id (from the signed customer token), never one read from the request.
 """
+
 from __future__ import annotations
 
 import re
@@ -135,9 +136,9 @@ def validate(
     try:
         event = SiteEvent.parse_obj(payload)
     except ValidationError as error:
-        raise InvalidSiteEvent([
-            {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in error.errors()
-        ]) from None
+        raise InvalidSiteEvent(
+            [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in error.errors()]
+        ) from None
     ignored = sorted(set(data) - set(SiteEvent.__fields__) - {"event", "timestamp"})
     return event, ignored
 

@@ -5,6 +5,7 @@ Reading is what Rasa leaves to us: :class:`SQLEventSource` reads the SQL
 broker's ``events`` table incrementally by id; :class:`PikaEventSource`
 consumes the RabbitMQ queue the Pika broker publishes to (``shop_events``).
 """
+
 from __future__ import annotations
 
 import json
@@ -25,7 +26,8 @@ logger = logging.getLogger(__name__)
 # The SQL broker's table, as rasa.core.brokers.sql.SQLEventBroker defines it.
 _metadata = MetaData()
 BROKER_EVENTS = Table(
-    "events", _metadata,
+    "events",
+    _metadata,
     Column("id", Integer, primary_key=True),
     Column("sender_id", String(255)),
     Column("data", Text),
@@ -70,8 +72,12 @@ class BrokerConfig:
             parsed = urlsplit(f"scheme://{host}")
             port, host = parsed.port or port, parsed.hostname or host
         url = URL.create(
-            self.kwargs.get("dialect", "sqlite"), self.kwargs.get("username"), self.kwargs.get("password"),
-            host, int(port) if port else None, database=self.kwargs.get("login_db") or self.kwargs.get("db", "rasa.db"),
+            self.kwargs.get("dialect", "sqlite"),
+            self.kwargs.get("username"),
+            self.kwargs.get("password"),
+            host,
+            int(port) if port else None,
+            database=self.kwargs.get("login_db") or self.kwargs.get("db", "rasa.db"),
         )
         return url.render_as_string(hide_password=False)
 
@@ -108,9 +114,7 @@ def read_endpoint(
     return BrokerConfig(type=str(config.type or ""), url=config.url, kwargs=dict(config.kwargs))
 
 
-def read_broker_config(
-    endpoints: Optional[Path] = None, settings: Optional[Settings] = None
-) -> Optional[BrokerConfig]:
+def read_broker_config(endpoints: Optional[Path] = None, settings: Optional[Settings] = None) -> Optional[BrokerConfig]:
     """The ``event_broker`` of ``endpoints``; None when none is configured.
 
     ``SHOP_EVENTS_DB`` defaults to ``<var_dir>/events.db`` here, as the launcher sets it for Rasa.
@@ -206,10 +210,15 @@ class SQLEventSource:
         if not inspect(self.engine).has_table("events"):
             return []
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(BROKER_EVENTS.c.data).where(BROKER_EVENTS.c.sender_id.in_(sender_ids))
-                .order_by(BROKER_EVENTS.c.id)
-            ).scalars().all()
+            rows = (
+                conn.execute(
+                    select(BROKER_EVENTS.c.data)
+                    .where(BROKER_EVENTS.c.sender_id.in_(sender_ids))
+                    .order_by(BROKER_EVENTS.c.id)
+                )
+                .scalars()
+                .all()
+            )
         return [json.loads(r) for r in rows]
 
     def purge_before(self, cutoff_ts: float, upto_id: Optional[int] = None, batch: int = 2000) -> int:
@@ -266,9 +275,12 @@ class PikaEventSource:
         queues = config.kwargs.get("queues") or config.kwargs.get("queue") or ["rasa_core_events"]
         queue = queues[0] if isinstance(queues, (list, tuple)) else str(queues)
         return cls(
-            host=str(config.url), username=str(config.kwargs.get("username", "guest")),
-            password=str(config.kwargs.get("password", "guest")), port=int(config.kwargs.get("port", 5672)),
-            queue=queue, exchange=str(config.kwargs.get("exchange_name", "rasa-exchange")),
+            host=str(config.url),
+            username=str(config.kwargs.get("username", "guest")),
+            password=str(config.kwargs.get("password", "guest")),
+            port=int(config.kwargs.get("port", 5672)),
+            queue=queue,
+            exchange=str(config.kwargs.get("exchange_name", "rasa-exchange")),
         )
 
     def connect(self) -> None:
@@ -276,10 +288,17 @@ class PikaEventSource:
 
         p = self.params
         credentials = pika.PlainCredentials(p["username"], p["password"])
-        self._connection = pika.BlockingConnection(pika.ConnectionParameters(
-            host=p["host"], port=p["port"], virtual_host=p["virtual_host"], credentials=credentials,
-            heartbeat=60, connection_attempts=3, retry_delay=2,
-        ))
+        self._connection = pika.BlockingConnection(
+            pika.ConnectionParameters(
+                host=p["host"],
+                port=p["port"],
+                virtual_host=p["virtual_host"],
+                credentials=credentials,
+                heartbeat=60,
+                connection_attempts=3,
+                retry_delay=2,
+            )
+        )
         self._channel = self._connection.channel()
         self._channel.exchange_declare(self.exchange, exchange_type="fanout", durable=False)
         self._channel.queue_declare(self.queue, durable=True)
@@ -291,12 +310,11 @@ class PikaEventSource:
             self._connection.close()
         self._connection = self._channel = self._consumer = None
 
-    def drain(
-        self, handle: Callable[[List[Dict[str, Any]]], Any], max_wait: float = 0.1, batch: int = 200
-    ) -> int:
+    def drain(self, handle: Callable[[List[Dict[str, Any]]], Any], max_wait: float = 0.1, batch: int = 200) -> int:
         """Hand every queued message to ``handle`` in batches; ack after each batch. Returns the count."""
         if self._channel is None:
             self.connect()
+        assert self._channel is not None  # connect() opened it or raised
         total = 0
         if self._consumer is None:
             self._consumer = self._channel.consume(self.queue, inactivity_timeout=max_wait, auto_ack=False)

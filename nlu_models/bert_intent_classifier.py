@@ -11,11 +11,11 @@ Use it in ``config.yml``::
       epochs: 8
       backend: torch_int8
 """
+
 from __future__ import annotations
 
 import logging
-import os
-from typing import Any, Dict, List, Optional, Text, Type
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Text, Type
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -32,9 +32,12 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from core.settings import get_settings
 from nlu_models.config import ClassifierConfig, default_config_dict
 from nlu_models.data import IntentData
-from core.settings import get_settings
+
+if TYPE_CHECKING:
+    from nlu_models.intent_model import IntentModel, Prediction  # imported lazily at run time: torch is heavy
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +67,7 @@ class BertIntentClassifier(GraphComponent, IntentClassifier):
         config: Dict[Text, Any],
         model_storage: ModelStorage,
         resource: Resource,
-        model: Optional["IntentModel"] = None,  # noqa: F821 (imported lazily: torch is heavy)
+        model: Optional[IntentModel] = None,
     ) -> None:
         self.settings = ClassifierConfig.from_rasa(config)
         self._model_storage = model_storage
@@ -128,7 +131,9 @@ class BertIntentClassifier(GraphComponent, IntentClassifier):
     def process(self, messages: List[Message]) -> List[Message]:
         """Sets ``intent`` and the top ``ranking_length`` of ``intent_ranking``."""
         texts = [m.get(TEXT) or "" for m in messages]
-        predictions = self.model.predict(texts) if self.model else [None] * len(messages)
+        predictions: Sequence[Optional[Prediction]] = [None] * len(messages)
+        if self.model:
+            predictions = self.model.predict(texts)
         limit = self.settings.ranking_length or None
         for message, prediction in zip(messages, predictions):
             ranking = [

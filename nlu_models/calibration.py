@@ -6,11 +6,11 @@ on the held-out validation share makes the top probability a calibrated
 confidence; the energy score (Liu et al. 2020) is reported beside it because it
 separates out-of-scope input better than the maximum probability on some data.
 """
+
 from __future__ import annotations
 
 import numpy as np
 from scipy.optimize import minimize_scalar
-
 
 MIN_TEMPERATURE, MAX_TEMPERATURE = 0.5, 20.0
 

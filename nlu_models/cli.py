@@ -4,6 +4,7 @@ Trains on a Rasa NLU file/folder or a CSV (columns text/utterance + intent/label
 into a model folder that :class:`~nlu_models.intent_model.IntentModel` (and the
 benchmark) load. Every config key of the Rasa component is a flag here.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -12,7 +13,7 @@ import logging
 import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import List, Optional
 
 from nlu_models.config import ClassifierConfig
 
@@ -45,8 +46,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     trained = train_classifier(data, config)
     save_trained(trained, config, Path(args.out))
-    summary = {"out": str(args.out), "train_seconds": round(time.perf_counter() - start, 1),
-               "epochs_run": len(trained.history), "validation": trained.validation}
+    summary = {
+        "out": str(args.out),
+        "train_seconds": round(time.perf_counter() - start, 1),
+        "epochs_run": len(trained.history),
+        "validation": trained.validation,
+    }
     print(json.dumps(summary, indent=2))
     return 0
 
@@ -56,8 +61,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from nlu_models.evaluation import evaluate_model
     from nlu_models.intent_model import IntentModel
 
-    model = IntentModel.load(Path(args.model), backend=args.backend, num_threads=args.num_threads,
-                             spelling_repair=args.spelling_repair)
+    model = IntentModel.load(
+        Path(args.model), backend=args.backend, num_threads=args.num_threads, spelling_repair=args.spelling_repair
+    )
     data = load_any(Path(args.data))
     result = evaluate_model(model, data, oos_intent=args.oos_intent, threshold=args.threshold)
     print(json.dumps(result, indent=2))
@@ -67,8 +73,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_predict(args: argparse.Namespace) -> int:
     from nlu_models.intent_model import IntentModel
 
-    model = IntentModel.load(Path(args.model), backend=args.backend, num_threads=args.num_threads,
-                             spelling_repair=args.spelling_repair)
+    model = IntentModel.load(
+        Path(args.model), backend=args.backend, num_threads=args.num_threads, spelling_repair=args.spelling_repair
+    )
     texts: List[str] = args.text or [line.rstrip("\n") for line in sys.stdin if line.strip()]
     for text, prediction in zip(texts, model.predict(texts)):
         ranking = [{"name": n, "confidence": round(c, 4)} for n, c in prediction.ranking[: args.top]]
@@ -86,14 +93,20 @@ def build_parser() -> argparse.ArgumentParser:
     _add_config_flags(train)
     train.set_defaults(func=cmd_train)
 
-    for name, func, helptext in (("evaluate", cmd_evaluate, "accuracy / macro-F1 on labelled data"),
-                                 ("predict", cmd_predict, "rank intents for messages (args or stdin)")):
+    for name, func, helptext in (
+        ("evaluate", cmd_evaluate, "accuracy / macro-F1 on labelled data"),
+        ("predict", cmd_predict, "rank intents for messages (args or stdin)"),
+    ):
         p = sub.add_parser(name, help=helptext)
         p.add_argument("--model", required=True, help="model folder written by `train`")
         p.add_argument("--backend", choices=["torch", "torch_int8", "onnx", "onnx_int8"], default=None)
         p.add_argument("--num-threads", type=int, default=None)
-        p.add_argument("--spelling-repair", action=argparse.BooleanOptionalAction, default=None,
-                       help="repair one-letter slips before the model reads a message (default: as trained)")
+        p.add_argument(
+            "--spelling-repair",
+            action=argparse.BooleanOptionalAction,
+            default=None,
+            help="repair one-letter slips before the model reads a message (default: as trained)",
+        )
         p.set_defaults(func=func)
     evaluate = sub.choices["evaluate"]
     evaluate.add_argument("--data", required=True, help="Rasa NLU file or folder, or a CSV")

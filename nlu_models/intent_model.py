@@ -6,6 +6,7 @@ softmax temperature, training config, history) and, for the ONNX back ends,
 the exported graphs. The Rasa component, the CLI and the benchmark all load it
 through :class:`IntentModel`, so they predict identically.
 """
+
 from __future__ import annotations
 
 import json
@@ -68,8 +69,14 @@ class Prediction:
 class IntentModel:
     """Loads a saved model folder and ranks intents for messages."""
 
-    def __init__(self, directory: Path, backend: LogitsBackend, meta: Dict[str, Any], config: ClassifierConfig,
-                 repair: Optional[SpellingRepair] = None):
+    def __init__(
+        self,
+        directory: Path,
+        backend: LogitsBackend,
+        meta: Dict[str, Any],
+        config: ClassifierConfig,
+        repair: Optional[SpellingRepair] = None,
+    ):
         self.directory, self.backend, self.meta, self.config = Path(directory), backend, meta, config
         self.intents: List[str] = list(meta["intents"])
         self.temperature: float = float(meta.get("temperature", 1.0))
@@ -77,8 +84,12 @@ class IntentModel:
 
     @classmethod
     def load(
-        cls, directory: Path, backend: Optional[str] = None, num_threads: Optional[int] = None,
-        onnx_dir: Optional[Path] = None, spelling_repair: Optional[bool] = None,
+        cls,
+        directory: Path,
+        backend: Optional[str] = None,
+        num_threads: Optional[int] = None,
+        onnx_dir: Optional[Path] = None,
+        spelling_repair: Optional[bool] = None,
     ) -> "IntentModel":
         """Reads ``directory``; ``backend``/``num_threads``/``spelling_repair`` override the saved config.
 
@@ -101,7 +112,11 @@ class IntentModel:
         config = ClassifierConfig(**{**meta["config"], **overrides})
         tokenizer = AutoTokenizer.from_pretrained(str(directory / MODEL_SUBDIR))
         engine = make_backend(
-            config.backend, directory / MODEL_SUBDIR, tokenizer, config.max_length, config.num_threads,
+            config.backend,
+            directory / MODEL_SUBDIR,
+            tokenizer,
+            config.max_length,
+            config.num_threads,
             Path(onnx_dir) if onnx_dir else directory,
         )
         repair = None

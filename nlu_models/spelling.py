@@ -12,6 +12,7 @@ frequent training word one edit away (a dropped, added, replaced or swapped lett
 The index is SymSpell's idea (Garbe 2012) cut to one edit: every word is stored under
 each of its one-letter deletions, so a lookup is a handful of dictionary hits.
 """
+
 from __future__ import annotations
 
 import re
@@ -31,7 +32,7 @@ def word_counts(texts: Iterable[str]) -> Dict[str, int]:
 
 
 def _deletions(word: str) -> Set[str]:
-    return {word[:i] + word[i + 1:] for i in range(len(word))}
+    return {word[:i] + word[i + 1 :] for i in range(len(word))}
 
 
 def one_edit_apart(a: str, b: str) -> bool:
@@ -40,7 +41,7 @@ def one_edit_apart(a: str, b: str) -> bool:
         return False
     if len(a) != len(b):
         short, long_ = sorted((a, b), key=len)
-        return any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
+        return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
     diff = [i for i in range(len(a)) if a[i] != b[i]]
     if len(diff) == 1:
         return True

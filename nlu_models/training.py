@@ -6,28 +6,31 @@ model with its tokenizer, label order and softmax temperature. Seeding, the
 validation split, class weighting, synthetic outliers, early stopping and the
 tqdm progress bars all live here so the Rasa component and the CLI train alike.
 """
+
 from __future__ import annotations
 
 import copy
 import logging
-import os
 import random
 import string
 import sys
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
+from core.settings import offline_models
 from nlu_models.calibration import expected_calibration_error, fit_temperature, softmax
 from nlu_models.config import ClassifierConfig, Pooling
 from nlu_models.data import IntentData, stratified_split, synthetic_outliers, typo_copies
 from nlu_models.encoder_classifier import EncoderIntentClassifier, SeenTokenEmbedding
 from nlu_models.spelling import SpellingRepair, whole_words, word_counts
-from core.settings import offline_models
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +44,7 @@ class TrainedClassifier:
     """A fine-tuned model ready to be saved (see :mod:`nlu_models.artifacts`)."""
 
     model: torch.nn.Module
-    tokenizer: object
+    tokenizer: PreTrainedTokenizerBase
     intents: List[str]
     temperature: float = 1.0
     history: List[Dict[str, float]] = field(default_factory=list)
@@ -86,8 +89,9 @@ def _batches(encoded: List[List[int]], batch_size: int, tokenizer, order: Sequen
         yield idx, tokenizer.pad({"input_ids": [encoded[i] for i in idx]}, return_tensors="pt")
 
 
-def length_grouped_order(order: List[int], lengths: Sequence[int], batch_size: int,
-                         generator: torch.Generator, group: int = 50) -> List[int]:
+def length_grouped_order(
+    order: List[int], lengths: Sequence[int], batch_size: int, generator: torch.Generator, group: int = 50
+) -> List[int]:
     """``order`` rearranged so each batch holds messages of similar length (less padding to compute).
 
     As transformers' ``LengthGroupedSampler``: the random order is cut into groups of
@@ -97,8 +101,8 @@ def length_grouped_order(order: List[int], lengths: Sequence[int], batch_size: i
     span = batch_size * group
     batches: List[List[int]] = []
     for start in range(0, len(order), span):
-        chunk = sorted(order[start:start + span], key=lambda i: lengths[i], reverse=True)
-        batches.extend(chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size))
+        chunk = sorted(order[start : start + span], key=lambda i: lengths[i], reverse=True)
+        batches.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
     shuffled = torch.randperm(len(batches), generator=generator).tolist()
     return [i for b in shuffled for i in batches[b]]
 
@@ -128,8 +132,13 @@ def _class_weights(labels: np.ndarray, n_classes: int) -> torch.Tensor:
     return torch.as_tensor(weights, dtype=torch.float32)
 
 
-def _loss(logits: torch.Tensor, labels: torch.Tensor, synthetic: torch.Tensor, weights: Optional[torch.Tensor],
-          label_smoothing: float = 0.0) -> torch.Tensor:
+def _loss(
+    logits: torch.Tensor,
+    labels: torch.Tensor,
+    synthetic: torch.Tensor,
+    weights: Optional[torch.Tensor],
+    label_smoothing: float = 0.0,
+) -> torch.Tensor:
     """Class-weighted cross-entropy of the real examples plus the down-weighted synthetic outliers.
 
     A synthetic outlier's target is the out-of-scope intent (label >= 0) or the
@@ -140,8 +149,9 @@ def _loss(logits: torch.Tensor, labels: torch.Tensor, synthetic: torch.Tensor, w
     real = ~synthetic
     total = logits.new_zeros(())
     if real.any():
-        total = total + F.cross_entropy(logits[real], labels[real], weight=weights, reduction="sum",
-                                        label_smoothing=label_smoothing)
+        total = total + F.cross_entropy(
+            logits[real], labels[real], weight=weights, reduction="sum", label_smoothing=label_smoothing
+        )
     if synthetic.any():
         out_logits, targets = logits[synthetic], labels[synthetic]
         to_intent = F.cross_entropy(out_logits, targets.clamp(min=0), reduction="none")
@@ -208,8 +218,9 @@ def _prepare(data: IntentData, config: ClassifierConfig, tokenizer, intents: Lis
     )
 
 
-def _limit_embedding_training(model: EncoderIntentClassifier, config: ClassifierConfig,
-                              encoded: List[List[int]]) -> Optional[SeenTokenEmbedding]:
+def _limit_embedding_training(
+    model: EncoderIntentClassifier, config: ClassifierConfig, encoded: List[List[int]]
+) -> Optional[SeenTokenEmbedding]:
     """Applies ``train_embeddings``; returns the seen-rows wrapper to merge back after training.
 
     Half of MiniLM's weights are its 30,522-row word-embedding table. Training all of it
@@ -240,14 +251,25 @@ def _optimiser(model: torch.nn.Module, config: ClassifierConfig, total_steps: in
     optimiser = torch.optim.AdamW(groups, lr=config.learning_rate)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimiser,
-        lambda step: (step + 1) / max(1, warmup) if step < warmup
-        else max(0.0, (total_steps - step) / max(1, total_steps - warmup)),
+        lambda step: (
+            (step + 1) / max(1, warmup)
+            if step < warmup
+            else max(0.0, (total_steps - step) / max(1, total_steps - warmup))
+        ),
     )
     return optimiser, scheduler
 
 
-def _train_epoch(model, tokenizer, prepared: _Prepared, config: ClassifierConfig, optimiser, scheduler,
-                 generator: torch.Generator, epoch: int) -> float:
+def _train_epoch(
+    model,
+    tokenizer,
+    prepared: _Prepared,
+    config: ClassifierConfig,
+    optimiser,
+    scheduler,
+    generator: torch.Generator,
+    epoch: int,
+) -> float:
     """One pass in a seeded random order; returns the mean training loss."""
     model.train()
     order = torch.randperm(len(prepared.encoded), generator=generator).tolist()
@@ -256,14 +278,21 @@ def _train_epoch(model, tokenizer, prepared: _Prepared, config: ClassifierConfig
     steps = (len(order) + config.batch_size - 1) // config.batch_size
     bar = tqdm(
         _batches(prepared.encoded, config.batch_size, tokenizer, order),
-        total=steps, desc=f"BERT intents epoch {epoch}/{config.epochs}",
-        disable=not config.show_progress, leave=False,
+        total=steps,
+        desc=f"BERT intents epoch {epoch}/{config.epochs}",
+        disable=not config.show_progress,
+        leave=False,
         mininterval=0.5 if sys.stderr.isatty() else 30,  # keep CI / rasa logs short
     )
     running = 0.0
     for step, (idx, batch) in enumerate(bar, start=1):
-        loss = _loss(model(**batch).logits, torch.as_tensor(prepared.y[idx]),
-                     torch.as_tensor(prepared.synthetic[idx]), prepared.weights, config.label_smoothing)
+        loss = _loss(
+            model(**batch).logits,
+            torch.as_tensor(prepared.y[idx]),
+            torch.as_tensor(prepared.synthetic[idx]),
+            prepared.weights,
+            config.label_smoothing,
+        )
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimiser.step()
@@ -274,8 +303,9 @@ def _train_epoch(model, tokenizer, prepared: _Prepared, config: ClassifierConfig
     return running / max(1, steps)
 
 
-def _validate(model, tokenizer, prepared: _Prepared, config: ClassifierConfig,
-              record: Dict[str, float]) -> Tuple[Tuple[float, float], np.ndarray]:
+def _validate(
+    model, tokenizer, prepared: _Prepared, config: ClassifierConfig, record: Dict[str, float]
+) -> Tuple[Tuple[float, float], np.ndarray]:
     """Scores the model on the validation share: ((accuracy, -loss), logits incl. the outliers)."""
     calib_logits = predict_logits(model, tokenizer, prepared.calib_texts, config.max_length)
     logits = calib_logits[: len(prepared.val_y)]
@@ -329,7 +359,7 @@ def train_classifier(data: IntentData, config: ClassifierConfig) -> TrainedClass
         model.encoder.set_input_embeddings(seen_rows.merged())
     model.eval()
     temperature, validation = 1.0, {}
-    if best_logits is not None:
+    if best_key is not None and best_logits is not None:  # set together, by the best epoch
         if config.calibrate:
             temperature = fit_temperature(best_logits, prepared.calib_y)
         inlier_logits = best_logits[: len(val_y)]

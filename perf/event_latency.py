@@ -8,6 +8,7 @@ Runs the real thing in a scratch folder: the consumer as its own process
 observer that polls the shop database until the profile holds the event.
 Then a burst (all events at once) for throughput. Prints percentiles.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,13 +25,17 @@ from typing import List, Optional
 
 from sqlalchemy import select
 
+from perf.stats import percentile
+
 
 def _visible(sessions, sender: str, timestamp: float) -> bool:
     from shopdb.models import ProfileScope, ShopperProfile
 
     with sessions() as session:
         data = session.execute(
-            select(ShopperProfile.data).where(ShopperProfile.scope == ProfileScope.SESSION, ShopperProfile.subject == sender)
+            select(ShopperProfile.data).where(
+                ShopperProfile.scope == ProfileScope.SESSION, ShopperProfile.subject == sender
+            )
         ).scalar_one_or_none()
     if data is None:
         return False
@@ -42,15 +47,13 @@ def _visible(sessions, sender: str, timestamp: float) -> bool:
 def _user_event(sender: str, i: int) -> dict:
     from rasa.shared.core.events import UserUttered
 
-    event = UserUttered(f"show me red running shoes #{i}", intent={"name": "search_products", "confidence": 0.9},
-                        entities=[{"entity": "colour", "value": "red"}])
+    event = UserUttered(
+        f"show me red running shoes #{i}",
+        intent={"name": "search_products", "confidence": 0.9},
+        entities=[{"entity": "colour", "value": "red"}],
+    )
     event.timestamp = time.time()
     return {"sender_id": sender, **event.as_dict()}
-
-
-def percentile(values: List[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -59,6 +62,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--burst", type=int, default=1000)
     parser.add_argument("--poll", type=float, default=0.1, help="consumer polling interval (s)")
     args = parser.parse_args(argv)
+    if args.events < 1 or args.burst < 1:  # the report needs at least one single event and one burst event
+        parser.error("--events and --burst must be at least 1")
 
     from insights.db import migrate_shop_db
     from insights.stream import sql_broker
@@ -75,7 +80,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         log = open(var / "consumer.log", "w+")
         consumer = subprocess.Popen(
             [sys.executable, "-m", "insights", "consume", "--poll", str(args.poll)],
-            env=env, stdout=log, stderr=subprocess.STDOUT, text=True,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         try:
             # Warm up: the consumer is up once a first event shows.
@@ -105,6 +113,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                 last = _user_event(f"burst-{i % 50}", i)
                 broker.publish(last)
             published = time.time() - burst_start
+            assert last is not None  # --burst is at least 1
             while not _visible(sessions, last["sender_id"], last["timestamp"]):
                 time.sleep(0.005)
             burst_total = time.time() - burst_start
@@ -117,11 +126,17 @@ def main(argv: Optional[List[str]] = None) -> int:
             log.close()
 
     ms = [1000 * x for x in latencies]
-    print(f"event -> profile latency over {len(ms)} single events (SQL broker, consumer polling every {args.poll:.2f} s):")
-    print(f"  mean {statistics.mean(ms):.0f} ms, p50 {percentile(ms, 0.5):.0f} ms, p95 {percentile(ms, 0.95):.0f} ms, "
-          f"p99 {percentile(ms, 0.99):.0f} ms, max {max(ms):.0f} ms; within 1 s: {sum(x <= 1000 for x in ms)}/{len(ms)}")
-    print(f"burst of {args.burst} events: Rasa's SQL broker published them in {published:.2f} s (one commit each); "
-          f"the last was in its profile {1000 * (burst_total - published):.0f} ms after it was published")
+    print(
+        f"event -> profile latency over {len(ms)} single events (SQL broker, consumer polling every {args.poll:.2f} s):"
+    )
+    print(
+        f"  mean {statistics.mean(ms):.0f} ms, p50 {percentile(ms, 50):.0f} ms, p95 {percentile(ms, 95):.0f} ms, "
+        f"p99 {percentile(ms, 99):.0f} ms, max {max(ms):.0f} ms; within 1 s: {sum(x <= 1000 for x in ms)}/{len(ms)}"
+    )
+    print(
+        f"burst of {args.burst} events: Rasa's SQL broker published them in {published:.2f} s (one commit each); "
+        f"the last was in its profile {1000 * (burst_total - published):.0f} ms after it was published"
+    )
     return 0
 
 

@@ -25,6 +25,7 @@ Usage::
     python -m perf.loadtest --url http://127.0.0.1:5005 --shoppers 20 --duration 60 \
         --tracker-db var/tracker.db [--protocol socketio] [--think 0.4]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,10 +36,11 @@ import statistics
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import aiohttp
 
+from perf.stats import percentile
 from rasa_addons.patches.action_fallback import apology_text
 
 # Each conversation is one of these scripts, with {placeholders} filled per shopper.
@@ -49,8 +51,18 @@ CONVERSATIONS: Sequence[Sequence[str]] = (
     ("hi there", "how long does shipping take?", "and what is your return policy?", "great, bye"),
     ("good morning", "{product} in {colour}", "something similar but cheaper", "ok thanks"),
 )
-PRODUCTS = ("running shoes", "a winter jacket", "wireless headphones", "a coffee grinder", "a yoga mat",
-            "a leather wallet", "a desk lamp", "hiking boots", "a backpack", "a face cream")
+PRODUCTS = (
+    "running shoes",
+    "a winter jacket",
+    "wireless headphones",
+    "a coffee grinder",
+    "a yoga mat",
+    "a leather wallet",
+    "a desk lamp",
+    "hiking boots",
+    "a backpack",
+    "a face cream",
+)
 COLOURS = ("red", "black", "blue", "green", "white")
 PROTOCOLS = ("rest", "socketio")
 
@@ -60,8 +72,7 @@ APOLOGY = apology_text()  # the Rasa server's "couldn't reach the shop" answer (
 
 def answered(messages: Sequence[object]) -> bool:
     """A turn succeeded: the bot said something, and it is not the "couldn't reach the shop" apology."""
-    return bool(messages) and not any(isinstance(m, dict) and m.get("text") == APOLOGY
-                                      for m in messages)
+    return bool(messages) and not any(isinstance(m, dict) and m.get("text") == APOLOGY for m in messages)
 
 
 @dataclass
@@ -87,17 +98,13 @@ class LoadResult:
         return sorted(t.latency * 1000 for t in self.turns if t.ok)
 
 
-def percentile(sorted_values: Sequence[float], q: float) -> float:
-    if not sorted_values:
-        return float("nan")
-    index = min(len(sorted_values) - 1, max(0, round(q / 100 * (len(sorted_values) - 1))))
-    return sorted_values[index]
-
-
 def fill(template: str, rng: random.Random, demo_order: Dict[str, str]) -> str:
     return template.format(
-        product=rng.choice(PRODUCTS), price=rng.choice((30, 50, 80, 120)), colour=rng.choice(COLOURS),
-        order_number=demo_order.get("order_number", "ORD-000000"), email=demo_order.get("email", "x@example.com"),
+        product=rng.choice(PRODUCTS),
+        price=rng.choice((30, 50, 80, 120)),
+        colour=rng.choice(COLOURS),
+        order_number=demo_order.get("order_number", "ORD-000000"),
+        email=demo_order.get("email", "x@example.com"),
     )
 
 
@@ -114,7 +121,8 @@ class RestConversation:
     async def turn(self, message: str) -> List[object]:
         """The bot's messages of this turn (an empty list: silence or a refusal)."""
         async with self.session.post(
-            f"{self.url}/webhooks/rest/webhook", json={"sender": self.sender, "message": message},
+            f"{self.url}/webhooks/rest/webhook",
+            json={"sender": self.sender, "message": message},
             timeout=aiohttp.ClientTimeout(total=self.timeout),
         ) as response:
             body = await response.json(content_type=None)
@@ -135,8 +143,9 @@ class SocketConversation:
 
     def __init__(self, session: aiohttp.ClientSession, url: str, timeout: float) -> None:
         self.session, self.timeout = session, timeout
-        self.ws_url = url.replace("http://", "ws://").replace("https://", "wss://") + \
-            "/socket.io/?EIO=4&transport=websocket"
+        self.ws_url = (
+            url.replace("http://", "ws://").replace("https://", "wss://") + "/socket.io/?EIO=4&transport=websocket"
+        )
         self.sender = ""  # the conversation id, issued by the server in session_confirm
         self.ws: Optional[aiohttp.ClientWebSocketResponse] = None
 
@@ -173,7 +182,10 @@ class SocketConversation:
         while True:  # the server issues the conversation id (it continues no other)
             name, data = await self._event()
             if name == "session_confirm":
-                self.sender = data if isinstance(data, str) else (data or {}).get("session_id", self.sender)
+                if isinstance(data, str):
+                    self.sender = data
+                elif isinstance(data, dict):
+                    self.sender = data.get("session_id", self.sender)
                 break
 
     async def turn(self, message: str) -> List[object]:
@@ -195,8 +207,15 @@ class SocketConversation:
 
 
 async def shopper(
-    session: aiohttp.ClientSession, url: str, rng: random.Random, deadline: float, budget: List[int],
-    result: LoadResult, demo_order: Dict[str, str], timeout: float, protocol: str = "rest",
+    session: aiohttp.ClientSession,
+    url: str,
+    rng: random.Random,
+    deadline: float,
+    budget: List[int],
+    result: LoadResult,
+    demo_order: Dict[str, str],
+    timeout: float,
+    protocol: str = "rest",
     think: float = 0.025,
 ) -> None:
     """One simulated shopper: conversation after conversation until time or turns run out.
@@ -204,8 +223,11 @@ async def shopper(
     Between turns the shopper pauses uniformly in [0, 2 * ``think``] seconds.
     """
     while time.monotonic() < deadline and budget[0] > 0:
-        conversation = (SocketConversation(session, url, timeout) if protocol == "socketio"
-                        else RestConversation(session, url, timeout))
+        conversation: Union[SocketConversation, RestConversation] = (
+            SocketConversation(session, url, timeout)
+            if protocol == "socketio"
+            else RestConversation(session, url, timeout)
+        )
         try:
             await conversation.open()
         except Exception:  # noqa: BLE001 - a refused connection is an error turn, not a crash
@@ -226,8 +248,15 @@ async def shopper(
                     messages = []
                 except Exception:  # noqa: BLE001 - socket.io client errors
                     messages = []
-                result.turns.append(Turn(conversation.sender, sent_at, time.perf_counter() - start,
-                                         answered(messages), replied=bool(messages)))
+                result.turns.append(
+                    Turn(
+                        conversation.sender,
+                        sent_at,
+                        time.perf_counter() - start,
+                        answered(messages),
+                        replied=bool(messages),
+                    )
+                )
                 await asyncio.sleep(rng.uniform(0, 2 * think))  # a shopper does not type instantly
         finally:
             try:
@@ -237,8 +266,14 @@ async def shopper(
 
 
 async def run_load(
-    url: str, shoppers: int, duration: float, max_turns: int, seed: int = 7,
-    demo_order: Optional[Dict[str, str]] = None, timeout: float = 30.0, protocol: str = "rest",
+    url: str,
+    shoppers: int,
+    duration: float,
+    max_turns: int,
+    seed: int = 7,
+    demo_order: Optional[Dict[str, str]] = None,
+    timeout: float = 30.0,
+    protocol: str = "rest",
     think: float = 0.025,
 ) -> LoadResult:
     if protocol not in PROTOCOLS:
@@ -248,19 +283,33 @@ async def run_load(
     budget = [max_turns]
     connector = aiohttp.TCPConnector(limit=shoppers)
     async with aiohttp.ClientSession(connector=connector) as session:
-        await asyncio.gather(*(
-            shopper(session, url.rstrip("/"), random.Random(seed + i), deadline, budget, result,
-                    demo_order or {}, timeout, protocol, think)
-            for i in range(shoppers)
-        ))
+        await asyncio.gather(
+            *(
+                shopper(
+                    session,
+                    url.rstrip("/"),
+                    random.Random(seed + i),
+                    deadline,
+                    budget,
+                    result,
+                    demo_order or {},
+                    timeout,
+                    protocol,
+                    think,
+                )
+                for i in range(shoppers)
+            )
+        )
     result.finished = time.time()
     return result
 
 
 # --------------------------------------------------------------------------- conversation outcome
 
-async def probe_conversations(url: str, demo_order: Optional[Dict[str, str]] = None,
-                              timeout: float = 60.0) -> List[str]:
+
+async def probe_conversations(
+    url: str, demo_order: Optional[Dict[str, str]] = None, timeout: float = 60.0
+) -> List[str]:
     """Holds every scripted conversation once, one turn at a time; returns the senders in script order.
 
     The placeholders are filled from a fixed seed, so two deployments get the same words;
@@ -305,7 +354,7 @@ def time_breakdown(tracker_db: str, result: LoadResult) -> Dict[str, float]:
     """Mean milliseconds per turn in NLU, policy prediction and custom actions."""
     from sqlalchemy import create_engine, text
 
-    sent = {}
+    sent: Dict[str, List[float]] = {}
     for turn in result.turns:
         sent.setdefault(turn.sender, []).append(turn.sent_at)
     nlu, policy, custom = [], [], []
@@ -374,17 +423,29 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--order-number", default="", help="a demo order number for the order-status script")
     parser.add_argument("--email", default="", help="the e-mail on that order")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--protocol", choices=PROTOCOLS, default="rest",
-                        help="rest: Rasa's REST webhook; socketio: the shop widget's socket.io")
-    parser.add_argument("--think", type=float, default=0.025,
-                        help="mean pause between a shopper's turns in seconds (0: saturation)")
+    parser.add_argument(
+        "--protocol",
+        choices=PROTOCOLS,
+        default="rest",
+        help="rest: Rasa's REST webhook; socketio: the shop widget's socket.io",
+    )
+    parser.add_argument(
+        "--think", type=float, default=0.025, help="mean pause between a shopper's turns in seconds (0: saturation)"
+    )
     args = parser.parse_args(argv)
 
-    result = asyncio.run(run_load(
-        args.url, args.shoppers, min(args.duration, 600.0), args.max_turns, args.seed,
-        {"order_number": args.order_number, "email": args.email} if args.order_number else None,
-        protocol=args.protocol, think=args.think,
-    ))
+    result = asyncio.run(
+        run_load(
+            args.url,
+            args.shoppers,
+            min(args.duration, 600.0),
+            args.max_turns,
+            args.seed,
+            {"order_number": args.order_number, "email": args.email} if args.order_number else None,
+            protocol=args.protocol,
+            think=args.think,
+        )
+    )
     breakdown = time_breakdown(args.tracker_db, result) if args.tracker_db else None
     print(report(result, args.shoppers, breakdown))
     return 0 if result.turns and result.errors == 0 else 1

@@ -12,6 +12,7 @@ Each training and each evaluation runs in its own child process, so the peak
 memory figures do not mix and thread settings apply cleanly (TensorFlow fixes its
 thread pools at start-up).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,6 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
+
 from core.settings import OFFLINE_ENV
 
 RESULT_PREFIX = "BENCHMARK-RESULT "
@@ -48,6 +50,7 @@ def latency_texts(texts: List[str], n: int) -> List[str]:
 
 # --- workers (each runs in a child process) ---------------------------------------------------------
 
+
 def bert_train(spec: Dict[str, Any]) -> Dict[str, Any]:
     from nlu_models.backends import export_onnx
     from nlu_models.config import ClassifierConfig
@@ -63,8 +66,14 @@ def bert_train(spec: Dict[str, Any]) -> Dict[str, Any]:
     out = Path(spec["model_dir"])
     save_trained(trained, config, out)
     export_onnx(out / "model", trained.tokenizer, out, int8=True)
-    return {"train_s": seconds, "epochs_run": len(trained.history), "train_peak_mb": peak_rss_mb(),
-            "n_train": len(train), "validation": trained.validation, "history": trained.history}
+    return {
+        "train_s": seconds,
+        "epochs_run": len(trained.history),
+        "train_peak_mb": peak_rss_mb(),
+        "n_train": len(train),
+        "validation": trained.validation,
+        "history": trained.history,
+    }
 
 
 def bert_eval(spec: Dict[str, Any]) -> Dict[str, Any]:
@@ -89,13 +98,14 @@ def bert_eval(spec: Dict[str, Any]) -> Dict[str, Any]:
 
 def _diet_config(epochs: int) -> Dict[str, Any]:
     return {
-        "recipe": "default.v1", "language": "en", "assistant_id": "benchmark-diet",
+        "recipe": "default.v1",
+        "language": "en",
+        "assistant_id": "benchmark-diet",
         "pipeline": [
             {"name": "WhitespaceTokenizer"},
             {"name": "CountVectorsFeaturizer"},
             {"name": "CountVectorsFeaturizer", "analyzer": "char_wb", "min_ngram": 1, "max_ngram": 4},
-            {"name": "DIETClassifier", "epochs": epochs, "entity_recognition": False,
-             "random_seed": 42},
+            {"name": "DIETClassifier", "epochs": epochs, "entity_recognition": False, "random_seed": 42},
         ],
         "policies": [],
     }
@@ -117,11 +127,21 @@ def diet_train(spec: Dict[str, Any]) -> Dict[str, Any]:
     (project / "config.yml").write_text(yaml.safe_dump(_diet_config(spec["epochs"]), sort_keys=False))
     (project / "domain.yml").write_text(yaml.safe_dump({"version": "3.1", "intents": train.intents}))
     start = time.perf_counter()
-    model = train_nlu(str(project / "config.yml"), str(project / "nlu.yml"), str(project / "models"),
-                      fixed_model_name="diet", domain=str(project / "domain.yml"))
+    model = train_nlu(
+        str(project / "config.yml"),
+        str(project / "nlu.yml"),
+        str(project / "models"),
+        fixed_model_name="diet",
+        domain=str(project / "domain.yml"),
+    )
     seconds = time.perf_counter() - start
-    return {"train_s": seconds, "epochs_run": spec["epochs"], "train_peak_mb": peak_rss_mb(),
-            "n_train": len(train), "model_path": model}
+    return {
+        "train_s": seconds,
+        "epochs_run": spec["epochs"],
+        "train_peak_mb": peak_rss_mb(),
+        "n_train": len(train),
+        "model_path": model,
+    }
 
 
 def diet_eval(spec: Dict[str, Any]) -> Dict[str, Any]:
@@ -168,26 +188,37 @@ def run_worker(spec: Dict[str, Any], log) -> Dict[str, Any]:
         env.update(TF_INTRA_OP_PARALLELISM_THREADS=str(spec["threads"]), TF_INTER_OP_PARALLELISM_THREADS="1")
     proc = subprocess.run(
         [sys.executable, "-m", "perf.nlu_benchmark", "--worker", json.dumps(spec)],
-        env=env, stdout=subprocess.PIPE, stderr=log, text=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=log,
+        text=True,
     )
     lines = [line for line in proc.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
     if proc.returncode != 0 or not lines:
         raise RuntimeError(f"worker {spec['task']} on {spec['dataset']} failed (exit {proc.returncode}); see log")
-    return json.loads(lines[-1][len(RESULT_PREFIX):])
+    return json.loads(lines[-1][len(RESULT_PREFIX) :])
 
 
 # --- orchestration -----------------------------------------------------------------------------------
 
+
 def _row(dataset: str, system: str, train: Dict[str, Any], evaluation: Dict[str, Any]) -> Dict[str, Any]:
     metrics, at_threshold = evaluation["metrics"], evaluation["metrics_at_threshold"]
     return {
-        "dataset": dataset, "system": system,
-        "accuracy": metrics["accuracy"], "macro_f1": metrics["macro_f1"],
+        "dataset": dataset,
+        "system": system,
+        "accuracy": metrics["accuracy"],
+        "macro_f1": metrics["macro_f1"],
         "accuracy_at_threshold": at_threshold["accuracy"],
         "accuracy_typos": evaluation.get("metrics_typos", {}).get("accuracy"),
-        "oos_recall": metrics.get("oos_recall"), "oos_recall_at_threshold": at_threshold.get("oos_recall"),
-        "train_s": train["train_s"], "epochs_run": train["epochs_run"], "n_train": train["n_train"],
-        "n_eval": evaluation["n_eval"], "train_peak_mb": train["train_peak_mb"], "peak_mb": evaluation["peak_mb"],
+        "oos_recall": metrics.get("oos_recall"),
+        "oos_recall_at_threshold": at_threshold.get("oos_recall"),
+        "train_s": train["train_s"],
+        "epochs_run": train["epochs_run"],
+        "n_train": train["n_train"],
+        "n_eval": evaluation["n_eval"],
+        "train_peak_mb": train["train_peak_mb"],
+        "peak_mb": evaluation["peak_mb"],
         **{k: v for k, v in evaluation.items() if k.startswith("latency_")},
     }
 
@@ -204,30 +235,55 @@ def train_once(spec: Dict[str, Any], record: Path, reuse: bool, log) -> Dict[str
 
 def run_dataset(dataset: str, args: argparse.Namespace, work: Path, log) -> List[Dict[str, Any]]:
     rows = []
-    common = {"dataset": dataset, "max_train": args.max_train, "max_eval": args.max_eval,
-              "latency_samples": args.latency_samples, "threshold": args.threshold}
+    common = {
+        "dataset": dataset,
+        "max_train": args.max_train,
+        "max_eval": args.max_eval,
+        "latency_samples": args.latency_samples,
+        "threshold": args.threshold,
+    }
     if "bert" in args.systems:
         config = {"epochs": args.epochs, "show_progress": False, **dict(kv.split("=", 1) for kv in args.bert_set)}
         model_dir = str(work / f"{dataset}-bert")
         print(f"[{dataset}] training BERT ...", file=sys.stderr, flush=True)
-        train = train_once({**common, "task": "bert_train", "config": config, "model_dir": model_dir},
-                           work / f"{dataset}-bert.train.json", args.reuse_models, log)
-        print(f"[{dataset}] BERT trained in {train['train_s']:.0f} s ({train['epochs_run']} epochs)",
-              file=sys.stderr, flush=True)
+        train = train_once(
+            {**common, "task": "bert_train", "config": config, "model_dir": model_dir},
+            work / f"{dataset}-bert.train.json",
+            args.reuse_models,
+            log,
+        )
+        print(
+            f"[{dataset}] BERT trained in {train['train_s']:.0f} s ({train['epochs_run']} epochs)",
+            file=sys.stderr,
+            flush=True,
+        )
         for backend in args.backends:
-            evaluation = run_worker({**common, "task": "bert_eval", "model_dir": model_dir, "backend": backend,
-                                     "threads": args.threads}, log)
+            evaluation = run_worker(
+                {**common, "task": "bert_eval", "model_dir": model_dir, "backend": backend, "threads": args.threads},
+                log,
+            )
             rows.append(_row(dataset, f"BERT {backend}", train, evaluation))
             print(f"[{dataset}] {backend}: {rows[-1]['accuracy']:.4f}", file=sys.stderr, flush=True)
     if "diet" in args.systems:
         print(f"[{dataset}] training DIET ...", file=sys.stderr, flush=True)
-        train = train_once({**common, "task": "diet_train", "epochs": args.diet_epochs,
-                            "project_dir": str(work / f"{dataset}-diet")},
-                           work / f"{dataset}-diet.train.json", args.reuse_models, log)
-        evaluation: Dict[str, Any] = {}
+        train = train_once(
+            {**common, "task": "diet_train", "epochs": args.diet_epochs, "project_dir": str(work / f"{dataset}-diet")},
+            work / f"{dataset}-diet.train.json",
+            args.reuse_models,
+            log,
+        )
+        evaluation = {}
         for i, threads in enumerate(args.threads):
-            part = run_worker({**common, "task": "diet_eval", "model_path": train["model_path"],
-                               "threads": threads, "with_metrics": i == 0}, log)
+            part = run_worker(
+                {
+                    **common,
+                    "task": "diet_eval",
+                    "model_path": train["model_path"],
+                    "threads": threads,
+                    "with_metrics": i == 0,
+                },
+                log,
+            )
             evaluation = {**part, **evaluation, "peak_mb": max(part["peak_mb"], evaluation.get("peak_mb", 0))}
         rows.append(_row(dataset, "DIET", train, evaluation))
         print(f"[{dataset}] DIET: {rows[-1]['accuracy']:.4f}", file=sys.stderr, flush=True)
@@ -240,18 +296,40 @@ def _pct(value: Optional[float]) -> str:
 
 def format_table(rows: List[Dict[str, Any]], threads: List[int], threshold: float) -> str:
     lat_cols = [f"p50/p95/p99 ms ({t} thr)" for t in threads]
-    header = ["data set", "system", "n train/eval", "acc %", "macro-F1 %", f"OOS recall % (conf<{threshold})",
-              f"acc % (conf<{threshold} = OOS)", "acc % one typo", "train s (epochs)", *lat_cols, "peak MB train/infer"]
+    header = [
+        "data set",
+        "system",
+        "n train/eval",
+        "acc %",
+        "macro-F1 %",
+        f"OOS recall % (conf<{threshold})",
+        f"acc % (conf<{threshold} = OOS)",
+        "acc % one typo",
+        "train s (epochs)",
+        *lat_cols,
+        "peak MB train/infer",
+    ]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for r in rows:
         lat = [
             "/".join(f"{r[f'latency_{t}t'][k]:.1f}" for k in ("p50_ms", "p95_ms", "p99_ms"))
-            if f"latency_{t}t" in r else "–" for t in threads
+            if f"latency_{t}t" in r
+            else "–"
+            for t in threads
         ]
-        cells = [r["dataset"], r["system"], f"{r['n_train']}/{r['n_eval']}", _pct(r["accuracy"]),
-                 _pct(r["macro_f1"]), _pct(r["oos_recall_at_threshold"]), _pct(r["accuracy_at_threshold"]),
-                 _pct(r.get("accuracy_typos")),
-                 f"{r['train_s']:.0f} ({r['epochs_run']})", *lat, f"{r['train_peak_mb']:.0f}/{r['peak_mb']:.0f}"]
+        cells = [
+            r["dataset"],
+            r["system"],
+            f"{r['n_train']}/{r['n_eval']}",
+            _pct(r["accuracy"]),
+            _pct(r["macro_f1"]),
+            _pct(r["oos_recall_at_threshold"]),
+            _pct(r["accuracy_at_threshold"]),
+            _pct(r.get("accuracy_typos")),
+            f"{r['train_s']:.0f} ({r['epochs_run']})",
+            *lat,
+            f"{r['train_peak_mb']:.0f}/{r['peak_mb']:.0f}",
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -268,14 +346,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-eval", type=int, default=None, help="cap evaluation examples")
     p.add_argument("--epochs", type=int, default=8, help="BERT epochs (early stopping may stop sooner)")
     p.add_argument("--diet-epochs", type=int, default=DIET_EPOCHS)
-    p.add_argument("--bert-set", nargs="*", default=[], metavar="KEY=VALUE",
-                   help="other BERT config keys, e.g. max_length=32 learning_rate=5e-5")
+    p.add_argument(
+        "--bert-set",
+        nargs="*",
+        default=[],
+        metavar="KEY=VALUE",
+        help="other BERT config keys, e.g. max_length=32 learning_rate=5e-5",
+    )
     p.add_argument("--latency-samples", type=int, default=300)
-    p.add_argument("--threshold", type=float, default=0.5,
-                   help="confidence below which a message counts as out of scope (FallbackClassifier's threshold)")
+    p.add_argument(
+        "--threshold",
+        type=float,
+        default=0.5,
+        help="confidence below which a message counts as out of scope (FallbackClassifier's threshold)",
+    )
     p.add_argument("--work-dir", type=Path, default=None, help="keep models here (default: a temp folder)")
-    p.add_argument("--reuse-models", action="store_true",
-                   help="with --work-dir: reuse models trained there by an earlier run (e.g. to re-time latency)")
+    p.add_argument(
+        "--reuse-models",
+        action="store_true",
+        help="with --work-dir: reuse models trained there by an earlier run (e.g. to re-time latency)",
+    )
     p.add_argument("--json", type=Path, default=None, help="also write all figures as JSON")
     p.add_argument("--log", type=Path, default=None, help="training logs of the workers (default: stderr)")
     p.add_argument("--worker", help=argparse.SUPPRESS)
@@ -297,8 +387,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         for dataset in args.datasets:
             rows.extend(run_dataset(dataset, args, work, log))
             if args.json:
-                args.json.write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()},
-                                                 "rows": rows}, indent=2))
+                args.json.write_text(
+                    json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, "rows": rows}, indent=2)
+                )
     print(format_table(rows, args.threads, args.threshold))
     return 0
 

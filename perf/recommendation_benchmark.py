@@ -22,6 +22,7 @@ NDCG@10 measure where the bought product lands. This is a simulation: the
 taste that drives the purchase is the taste the profile can observe, through
 noise. It says whether the profile is used well, not how real shoppers behave.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,9 +53,11 @@ def load_catalogue(sessions: sessionmaker) -> Tuple[List[ProductInfo], Dict[str,
 
     with sessions() as session:
         products = [ProductInfo.from_product(p) for p in session.execute(select(Product)).unique().scalars()]
-        sold = dict(session.execute(
-            select(OrderItem.product_id, func.sum(OrderItem.quantity)).group_by(OrderItem.product_id)
-        ).all())
+        sold = dict(
+            session.execute(
+                select(OrderItem.product_id, func.sum(OrderItem.quantity)).group_by(OrderItem.product_id)
+            ).all()
+        )
     popularity = {p.id: float(sold.get(int(p.id), 0)) + (p.rating or 0.0) / 10.0 for p in products}
     return products, popularity
 
@@ -128,7 +131,9 @@ def simulate_shoppers(
         lo = prices[int(tier * (len(prices) - 1) / 3)]
         hi = prices[int((tier + 1) * (len(prices) - 1) / 3)]
         shopper = Shopper(
-            sender_id=f"sim-{seed}-{i}", customer_id=f"SIM{seed:03d}{i:05d}", category=category,
+            sender_id=f"sim-{seed}-{i}",
+            customer_id=f"SIM{seed:03d}{i:05d}",
+            category=category,
             colour=rng.choice(colours) if colours and rng.random() < 0.8 else None,
             brand=rng.choice(brands) if brands and rng.random() < 0.5 else None,
             price_range=(lo, hi),
@@ -191,12 +196,24 @@ def session_events(shopper: Shopper, start: float) -> List[Dict[str, Any]]:
     if shopper.query_colour:
         entities.append({"entity": "colour", "value": shopper.query_colour})
     meta = {"customer_id": shopper.customer_id}
-    events.append(rasa(UserUttered(shopper.query, intent={"name": "search_products", "confidence": 0.9},
-                                   entities=entities, metadata=meta)))
+    events.append(
+        rasa(
+            UserUttered(
+                shopper.query, intent={"name": "search_products", "confidence": 0.9}, entities=entities, metadata=meta
+            )
+        )
+    )
     events.append(rasa(ActionExecuted("action_search_products")))
     question = shopper.viewed[-1]
-    events.append(rasa(UserUttered(f"is the {question.title} comfortable?",
-                                   intent={"name": "product_question", "confidence": 0.8}, metadata=meta)))
+    events.append(
+        rasa(
+            UserUttered(
+                f"is the {question.title} comfortable?",
+                intent={"name": "product_question", "confidence": 0.8},
+                metadata=meta,
+            )
+        )
+    )
     return events
 
 
@@ -292,31 +309,39 @@ def evaluate(
 ) -> Tuple[List[Result], float]:
     """Hit-rate@10 / NDCG@10 of each ranker on the same candidates; also the candidates' recall@50."""
     global_top = sorted(popularity, key=lambda pid: -popularity[pid])
+
+    def profile_aware(cands: List[Tuple[ProductInfo, float]], s: Shopper) -> List[str]:
+        hits: List[Dict[str, Any]] = [{"product": p, "score": score} for p, score in cands]  # as search hits
+        return [c["product"].id for c in rank(hits, profiles[s.sender_id], s.past, weights=weights)]
+
     rankers: Dict[str, Callable[[List[Tuple[ProductInfo, float]], Shopper], List[str]]] = {
         "popularity (global top 10)": lambda cands, s: global_top[:K],
         "popularity (re-ranked candidates)": lambda cands, s: [
-            p.id for p, _ in sorted(cands, key=lambda c: -popularity.get(c[0].id, 0.0))],
+            p.id for p, _ in sorted(cands, key=lambda c: -popularity.get(c[0].id, 0.0))
+        ],
         "similarity only": lambda cands, s: [p.id for p, _ in cands],
-        "profile-aware (insights.recommend)": lambda cands, s: [
-            c["product"].id for c in rank(
-                [{"product": p, "score": score} for p, score in cands], profiles[s.sender_id], s.past, weights=weights)],
+        "profile-aware (insights.recommend)": profile_aware,
     }
     results = {name: Result(name) for name in rankers}
     in_candidates = 0
     for shopper in shoppers:
+        target = shopper.target
+        assert target is not None  # simulate_shoppers picks one for every shopper
         cands = candidates[shopper.sender_id]
-        in_candidates += any(p.id == shopper.target.id for p, _ in cands)
+        in_candidates += any(p.id == target.id for p, _ in cands)
         for name, ranker in rankers.items():
-            results[name].add(*hit_and_ndcg(ranker(cands, shopper), shopper.target.id))
+            results[name].add(*hit_and_ndcg(ranker(cands, shopper), target.id))
     return list(results.values()), in_candidates / max(1, len(shoppers))
 
 
 # ---------------------------------------------------------------------------- pipeline
-def build_profiles(shoppers: Sequence[Shopper], shop_sessions: sessionmaker, workdir: Path) -> Tuple[Dict[str, Any], int, float]:
+def build_profiles(
+    shoppers: Sequence[Shopper], shop_sessions: sessionmaker, workdir: Path
+) -> Tuple[Dict[str, Any], int, float]:
     """Publish every session through Rasa's SQLEventBroker, consume it into a scratch database, read the profiles."""
     from insights.consumer import ProfileUpdater, SQLConsumer
     from insights.db import migrate_shop_db
-    from insights.profiles import get_profile
+    from insights.profile_store import get_profile
     from insights.stream import SQLEventSource, sql_broker
     from shopdb.db import create_db_engine, session_factory
 
@@ -375,9 +400,15 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sessions", type=int, default=300)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--similarity", choices=("auto", "search", "tfidf"), default="auto",
-                        help="candidate source: the shop's search (needs `shop build`) or TF-IDF")
-    parser.add_argument("--database-url", help="shop database with the catalogue (default: SHOP_DATABASE_URL / var/shop.db)")
+    parser.add_argument(
+        "--similarity",
+        choices=("auto", "search", "tfidf"),
+        default="auto",
+        help="candidate source: the shop's search (needs `shop build`) or TF-IDF",
+    )
+    parser.add_argument(
+        "--database-url", help="shop database with the catalogue (default: SHOP_DATABASE_URL / var/shop.db)"
+    )
     parser.add_argument("--tune", action="store_true", help="pick the profile weights on seed+1000 first, then report")
     args = parser.parse_args(argv)
 
@@ -417,10 +448,14 @@ def main(argv: Optional[List[str]] = None) -> int:
         results, recall = evaluate(shoppers, profiles, candidates_for(shoppers, similarity), popularity, weights)
         seconds = time.perf_counter() - began
 
-    print(f"catalogue: {len(products)} products; {len(shoppers)} simulated sessions (seed {args.seed}); "
-          f"candidates: {similarity.name} top {CANDIDATES}")
-    print(f"events through the SQL broker: {events}; consumed in {consume_seconds:.2f} s "
-          f"({events / max(consume_seconds, 1e-9):.0f} events/s); whole run {seconds:.1f} s")
+    print(
+        f"catalogue: {len(products)} products; {len(shoppers)} simulated sessions (seed {args.seed}); "
+        f"candidates: {similarity.name} top {CANDIDATES}"
+    )
+    print(
+        f"events through the SQL broker: {events}; consumed in {consume_seconds:.2f} s "
+        f"({events / max(consume_seconds, 1e-9):.0f} events/s); whole run {seconds:.1f} s"
+    )
     print(f"bought product among the candidates (recall@{CANDIDATES}): {recall:.3f}\n")
     print(format_table(results, len(shoppers)))
     taste = Counter(bool(s.colour) + bool(s.brand) for s in shoppers)

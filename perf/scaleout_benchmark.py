@@ -13,6 +13,7 @@ Usage (PostgreSQL, Redis, RabbitMQ and nginx on loopback; ports 7000-7099)::
 
     python -m perf.scaleout_benchmark --model /tmp/shared-model/shop-test.tar.gz --products 600 --duration 30
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,10 +27,11 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
-from perf import loadtest
 from assistant.launcher import AssistantProcesses, LaunchConfig, latest_model
+from core.settings import OFFLINE_ENV, get_settings
+from perf import loadtest
 from perf.scaleout_stack import (
     BackingServices,
     ScaleOutConfig,
@@ -38,7 +40,7 @@ from perf.scaleout_stack import (
     build_catalogue,
     drain_queue,
 )
-from core.settings import OFFLINE_ENV, get_settings
+from perf.stats import percentile
 
 DEMO_ORDER = {"order_number": "10000001", "email": "alex.morgan@example.com"}
 
@@ -82,9 +84,9 @@ SERVICE_NAMES = ("postgres", "redis-server", "beam.smp")
 _TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
-def _proc_table() -> Dict[int, tuple]:
+def _proc_table() -> Dict[int, Tuple[int, str, float]]:
     """pid -> (parent pid, command name, CPU seconds) of every process."""
-    table = {}
+    table: Dict[int, Tuple[int, str, float]] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -92,8 +94,8 @@ def _proc_table() -> Dict[int, tuple]:
             raw = (entry / "stat").read_text()
         except OSError:
             continue
-        name = raw[raw.index("(") + 1:raw.rindex(")")]
-        fields = raw[raw.rindex(")") + 2:].split()
+        name = raw[raw.index("(") + 1 : raw.rindex(")")]
+        fields = raw[raw.rindex(")") + 2 :].split()
         table[int(entry.name)] = (int(fields[1]), name, (int(fields[11]) + int(fields[12])) / _TICK)
     return table
 
@@ -113,35 +115,63 @@ def cpu_snapshot(groups: Dict[str, List[int]]) -> Dict[str, float]:
     return snapshot
 
 
-def server_groups(processes: Dict[str, "object"]) -> Dict[str, List[int]]:
+def server_groups(processes: Dict[str, subprocess.Popen]) -> Dict[str, List[int]]:
     groups: Dict[str, List[int]] = {}
     for name, process in processes.items():
         groups.setdefault(name.split("-")[0], []).append(process.pid)  # rasa-1, rasa-2 -> rasa
     return groups
 
 
-def measure(name: str, url: str, tracker_url: str, shoppers: int, duration: float, think: float,
-            protocols: List[str], max_turns: int, groups: Dict[str, List[int]]) -> List[RunFigures]:
+def measure(
+    name: str,
+    url: str,
+    tracker_url: str,
+    shoppers: int,
+    duration: float,
+    think: float,
+    protocols: List[str],
+    max_turns: int,
+    groups: Dict[str, List[int]],
+) -> List[RunFigures]:
     """The paced runs (one per protocol) and one saturation run over REST."""
     plan = [("pace", protocol, think) for protocol in protocols] + [("saturation", "rest", 0.0)]
     figures = []
     for kind, protocol, pause in plan:
         before = _load()
         cpu_before = cpu_snapshot(groups)
-        result = asyncio.run(loadtest.run_load(url, shoppers, duration, max_turns, seed=7, demo_order=DEMO_ORDER,
-                                               protocol=protocol, think=pause))
+        result = asyncio.run(
+            loadtest.run_load(
+                url, shoppers, duration, max_turns, seed=7, demo_order=DEMO_ORDER, protocol=protocol, think=pause
+            )
+        )
         cpu_after = cpu_snapshot(groups)
         latencies = result.latencies_ms()
         elapsed = max(1e-9, result.finished - result.started)
         turns = max(1, len(latencies))
-        figures.append(RunFigures(
-            name, kind, protocol, shoppers, pause, len(result.turns), result.errors, len(latencies) / elapsed,
-            loadtest.percentile(latencies, 50), loadtest.percentile(latencies, 95),
-            loadtest.percentile(latencies, 99), loadtest.time_breakdown(tracker_url, result), before, _load(),
-            {group: 1000 * (cpu_after[group] - cpu_before[group]) / turns for group in cpu_after},
-        ))
-        print(f"  {name:<14} {kind:<10} {protocol:<8} {figures[-1].throughput:6.1f} turns/s  "
-              f"p50 {figures[-1].p50:6.1f}  p95 {figures[-1].p95:6.1f} ms  errors {result.errors}", flush=True)
+        figures.append(
+            RunFigures(
+                name,
+                kind,
+                protocol,
+                shoppers,
+                pause,
+                len(result.turns),
+                result.errors,
+                len(latencies) / elapsed,
+                percentile(latencies, 50),
+                percentile(latencies, 95),
+                percentile(latencies, 99),
+                loadtest.time_breakdown(tracker_url, result),
+                before,
+                _load(),
+                {group: 1000 * (cpu_after[group] - cpu_before[group]) / turns for group in cpu_after},
+            )
+        )
+        print(
+            f"  {name:<14} {kind:<10} {protocol:<8} {figures[-1].throughput:6.1f} turns/s  "
+            f"p50 {figures[-1].p50:6.1f}  p95 {figures[-1].p95:6.1f} ms  errors {result.errors}",
+            flush=True,
+        )
     return figures
 
 
@@ -155,8 +185,12 @@ def build_embedded_shop(work: Path, products: int) -> None:
     env = dict(os.environ, SHOP_VAR_DIR=str(work), **OFFLINE_ENV)
     env.pop("SHOP_DATABASE_URL", None)
     env.pop("SHOP_INDEX_DIR", None)
-    result = subprocess.run([sys.executable, "-m", "cli.shop", "build", "--products", str(products)],
-                            env=env, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "cli.shop", "build", "--products", str(products)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     if result.returncode != 0:
         raise RuntimeError(f"knowledge build failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
 
@@ -164,9 +198,14 @@ def build_embedded_shop(work: Path, products: int) -> None:
 def run_embedded(model: Path, args: argparse.Namespace) -> DeploymentFigures:
     work = Path(tempfile.mkdtemp(prefix="shop-bench-embedded-"))
     build_embedded_shop(work, args.products)
-    config = LaunchConfig(model=model, rasa_port=args.base_port + 1, actions_port=args.base_port + 2,
-                          tracker_db=work / "tracker.db", log_dir=work / "logs",
-                          extra_env={"SHOP_VAR_DIR": str(work)})
+    config = LaunchConfig(
+        model=model,
+        rasa_port=args.base_port + 1,
+        actions_port=args.base_port + 2,
+        tracker_db=work / "tracker.db",
+        log_dir=work / "logs",
+        extra_env={"SHOP_VAR_DIR": str(work)},
+    )
     figures = DeploymentFigures("embedded")
     started = time.monotonic()
     with AssistantProcesses(config) as assistant:
@@ -174,31 +213,58 @@ def run_embedded(model: Path, args: argparse.Namespace) -> DeploymentFigures:
         figures.start_s = time.monotonic() - started
         tracker = str(config.tracker_db)
         figures.outcome = probe(config.rasa_url, tracker)
-        figures.runs = measure("embedded", config.rasa_url, tracker, args.shoppers, args.duration, args.think,
-                               args.protocols, args.max_turns, server_groups(assistant.processes))
+        figures.runs = measure(
+            "embedded",
+            config.rasa_url,
+            tracker,
+            args.shoppers,
+            args.duration,
+            args.think,
+            args.protocols,
+            args.max_turns,
+            server_groups(assistant.processes),
+        )
     shutil.rmtree(work, ignore_errors=True)
     return figures
 
 
-def run_scaleout(model: Path, services: BackingServices, index_dir: Path, rasa_servers: int,
-                 args: argparse.Namespace) -> DeploymentFigures:
+def run_scaleout(
+    model: Path, services: BackingServices, index_dir: Path, rasa_servers: int, args: argparse.Namespace
+) -> DeploymentFigures:
     name = f"scale-out x{rasa_servers}"
     services.create_databases(drop_tracker=True)
     services.reset_queue()
-    config = ScaleOutConfig(model=model, rasa_servers=rasa_servers, action_servers=args.action_servers,
-                            base_port=args.base_port + 10, services=services, index_dir=index_dir)
+    config = ScaleOutConfig(
+        model=model,
+        rasa_servers=rasa_servers,
+        action_servers=args.action_servers,
+        base_port=args.base_port + 10,
+        services=services,
+        index_dir=index_dir,
+    )
     figures = DeploymentFigures(name)
     started = time.monotonic()
     with ScaleOutProcesses(config) as stack:
         figures.start_s = time.monotonic() - started
         figures.outcome = probe(config.url, services.tracker_url)
-        figures.runs = measure(name, config.url, services.tracker_url, args.shoppers, args.duration, args.think,
-                               args.protocols, args.max_turns, server_groups(stack.processes))
+        figures.runs = measure(
+            name,
+            config.url,
+            services.tracker_url,
+            args.shoppers,
+            args.duration,
+            args.think,
+            args.protocols,
+            args.max_turns,
+            server_groups(stack.processes),
+        )
         time.sleep(2)  # let the last publishes land
         account = account_events(services.tracker_url, drain_queue(services))
-    figures.events = (f"{account.tracker_events} stored / {account.broker_events} published events in "
-                      f"{account.conversations} conversations: {account.lost} lost, {account.duplicated} duplicated, "
-                      f"{account.unknown} unknown")
+    figures.events = (
+        f"{account.tracker_events} stored / {account.broker_events} published events in "
+        f"{account.conversations} conversations: {account.lost} lost, {account.duplicated} duplicated, "
+        f"{account.unknown} unknown"
+    )
     print(f"  {name}: {figures.events}", flush=True)
     return figures
 
@@ -235,8 +301,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--action-servers", type=int, default=1)
     parser.add_argument("--base-port", type=int, default=7000)
     parser.add_argument("--only", default="embedded,1,2", help="which deployments: embedded,1,2")
-    parser.add_argument("--nlu-backend", choices=["torch", "torch_int8", "onnx", "onnx_int8"],
-                        help="override the model's intent back end in every Rasa server (SHOP_NLU_BACKEND)")
+    parser.add_argument(
+        "--nlu-backend",
+        choices=["torch", "torch_int8", "onnx", "onnx_int8"],
+        help="override the model's intent back end in every Rasa server (SHOP_NLU_BACKEND)",
+    )
     args = parser.parse_args(argv)
     if args.nlu_backend:
         os.environ["SHOP_NLU_BACKEND"] = args.nlu_backend  # the servers inherit it
@@ -245,15 +314,18 @@ def main(argv: Optional[List[str]] = None) -> int:
     settings = get_settings()
     model = args.model or latest_model(settings.var_dir / "models")
     only = set(args.only.split(","))
-    print(f"machine: {platform.node()}, {os.cpu_count()} cores, {platform.processor() or platform.machine()}; "
-          f"load average {_load():.2f}; intent back end {os.environ.get('SHOP_NLU_BACKEND') or 'as trained'}",
-          flush=True)
+    print(
+        f"machine: {platform.node()}, {os.cpu_count()} cores, {platform.processor() or platform.machine()}; "
+        f"load average {_load():.2f}; intent back end {args.nlu_backend or settings.nlu_backend or 'as trained'}",
+        flush=True,
+    )
     deployments = []
     if "embedded" in only:
         deployments.append(run_embedded(model, args))
     if only & {"1", "2"}:
-        services = BackingServices(tracker_db="shop_bench_tracker", catalogue_db="shop_bench_catalogue",
-                                   queue="shop_bench_events")
+        services = BackingServices(
+            tracker_db="shop_bench_tracker", catalogue_db="shop_bench_catalogue", queue="shop_bench_events"
+        )
         reason = services.unreachable()
         if reason:
             print(f"scale-out skipped: {reason}", file=sys.stderr)
@@ -274,12 +346,16 @@ def main(argv: Optional[List[str]] = None) -> int:
     reference = deployments[0].outcome if deployments else []
     for deployment in deployments:
         same = "same as " + deployments[0].name if deployment.outcome == reference else "DIFFERENT"
-        print(f"{deployment.name}: ready in {deployment.start_s:.0f} s; probe conversations {same}"
-              + (f"; events: {deployment.events}" if deployment.events else ""))
+        print(
+            f"{deployment.name}: ready in {deployment.start_s:.0f} s; probe conversations {same}"
+            + (f"; events: {deployment.events}" if deployment.events else "")
+        )
     saturation = {d.name: next((r.throughput for r in d.runs if r.kind == "saturation"), 0.0) for d in deployments}
     if saturation.get("scale-out x1") and saturation.get("scale-out x2"):
-        print(f"two vs one Rasa server (saturation): {saturation['scale-out x2'] / saturation['scale-out x1']:.2f}x "
-              f"on {os.cpu_count()} cores")
+        print(
+            f"two vs one Rasa server (saturation): {saturation['scale-out x2'] / saturation['scale-out x1']:.2f}x "
+            f"on {os.cpu_count()} cores"
+        )
     return 0 if all(r.errors == 0 for d in deployments for r in d.runs) else 1
 
 

@@ -18,6 +18,7 @@ Usage (the backing services must run; defaults are the loopback ones)::
 
     python -m perf.scaleout_stack --model var/models --rasa-servers 2 --port 7080
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,7 +32,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 from assistant.launcher import (
     BOT_DIR,
@@ -50,8 +51,13 @@ ACTIONS_FRONT_PORT = 5055  # the port the front serves the action servers on (co
 
 # --------------------------------------------------------------------------- nginx
 
-def nginx_site(rasa_servers: Sequence[str], action_servers: Sequence[str], listen: str = "80",
-               actions_listen: str = str(ACTIONS_FRONT_PORT)) -> str:
+
+def nginx_site(
+    rasa_servers: Sequence[str],
+    action_servers: Sequence[str],
+    listen: str = "80",
+    actions_listen: str = str(ACTIONS_FRONT_PORT),
+) -> str:
     """The nginx ``http``-level configuration of the front: one site for shoppers, one for actions.
 
     - ``/`` (REST webhooks, pages, agent console): ``least_conn`` over every Rasa server,
@@ -63,6 +69,7 @@ def nginx_site(rasa_servers: Sequence[str], action_servers: Sequence[str], liste
       through Redis (``message_queue`` in ``credentials.yml``).
     - the action servers, for Rasa's action calls: ``least_conn``, keep-alive connections.
     """
+
     def servers(addresses: Sequence[str], extra: str = "") -> str:
         return "\n".join(f"    server {a}{extra};" for a in addresses)
 
@@ -145,16 +152,16 @@ def nginx_main_config(site: str, run_dir: Path) -> str:
 daemon off;
 user {getpass.getuser()};
 worker_processes 1;
-pid {run_dir / 'nginx.pid'};
-error_log {run_dir / 'nginx-error.log'} warn;
+pid {run_dir / "nginx.pid"};
+error_log {run_dir / "nginx-error.log"} warn;
 events {{ worker_connections 4096; }}
 http {{
     access_log off;
-    client_body_temp_path {temp['client_body']};
-    proxy_temp_path {temp['proxy']};
-    fastcgi_temp_path {temp['fastcgi']};
-    uwsgi_temp_path {temp['uwsgi']};
-    scgi_temp_path {temp['scgi']};
+    client_body_temp_path {temp["client_body"]};
+    proxy_temp_path {temp["proxy"]};
+    fastcgi_temp_path {temp["fastcgi"]};
+    uwsgi_temp_path {temp["uwsgi"]};
+    scgi_temp_path {temp["scgi"]};
 {site}
 }}
 """
@@ -168,6 +175,7 @@ def nginx_executable() -> str:
 
 
 # --------------------------------------------------------------------------- backing services
+
 
 @dataclass
 class BackingServices:
@@ -193,8 +201,14 @@ class BackingServices:
     def postgres_url(self, database: str) -> str:
         from sqlalchemy.engine import URL
 
-        return URL.create("postgresql", self.postgres_user, self.postgres_password or None,
-                          self.postgres_host, self.postgres_port, database).render_as_string(hide_password=False)
+        return URL.create(
+            "postgresql",
+            self.postgres_user,
+            self.postgres_password or None,
+            self.postgres_host,
+            self.postgres_port,
+            database,
+        ).render_as_string(hide_password=False)
 
     @property
     def tracker_url(self) -> str:
@@ -229,9 +243,11 @@ class BackingServices:
         """None when all three answer, else which one does not (a reason to skip, not to fail)."""
         import socket
 
-        for name, host, port in (("PostgreSQL", self.postgres_host, self.postgres_port),
-                                 ("Redis", self.redis_host, self.redis_port),
-                                 ("RabbitMQ", self.rabbitmq_host, 5672)):
+        for name, host, port in (
+            ("PostgreSQL", self.postgres_host, self.postgres_port),
+            ("Redis", self.redis_host, self.redis_port),
+            ("RabbitMQ", self.rabbitmq_host, 5672),
+        ):
             try:
                 with socket.create_connection((host, port), timeout=timeout):
                     pass
@@ -270,8 +286,11 @@ class BackingServices:
         """Empties (or deletes) this stack's RabbitMQ queue, declared as Rasa's broker declares it."""
         import pika
 
-        connection = pika.BlockingConnection(pika.ConnectionParameters(
-            self.rabbitmq_host, credentials=pika.PlainCredentials(self.rabbitmq_user, self.rabbitmq_password)))
+        connection = pika.BlockingConnection(
+            pika.ConnectionParameters(
+                self.rabbitmq_host, credentials=pika.PlainCredentials(self.rabbitmq_user, self.rabbitmq_password)
+            )
+        )
         try:
             channel = connection.channel()
             if delete:
@@ -283,8 +302,9 @@ class BackingServices:
             connection.close()
 
 
-def build_catalogue(services: BackingServices, index_dir: Path, products: int,
-                    env: Optional[Dict[str, str]] = None) -> None:
+def build_catalogue(
+    services: BackingServices, index_dir: Path, products: int, env: Optional[Dict[str, str]] = None
+) -> None:
     """``shop build`` into the PostgreSQL catalogue (what compose's knowledge-init runs).
 
     The FAISS index goes to ``index_dir``, which every action server reads (compose: a shared volume).
@@ -295,13 +315,17 @@ def build_catalogue(services: BackingServices, index_dir: Path, products: int,
         run_env.setdefault(name, value)
     result = subprocess.run(
         [sys.executable, "-m", "cli.shop", "build", "--products", str(products)],
-        cwd=PROJECT_ROOT, env=run_env, capture_output=True, text=True,
+        cwd=PROJECT_ROOT,
+        env=run_env,
+        capture_output=True,
+        text=True,
     )
     if result.returncode != 0:
         raise RuntimeError(f"knowledge build failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
 
 
 # --------------------------------------------------------------------------- event accounting
+
 
 @dataclass
 class EventAccount:
@@ -325,8 +349,12 @@ def drain_queue(services: BackingServices, idle: float = 2.0) -> List[Dict[str, 
 
     import pika
 
-    connection = pika.BlockingConnection(pika.ConnectionParameters(
-        services.rabbitmq_host, credentials=pika.PlainCredentials(services.rabbitmq_user, services.rabbitmq_password)))
+    connection = pika.BlockingConnection(
+        pika.ConnectionParameters(
+            services.rabbitmq_host,
+            credentials=pika.PlainCredentials(services.rabbitmq_user, services.rabbitmq_password),
+        )
+    )
     events: List[Dict[str, object]] = []
     try:
         channel = connection.channel()
@@ -342,19 +370,23 @@ def drain_queue(services: BackingServices, idle: float = 2.0) -> List[Dict[str, 
     return events
 
 
-def account_events(tracker_url: str, published: Sequence[Dict[str, object]],
-                   senders: Optional[Sequence[str]] = None) -> EventAccount:
+def account_events(
+    tracker_url: str, published: Sequence[Dict[str, object]], senders: Optional[Sequence[str]] = None
+) -> EventAccount:
     """Matches every stored event (sender, type, timestamp) to a published one, exactly once."""
     from collections import Counter
 
     from sqlalchemy import create_engine, text
 
-    def key(sender: object, type_name: object, timestamp: object) -> tuple:
+    def key(sender: object, type_name: object, timestamp: Any) -> tuple:  # timestamp: a float, from JSON or SQL
         return str(sender), str(type_name), round(float(timestamp), 6)
 
     wanted = set(senders) if senders is not None else None
-    broker = Counter(key(e.get("sender_id"), e.get("event"), e.get("timestamp")) for e in published
-                     if wanted is None or e.get("sender_id") in wanted)
+    broker = Counter(
+        key(e.get("sender_id"), e.get("event"), e.get("timestamp"))
+        for e in published
+        if wanted is None or e.get("sender_id") in wanted
+    )
     engine = create_engine(tracker_url)
     try:
         with engine.connect() as connection:
@@ -363,7 +395,8 @@ def account_events(tracker_url: str, published: Sequence[Dict[str, object]],
         engine.dispose()
     stored = Counter(key(*row) for row in rows if wanted is None or row[0] in wanted)
     account = EventAccount(
-        conversations=len({k[0] for k in stored}), tracker_events=sum(stored.values()),
+        conversations=len({k[0] for k in stored}),
+        tracker_events=sum(stored.values()),
         broker_events=sum(broker.values()),
     )
     for item, count in stored.items():
@@ -374,6 +407,7 @@ def account_events(tracker_url: str, published: Sequence[Dict[str, object]],
 
 
 # --------------------------------------------------------------------------- the processes
+
 
 @dataclass
 class ScaleOutConfig:
@@ -440,8 +474,9 @@ class ScaleOutProcesses:
 
     def _spawn(self, name: str, command: List[str], cwd: Path = BOT_DIR) -> subprocess.Popen:
         log = open(self.run_dir / f"{name}.log", "ab")
-        process = subprocess.Popen(command, cwd=cwd, env=self.environment(), stdout=log, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        process = subprocess.Popen(
+            command, cwd=cwd, env=self.environment(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         self.processes[name] = process
         return process
 
@@ -484,7 +519,8 @@ class ScaleOutProcesses:
         while time.monotonic() < deadline:
             try:
                 request = urllib.request.Request(
-                    f"{url}/webhooks/rest/webhook", method="POST",
+                    f"{url}/webhooks/rest/webhook",
+                    method="POST",
                     data=json.dumps({"sender": f"warmup-{secrets.token_hex(6)}", "message": "hi"}).encode(),
                     headers={"Content-Type": "application/json"},
                 )
@@ -512,7 +548,7 @@ class ScaleOutProcesses:
         import os
 
         raw = Path(f"/proc/{self.processes[name].pid}/stat").read_text()
-        fields = raw[raw.rindex(")") + 2:].split()
+        fields = raw[raw.rindex(")") + 2 :].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def kill(self, name: str) -> None:
@@ -565,11 +601,20 @@ def main(argv: Optional[List[str]] = None) -> int:
     index_dir = settings.var_dir / "index-scaleout"
     if args.products:
         build_catalogue(services, index_dir, args.products)
-    config = ScaleOutConfig(model=model, rasa_servers=args.rasa_servers, action_servers=args.action_servers,
-                            base_port=args.port, services=services, index_dir=index_dir)
+    config = ScaleOutConfig(
+        model=model,
+        rasa_servers=args.rasa_servers,
+        action_servers=args.action_servers,
+        base_port=args.port,
+        services=services,
+        index_dir=index_dir,
+    )
     with ScaleOutProcesses(config) as stack:
-        print(f"Scale-out stack up: {config.url} ({args.rasa_servers} Rasa, {args.action_servers} action servers); "
-              f"logs in {stack.run_dir}. Ctrl+C stops it.", flush=True)
+        print(
+            f"Scale-out stack up: {config.url} ({args.rasa_servers} Rasa, {args.action_servers} action servers); "
+            f"logs in {stack.run_dir}. Ctrl+C stops it.",
+            flush=True,
+        )
         try:
             while all(p.poll() is None for p in stack.processes.values()):
                 time.sleep(1)

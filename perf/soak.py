@@ -12,13 +12,13 @@ starts its own servers (ports 7180/7181 by default, the shop of ``SHOP_VAR_DIR``
 tracker store ``soak-tracker.db`` there); the CI variant (``tests/reliability/test_soak.py``) drives the
 session's servers for well under a minute with :func:`run_soak`.
 """
+
 from __future__ import annotations
 
 import argparse
 import json
 import os
 import random
-import secrets
 import signal
 import sqlite3
 import sys
@@ -31,9 +31,9 @@ from typing import Dict, List, Optional
 import requests
 
 from assistant.launcher import AssistantProcesses, LaunchConfig, latest_model
+from core.settings import get_settings
 from perf.loadtest import CONVERSATIONS, fill
 from rasa_addons.patches.action_fallback import apology_text
-from core.settings import get_settings
 from web.client import new_conversation_id
 
 APOLOGY = apology_text()  # the Rasa server's answer while the action server is away
@@ -64,10 +64,16 @@ class SoakReport:
 
     def as_dict(self) -> Dict[str, object]:
         return {
-            "duration_s": round(self.duration_s, 1), "requests": self.requests, "errors": self.errors,
-            "apologies": self.apologies, "silent": self.silent, "faults": self.faults,
-            "messages_sent": self.messages_sent, "messages_lost": self.messages_lost,
-            "rss_mb_first": self.rss_mb[0] if self.rss_mb else None, "rss_mb_last": self.rss_mb[-1] if self.rss_mb else None,
+            "duration_s": round(self.duration_s, 1),
+            "requests": self.requests,
+            "errors": self.errors,
+            "apologies": self.apologies,
+            "silent": self.silent,
+            "faults": self.faults,
+            "messages_sent": self.messages_sent,
+            "messages_lost": self.messages_lost,
+            "rss_mb_first": self.rss_mb[0] if self.rss_mb else None,
+            "rss_mb_last": self.rss_mb[-1] if self.rss_mb else None,
             "rss_growth_mb": round(self.rss_growth_mb, 1),
         }
 
@@ -85,12 +91,19 @@ def rss_mb(pid: int) -> Optional[float]:
 def stored_user_texts(tracker_db: Path, sender: str) -> List[str]:
     with sqlite3.connect(tracker_db) as connection:
         rows = connection.execute(
-            "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id", (sender,)).fetchall()
+            "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id", (sender,)
+        ).fetchall()
     return [json.loads(data).get("text") for (data,) in rows]
 
 
-def run_soak(processes: AssistantProcesses, duration: float, shoppers: int = 3, fault_every: float = 15.0,
-             freeze_for: float = 3.0, seed: int = 7) -> SoakReport:
+def run_soak(
+    processes: AssistantProcesses,
+    duration: float,
+    shoppers: int = 3,
+    fault_every: float = 15.0,
+    freeze_for: float = 3.0,
+    seed: int = 7,
+) -> SoakReport:
     """Drive ``processes`` (started) for ``duration`` seconds; the action server is restarted as needed."""
     base = processes.config.rasa_url
     report = SoakReport()
@@ -114,8 +127,9 @@ def run_soak(processes: AssistantProcesses, duration: float, shoppers: int = 3, 
                     sent.setdefault(sender, []).append(text)
                     report.requests += 1
                 try:
-                    reply = requests.post(f"{base}/webhooks/shop/webhook", json={"sender": sender, "message": text},
-                                          timeout=30)
+                    reply = requests.post(
+                        f"{base}/webhooks/shop/webhook", json={"sender": sender, "message": text}, timeout=30
+                    )
                     messages = reply.json() if reply.status_code == 200 else None
                 except (requests.RequestException, ValueError):
                     messages = None
@@ -187,8 +201,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
     settings = get_settings()
     config = LaunchConfig(
-        model=args.model or latest_model(settings.var_dir / "models"), rasa_port=args.rasa_port,
-        actions_port=args.actions_port, tracker_db=settings.var_dir / "soak-tracker.db", log_dir=settings.var_dir / "logs",
+        model=args.model or latest_model(settings.var_dir / "models"),
+        rasa_port=args.rasa_port,
+        actions_port=args.actions_port,
+        tracker_db=settings.var_dir / "soak-tracker.db",
+        log_dir=settings.var_dir / "logs",
     )
     with AssistantProcesses(config) as processes:
         report = run_soak(processes, args.duration, args.shoppers, args.fault_every)

@@ -15,6 +15,7 @@ of running the network again. Predictions that read the shopper's text
 (end-to-end TED) are never cached. Trained and configured exactly like
 ``TEDPolicy`` (``bot/config.yml``); ``cache_size`` (default 4096, 0 = off) bounds it.
 """
+
 from __future__ import annotations
 
 import copy
@@ -71,8 +72,12 @@ class CachedTEDPolicy(TEDPolicy):
         """The states TED featurises for this prediction (same arguments as its own featurisation)."""
         ml_only = self.supported_data() == SupportedData.ML_DATA
         states = self.featurizer.prediction_states(
-            [tracker], domain, use_text_for_last_user_input=False, ignore_rule_only_turns=ml_only,
-            rule_only_data=rule_only_data, ignore_action_unlikely_intent=ml_only,
+            [tracker],
+            domain,
+            use_text_for_last_user_input=False,
+            ignore_rule_only_turns=ml_only,
+            rule_only_data=rule_only_data,
+            ignore_action_unlikely_intent=ml_only,
         )
         return freeze(states)
 
@@ -113,8 +118,13 @@ class CachedTEDPolicy(TEDPolicy):
         else:
             self.misses += 1
         if (self.hits + self.misses) % REPORT_EVERY == 0:
-            logger.info("TED prediction cache: %d hits, %d misses (hit rate %.1f %%), %d states held",
-                        self.hits, self.misses, 100 * self.hit_rate, len(self._predictions))
+            logger.info(
+                "TED prediction cache: %d hits, %d misses (hit rate %.1f %%), %d states held",
+                self.hits,
+                self.misses,
+                100 * self.hit_rate,
+                len(self._predictions),
+            )
 
 
 def _copy(prediction: PolicyPrediction) -> PolicyPrediction:

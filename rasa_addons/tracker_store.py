@@ -27,12 +27,12 @@ Configured in ``bot/endpoints.yml`` (``type: rasa_addons.tracker_store.CachedSQL
 with the same keys as Rasa's ``SQL`` type. ``SHOP_TRACKER_CACHE_SIZE`` bounds the
 number of conversations kept (0 turns the cache off: every retrieve reads the database).
 """
+
 from __future__ import annotations
 
 import itertools
 import json
 import logging
-import os
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Text
@@ -44,6 +44,7 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
+
 from core.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -61,7 +62,10 @@ def pooled_sqlite_engine(engine: sa.engine.Engine) -> sa.engine.Engine:
     if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
         return engine
     pooled = sa.create_engine(
-        url, poolclass=sa.pool.QueuePool, pool_size=SQLITE_POOL_SIZE, max_overflow=2 * SQLITE_POOL_SIZE,
+        url,
+        poolclass=sa.pool.QueuePool,
+        pool_size=SQLITE_POOL_SIZE,
+        max_overflow=2 * SQLITE_POOL_SIZE,
         connect_args={"check_same_thread": False},
     )
     engine.dispose()

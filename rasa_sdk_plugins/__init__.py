@@ -8,6 +8,7 @@ added there refuses every request but ``GET /health`` unless it carries
 ``bot/endpoints.yml`` (``action_endpoint.headers``). Where the action server listens is
 ``SANIC_HOST``: the launcher sets loopback; ``docker-compose.yml`` keeps it on an internal network.
 """
+
 from __future__ import annotations
 
 import hmac

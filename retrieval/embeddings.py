@@ -11,14 +11,16 @@ GPU when there is one), ``onnx`` / ``onnx_int8`` (ONNX Runtime on the CPU, see
 :mod:`retrieval.onnx_encoder`; several times faster there), and ``auto``:
 ``torch`` with a GPU, else ``onnx_int8``.
 """
+
 from __future__ import annotations
 
 import os
 import threading
 from pathlib import Path
-from typing import List, Optional, Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 import numpy as np
+
 from core.settings import offline_models
 
 BACKENDS = ("auto", "torch", "onnx", "onnx_int8")
@@ -41,8 +43,16 @@ def resolve_backend(backend: Optional[str]) -> str:
 class Embedder:
     """Lazily loaded sentence encoder; ``encode`` is safe to call from several threads."""
 
-    def __init__(self, model: Optional[str] = None, *, backend: Optional[str] = None, device: Optional[str] = None,
-                 batch_size: int = 128, max_seq_length: int = 128, cache_dir: Optional[Path] = None) -> None:
+    def __init__(
+        self,
+        model: Optional[str] = None,
+        *,
+        backend: Optional[str] = None,
+        device: Optional[str] = None,
+        batch_size: int = 128,
+        max_seq_length: int = 128,
+        cache_dir: Optional[Path] = None,
+    ) -> None:
         if model is None:
             from core.settings import default_embedding_model
 
@@ -85,8 +95,9 @@ class Embedder:
             from core.settings import get_settings
 
             cache_dir = get_settings().resolved_index_dir / "encoders"
-        return OnnxSentenceEncoder(Path(self.model_name), cache_dir, int8=self.backend == "onnx_int8",
-                                   max_seq_length=self.max_seq_length)
+        return OnnxSentenceEncoder(
+            Path(self.model_name), cache_dir, int8=self.backend == "onnx_int8", max_seq_length=self.max_seq_length
+        )
 
     @property
     def dimension(self) -> int:
@@ -110,7 +121,9 @@ class Embedder:
             path = f"{os.path.basename(parent)}/{folder}"
         return path if self.backend == "torch" else f"{path}@{self.backend}"
 
-    def encode(self, texts: Sequence[str], *, show_progress: bool = False, batch_size: Optional[int] = None) -> np.ndarray:
+    def encode(
+        self, texts: Sequence[str], *, show_progress: bool = False, batch_size: Optional[int] = None
+    ) -> np.ndarray:
         """(n, dimension) float32, L2-normalised."""
         if len(texts) == 0:
             return np.zeros((0, self.dimension), dtype=np.float32)
@@ -118,8 +131,13 @@ class Embedder:
         size = batch_size or self.batch_size
         with self._lock:  # inference from many threads at once only thrashes 2 cores
             if self.backend == "torch":
-                vecs = model.encode(list(texts), batch_size=size, show_progress_bar=show_progress,
-                                    convert_to_numpy=True, normalize_embeddings=True)
+                vecs = model.encode(
+                    list(texts),
+                    batch_size=size,
+                    show_progress_bar=show_progress,
+                    convert_to_numpy=True,
+                    normalize_embeddings=True,
+                )
             else:
                 vecs = model.encode(list(texts), batch_size=size)
         return np.ascontiguousarray(vecs, dtype=np.float32)
@@ -151,8 +169,9 @@ _shared: dict = {}
 _shared_lock = threading.Lock()
 
 
-def shared_embedder(model: Optional[str] = None, backend: Optional[str] = None,
-                    cache_dir: Optional[Path] = None) -> Embedder:
+def shared_embedder(
+    model: Optional[str] = None, backend: Optional[str] = None, cache_dir: Optional[Path] = None
+) -> Embedder:
     """One ``Embedder`` per model and back end per process (a model takes ~100 MB and seconds to load).
 
     ``backend`` defaults to the ``SHOP_EMBEDDING_BACKEND`` setting; ``cache_dir`` (where ONNX
@@ -171,9 +190,6 @@ def shared_embedder(model: Optional[str] = None, backend: Optional[str] = None,
 
 def embedder_for(settings) -> Embedder:
     """The shared embedder that ``settings`` (an ``core.settings.Settings``) describes."""
-    return shared_embedder(settings.embedding_model, settings.embedding_backend, settings.resolved_index_dir / "encoders")
-
-
-def sort_by_length(texts: List[str]) -> List[int]:
-    """Order that groups texts of similar length (less padding per batch, faster on CPU)."""
-    return sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    return shared_embedder(
+        settings.embedding_model, settings.embedding_backend, settings.resolved_index_dir / "encoders"
+    )

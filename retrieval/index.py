@@ -17,6 +17,7 @@ Ids are product (or passage) primary keys, so a changed product is updated with
 ``remove`` + ``add`` without a rebuild. When ``faiss.get_num_gpus() > 0`` and the
 GPU build of faiss is installed (``pip install .[gpu]``), searches run on a GPU copy.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -119,9 +120,21 @@ class VectorIndex:
     # ----------------------------------------------------------------- building
 
     @classmethod
-    def build(cls, name: str, ids: np.ndarray, vectors: np.ndarray, *, model: str, kind: str = "auto",
-              nlist: Optional[int] = None, nprobe: Optional[int] = None, hnsw_m: int = 32,
-              source: Optional[Dict[str, Any]] = None, train_sample: int = 200_000, seed: int = 1234) -> "VectorIndex":
+    def build(
+        cls,
+        name: str,
+        ids: np.ndarray,
+        vectors: np.ndarray,
+        *,
+        model: str,
+        kind: str = "auto",
+        nlist: Optional[int] = None,
+        nprobe: Optional[int] = None,
+        hnsw_m: int = 32,
+        source: Optional[Dict[str, Any]] = None,
+        train_sample: int = 200_000,
+        seed: int = 1234,
+    ) -> "VectorIndex":
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         ids = np.ascontiguousarray(ids, dtype=np.int64)
         if vectors.ndim != 2 or len(vectors) != len(ids):
@@ -152,8 +165,18 @@ class VectorIndex:
             raise ValueError(f"unknown index kind {kind!r}")
         if n:
             index.add_with_ids(vectors, ids)
-        manifest = Manifest(name=name, kind=kind, model=model, dimension=d, count=int(index.ntotal), checksum="",
-                            built_at=_now(), nlist=nlist, nprobe=nprobe, source=dict(source or {}))
+        manifest = Manifest(
+            name=name,
+            kind=kind,
+            model=model,
+            dimension=d,
+            count=int(index.ntotal),
+            checksum="",
+            built_at=_now(),
+            nlist=nlist,
+            nprobe=nprobe,
+            source=dict(source or {}),
+        )
         return cls(index, manifest)
 
     # ----------------------------------------------------------------- persistence
@@ -191,8 +214,16 @@ class VectorIndex:
             raise IndexCorruptError(f"manifest of index {name!r} is unreadable ({exc})") from exc
 
     @classmethod
-    def load(cls, directory: Path, name: str, *, model: Optional[str] = None, dimension: Optional[int] = None,
-             verify: bool = True, use_gpu: Optional[bool] = None) -> "VectorIndex":
+    def load(
+        cls,
+        directory: Path,
+        name: str,
+        *,
+        model: Optional[str] = None,
+        dimension: Optional[int] = None,
+        verify: bool = True,
+        use_gpu: Optional[bool] = None,
+    ) -> "VectorIndex":
         index_path, _ = cls.paths(directory, name)
         manifest = cls.read_manifest(directory, name)
         if not index_path.exists():
@@ -206,7 +237,9 @@ class VectorIndex:
         except RuntimeError as exc:
             raise IndexCorruptError(f"index file {index_path} is unreadable ({exc})") from exc
         if index.d != manifest.dimension or (dimension is not None and index.d != dimension):
-            raise IndexMismatchError(f"index {name!r} has dimension {index.d}, expected {dimension or manifest.dimension}")
+            raise IndexMismatchError(
+                f"index {name!r} has dimension {index.d}, expected {dimension or manifest.dimension}"
+            )
         if index.ntotal != manifest.count:
             raise IndexCorruptError(f"index {name!r} holds {index.ntotal} vectors, manifest says {manifest.count}")
         vi = cls(index, manifest)
@@ -239,8 +272,9 @@ class VectorIndex:
     def ntotal(self) -> int:
         return int(self.index.ntotal)
 
-    def search(self, queries: np.ndarray, k: int, *, allowed_ids: Optional[np.ndarray] = None,
-               nprobe: Optional[int] = None) -> Tuple[np.ndarray, np.ndarray]:
+    def search(
+        self, queries: np.ndarray, k: int, *, allowed_ids: Optional[np.ndarray] = None, nprobe: Optional[int] = None
+    ) -> Tuple[np.ndarray, np.ndarray]:
         """Top ``k`` (scores, ids) per query; ids -1 pad missing results. ``allowed_ids`` restricts the search."""
         q = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
         k = max(1, min(int(k), max(1, self.ntotal)))

@@ -15,6 +15,7 @@ max; mean for a plain Hugging Face model) and L2 normalisation. Exported files
 are cached per model folder and written atomically, so several processes may
 start at once.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -27,6 +28,8 @@ from pathlib import Path
 from typing import List, Optional, Sequence
 
 import numpy as np
+
+from core.onnx_int8 import quantise_int8
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +74,7 @@ def export(model_dir: Path, cache_dir: Path, int8: bool) -> Path:
     if not fp32.exists():
         _export_fp32(model_dir, fp32)
     if int8:
-        _quantise(fp32, target)
+        quantise_int8(fp32, target)
         fp32.unlink()  # 90 MB that only the ``onnx`` back end would read; re-exported if asked for
     return target
 
@@ -95,8 +98,9 @@ def _export_fp32(model_dir: Path, out: Path) -> None:
             self.model = model
 
         def forward(self, input_ids, attention_mask, token_type_ids):  # noqa: D401
-            return self.model(input_ids=input_ids, attention_mask=attention_mask,
-                              token_type_ids=token_type_ids).last_hidden_state
+            return self.model(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
 
     log.info("exporting %s to ONNX (%s)", model_dir, out)
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
@@ -107,32 +111,31 @@ def _export_fp32(model_dir: Path, out: Path) -> None:
     tmp = _atomic_path(out)
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer warnings about shape-dependent branches
-        torch.onnx.export(LastHiddenState(model), tuple(sample[n] for n in _INPUTS), str(tmp),
-                          input_names=list(_INPUTS), output_names=["last_hidden_state"], dynamic_axes=axes,
-                          opset_version=17, dynamo=False)
-    os.replace(tmp, out)
-
-
-def _quantise(fp32: Path, out: Path) -> None:
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    tmp = _atomic_path(out)
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.ERROR)  # the quantiser logs every tensor on the root logger
-    try:
-        # Per-channel weights: cosine 0.99 to fp32 instead of 0.95 per-tensor, at the same speed.
-        quantize_dynamic(str(fp32), str(tmp), weight_type=QuantType.QInt8, per_channel=True)
-    finally:
-        root.setLevel(level)
+        torch.onnx.export(
+            LastHiddenState(model),
+            tuple(sample[n] for n in _INPUTS),
+            str(tmp),
+            input_names=list(_INPUTS),
+            output_names=["last_hidden_state"],
+            dynamic_axes=axes,
+            opset_version=17,
+            dynamo=False,
+        )
     os.replace(tmp, out)
 
 
 class OnnxSentenceEncoder:
     """``encode(texts) -> (n, d)`` float32, L2-normalised, like ``SentenceTransformer.encode``."""
 
-    def __init__(self, model_dir: Path, cache_dir: Path, *, int8: bool = True, max_seq_length: int = 128,
-                 num_threads: Optional[int] = None) -> None:
+    def __init__(
+        self,
+        model_dir: Path,
+        cache_dir: Path,
+        *,
+        int8: bool = True,
+        max_seq_length: int = 128,
+        num_threads: Optional[int] = None,
+    ) -> None:
         import onnxruntime as ort
         from transformers import AutoTokenizer
 
@@ -153,8 +156,14 @@ class OnnxSentenceEncoder:
     def encode(self, texts: Sequence[str], batch_size: int = 128, show_progress: bool = False) -> np.ndarray:
         out: List[np.ndarray] = []
         for start in range(0, len(texts), batch_size):
-            batch = self.tokenizer(list(texts[start:start + batch_size]), padding=True, truncation=True,
-                                   max_length=self.max_seq_length, return_tensors="np", return_token_type_ids=True)
+            batch = self.tokenizer(
+                list(texts[start : start + batch_size]),
+                padding=True,
+                truncation=True,
+                max_length=self.max_seq_length,
+                return_tensors="np",
+                return_token_type_ids=True,
+            )
             hidden = self.session.run(None, {name: np.asarray(batch[name], dtype=np.int64) for name in _INPUTS})[0]
             out.append(self._pool(hidden, np.asarray(batch["attention_mask"], dtype=np.float32)))
         vecs = np.concatenate(out) if out else np.zeros((0, self.dimension), dtype=np.float32)

@@ -3,6 +3,7 @@
 Actions put these into slots and message payloads, so every field is a JSON scalar, list or dict
 (prices as floats with a currency).
 """
+
 from __future__ import annotations
 
 import dataclasses

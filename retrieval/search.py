@@ -12,6 +12,7 @@
 * Query hints ("under 80 euros", "in black", "size 42") become filters; if such
   inferred filters leave nothing, the search runs again without them.
 """
+
 from __future__ import annotations
 
 import logging
@@ -81,8 +82,13 @@ class ProductFilters:
 
 _NUM = r"(\d+(?:[.,]\d{1,2})?)"
 _CUR = r"(?:€|eur|euros?|\$|usd|dollars?|£|gbp|pounds?|bucks)?"
-_PRICE_MAX = re.compile(rf"\b(?:under|below|less than|cheaper than|max(?:imum)?|up to|at most|within|no more than)\s*{_CUR}\s*{_NUM}\s*{_CUR}", re.I)
-_PRICE_MIN = re.compile(rf"\b(?:over|above|more than|at least|from|starting at|min(?:imum)?)\s*{_CUR}\s*{_NUM}\s*{_CUR}", re.I)
+_PRICE_MAX = re.compile(
+    rf"\b(?:under|below|less than|cheaper than|max(?:imum)?|up to|at most|within|no more than)\s*{_CUR}\s*{_NUM}\s*{_CUR}",
+    re.I,
+)
+_PRICE_MIN = re.compile(
+    rf"\b(?:over|above|more than|at least|from|starting at|min(?:imum)?)\s*{_CUR}\s*{_NUM}\s*{_CUR}", re.I
+)
 _PRICE_RANGE = re.compile(rf"\bbetween\s*{_CUR}\s*{_NUM}\s*{_CUR}\s*(?:and|-|to)\s*{_CUR}\s*{_NUM}\s*{_CUR}", re.I)
 _SIZE = re.compile(r"\bsize\s*([0-9]{1,2}(?:\.5)?|xxs|xs|s|m|l|xl|xxl|small|medium|large)\b", re.I)
 _IN_STOCK = re.compile(r"\b(?:in stock|available now|available today|ships today)\b", re.I)
@@ -124,6 +130,7 @@ def extract_filters(query: str, colours: Sequence[str] = ()) -> Tuple[str, Produ
 
 # ----------------------------------------------------------------------------- catalogue metadata
 
+
 class CatalogueView:
     """Columns of the catalogue in numpy arrays: vectorised filtering and fast keyword scoring."""
 
@@ -132,9 +139,19 @@ class CatalogueView:
 
         with engine.connect() as conn:
             rows = conn.execute(
-                select(Product.id, Product.sku, Product.title, Product.brand, Category.path, Product.price,
-                       Product.stock, Product.attributes).join(Category, Category.id == Product.category_id)
-                .order_by(Product.id)).all()
+                select(
+                    Product.id,
+                    Product.sku,
+                    Product.title,
+                    Product.brand,
+                    Category.path,
+                    Product.price,
+                    Product.stock,
+                    Product.attributes,
+                )
+                .join(Category, Category.id == Product.category_id)
+                .order_by(Product.id)
+            ).all()
         n = len(rows)
         self.ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=n)
         self.pos = {int(i): k for k, i in enumerate(self.ids)}
@@ -151,8 +168,9 @@ class CatalogueView:
         self.colours = sorted({c for c in self.colour if c})
         self._col_values, self._col_codes = np.unique(self.colour.astype(str), return_inverse=True) if n else ([], [])
         docs = [f"{r[2]} {r[3]} {r[1]} {r[1].replace('-', ' ')} {(r[4] or '').replace('/', ' ')}" for r in rows]
-        self.vectorizer = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1, lowercase=True,
-                                          token_pattern=r"(?u)\b\w[\w']*\b")
+        self.vectorizer = TfidfVectorizer(
+            ngram_range=(1, 2), sublinear_tf=True, min_df=1, lowercase=True, token_pattern=r"(?u)\b\w[\w']*\b"
+        )
         self.matrix = self.vectorizer.fit_transform(docs) if n else None
 
     def __len__(self) -> int:
@@ -165,8 +183,13 @@ class CatalogueView:
         m = np.ones(len(self.ids), dtype=bool)
         if f.category:
             want = f.category.strip().lower().replace(" > ", "/")
-            table = np.array([c == want or c.startswith(want + "/") or c.rsplit("/", 1)[-1] == want
-                              or c.split("/", 1)[0] == want for c in self._cat_values], dtype=bool)
+            table = np.array(
+                [
+                    c == want or c.startswith(want + "/") or c.rsplit("/", 1)[-1] == want or c.split("/", 1)[0] == want
+                    for c in self._cat_values
+                ],
+                dtype=bool,
+            )
             m &= table[self._cat_codes]
         if f.min_price is not None:
             m &= self.price >= f.min_price
@@ -178,8 +201,13 @@ class CatalogueView:
             m &= self.brand == f.brand.strip().lower()
         if f.colour:
             want = f.colour.strip().lower()
-            table = np.array([bool(c) and (c == want or re.search(rf"\b{re.escape(want)}\b", c) is not None)
-                              for c in self._col_values], dtype=bool)
+            table = np.array(
+                [
+                    bool(c) and (c == want or re.search(rf"\b{re.escape(want)}\b", c) is not None)
+                    for c in self._col_values
+                ],
+                dtype=bool,
+            )
             m &= table[self._col_codes]
         if f.size:
             want = str(f.size).strip().upper()
@@ -205,18 +233,28 @@ def _size_set(value: Any) -> frozenset:
 
 # ----------------------------------------------------------------------------- products
 
+
 class ProductRetriever:
     """Search and recommendations over the product index and catalogue view."""
 
-    def __init__(self, index: VectorIndex, view: CatalogueView, embedder: Embedder,
-                 keyword_weight: float = HYBRID_KEYWORD_WEIGHT) -> None:
+    def __init__(
+        self, index: VectorIndex, view: CatalogueView, embedder: Embedder, keyword_weight: float = HYBRID_KEYWORD_WEIGHT
+    ) -> None:
         self.index = index
         self.view = view
         self.embedder = embedder
         self.keyword_weight = keyword_weight
 
-    def search(self, query: str, filters: Optional[ProductFilters] = None, k: int = 10, *, mode: str = "hybrid",
-               parse_query: bool = True, nprobe: Optional[int] = None) -> List[Tuple[int, float]]:
+    def search(
+        self,
+        query: str,
+        filters: Optional[ProductFilters] = None,
+        k: int = 10,
+        *,
+        mode: str = "hybrid",
+        parse_query: bool = True,
+        nprobe: Optional[int] = None,
+    ) -> List[Tuple[int, float]]:
         """Ranked (product id, score) pairs. ``mode``: hybrid | semantic | keyword."""
         if mode not in ("hybrid", "semantic", "keyword"):
             raise ValueError(f"unknown search mode {mode!r}")
@@ -227,14 +265,23 @@ class ProductRetriever:
         results = self._search(text, combined, k, mode, nprobe)
         if not results and combined != explicit:
             results = self._search(text, explicit, k, mode, nprobe)
-        sku_hits = [] if mode == "semantic" else [  # an exact SKU is a keyword match
-            self.view.sku[t.upper().rstrip(".")] for t in SKU_TOKEN_RE.findall(query) if t.upper().rstrip(".") in self.view.sku]
+        sku_hits = (
+            []
+            if mode == "semantic"
+            else [  # an exact SKU is a keyword match
+                self.view.sku[t.upper().rstrip(".")]
+                for t in SKU_TOKEN_RE.findall(query)
+                if t.upper().rstrip(".") in self.view.sku
+            ]
+        )
         if sku_hits:
             rest = [(i, s) for i, s in results if i not in sku_hits]
             results = [(i, 2.0) for i in dict.fromkeys(sku_hits)] + rest
         return results[:k]
 
-    def _search(self, text: str, f: ProductFilters, k: int, mode: str, nprobe: Optional[int]) -> List[Tuple[int, float]]:
+    def _search(
+        self, text: str, f: ProductFilters, k: int, mode: str, nprobe: Optional[int]
+    ) -> List[Tuple[int, float]]:
         mask = self.view.mask(f)
         if mask is not None and not mask.any():
             return []
@@ -249,9 +296,9 @@ class ProductRetriever:
                     scores[int(i)] = float(s)
         if mode in ("keyword", "hybrid") and text:
             kw = self.view.keyword_scores(text, mask)
-            top = np.argpartition(-kw, min(n_cand, len(kw) - 1))[:n_cand] if len(kw) else []
+            top = np.argpartition(-kw, min(n_cand, len(kw) - 1))[:n_cand] if len(kw) else np.zeros(0, dtype=np.intp)
             w = 1.0 if mode == "keyword" else self.keyword_weight
-            if mode == "hybrid" and scores:
+            if mode == "hybrid" and q is not None and scores:
                 # Products outside the semantic shortlist get their real semantic score, not zero.
                 missing = [int(self.view.ids[j]) for j in top if kw[j] > 0 and int(self.view.ids[j]) not in scores]
                 for pid, s in self._semantic_scores(q, missing).items():
@@ -276,8 +323,9 @@ class ProductRetriever:
                 out[pid] = float(v @ q)
         return out
 
-    def similar(self, product_id: int, k: int = 5, max_price: Optional[float] = None,
-                same_category: bool = True) -> List[Tuple[int, float]]:
+    def similar(
+        self, product_id: int, k: int = 5, max_price: Optional[float] = None, same_category: bool = True
+    ) -> List[Tuple[int, float]]:
         """Nearest neighbours of a product's own embedding, optionally same category and under a price."""
         v = self.index.reconstruct(product_id)
         pos = self.view.pos.get(int(product_id))
@@ -294,6 +342,7 @@ class ProductRetriever:
 
 
 # ----------------------------------------------------------------------------- policies
+
 
 class PolicyRetriever:
     """Policy/FAQ passages by cosine similarity, cut at a threshold so unknowns get "I don't know"."""
@@ -314,6 +363,7 @@ class PolicyRetriever:
 
 # ----------------------------------------------------------------------------- loading
 
+
 class Retrieval:
     """The loaded indexes of one database: products and policies."""
 
@@ -322,8 +372,16 @@ class Retrieval:
         self.policies = policies
 
     @classmethod
-    def load(cls, engine: Engine, index_dir: Union[str, Path, None], model: Optional[str] = None,
-             *, backend: Optional[str] = None, sync: bool = True, search_threads: Optional[int] = 1) -> "Retrieval":
+    def load(
+        cls,
+        engine: Engine,
+        index_dir: Union[str, Path, None],
+        model: Optional[str] = None,
+        *,
+        backend: Optional[str] = None,
+        sync: bool = True,
+        search_threads: Optional[int] = 1,
+    ) -> "Retrieval":
         """Load both indexes (verifying manifests); bring the product index up to date if the data moved.
 
         ``search_threads``: FAISS OpenMP threads for this process. A chat answers one query
@@ -357,4 +415,3 @@ def _writable(path: Path) -> bool:
     import os
 
     return os.access(path, os.W_OK)
-

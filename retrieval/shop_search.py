@@ -4,6 +4,7 @@ Product search (semantic + keyword, with structured filters), look-ups by id or 
 products, what goes with a product, and the policy passages that answer a question. Everything
 here is public shop information; orders live in :mod:`shopdb.orders`, behind ownership checks.
 """
+
 from __future__ import annotations
 
 import threading
@@ -28,8 +29,15 @@ class ShopSearch:
     shared by every thread; each method opens its own short database session.
     """
 
-    def __init__(self, engine: Engine, index_dir: Optional[Path] = None, embedding_model: Optional[str] = None, *,
-                 embedding_backend: Optional[str] = None, policy_threshold: Optional[float] = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        index_dir: Optional[Path] = None,
+        embedding_model: Optional[str] = None,
+        *,
+        embedding_backend: Optional[str] = None,
+        policy_threshold: Optional[float] = None,
+    ) -> None:
         self.engine = engine
         self.sessions: sessionmaker = session_factory(engine)
         self.index_dir = index_dir
@@ -40,16 +48,22 @@ class ShopSearch:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_settings(cls, settings: Optional[Settings] = None, *, timeout: Optional[float] = None,
-                      **kwargs: Any) -> "ShopSearch":
+    def from_settings(
+        cls, settings: Optional[Settings] = None, *, timeout: Optional[float] = None, **kwargs: Any
+    ) -> "ShopSearch":
         """Search over the database, index folder and embedding model of ``settings``.
 
         ``timeout``: the servers' bound on every database statement (``SHOP_DB_TIMEOUT``).
         """
         settings = settings or get_settings()
         engine = create_db_engine(settings.resolved_database_url, timeout=timeout)
-        return cls(engine, settings.resolved_index_dir, settings.embedding_model,
-                   embedding_backend=settings.embedding_backend, **kwargs)
+        return cls(
+            engine,
+            settings.resolved_index_dir,
+            settings.embedding_model,
+            embedding_backend=settings.embedding_backend,
+            **kwargs,
+        )
 
     # ------------------------------------------------------------------ retrieval (lazy, shared)
 
@@ -59,8 +73,9 @@ class ShopSearch:
         if self._retrieval is None:
             with self._lock:
                 if self._retrieval is None:
-                    self._retrieval = Retrieval.load(self.engine, self.index_dir, self.embedding_model,
-                                                     backend=self.embedding_backend)
+                    self._retrieval = Retrieval.load(
+                        self.engine, self.index_dir, self.embedding_model, backend=self.embedding_backend
+                    )
         return self._retrieval
 
     def warm_up(self) -> None:
@@ -69,8 +84,15 @@ class ShopSearch:
 
     # ------------------------------------------------------------------ products
 
-    def search_products(self, query: str, filters: Union[ProductFilters, Mapping[str, Any], None] = None,
-                        k: int = 5, *, mode: str = "hybrid", parse_query: bool = True) -> List[ProductHit]:
+    def search_products(
+        self,
+        query: str,
+        filters: Union[ProductFilters, Mapping[str, Any], None] = None,
+        k: int = 5,
+        *,
+        mode: str = "hybrid",
+        parse_query: bool = True,
+    ) -> List[ProductHit]:
         """Products matching a shopper's free-text ``query`` and structured ``filters``.
 
         ``filters``: category, min_price, max_price, colour, size, in_stock, brand
@@ -95,7 +117,9 @@ class ShopSearch:
             p = s.execute(stmt).scalar_one_or_none()
             return _product_hit(p) if p else None
 
-    def similar_products(self, product_id: Union[int, str], k: int = 5, max_price: Optional[float] = None) -> List[ProductHit]:
+    def similar_products(
+        self, product_id: Union[int, str], k: int = 5, max_price: Optional[float] = None
+    ) -> List[ProductHit]:
         """Alternatives to a product (nearest neighbours in embedding space, same category), cheapest cap optional."""
         base = self.get_product(product_id)
         if base is None:
@@ -124,9 +148,13 @@ class ShopSearch:
 
     @staticmethod
     def _goes_with_ids(s: Session, pid: int, k: int) -> List[int]:
-        stmt = (select(ProductRelation.related_id).join(Product, Product.id == ProductRelation.related_id)
-                .where(ProductRelation.product_id == pid, ProductRelation.kind == "goes_with")
-                .order_by(Product.stock == 0, ProductRelation.weight.desc(), ProductRelation.related_id).limit(k))
+        stmt = (
+            select(ProductRelation.related_id)
+            .join(Product, Product.id == ProductRelation.related_id)
+            .where(ProductRelation.product_id == pid, ProductRelation.kind == "goes_with")
+            .order_by(Product.stock == 0, ProductRelation.weight.desc(), ProductRelation.related_id)
+            .limit(k)
+        )
         return list(s.execute(stmt).scalars())
 
     def _hydrate(self, ranked: Sequence) -> List[ProductHit]:
@@ -146,21 +174,40 @@ class ShopSearch:
 
     def answer_policy_question(self, question: str, k: int = 3) -> List[PolicyHit]:
         """Policy/FAQ passages answering ``question``, best first; empty when nothing is relevant enough."""
-        ranked = self.retrieval.policies.search(question or "", k=max(1, min(int(k), 10)),
-                                                threshold=self.policy_threshold)
+        ranked = self.retrieval.policies.search(
+            question or "", k=max(1, min(int(k), 10)), threshold=self.policy_threshold
+        )
         if not ranked:
             return []
         with self.sessions() as s:
-            rows = {p.id: p for p in s.execute(
-                select(PolicyPassage).where(PolicyPassage.id.in_([i for i, _ in ranked]))).scalars()}
-        return [PolicyHit(p.key, p.topic, p.title, p.text, p.source, round(float(score), 4))
-                for pid, score in ranked if (p := rows.get(pid)) is not None]
+            rows = {
+                p.id: p
+                for p in s.execute(select(PolicyPassage).where(PolicyPassage.id.in_([i for i, _ in ranked]))).scalars()
+            }
+        return [
+            PolicyHit(p.key, p.topic, p.title, p.text, p.source, round(float(score), 4))
+            for pid, score in ranked
+            if (p := rows.get(pid)) is not None
+        ]
 
 
 def _product_hit(p: Product, score: Optional[float] = None) -> ProductHit:
-    return ProductHit(id=p.id, sku=p.sku, title=p.title, brand=p.brand, category=p.category.path if p.category else "",
-                      price=float(p.price), currency=p.currency, in_stock=p.stock > 0, stock=p.stock, rating=p.rating,
-                      image_url=p.image_url, attributes=dict(p.attributes or {}), description=p.description, score=score)
+    return ProductHit(
+        id=p.id,
+        sku=p.sku,
+        title=p.title,
+        brand=p.brand,
+        category=p.category.path if p.category else "",
+        price=float(p.price),
+        currency=p.currency,
+        in_stock=p.stock > 0,
+        stock=p.stock,
+        rating=p.rating,
+        image_url=p.image_url,
+        attributes=dict(p.attributes or {}),
+        description=p.description,
+        score=score,
+    )
 
 
 __all__ = ["ProductFilters", "ShopSearch"]

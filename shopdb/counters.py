@@ -11,6 +11,7 @@ PostgreSQL), so concurrent hits are counted exactly: 20 simultaneous wrong login
 ``SHOP_LIMITS_URL`` chooses the storage: unset -> the shop database; ``redis://...`` ->
 Redis; ``memory://`` -> this process only (tests of one process).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -25,7 +26,6 @@ from limits.storage import Storage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
-
 
 logger = logging.getLogger(__name__)
 

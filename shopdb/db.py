@@ -4,6 +4,7 @@ One code path for SQLite (embedded default, ``var/shop.db``) and PostgreSQL (by
 URL). SQLite gets WAL journaling so the action server can read while a build or
 an import writes, and a busy timeout instead of "database is locked" errors.
 """
+
 from __future__ import annotations
 
 import sqlite3
@@ -52,17 +53,28 @@ def create_db_engine(url: str, *, echo: bool = False, timeout: Optional[float] =
         in_memory = not database or database == ":memory:"
         if in_memory:
             # One shared connection, or every checkout would see a different empty database.
-            engine = create_engine(url, future=True, echo=echo, poolclass=StaticPool,
-                                   connect_args={"check_same_thread": False, "factory": ShopSQLiteConnection})
+            engine = create_engine(
+                url,
+                future=True,
+                echo=echo,
+                poolclass=StaticPool,
+                connect_args={"check_same_thread": False, "factory": ShopSQLiteConnection},
+            )
         else:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
             # A small QueuePool (SQLAlchemy 1.4 defaults to NullPool for SQLite files, which
             # reconnects and re-runs the pragmas on every checkout). SQLite serialises writers;
             # WAL lets readers proceed meanwhile, busy_timeout makes writers wait, not fail.
-            engine = create_engine(url, future=True, echo=echo, poolclass=QueuePool, pool_size=5,
-                                   max_overflow=10, pool_timeout=timeout,
-                                   connect_args={"check_same_thread": False, "timeout": timeout,
-                                                 "factory": ShopSQLiteConnection})
+            engine = create_engine(
+                url,
+                future=True,
+                echo=echo,
+                poolclass=QueuePool,
+                pool_size=5,
+                max_overflow=10,
+                pool_timeout=timeout,
+                connect_args={"check_same_thread": False, "timeout": timeout, "factory": ShopSQLiteConnection},
+            )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record) -> None:  # pragma: no cover - trivial
@@ -80,8 +92,16 @@ def create_db_engine(url: str, *, echo: bool = False, timeout: Optional[float] =
             "connect_timeout": max(1, int(round(timeout))),
             "options": f"-c statement_timeout={milliseconds} -c lock_timeout={milliseconds}",
         }
-    return create_engine(url, future=True, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True,
-                         pool_timeout=timeout, connect_args=connect_args)
+    return create_engine(
+        url,
+        future=True,
+        echo=echo,
+        pool_size=10,
+        max_overflow=20,
+        pool_pre_ping=True,
+        pool_timeout=timeout,
+        connect_args=connect_args,
+    )
 
 
 def session_factory(engine: Engine) -> sessionmaker:

@@ -23,6 +23,7 @@ order       e-mail                      status     what it demonstrates
 
 Customer ids: ``C0000001`` (Alex Morgan), ``C0000002`` (Sam Lee).
 """
+
 from __future__ import annotations
 
 import bisect
@@ -33,7 +34,7 @@ import re
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from shopdb.taxonomy import PRODUCT_TYPES, TYPES_BY_KEY, ProductType, category_code, type_code
 
@@ -42,7 +43,29 @@ DEFAULT_SEED = 20240501
 CURRENCY = "EUR"
 IMAGE_BASE = "https://img.larkspur-market.example/p"
 
-_SYL_A = ["Ae", "Al", "Bo", "Ca", "Del", "Fen", "Ga", "Hal", "Is", "Ka", "Lu", "Mar", "No", "Or", "Pe", "Ri", "Sol", "Te", "Ul", "Ve", "Zen"]
+_SYL_A = [
+    "Ae",
+    "Al",
+    "Bo",
+    "Ca",
+    "Del",
+    "Fen",
+    "Ga",
+    "Hal",
+    "Is",
+    "Ka",
+    "Lu",
+    "Mar",
+    "No",
+    "Or",
+    "Pe",
+    "Ri",
+    "Sol",
+    "Te",
+    "Ul",
+    "Ve",
+    "Zen",
+]
 _SYL_B = ["ro", "na", "via", "lix", "ra", "to", "mo", "da", "ven", "lia", "rin", "tor", "sa", "vo", "len"]
 _SUFFIX = ["", "", "", " 2", " 3", " Pro", " Lite", " Max", " II", " Air", " Go", " Plus", " X"]
 
@@ -109,7 +132,14 @@ def _price(rng: random.Random, lo: float, hi: float) -> Decimal:
 
 def _sizes(rng: random.Random, t: ProductType) -> Any:
     sizes = list(t.sizes)
-    wearable = t.category.split("/")[0] in ("Shoes", "Clothing") or t.key in ("gloves", "garden_gloves", "belts", "sun_hats", "bikes_helmets", "sports_socks")
+    wearable = t.category.split("/")[0] in ("Shoes", "Clothing") or t.key in (
+        "gloves",
+        "garden_gloves",
+        "belts",
+        "sun_hats",
+        "bikes_helmets",
+        "sports_socks",
+    )
     if wearable:
         if len(sizes) <= 3:
             return sizes
@@ -188,13 +218,17 @@ def generate_product(i: int, seed: int = DEFAULT_SEED) -> ProductRecord:
         sentences.append(f"Size: {attrs['size']}.")
     if audience in ("men", "women", "kids"):
         sentences.append(f"Designed for {audience}.")
-    sentences.append(rng.choice([
-        "Backed by our 2-year warranty.",
-        "A customer favourite for everyday use.",
-        "Thoughtfully designed and built to last.",
-        "Great value and a popular gift.",
-        "Ships in recyclable packaging.",
-    ]))
+    sentences.append(
+        rng.choice(
+            [
+                "Backed by our 2-year warranty.",
+                "A customer favourite for everyday use.",
+                "Thoughtfully designed and built to last.",
+                "Great value and a popular gift.",
+                "Ships in recyclable packaging.",
+            ]
+        )
+    )
     if not t.returnable:
         sentences.append("For hygiene reasons this item cannot be returned once opened.")
     description = " ".join(sentences)
@@ -204,9 +238,19 @@ def generate_product(i: int, seed: int = DEFAULT_SEED) -> ProductRecord:
     rating = None if rng.random() < 0.1 else round(min(5.0, max(1.0, rng.gauss(4.2, 0.5))), 1)
     sku = f"{category_code(t.category)}-{type_code(t)}-{i + 1:07d}"
     return ProductRecord(
-        sku=sku, title=title, description=description, brand=brand, category=t.category,
-        attributes=attrs, price=price, currency=CURRENCY, stock=stock, rating=rating,
-        image_url=f"{IMAGE_BASE}/{sku.lower()}.jpg", returnable=t.returnable, type_key=t.key,
+        sku=sku,
+        title=title,
+        description=description,
+        brand=brand,
+        category=t.category,
+        attributes=attrs,
+        price=price,
+        currency=CURRENCY,
+        stock=stock,
+        rating=rating,
+        image_url=f"{IMAGE_BASE}/{sku.lower()}.jpg",
+        returnable=t.returnable,
+        type_key=t.key,
     )
 
 
@@ -216,16 +260,9 @@ def iter_products(n: int, seed: int = DEFAULT_SEED, start: int = 0) -> Iterator[
         yield generate_product(i, seed)
 
 
-def iter_batches(iterable: Iterable[Any], size: int) -> Iterator[List[Any]]:
-    it = iter(iterable)
-    while True:
-        batch = list(itertools.islice(it, size))
-        if not batch:
-            return
-        yield batch
-
-
-def generate_relations(products: Sequence[ProductRecord], seed: int = DEFAULT_SEED, k: int = 4) -> List[Tuple[int, int, str, float]]:
+def generate_relations(
+    products: Sequence[ProductRecord], seed: int = DEFAULT_SEED, k: int = 4
+) -> List[Tuple[int, int, str, float]]:
     """(product index, related index, kind, weight) links between the given products.
 
     ``similar``: same type, nearest in price, preferring the same audience.
@@ -239,12 +276,17 @@ def generate_relations(products: Sequence[ProductRecord], seed: int = DEFAULT_SE
     for key in by_type:
         by_type[key].sort(key=lambda j: (products[j].price, j))
     links: List[Tuple[int, int, str, float]] = []
-    for key, members in by_type.items():
+    for members in by_type.values():
         for pos, idx in enumerate(members):
             p = products[idx]
-            window = members[max(0, pos - 6): pos] + members[pos + 1: pos + 7]
-            window.sort(key=lambda j: (products[j].attributes.get("audience") != p.attributes.get("audience"),
-                                       abs(products[j].price - p.price), j))
+            window = members[max(0, pos - 6) : pos] + members[pos + 1 : pos + 7]
+            window.sort(
+                key=lambda j: (
+                    products[j].attributes.get("audience") != p.attributes.get("audience"),
+                    abs(products[j].price - p.price),
+                    j,
+                )
+            )
             for rank, j in enumerate(window[:k]):
                 links.append((idx, j, "similar", round(1.0 - rank * 0.1, 2)))
             t = TYPES_BY_KEY.get(p.type_key or "")
@@ -256,10 +298,14 @@ def generate_relations(products: Sequence[ProductRecord], seed: int = DEFAULT_SE
                 if not cands:
                     continue
                 sample = [cands[rng.randrange(len(cands))] for _ in range(8)]
-                sample.sort(key=lambda j: (
-                    products[j].attributes.get("audience") not in (p.attributes.get("audience"), "unisex", None),
-                    products[j].attributes.get("colour") != p.attributes.get("colour"),
-                    products[j].stock == 0, j))
+                sample.sort(
+                    key=lambda j: (
+                        products[j].attributes.get("audience") not in (p.attributes.get("audience"), "unisex", None),
+                        products[j].attributes.get("colour") != p.attributes.get("colour"),
+                        products[j].stock == 0,
+                        j,
+                    )
+                )
                 chosen.append(sample[0])
             for rank, j in enumerate(chosen[:k]):
                 links.append((idx, j, "goes_with", round(1.0 - rank * 0.1, 2)))
@@ -268,23 +314,131 @@ def generate_relations(products: Sequence[ProductRecord], seed: int = DEFAULT_SE
 
 # ----------------------------------------------------------------- customers and orders
 
-FIRST = ["Alex", "Sam", "Maria", "Jonas", "Aisha", "Liam", "Sofia", "Noah", "Emma", "Lucas", "Chloe", "Mateo", "Yuki",
-         "Priya", "Oliver", "Hannah", "Omar", "Ines", "Finn", "Zara", "Elena", "Tom", "Leila", "Max", "Nina", "Ravi",
-         "Clara", "Ben", "Amara", "Felix", "Julia", "Kai", "Lena", "Marco", "Sara", "Theo", "Anna", "Hugo", "Mia", "Ivan"]
-LAST = ["Morgan", "Lee", "Garcia", "Schmidt", "Khan", "Murphy", "Rossi", "Dubois", "Nowak", "Jansen", "Silva", "Novak",
-        "Tanaka", "Patel", "Brown", "Weber", "Haddad", "Costa", "Larsen", "Ahmed", "Popescu", "Fischer", "Moreau",
-        "Kowalski", "Bakker", "Santos", "Nielsen", "Romano", "Meyer", "Walsh", "Berg", "Laurent", "Wright", "Keller"]
-STREETS = ["Canal Street", "Lindenstraat", "Rue des Lilas", "Market Square", "Kastanienallee", "Via Roma", "High Street",
-           "Station Road", "Harbour Lane", "Park Avenue", "Mill Road", "Church Street", "Oak Drive", "Bridge Street"]
-CITIES = [("Amsterdam", "NL", "1012 AB"), ("Berlin", "DE", "10115"), ("Paris", "FR", "75003"), ("Dublin", "IE", "D02 X285"),
-          ("Madrid", "ES", "28004"), ("Milan", "IT", "20121"), ("Vienna", "AT", "1010"), ("Brussels", "BE", "1000"),
-          ("Lisbon", "PT", "1100-148"), ("Copenhagen", "DK", "1050"), ("Stockholm", "SE", "111 22"), ("Warsaw", "PL", "00-001"),
-          ("Rotterdam", "NL", "3011 AA"), ("Munich", "DE", "80331"), ("Lyon", "FR", "69001"), ("Porto", "PT", "4000-322")]
+FIRST = [
+    "Alex",
+    "Sam",
+    "Maria",
+    "Jonas",
+    "Aisha",
+    "Liam",
+    "Sofia",
+    "Noah",
+    "Emma",
+    "Lucas",
+    "Chloe",
+    "Mateo",
+    "Yuki",
+    "Priya",
+    "Oliver",
+    "Hannah",
+    "Omar",
+    "Ines",
+    "Finn",
+    "Zara",
+    "Elena",
+    "Tom",
+    "Leila",
+    "Max",
+    "Nina",
+    "Ravi",
+    "Clara",
+    "Ben",
+    "Amara",
+    "Felix",
+    "Julia",
+    "Kai",
+    "Lena",
+    "Marco",
+    "Sara",
+    "Theo",
+    "Anna",
+    "Hugo",
+    "Mia",
+    "Ivan",
+]
+LAST = [
+    "Morgan",
+    "Lee",
+    "Garcia",
+    "Schmidt",
+    "Khan",
+    "Murphy",
+    "Rossi",
+    "Dubois",
+    "Nowak",
+    "Jansen",
+    "Silva",
+    "Novak",
+    "Tanaka",
+    "Patel",
+    "Brown",
+    "Weber",
+    "Haddad",
+    "Costa",
+    "Larsen",
+    "Ahmed",
+    "Popescu",
+    "Fischer",
+    "Moreau",
+    "Kowalski",
+    "Bakker",
+    "Santos",
+    "Nielsen",
+    "Romano",
+    "Meyer",
+    "Walsh",
+    "Berg",
+    "Laurent",
+    "Wright",
+    "Keller",
+]
+STREETS = [
+    "Canal Street",
+    "Lindenstraat",
+    "Rue des Lilas",
+    "Market Square",
+    "Kastanienallee",
+    "Via Roma",
+    "High Street",
+    "Station Road",
+    "Harbour Lane",
+    "Park Avenue",
+    "Mill Road",
+    "Church Street",
+    "Oak Drive",
+    "Bridge Street",
+]
+CITIES = [
+    ("Amsterdam", "NL", "1012 AB"),
+    ("Berlin", "DE", "10115"),
+    ("Paris", "FR", "75003"),
+    ("Dublin", "IE", "D02 X285"),
+    ("Madrid", "ES", "28004"),
+    ("Milan", "IT", "20121"),
+    ("Vienna", "AT", "1010"),
+    ("Brussels", "BE", "1000"),
+    ("Lisbon", "PT", "1100-148"),
+    ("Copenhagen", "DK", "1050"),
+    ("Stockholm", "SE", "111 22"),
+    ("Warsaw", "PL", "00-001"),
+    ("Rotterdam", "NL", "3011 AA"),
+    ("Munich", "DE", "80331"),
+    ("Lyon", "FR", "69001"),
+    ("Porto", "PT", "4000-322"),
+]
 CARRIERS = {"DHL": ("JJD", 18), "UPS": ("1Z", 16), "DPD": ("0", 14), "PostNL": ("3S", 13), "GLS": ("", 11)}
 HUBS = ["Venlo hub", "Leipzig hub", "Roissy hub", "Utrecht depot", "Cologne depot", "Antwerp depot", "local depot"]
 PAYMENTS = ["card", "card", "card", "paypal", "ideal", "klarna", "apple_pay", "bank_transfer"]
-RETURN_REASONS = ["Too small", "Too large", "Not as described", "Changed my mind", "Arrived damaged", "Wrong item sent",
-                  "Better price elsewhere", "Quality not as expected"]
+RETURN_REASONS = [
+    "Too small",
+    "Too large",
+    "Not as described",
+    "Changed my mind",
+    "Arrived damaged",
+    "Wrong item sent",
+    "Better price elsewhere",
+    "Quality not as expected",
+]
 
 
 @dataclass
@@ -343,9 +497,14 @@ class CustomerRecord:
 
 def _address(rng: random.Random, name: str) -> Dict[str, Any]:
     city, country, postcode = rng.choice(CITIES)
-    return {"name": name, "line1": f"{rng.choice(STREETS)} {rng.randint(1, 180)}",
-            "line2": rng.choice([None, None, None, f"Apt {rng.randint(1, 40)}"]),
-            "city": city, "postcode": postcode, "country": country}
+    return {
+        "name": name,
+        "line1": f"{rng.choice(STREETS)} {rng.randint(1, 180)}",
+        "line2": rng.choice([None, None, None, f"Apt {rng.randint(1, 40)}"]),
+        "city": city,
+        "postcode": postcode,
+        "country": country,
+    }
 
 
 def _tracking(rng: random.Random, carrier: str) -> str:
@@ -359,10 +518,14 @@ def _shipment_story(rng: random.Random, order: OrderRecord, until: dt.datetime) 
     assert order.shipped_at is not None
     city = order.address["city"]
     at = order.shipped_at
-    order.events.append(ShipmentEventRecord(at - dt.timedelta(hours=3), "label_created", "Larkspur warehouse, Venlo",
-                                            "Shipping label created"))
-    order.events.append(ShipmentEventRecord(at, "picked_up", "Larkspur warehouse, Venlo",
-                                            f"Parcel handed to {order.carrier}"))
+    order.events.append(
+        ShipmentEventRecord(
+            at - dt.timedelta(hours=3), "label_created", "Larkspur warehouse, Venlo", "Shipping label created"
+        )
+    )
+    order.events.append(
+        ShipmentEventRecord(at, "picked_up", "Larkspur warehouse, Venlo", f"Parcel handed to {order.carrier}")
+    )
     hub_at = at + dt.timedelta(hours=rng.randint(6, 20))
     if hub_at <= until:
         order.events.append(ShipmentEventRecord(hub_at, "in_transit", rng.choice(HUBS), "In transit"))
@@ -372,12 +535,27 @@ def _shipment_story(rng: random.Random, order: OrderRecord, until: dt.datetime) 
         order.events.append(ShipmentEventRecord(order.delivered_at, "delivered", city, "Delivered"))
 
 
-def _make_order(rng: random.Random, number: str, customer_index: int, address: Dict[str, Any],
-                items: List[OrderItemRecord], placed_at: dt.datetime, status: str, today: dt.datetime,
-                transit_days: int = 2) -> OrderRecord:
-    order = OrderRecord(order_number=number, customer_index=customer_index, status=status, placed_at=placed_at,
-                        items=items, payment_method=rng.choice(PAYMENTS),
-                        shipping_method=rng.choice(["standard", "standard", "standard", "express"]), address=address)
+def _make_order(
+    rng: random.Random,
+    number: str,
+    customer_index: int,
+    address: Dict[str, Any],
+    items: List[OrderItemRecord],
+    placed_at: dt.datetime,
+    status: str,
+    today: dt.datetime,
+    transit_days: int = 2,
+) -> OrderRecord:
+    order = OrderRecord(
+        order_number=number,
+        customer_index=customer_index,
+        status=status,
+        placed_at=placed_at,
+        items=items,
+        payment_method=rng.choice(PAYMENTS),
+        shipping_method=rng.choice(["standard", "standard", "standard", "express"]),
+        address=address,
+    )
     if status in ("paid", "packed", "shipped", "delivered"):
         order.paid_at = placed_at + dt.timedelta(minutes=rng.randint(1, 30))
     if status == "cancelled":
@@ -399,12 +577,34 @@ def generate_customers(n: int, seed: int = DEFAULT_SEED, today: Optional[dt.date
     rng = random.Random(seed + 11)
     now = dt.datetime.combine(today or dt.date.today(), dt.time(9, 0))
     out = [
-        CustomerRecord("C0000001", "alex.morgan@example.com", "Alex Morgan", now - dt.timedelta(days=400),
-                       {"name": "Alex Morgan", "line1": "Canal Street 12", "line2": None, "city": "Amsterdam",
-                        "postcode": "1012 AB", "country": "NL"}),
-        CustomerRecord("C0000002", "sam.lee@example.com", "Sam Lee", now - dt.timedelta(days=200),
-                       {"name": "Sam Lee", "line1": "Kastanienallee 7", "line2": "Apt 3", "city": "Berlin",
-                        "postcode": "10115", "country": "DE"}),
+        CustomerRecord(
+            "C0000001",
+            "alex.morgan@example.com",
+            "Alex Morgan",
+            now - dt.timedelta(days=400),
+            {
+                "name": "Alex Morgan",
+                "line1": "Canal Street 12",
+                "line2": None,
+                "city": "Amsterdam",
+                "postcode": "1012 AB",
+                "country": "NL",
+            },
+        ),
+        CustomerRecord(
+            "C0000002",
+            "sam.lee@example.com",
+            "Sam Lee",
+            now - dt.timedelta(days=200),
+            {
+                "name": "Sam Lee",
+                "line1": "Kastanienallee 7",
+                "line2": "Apt 3",
+                "city": "Berlin",
+                "postcode": "10115",
+                "country": "DE",
+            },
+        ),
     ]
     seen = {c.email for c in out}
     for k in range(2, n):
@@ -414,8 +614,11 @@ def generate_customers(n: int, seed: int = DEFAULT_SEED, today: Optional[dt.date
             continue
         seen.add(email)
         name = f"{first} {last}"
-        out.append(CustomerRecord(f"C{k + 1:07d}", email, name,
-                                  now - dt.timedelta(days=rng.randint(1, 900)), _address(rng, name)))
+        out.append(
+            CustomerRecord(
+                f"C{k + 1:07d}", email, name, now - dt.timedelta(days=rng.randint(1, 900)), _address(rng, name)
+            )
+        )
     return out
 
 
@@ -426,8 +629,13 @@ def _pick_product(rng: random.Random, products: Sequence[ProductRecord], type_ke
     return cands[(offset + rng.randrange(len(cands))) % len(cands)]
 
 
-def generate_orders(products: Sequence[ProductRecord], customers: Sequence[CustomerRecord], n_orders: int,
-                    seed: int = DEFAULT_SEED, today: Optional[dt.date] = None) -> List[OrderRecord]:
+def generate_orders(
+    products: Sequence[ProductRecord],
+    customers: Sequence[CustomerRecord],
+    n_orders: int,
+    seed: int = DEFAULT_SEED,
+    today: Optional[dt.date] = None,
+) -> List[OrderRecord]:
     """Demo orders (fixed numbers) plus ``n_orders`` random orders over the last 120 days."""
     rng = random.Random(seed + 13)
     now = dt.datetime.combine(today or dt.date.today(), dt.time(9, 0))
@@ -436,18 +644,53 @@ def generate_orders(products: Sequence[ProductRecord], customers: Sequence[Custo
     sam = customers[1].address
     pick = lambda key, off=0: _pick_product(rng, products, key, off)  # noqa: E731
     demo = [
-        _make_order(rng, "10000001", 0, alex, [OrderItemRecord(pick("running_shoes"), 1), OrderItemRecord(pick("sports_socks"), 2)],
-                    now - 8 * day, "delivered", now, transit_days=2),
+        _make_order(
+            rng,
+            "10000001",
+            0,
+            alex,
+            [OrderItemRecord(pick("running_shoes"), 1), OrderItemRecord(pick("sports_socks"), 2)],
+            now - 8 * day,
+            "delivered",
+            now,
+            transit_days=2,
+        ),
         _make_order(rng, "10000002", 0, alex, [OrderItemRecord(pick("headphones"), 1)], now - 2 * day, "shipped", now),
-        _make_order(rng, "10000003", 0, alex, [OrderItemRecord(pick("coffee_makers"), 1), OrderItemRecord(pick("mugs"), 1)],
-                    now - dt.timedelta(hours=2), "paid", now),
+        _make_order(
+            rng,
+            "10000003",
+            0,
+            alex,
+            [OrderItemRecord(pick("coffee_makers"), 1), OrderItemRecord(pick("mugs"), 1)],
+            now - dt.timedelta(hours=2),
+            "paid",
+            now,
+        ),
         _make_order(rng, "10000004", 0, alex, [OrderItemRecord(pick("jumpers"), 1)], now - 48 * day, "delivered", now),
-        _make_order(rng, "10000005", 0, alex, [OrderItemRecord(pick("rain_jackets"), 1), OrderItemRecord(pick("backpacks"), 1)],
-                    now - 22 * day, "delivered", now),
-        _make_order(rng, "10000006", 0, alex, [OrderItemRecord(pick("novels"), 2)], now - dt.timedelta(hours=20), "packed", now),
+        _make_order(
+            rng,
+            "10000005",
+            0,
+            alex,
+            [OrderItemRecord(pick("rain_jackets"), 1), OrderItemRecord(pick("backpacks"), 1)],
+            now - 22 * day,
+            "delivered",
+            now,
+        ),
+        _make_order(
+            rng, "10000006", 0, alex, [OrderItemRecord(pick("novels"), 2)], now - dt.timedelta(hours=20), "packed", now
+        ),
         _make_order(rng, "10000007", 0, alex, [OrderItemRecord(pick("lamps"), 1)], now - 15 * day, "cancelled", now),
-        _make_order(rng, "10000008", 1, sam, [OrderItemRecord(pick("earrings"), 1), OrderItemRecord(pick("dresses"), 1)],
-                    now - 6 * day, "delivered", now),
+        _make_order(
+            rng,
+            "10000008",
+            1,
+            sam,
+            [OrderItemRecord(pick("earrings"), 1), OrderItemRecord(pick("dresses"), 1)],
+            now - 6 * day,
+            "delivered",
+            now,
+        ),
     ]
     # A return in progress on 10000005: jacket received back, refund processing.
     demo[4].returns.append(ReturnRecord(0, "Too small", "received", "processing", now - 10 * day))
@@ -472,13 +715,18 @@ def generate_orders(products: Sequence[ProductRecord], customers: Sequence[Custo
             status = "shipped"
         else:
             status = "delivered"
-        items = [OrderItemRecord(rng.randrange(n_products), rng.choice([1, 1, 1, 2]))
-                 for _ in range(rng.choice([1, 1, 2, 2, 3, 4]))]
-        order = _make_order(rng, number, c, customers[c].address, items, placed, status, now,
-                            transit_days=rng.randint(1, 3))
+        items = [
+            OrderItemRecord(rng.randrange(n_products), rng.choice([1, 1, 1, 2]))
+            for _ in range(rng.choice([1, 1, 2, 2, 3, 4]))
+        ]
+        order = _make_order(
+            rng, number, c, customers[c].address, items, placed, status, now, transit_days=rng.randint(1, 3)
+        )
         if status == "delivered" and rng.random() < 0.08:
-            since = (now - order.delivered_at).days if order.delivered_at else 0
-            created = order.delivered_at + dt.timedelta(days=rng.randint(1, max(1, min(since, 28))))
+            delivered = order.delivered_at
+            assert delivered is not None  # _make_order sets it for every delivered order
+            since = (now - delivered).days
+            created = delivered + dt.timedelta(days=rng.randint(1, max(1, min(since, 28))))
             age = (now - created).days
             if age < 3:
                 st, refund = "requested", "not_started"
@@ -486,7 +734,8 @@ def generate_orders(products: Sequence[ProductRecord], customers: Sequence[Custo
                 st, refund = "received", "processing"
             else:
                 st, refund = ("refunded", "refunded") if rng.random() < 0.9 else ("rejected", "not_applicable")
-            order.returns.append(ReturnRecord(rng.randrange(len(items)), rng.choice(RETURN_REASONS), st, refund,
-                                              min(created, now)))
+            order.returns.append(
+                ReturnRecord(rng.randrange(len(items)), rng.choice(RETURN_REASONS), st, refund, min(created, now))
+            )
         orders.append(order)
     return orders

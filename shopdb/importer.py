@@ -27,6 +27,7 @@ even when other rows fail (nothing valid is lost); each failure is reported as
 ``row N, field F: reason`` (row numbers are file lines for CSV, 1-based
 positions for JSON). ``--strict`` loads nothing if any row fails.
 """
+
 from __future__ import annotations
 
 import csv
@@ -43,6 +44,12 @@ from sqlalchemy import delete, select, update
 from shopdb.demo_data import ProductRecord
 
 MAX_ROWS = 2_000_000
+
+
+def _json_error(exc: ValueError) -> str:
+    """Why ``json.loads`` failed: a ``JSONDecodeError``'s message, or the plain ``ValueError``'s
+    (e.g. an integer over Python's 4300-digit limit), which has no ``msg``."""
+    return exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
 
 
 class ProductIn(BaseModel):
@@ -94,7 +101,7 @@ class ProductIn(BaseModel):
             try:
                 return Decimal(text)
             except InvalidOperation:
-                raise ValueError("must be a number like 19.99")
+                raise ValueError("must be a number like 19.99") from None
         if isinstance(v, float):
             return Decimal(str(v))
         return v
@@ -131,8 +138,8 @@ class ProductIn(BaseModel):
         if isinstance(v, str):
             try:
                 v = json.loads(v)
-            except ValueError as exc:
-                raise ValueError(f"must be a JSON object ({exc.msg})")
+            except ValueError as exc:  # JSONDecodeError, or a plain ValueError (an integer over 4300 digits)
+                raise ValueError(f"must be a JSON object ({_json_error(exc)})") from None
         if not isinstance(v, dict):
             raise ValueError("must be a JSON object")
         return v
@@ -146,9 +153,20 @@ class ProductIn(BaseModel):
         if self.size:
             sizes = [s.strip() for s in self.size.split("|") if s.strip()]
             attrs["size"] = sizes if len(sizes) > 1 else sizes[0]
-        return ProductRecord(sku=self.sku, title=self.title, description=self.description, brand=self.brand,
-                             category=self.category, attributes=attrs, price=self.price, currency=self.currency,
-                             stock=self.stock, rating=self.rating, image_url=self.image_url, returnable=self.returnable)
+        return ProductRecord(
+            sku=self.sku,
+            title=self.title,
+            description=self.description,
+            brand=self.brand,
+            category=self.category,
+            attributes=attrs,
+            price=self.price,
+            currency=self.currency,
+            stock=self.stock,
+            rating=self.rating,
+            image_url=self.image_url,
+            returnable=self.returnable,
+        )
 
 
 @dataclass
@@ -174,8 +192,10 @@ class ImportReport:
 
     def summary(self) -> str:
         state = "loaded" if self.loaded else "not loaded"
-        text = (f"{self.file}: {self.rows} rows, {self.valid} valid, {len(self.errors)} errors; {state} "
-                f"({self.inserted} new, {self.updated} updated)")
+        text = (
+            f"{self.file}: {self.rows} rows, {self.valid} valid, {len(self.errors)} errors; {state} "
+            f"({self.inserted} new, {self.updated} updated)"
+        )
         return text + (f"; index {self.index}" if self.index else "")
 
 
@@ -211,7 +231,7 @@ def read_rows(path: Path) -> Iterator[Tuple[int, Dict[str, Any]]]:
                     try:
                         item = json.loads(line)
                     except ValueError as exc:
-                        item = {"__bad_json__": exc.msg}
+                        item = {"__bad_json__": _json_error(exc)}
                     yield n, item if isinstance(item, dict) else {"__not_object__": item}
     else:
         raise ValueError(f"unsupported file type {suffix!r}: use .csv, .json or .jsonl")
@@ -253,8 +273,9 @@ def validate_file(path: Path) -> Tuple[List[ProductRecord], List[RowError], int]
     return records, errors, n
 
 
-def import_file(settings, path: Path, *, replace: bool = False, dry_run: bool = False,
-                strict: bool = False) -> ImportReport:
+def import_file(
+    settings, path: Path, *, replace: bool = False, dry_run: bool = False, strict: bool = False
+) -> ImportReport:
     """Validate ``path`` and upsert its valid products (by SKU). The search index is retrieval's to sync
     (``assistant.shop_data.import_catalogue`` does both)."""
     from shopdb.db import create_db_engine, migrate

@@ -3,6 +3,7 @@
 Core ``insert()`` with executemany in batches (not ORM objects): 100k products
 load in seconds on SQLite and the same code runs on PostgreSQL.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Dict, Iterable, List, Optional, Sequence
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Connection, Engine
 from tqdm import tqdm
 
@@ -49,7 +50,7 @@ class LoadStats:
 
 
 def get_meta(conn: Connection) -> Dict[str, str]:
-    return {k: v for k, v in conn.execute(select(KnowledgeMeta.key, KnowledgeMeta.value))}
+    return dict(conn.execute(select(KnowledgeMeta.key, KnowledgeMeta.value)).all())
 
 
 def set_meta(conn: Connection, **values: object) -> None:
@@ -72,7 +73,9 @@ def clear_shop(conn: Connection) -> None:
     """Remove catalogue, customers and orders (policies and web tables stay)."""
     for model in (OrderIssue, Return, ShipmentEvent, OrderItem, Order, Customer, ProductRelation, Product, Category):
         conn.execute(delete(model))
-    conn.execute(delete(KnowledgeMeta).where(KnowledgeMeta.key.in_(["seed", "products", "generator_version", "source"])))
+    conn.execute(
+        delete(KnowledgeMeta).where(KnowledgeMeta.key.in_(["seed", "products", "generator_version", "source"]))
+    )
 
 
 def _product_row(p: gen.ProductRecord, category_id: int, now: dt.datetime, pid: Optional[int] = None) -> dict:
@@ -85,8 +88,15 @@ def _product_row(p: gen.ProductRecord, category_id: int, now: dt.datetime, pid: 
     return row
 
 
-def load_generated(engine: Engine, n_products: int, seed: int = gen.DEFAULT_SEED, today: Optional[dt.date] = None,
-                   n_customers: Optional[int] = None, n_orders: Optional[int] = None, progress: bool = True) -> LoadStats:
+def load_generated(
+    engine: Engine,
+    n_products: int,
+    seed: int = gen.DEFAULT_SEED,
+    today: Optional[dt.date] = None,
+    n_customers: Optional[int] = None,
+    n_orders: Optional[int] = None,
+    progress: bool = True,
+) -> LoadStats:
     """Replace the shop's data with a generated catalogue of ``n_products`` plus customers and orders."""
     stats = LoadStats()
     now = dt.datetime.utcnow()
@@ -102,15 +112,21 @@ def load_generated(engine: Engine, n_products: int, seed: int = gen.DEFAULT_SEED
             stop = min(n_products, start + RELATION_CHUNK)
             chunk = list(gen.iter_products(stop, seed, start=start))
             for b0 in range(0, len(chunk), BATCH):
-                rows = [_product_row(p, cats[p.category], now, start + b0 + j + 1)
-                        for j, p in enumerate(chunk[b0:b0 + BATCH])]
+                rows = [
+                    _product_row(p, cats[p.category], now, start + b0 + j + 1)
+                    for j, p in enumerate(chunk[b0 : b0 + BATCH])
+                ]
                 conn.execute(insert(Product), rows)
                 bar.update(len(rows))
             links = gen.generate_relations(chunk, seed=seed + start)
             for b0 in range(0, len(links), BATCH * 4):
-                conn.execute(insert(ProductRelation), [
-                    {"product_id": start + a + 1, "related_id": start + b + 1, "kind": kind, "weight": w}
-                    for a, b, kind, w in links[b0:b0 + BATCH * 4]])
+                conn.execute(
+                    insert(ProductRelation),
+                    [
+                        {"product_id": start + a + 1, "related_id": start + b + 1, "kind": kind, "weight": w}
+                        for a, b, kind, w in links[b0 : b0 + BATCH * 4]
+                    ],
+                )
             stats.relations += len(links)
             if start == 0:
                 sample = chunk
@@ -118,14 +134,30 @@ def load_generated(engine: Engine, n_products: int, seed: int = gen.DEFAULT_SEED
         stats.products = n_products
 
         customers = gen.generate_customers(n_customers, seed=seed, today=today)
-        conn.execute(insert(Customer), [
-            {"id": i + 1, "customer_id": c.customer_id, "email": c.email, "name": c.name, "created_at": c.created_at}
-            for i, c in enumerate(customers)])
+        conn.execute(
+            insert(Customer),
+            [
+                {
+                    "id": i + 1,
+                    "customer_id": c.customer_id,
+                    "email": c.email,
+                    "name": c.name,
+                    "created_at": c.created_at,
+                }
+                for i, c in enumerate(customers)
+            ],
+        )
         stats.customers = len(customers)
         orders = gen.generate_orders(sample, customers, n_orders, seed=seed, today=today)
         stats.orders, stats.returns = _insert_orders(conn, orders, sample)
-        set_meta(conn, generator_version=gen.GENERATOR_VERSION, seed=seed, products=n_products, source="generated",
-                 loaded_at=gen_now.isoformat())
+        set_meta(
+            conn,
+            generator_version=gen.GENERATOR_VERSION,
+            seed=seed,
+            products=n_products,
+            source="generated",
+            loaded_at=gen_now.isoformat(),
+        )
     return stats
 
 
@@ -141,34 +173,80 @@ def _insert_orders(conn: Connection, orders: Sequence[gen.OrderRecord], products
             item_id += 1
             ids_in_order.append((item_id, p, it.quantity))
             total += p.price * it.quantity
-            item_rows.append({"id": item_id, "order_id": oid, "product_id": it.product_index + 1, "sku": p.sku,
-                              "title": p.title, "quantity": it.quantity, "unit_price": p.price,
-                              "returnable": p.returnable})
+            item_rows.append(
+                {
+                    "id": item_id,
+                    "order_id": oid,
+                    "product_id": it.product_index + 1,
+                    "sku": p.sku,
+                    "title": p.title,
+                    "quantity": it.quantity,
+                    "unit_price": p.price,
+                    "returnable": p.returnable,
+                }
+            )
         a = o.address
-        order_rows.append({
-            "id": oid, "order_number": o.order_number, "customer_ref": o.customer_index + 1, "status": o.status,
-            "placed_at": o.placed_at, "paid_at": o.paid_at, "shipped_at": o.shipped_at,
-            "delivered_at": o.delivered_at, "cancelled_at": o.cancelled_at, "cancel_reason": o.cancel_reason,
-            "total": total, "currency": gen.CURRENCY, "payment_method": o.payment_method,
-            "shipping_method": o.shipping_method, "ship_name": a["name"], "ship_line1": a["line1"],
-            "ship_line2": a["line2"], "ship_city": a["city"], "ship_postcode": a["postcode"],
-            "ship_country": a["country"], "carrier": o.carrier, "tracking_number": o.tracking_number,
-            "updated_at": o.cancelled_at or o.delivered_at or o.shipped_at or o.paid_at or o.placed_at,
-        })
+        order_rows.append(
+            {
+                "id": oid,
+                "order_number": o.order_number,
+                "customer_ref": o.customer_index + 1,
+                "status": o.status,
+                "placed_at": o.placed_at,
+                "paid_at": o.paid_at,
+                "shipped_at": o.shipped_at,
+                "delivered_at": o.delivered_at,
+                "cancelled_at": o.cancelled_at,
+                "cancel_reason": o.cancel_reason,
+                "total": total,
+                "currency": gen.CURRENCY,
+                "payment_method": o.payment_method,
+                "shipping_method": o.shipping_method,
+                "ship_name": a["name"],
+                "ship_line1": a["line1"],
+                "ship_line2": a["line2"],
+                "ship_city": a["city"],
+                "ship_postcode": a["postcode"],
+                "ship_country": a["country"],
+                "carrier": o.carrier,
+                "tracking_number": o.tracking_number,
+                "updated_at": o.cancelled_at or o.delivered_at or o.shipped_at or o.paid_at or o.placed_at,
+            }
+        )
         for e in o.events:
-            event_rows.append({"order_id": oid, "at": e.at, "code": e.code, "location": e.location,
-                               "description": e.description})
+            event_rows.append(
+                {"order_id": oid, "at": e.at, "code": e.code, "location": e.location, "description": e.description}
+            )
         for r in o.returns:
             n_returns += 1
             iid, p, qty = ids_in_order[r.item_position]
-            refund = p.price * min(r.quantity, qty) if r.refund_status in ("processing", "refunded", "pending") else Decimal("0")
-            return_rows.append({"rma_number": f"RMA-{oid:06d}{n_returns:03d}"[:20], "order_id": oid, "order_item_id": iid,
-                                "quantity": min(r.quantity, qty), "reason": r.reason, "status": r.status,
-                                "refund_status": r.refund_status, "refund_amount": refund,
-                                "created_at": r.created_at, "updated_at": r.created_at})
-    for model, rows in ((Order, order_rows), (OrderItem, item_rows), (ShipmentEvent, event_rows), (Return, return_rows)):
+            refund = (
+                p.price * min(r.quantity, qty)
+                if r.refund_status in ("processing", "refunded", "pending")
+                else Decimal("0")
+            )
+            return_rows.append(
+                {
+                    "rma_number": f"RMA-{oid:06d}{n_returns:03d}"[:20],
+                    "order_id": oid,
+                    "order_item_id": iid,
+                    "quantity": min(r.quantity, qty),
+                    "reason": r.reason,
+                    "status": r.status,
+                    "refund_status": r.refund_status,
+                    "refund_amount": refund,
+                    "created_at": r.created_at,
+                    "updated_at": r.created_at,
+                }
+            )
+    for model, rows in (
+        (Order, order_rows),
+        (OrderItem, item_rows),
+        (ShipmentEvent, event_rows),
+        (Return, return_rows),
+    ):
         for b0 in range(0, len(rows), BATCH):
-            conn.execute(insert(model), rows[b0:b0 + BATCH])
+            conn.execute(insert(model), rows[b0 : b0 + BATCH])
     return len(order_rows), n_returns
 
 
@@ -177,8 +255,10 @@ def load_policies(engine: Engine, passages: Optional[List[PassageRecord]] = None
     passages = passages if passages is not None else load_passages()
     with engine.begin() as conn:
         conn.execute(delete(PolicyPassage))
-        conn.execute(insert(PolicyPassage), [
-            {"key": p.key, "topic": p.topic, "title": p.title, "text": p.text, "source": p.source} for p in passages])
+        conn.execute(
+            insert(PolicyPassage),
+            [{"key": p.key, "topic": p.topic, "title": p.title, "text": p.text, "source": p.source} for p in passages],
+        )
         set_meta(conn, policies_checksum=passages_checksum(passages))
     return len(passages)
 
@@ -190,11 +270,12 @@ def insert_products(conn: Connection, records: Sequence[gen.ProductRecord], *, u
     skus = [r.sku for r in records]
     existing: Dict[str, int] = {}
     for b0 in range(0, len(skus), 900):  # SQLite's bound-parameter limit
-        existing.update({s: i for i, s in conn.execute(
-            select(Product.id, Product.sku).where(Product.sku.in_(skus[b0:b0 + 900])))})
+        existing.update(
+            {s: i for i, s in conn.execute(select(Product.id, Product.sku).where(Product.sku.in_(skus[b0 : b0 + 900])))}
+        )
     new_rows = [_product_row(r, cats[r.category], now) for r in records if r.sku not in existing]
     for b0 in range(0, len(new_rows), BATCH):
-        conn.execute(insert(Product), new_rows[b0:b0 + BATCH])
+        conn.execute(insert(Product), new_rows[b0 : b0 + BATCH])
     updated = 0
     if upsert:
         from sqlalchemy import update
@@ -206,9 +287,3 @@ def insert_products(conn: Connection, records: Sequence[gen.ProductRecord], *, u
                 conn.execute(update(Product).where(Product.id == existing[r.sku]).values(**row))
                 updated += 1
     return {"inserted": len(new_rows), "updated": updated}
-
-
-def product_count(engine: Engine) -> int:
-    with engine.connect() as conn:
-        return conn.execute(select(func.count()).select_from(Product)).scalar_one()
-

@@ -4,7 +4,11 @@ Every method that touches an order needs proof of ownership (order number + e-ma
 signed-in customer's id) and answers "not found" identically for an unknown order and a wrong
 e-mail, so nobody can probe which order numbers exist. Changes (cancel, new address, problem
 reports, returns) are conditional on the order's state and run in one transaction each.
+
+Results carry a machine-readable ``code`` and the data behind it (:mod:`shopdb.order_types`), no
+sentences: the assistant's words are responses in the Rasa domain, chosen by the code.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -12,10 +16,9 @@ import hmac
 import logging
 import re
 import secrets
-from decimal import Decimal
 from typing import Any, Callable, Dict, List, Mapping, Optional, Union
 
-from pydantic import BaseModel, ValidationError, constr, validator
+from pydantic import BaseModel, PydanticValueError, ValidationError, constr, validator
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, selectinload, sessionmaker
@@ -41,15 +44,15 @@ log = logging.getLogger(__name__)
 
 ORDER_NUMBER_RE = re.compile(r"^[0-9]{8}$")
 CUSTOMER_ID_RE = re.compile(r"^C[0-9]{7}$")
-EMAIL_RE = re.compile(r"^[a-z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$")
+EMAIL_RE = re.compile(
+    r"^[a-z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$"
+)
 ISSUE_KINDS = ("missing", "damaged", "wrong_item", "not_arrived", "other")
 _DUMMY_SECRET = "no-such-order@invalid"
 
-NOT_FOUND_MESSAGE = ("I couldn't find an order with that number and e-mail address. "
-                     "Please check both and try again.")
-
 
 # ----------------------------------------------------------------------------- input normalisation
+
 
 def normalise_order_number(value: Any) -> Optional[str]:
     """``"#1000-0001 "`` -> ``"10000001"``; anything that is not an order number -> None."""
@@ -80,6 +83,14 @@ def normalise_customer_id(value: Any) -> Optional[str]:
     return text if CUSTOMER_ID_RE.match(text) else None
 
 
+class CountryNotServed(PydanticValueError):
+    """A country we do not deliver to (error type ``value_error.country_not_served``, ctx ``country``,
+    ``countries``): the assistant answers it with its own response."""
+
+    code = "country_not_served"
+    msg_template = "we do not deliver to {country}; we deliver to {countries}"
+
+
 class DeliveryAddress(BaseModel):
     """A new delivery address given by a shopper (validated before anything is changed)."""
 
@@ -93,11 +104,12 @@ class DeliveryAddress(BaseModel):
     @validator("country")
     def _we_ship_there(cls, v: str) -> str:
         if v not in pol.SHIPPING_COUNTRIES:
-            raise ValueError(f"we do not deliver to {v}; we deliver to {', '.join(pol.SHIPPING_COUNTRIES)}")
+            raise CountryNotServed(country=v, countries=", ".join(pol.SHIPPING_COUNTRIES))
         return v
 
 
 # ----------------------------------------------------------------------------- the orders
+
 
 class Orders:
     """The shop's orders, returns and refunds, for the assistant; ownership is checked on every call.
@@ -106,8 +118,9 @@ class Orders:
     concurrent calls from the action server's threads are safe.
     """
 
-    def __init__(self, engine: Engine, *, clock: Optional[Callable[[], dt.datetime]] = None,
-                 limits_url: Optional[str] = None) -> None:
+    def __init__(
+        self, engine: Engine, *, clock: Optional[Callable[[], dt.datetime]] = None, limits_url: Optional[str] = None
+    ) -> None:
         self.engine = engine
         self.sessions: sessionmaker = session_factory(engine)
         self.clock = clock or utcnow_seconds
@@ -115,8 +128,9 @@ class Orders:
         self._limiter: Optional[SharedLimiter] = None
 
     @classmethod
-    def from_settings(cls, settings: Optional[Settings] = None, *, timeout: Optional[float] = None,
-                      **kwargs: Any) -> "Orders":
+    def from_settings(
+        cls, settings: Optional[Settings] = None, *, timeout: Optional[float] = None, **kwargs: Any
+    ) -> "Orders":
         """Orders in the database of ``settings``; ``timeout`` bounds every statement (``SHOP_DB_TIMEOUT``)."""
         settings = settings or get_settings()
         engine = create_db_engine(settings.resolved_database_url, timeout=timeout)
@@ -131,17 +145,21 @@ class Orders:
 
     # ------------------------------------------------------------------ orders: ownership
 
-    def _owned_order(self, s: Session, order_number: Any, email: Any = None, customer_id: Any = None,
-                     *, for_update: bool = False) -> Optional[Order]:
+    def _owned_order(
+        self, s: Session, order_number: Any, email: Any = None, customer_id: Any = None, *, for_update: bool = False
+    ) -> Optional[Order]:
         """The order if the caller proved ownership, else None (same work and answer either way)."""
         number = normalise_order_number(order_number)
         if customer_id is not None:
             secret, field = normalise_customer_id(customer_id), "customer_id"
         else:
             secret, field = normalise_email(email), "email"
-        stmt = (select(Order).join(Customer, Customer.id == Order.customer_ref)
-                .where(Order.order_number == (number or "00000000"))
-                .options(selectinload(Order.items), selectinload(Order.events), selectinload(Order.customer)))
+        stmt = (
+            select(Order)
+            .join(Customer, Customer.id == Order.customer_ref)
+            .where(Order.order_number == (number or "00000000"))
+            .options(selectinload(Order.items), selectinload(Order.events), selectinload(Order.customer))
+        )
         if for_update:
             stmt = stmt.with_for_update()
         order = s.execute(stmt).scalar_one_or_none()
@@ -170,105 +188,124 @@ class Orders:
         if cid is None:
             return []
         with self.sessions() as s:
-            stmt = (select(Order).join(Customer, Customer.id == Order.customer_ref).where(Customer.customer_id == cid)
-                    .options(selectinload(Order.items), selectinload(Order.events), selectinload(Order.customer))
-                    .order_by(Order.placed_at.desc()).limit(max(1, min(int(limit), 50))))
+            stmt = (
+                select(Order)
+                .join(Customer, Customer.id == Order.customer_ref)
+                .where(Customer.customer_id == cid)
+                .options(selectinload(Order.items), selectinload(Order.events), selectinload(Order.customer))
+                .order_by(Order.placed_at.desc())
+                .limit(max(1, min(int(limit), 50)))
+            )
             return [self._summary(o) for o in s.execute(stmt).scalars()]
 
     # ------------------------------------------------------------------ orders: changes
 
-    def cancel_order(self, order_number: Any, *, email: Any = None, customer_id: Any = None,
-                     reason: Optional[str] = None) -> ActionResult:
-        """Cancel an order that is still placed or paid; otherwise say why not and what to do instead."""
+    def cancel_order(
+        self, order_number: Any, *, email: Any = None, customer_id: Any = None, reason: Optional[str] = None
+    ) -> ActionResult:
+        """Cancel an order that is still placed or paid; otherwise say why not (``code``, ``details.status``)."""
         with session_scope(self.sessions) as s:
             order = self._owned_order(s, order_number, email, customer_id, for_update=True)
             if order is None:
-                return ActionResult(False, "not_found", NOT_FOUND_MESSAGE)
+                return ActionResult(False, "not_found")
             if order.status == OrderStatus.CANCELLED:
-                return ActionResult(False, "already_cancelled", f"Order {order.order_number} is already cancelled.",
-                                    self._summary(order))
+                return ActionResult(False, "already_cancelled", self._summary(order))
             if order.status not in OrderStatus.CANCELLABLE:
-                why = {
-                    OrderStatus.PACKED: "it has already been packed and is about to ship",
-                    OrderStatus.SHIPPED: "it has already shipped",
-                    OrderStatus.DELIVERED: "it has already been delivered",
-                }.get(order.status, f"it is {order.status}")
-                return ActionResult(False, "not_cancellable",
-                                    f"Order {order.order_number} can no longer be cancelled because {why}. "
-                                    f"Once it arrives you can return it within {pol.RETURN_WINDOW_DAYS} days "
-                                    "for a full refund.", self._summary(order), details={"status": order.status})
+                return ActionResult(False, "not_cancellable", self._summary(order), details={"status": order.status})
             was_paid = order.status == OrderStatus.PAID
             order.status = OrderStatus.CANCELLED
             order.cancelled_at = self.clock()
             order.cancel_reason = (reason or "Cancelled by customer")[:300]
-            lo, hi = pol.REFUND_BUSINESS_DAYS
-            msg = f"Order {order.order_number} is cancelled."
-            if was_paid:
-                msg += (f" Your payment of {_money(order.total, order.currency)} will be refunded to your original "
-                        f"payment method within {lo}-{hi} business days.")
             s.flush()
-            return ActionResult(True, "cancelled", msg, self._summary(order),
-                                details={"refund_amount": float(order.total) if was_paid else 0.0})
+            return ActionResult(
+                True,
+                "cancelled",
+                self._summary(order),
+                details={
+                    "refund_amount": float(order.total) if was_paid else 0.0,
+                    "refund_days": list(pol.REFUND_BUSINESS_DAYS),
+                },
+            )
 
-    def change_delivery_address(self, order_number: Any, address: Union[DeliveryAddress, Mapping[str, Any]], *,
-                                email: Any = None, customer_id: Any = None) -> ActionResult:
+    def change_delivery_address(
+        self,
+        order_number: Any,
+        address: Union[DeliveryAddress, Mapping[str, Any]],
+        *,
+        email: Any = None,
+        customer_id: Any = None,
+    ) -> ActionResult:
         """Change where an order goes, only until it ships; the new address is validated first."""
         try:
             new = address if isinstance(address, DeliveryAddress) else DeliveryAddress.parse_obj(dict(address))
         except (ValidationError, TypeError, ValueError) as exc:
-            errors = exc.errors() if isinstance(exc, ValidationError) else [{"loc": ("address",), "msg": str(exc)}]
-            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
-            return ActionResult(False, "invalid_address", f"That address doesn't look complete: {problems}.",
-                                details={"errors": [{"field": ".".join(map(str, e["loc"])), "reason": e["msg"]} for e in errors]})
+            errors = (
+                exc.errors()
+                if isinstance(exc, ValidationError)
+                else [{"loc": ("address",), "msg": str(exc), "type": "type_error"}]
+            )
+            return ActionResult(
+                False,
+                "invalid_address",
+                details={
+                    "errors": [
+                        {"field": ".".join(map(str, e["loc"])), "type": e.get("type", ""), "reason": e["msg"]}
+                        for e in errors
+                    ]
+                },
+            )
         with session_scope(self.sessions) as s:
             order = self._owned_order(s, order_number, email, customer_id, for_update=True)
             if order is None:
-                return ActionResult(False, "not_found", NOT_FOUND_MESSAGE)
+                return ActionResult(False, "not_found")
             if order.status not in OrderStatus.ADDRESS_CHANGEABLE:
-                why = "has already shipped" if order.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED) else f"is {order.status}"
-                extra = (f" You can ask {order.carrier} to redirect the parcel with tracking number {order.tracking_number}."
-                         if order.status == OrderStatus.SHIPPED and order.carrier else "")
-                return ActionResult(False, "not_changeable",
-                                    f"The delivery address of order {order.order_number} can't be changed because it {why}.{extra}",
-                                    self._summary(order), details={"status": order.status})
+                return ActionResult(False, "not_changeable", self._summary(order), details={"status": order.status})
             order.ship_name, order.ship_line1, order.ship_line2 = new.name, new.line1, new.line2
             order.ship_city, order.ship_postcode, order.ship_country = new.city, new.postcode, new.country
             order.updated_at = self.clock()
             s.flush()
-            return ActionResult(True, "address_changed",
-                                f"Order {order.order_number} will now be delivered to {new.line1}, {new.postcode} {new.city}.",
-                                self._summary(order))
+            return ActionResult(True, "address_changed", self._summary(order))
 
-    def report_order_problem(self, order_number: Any, kind: str, description: str = "", *, sku: Optional[str] = None,
-                             email: Any = None, customer_id: Any = None) -> ActionResult:
+    def report_order_problem(
+        self,
+        order_number: Any,
+        kind: str,
+        description: str = "",
+        *,
+        sku: Optional[str] = None,
+        email: Any = None,
+        customer_id: Any = None,
+    ) -> ActionResult:
         """Record a missing, damaged or wrong item (or a parcel that never came) for staff to resolve."""
         kind = (kind or "").strip().lower().replace(" ", "_")
         if kind not in ISSUE_KINDS:
-            return ActionResult(False, "invalid_kind", f"Problem kind must be one of {', '.join(ISSUE_KINDS)}.")
+            return ActionResult(False, "invalid_kind", details={"kinds": list(ISSUE_KINDS)})
         with session_scope(self.sessions) as s:
             order = self._owned_order(s, order_number, email, customer_id)
             if order is None:
-                return ActionResult(False, "not_found", NOT_FOUND_MESSAGE)
+                return ActionResult(False, "not_found")
             if order.status not in (OrderStatus.SHIPPED, OrderStatus.DELIVERED):
-                return ActionResult(False, "not_shipped",
-                                    f"Order {order.order_number} hasn't shipped yet ({order.status}), so nothing can be "
-                                    "missing or damaged in transit.", self._summary(order))
+                return ActionResult(False, "not_shipped", self._summary(order))
             item = None
             if sku:
                 item = next((i for i in order.items if i.sku == str(sku).strip().upper()), None)
                 if item is None:
-                    return ActionResult(False, "item_not_in_order",
-                                        f"Order {order.order_number} has no item {str(sku)[:40]}.", self._summary(order))
+                    return ActionResult(
+                        False, "item_not_in_order", self._summary(order), details={"sku": str(sku)[:40]}
+                    )
             ref = f"ISS-{secrets.token_hex(4).upper()}"
-            s.add(OrderIssue(reference=ref, order_id=order.id, order_item_id=item.id if item else None, kind=kind,
-                             description=(description or "")[:2000], created_at=self.clock()))
+            s.add(
+                OrderIssue(
+                    reference=ref,
+                    order_id=order.id,
+                    order_item_id=item.id if item else None,
+                    kind=kind,
+                    description=(description or "")[:2000],
+                    created_at=self.clock(),
+                )
+            )
             s.flush()
-            what = {"missing": "a missing item", "damaged": "a damaged item", "wrong_item": "a wrong item",
-                    "not_arrived": "a parcel that has not arrived", "other": "a problem"}[kind]
-            return ActionResult(True, "issue_recorded",
-                                f"Thanks, I've recorded {what} on order {order.order_number} (reference {ref}). "
-                                "Our team replies within one business day with a replacement or refund.",
-                                self._summary(order), reference=ref)
+            return ActionResult(True, "issue_recorded", self._summary(order), reference=ref, details={"kind": kind})
 
     # ------------------------------------------------------------------ returns and refunds
 
@@ -277,49 +314,66 @@ class Orders:
         with self.sessions() as s:
             order = self._owned_order(s, order_number, email, customer_id)
             if order is None:
-                return ReturnEligibility(False, "not_found", NOT_FOUND_MESSAGE)
+                return ReturnEligibility(False, "not_found")
             return self._eligibility(s, order)
 
     def _eligibility(self, s: Session, order: Order) -> ReturnEligibility:
+        window = pol.RETURN_WINDOW_DAYS
         if order.status != OrderStatus.DELIVERED or order.delivered_at is None:
-            msg = (f"Order {order.order_number} is {order.status}. Returns open once it is delivered"
-                   + ("; you can still cancel it instead." if order.status in OrderStatus.CANCELLABLE else "."))
-            if order.status == OrderStatus.CANCELLED:
-                msg = f"Order {order.order_number} was cancelled, so there is nothing to return."
-            return ReturnEligibility(False, "not_delivered", msg)
+            return ReturnEligibility(
+                False,
+                "not_delivered",
+                order.order_number,
+                order.status,
+                cancellable=order.status in OrderStatus.CANCELLABLE,
+                window_days=window,
+            )
         deadline = order.delivered_at.date() + dt.timedelta(days=pol.RETURN_WINDOW_DAYS)
         days_left = (deadline - self.clock().date()).days
         returned: Dict[int, int] = {}
-        for r in s.execute(select(Return).where(Return.order_id == order.id,
-                                                Return.status != ReturnStatus.REJECTED)).scalars():
+        for r in s.execute(
+            select(Return).where(Return.order_id == order.id, Return.status != ReturnStatus.REJECTED)
+        ).scalars():
             returned[r.order_item_id] = returned.get(r.order_item_id, 0) + r.quantity
         items = []
         for it in order.items:
             left = it.quantity - returned.get(it.id, 0)
             if days_left < 0:
-                ok, why = False, "return window closed"
+                ok, why = False, "window_closed"
             elif not it.returnable:
-                ok, why = False, "final sale (hygiene item) unless faulty"
+                ok, why = False, "final_sale"  # hygiene items: returnable only when faulty
             elif left <= 0:
-                ok, why = False, "already returned"
+                ok, why = False, "already_returned"
             else:
                 ok, why = True, "eligible"
             items.append(ItemEligibility(it.id, it.sku, it.title, ok, why, max(0, left) if ok else 0))
         if days_left < 0:
-            return ReturnEligibility(False, "window_closed",
-                                     f"The {pol.RETURN_WINDOW_DAYS}-day return window for order {order.order_number} "
-                                     f"closed on {deadline.isoformat()}. Faulty items are still covered by the warranty.",
-                                     deadline.isoformat(), days_left, items)
-        if not any(i.eligible for i in items):
-            return ReturnEligibility(False, "nothing_returnable",
-                                     f"No item of order {order.order_number} can be returned.", deadline.isoformat(),
-                                     days_left, items)
-        return ReturnEligibility(True, "eligible",
-                                 f"You can return items from order {order.order_number} until {deadline.isoformat()} "
-                                 f"({days_left} days left).", deadline.isoformat(), days_left, items)
+            code = "window_closed"
+        elif not any(i.eligible for i in items):
+            code = "nothing_returnable"
+        else:
+            code = "eligible"
+        return ReturnEligibility(
+            code == "eligible",
+            code,
+            order.order_number,
+            order.status,
+            window_days=window,
+            deadline=deadline.isoformat(),
+            days_left=days_left,
+            items=items,
+        )
 
-    def create_return(self, order_number: Any, sku: Optional[str] = None, reason: str = "", quantity: int = 1, *,
-                      email: Any = None, customer_id: Any = None) -> ActionResult:
+    def create_return(
+        self,
+        order_number: Any,
+        sku: Optional[str] = None,
+        reason: str = "",
+        quantity: int = 1,
+        *,
+        email: Any = None,
+        customer_id: Any = None,
+    ) -> ActionResult:
         """Open a return (RMA) for one item of a delivered order, when the policy allows it.
 
         ``sku`` may be omitted for single-item orders.
@@ -327,74 +381,109 @@ class Orders:
         with session_scope(self.sessions) as s:
             order = self._owned_order(s, order_number, email, customer_id, for_update=True)
             if order is None:
-                return ActionResult(False, "not_found", NOT_FOUND_MESSAGE)
+                return ActionResult(False, "not_found")
             elig = self._eligibility(s, order)
             if not elig.eligible:
-                return ActionResult(False, elig.code, elig.message, self._summary(order), details=elig.to_dict())
+                return ActionResult(False, elig.code, self._summary(order), details={"eligibility": elig.to_dict()})
             candidates = [i for i in elig.items if i.eligible]
             if sku:
                 wanted = str(sku).strip().upper()[:40]
                 match = next((i for i in elig.items if i.sku == wanted), None)
                 if match is None:
-                    return ActionResult(False, "item_not_in_order", f"Order {order.order_number} has no item {wanted}.",
-                                        self._summary(order))
+                    return ActionResult(False, "item_not_in_order", self._summary(order), details={"sku": wanted})
                 if not match.eligible:
-                    return ActionResult(False, "item_not_returnable", f"{match.title} can't be returned: {match.reason}.",
-                                        self._summary(order))
+                    return ActionResult(
+                        False, "item_not_returnable", self._summary(order), details={"item": match.to_dict()}
+                    )
             elif len(candidates) == 1:
                 match = candidates[0]
             else:
-                return ActionResult(False, "which_item", "Which item would you like to return?", self._summary(order),
-                                    details={"items": [i.to_dict() for i in candidates]})
+                return ActionResult(
+                    False, "which_item", self._summary(order), details={"items": [i.to_dict() for i in candidates]}
+                )
             try:
                 qty = int(quantity)
             except (TypeError, ValueError):
                 qty = 0
             if not 1 <= qty <= match.returnable_quantity:
-                return ActionResult(False, "invalid_quantity",
-                                    f"You can return between 1 and {match.returnable_quantity} of {match.title}.",
-                                    self._summary(order))
+                return ActionResult(
+                    False,
+                    "invalid_quantity",
+                    self._summary(order),
+                    details={"item": match.to_dict(), "max_quantity": match.returnable_quantity},
+                )
             line = next(i for i in order.items if i.id == match.item_id)
             rma = f"RMA-{secrets.token_hex(4).upper()}"
             now = self.clock()
-            s.add(Return(rma_number=rma, order_id=order.id, order_item_id=line.id, quantity=qty,
-                         reason=(reason or "Not specified")[:300], status=ReturnStatus.REQUESTED,
-                         refund_status=RefundStatus.NOT_STARTED, refund_amount=line.unit_price * qty,
-                         created_at=now, updated_at=now))
+            s.add(
+                Return(
+                    rma_number=rma,
+                    order_id=order.id,
+                    order_item_id=line.id,
+                    quantity=qty,
+                    reason=(reason or "Not specified")[:300],
+                    status=ReturnStatus.REQUESTED,
+                    refund_status=RefundStatus.NOT_STARTED,
+                    refund_amount=line.unit_price * qty,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
             s.flush()
-            lo, hi = pol.REFUND_BUSINESS_DAYS
-            return ActionResult(True, "return_created",
-                                f"Return {rma} is open for {qty} x {line.title}. We've e-mailed a free return label; "
-                                f"drop the parcel off by {elig.deadline}. Your refund of "
-                                f"{_money(line.unit_price * qty, order.currency)} is issued within {lo}-{hi} business "
-                                "days after the item reaches us.", self._summary(order), reference=rma,
-                                details={"refund_amount": float(line.unit_price * qty)})
+            return ActionResult(
+                True,
+                "return_created",
+                self._summary(order),
+                reference=rma,
+                details={
+                    "refund_amount": float(line.unit_price * qty),
+                    "currency": order.currency,
+                    "item": match.to_dict(),
+                    "quantity": qty,
+                    "deadline": elig.deadline,
+                    "refund_days": list(pol.REFUND_BUSINESS_DAYS),
+                },
+            )
 
     def refund_status(self, order_number: Any, *, email: Any = None, customer_id: Any = None) -> RefundStatusResult:
         """Refunds of an order: its returns and, for a cancelled paid order, the cancellation refund."""
         with self.sessions() as s:
             order = self._owned_order(s, order_number, email, customer_id)
             if order is None:
-                return RefundStatusResult(False, None, NOT_FOUND_MESSAGE)
-            rets = list(s.execute(select(Return).where(Return.order_id == order.id)
-                                  .options(selectinload(Return.item)).order_by(Return.created_at)).scalars())
-            infos = [ReturnInfo(r.rma_number, r.item.sku, r.item.title, r.quantity, r.reason, r.status, r.refund_status,
-                                float(r.refund_amount), order.currency, _iso(r.created_at)) for r in rets]
+                return RefundStatusResult(False)
+            rets = list(
+                s.execute(
+                    select(Return)
+                    .where(Return.order_id == order.id)
+                    .options(selectinload(Return.item))
+                    .order_by(Return.created_at)
+                ).scalars()
+            )
+            infos = [
+                ReturnInfo(
+                    r.rma_number,
+                    r.item.sku,
+                    r.item.title,
+                    r.quantity,
+                    r.reason,
+                    r.status,
+                    r.refund_status,
+                    float(r.refund_amount),
+                    order.currency,
+                    r.created_at.isoformat(),
+                )
+                for r in rets
+            ]
             order_refund = None
             if order.status == OrderStatus.CANCELLED and order.paid_at is not None:
-                lo, hi = pol.REFUND_BUSINESS_DAYS
+                _, hi = pol.REFUND_BUSINESS_DAYS
                 done = order.cancelled_at and (self.clock() - order.cancelled_at).days >= hi
-                order_refund = {"amount": float(order.total), "currency": order.currency,
-                                "status": RefundStatus.REFUNDED if done else RefundStatus.PROCESSING}
-            if not infos and order_refund is None:
-                msg = f"There is no refund on order {order.order_number}."
-            else:
-                parts = [f"{i.rma_number} ({i.title}): return {i.status}, refund {i.refund_status.replace('_', ' ')}"
-                         for i in infos]
-                if order_refund:
-                    parts.append(f"cancellation refund of {_money(order.total, order.currency)}: {order_refund['status']}")
-                msg = f"Refunds on order {order.order_number}: " + "; ".join(parts) + "."
-            return RefundStatusResult(True, order.order_number, msg, infos, order_refund)
+                order_refund = {
+                    "amount": float(order.total),
+                    "currency": order.currency,
+                    "status": RefundStatus.REFUNDED if done else RefundStatus.PROCESSING,
+                }
+            return RefundStatusResult(True, order.order_number, infos, order_refund)
 
     # ------------------------------------------------------------------ helpers
 
@@ -405,16 +494,31 @@ class Orders:
         elif o.status in (OrderStatus.PLACED, OrderStatus.PAID, OrderStatus.PACKED):
             eta = (o.placed_at + dt.timedelta(days=2 if o.shipping_method == "express" else 5)).date().isoformat()
         return OrderSummary(
-            order_number=o.order_number, status=o.status, placed_at=_iso(o.placed_at), total=float(o.total),
+            order_number=o.order_number,
+            status=o.status,
+            placed_at=o.placed_at.isoformat(),
+            total=float(o.total),
             currency=o.currency,
-            items=[OrderLine(i.id, i.sku, i.title, i.quantity, float(i.unit_price), bool(i.returnable)) for i in o.items],
+            items=[
+                OrderLine(i.id, i.sku, i.title, i.quantity, float(i.unit_price), bool(i.returnable)) for i in o.items
+            ],
             customer_first_name=o.customer.name.split()[0] if o.customer and o.customer.name else "",
             shipping_method=o.shipping_method,
-            delivery_address={"name": o.ship_name, "line1": o.ship_line1, "line2": o.ship_line2, "city": o.ship_city,
-                              "postcode": o.ship_postcode, "country": o.ship_country},
-            carrier=o.carrier, tracking_number=o.tracking_number, shipped_at=_iso(o.shipped_at),
-            delivered_at=_iso(o.delivered_at), cancelled_at=_iso(o.cancelled_at), estimated_delivery=eta,
-            events=[TrackingEvent(_iso(e.at), e.code, e.location, e.description) for e in o.events],
+            delivery_address={
+                "name": o.ship_name,
+                "line1": o.ship_line1,
+                "line2": o.ship_line2,
+                "city": o.ship_city,
+                "postcode": o.ship_postcode,
+                "country": o.ship_country,
+            },
+            carrier=o.carrier,
+            tracking_number=o.tracking_number,
+            shipped_at=_iso(o.shipped_at),
+            delivered_at=_iso(o.delivered_at),
+            cancelled_at=_iso(o.cancelled_at),
+            estimated_delivery=eta,
+            events=[TrackingEvent(e.at.isoformat(), e.code, e.location, e.description) for e in o.events],
         )
 
 
@@ -422,9 +526,11 @@ def _iso(value: Optional[dt.datetime]) -> Optional[str]:
     return value.isoformat() if value else None
 
 
-def _money(amount: Decimal, currency: str) -> str:
-    symbol = {"EUR": "€", "GBP": "£", "USD": "$"}.get(currency, currency + " ")
-    return f"{symbol}{Decimal(amount):.2f}"
-
-
-__all__ = ["DeliveryAddress", "Orders", "normalise_customer_id", "normalise_email", "normalise_order_number"]
+__all__ = [
+    "CountryNotServed",
+    "DeliveryAddress",
+    "Orders",
+    "normalise_customer_id",
+    "normalise_email",
+    "normalise_order_number",
+]

@@ -7,6 +7,7 @@ file name is its topic. Passages keep a stable key (``topic/slug``) and a source
 The numbers the order logic enforces live here too, next to the text that
 states them, and a test checks that the text and the numbers agree.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -43,7 +44,7 @@ def parse_markdown(text: str, topic: str, source_path: str) -> List[PassageRecor
     matches = list(_HEADING.finditer(text))
     for n, m in enumerate(matches):
         end = matches[n + 1].start() if n + 1 < len(matches) else len(text)
-        body = text[m.end():end].strip()
+        body = text[m.end() : end].strip()
         body = re.sub(r"\s*\n\s*", " ", body)  # one paragraph per passage for retrieval and chat
         if not body:
             continue

@@ -6,6 +6,7 @@ temporary folder: a small catalogue in SQLite with its FAISS index
 same data as production, fewer epochs), and the action server + Rasa server
 started by :class:`assistant.launcher.AssistantProcesses` on free ports.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -90,9 +91,22 @@ def trained_model(tmp_path_factory: pytest.TempPathFactory, shop_env: Dict[str, 
     out = tmp_path_factory.mktemp("models")
     rasa = str(Path(sys.executable).with_name("rasa"))
     _run(
-        [rasa, "train", "--config", "config.test.yml", "--domain", "domain.yml",
-         "--data", "data", "--out", str(out), "--fixed-model-name", "shop-test"],
-        shop_env, cwd=BOT_DIR,
+        [
+            rasa,
+            "train",
+            "--config",
+            "config.test.yml",
+            "--domain",
+            "domain.yml",
+            "--data",
+            "data",
+            "--out",
+            str(out),
+            "--fixed-model-name",
+            "shop-test",
+        ],
+        shop_env,
+        cwd=BOT_DIR,
     )
     return latest_model(out)
 

@@ -1,5 +1,6 @@
 """docker-compose.yml must match the code: no Docker engine runs here, so these
 checks are what keeps the production topology honest."""
+
 from __future__ import annotations
 
 import re
@@ -29,7 +30,9 @@ def shop_env(service: str) -> dict:
 
 
 def test_topology_has_every_part() -> None:
-    assert {"rasa", "actions", "postgres", "redis", "rabbitmq", "web", "knowledge-init", "insights-consumer"} <= set(SERVICES)
+    assert {"rasa", "actions", "postgres", "redis", "rabbitmq", "web", "shop-init", "insights-consumer"} <= set(
+        SERVICES
+    )
     assert SERVICES["rasa"]["deploy"]["replicas"] >= 2
 
 
@@ -37,8 +40,11 @@ def test_rasa_service_runs_the_launchers_command() -> None:
     service = SERVICES["rasa"]
     command = service["command"]
     expected = launcher.rasa_server_command(
-        Path("/app/var/models"), port=5005, host="0.0.0.0",
-        endpoints=Path("endpoints.scaleout.yml"), credentials=Path("credentials.yml"),
+        Path("/app/var/models"),
+        port=5005,
+        host="0.0.0.0",
+        endpoints=Path("endpoints.scaleout.yml"),
+        credentials=Path("credentials.yml"),
         logging_config=Path("logging.yml"),
     )
     assert command[0] == "rasa" and command[1:] == expected[1:]
@@ -68,7 +74,9 @@ def test_only_the_front_publishes_a_port_and_the_action_servers_need_the_token()
     assert set(SERVICES["actions"]["networks"]) <= internal
     assert "SHOP_ACTION_TOKEN" in shop_env("rasa") and "SHOP_ACTION_TOKEN" in shop_env("actions")
     endpoints = yaml.safe_load((PROJECT_ROOT / "bot" / "endpoints.scaleout.yml").read_text())
-    assert endpoints["action_endpoint"]["headers"]["Authorization"] == "Bearer ${SHOP_ACTION_TOKEN}"  # read by Rasa with the variable filled in
+    assert (
+        endpoints["action_endpoint"]["headers"]["Authorization"] == "Bearer ${SHOP_ACTION_TOKEN}"
+    )  # read by Rasa with the variable filled in
 
 
 def test_insights_service_runs_the_launchers_consumer_command() -> None:
@@ -76,13 +84,13 @@ def test_insights_service_runs_the_launchers_consumer_command() -> None:
     assert command[1:] == launcher.insights_consumer_command(Path("bot/endpoints.scaleout.yml"))[1:]
 
 
-@pytest.mark.parametrize("name", ["knowledge-init", "insights-consumer"])
-def test_python_module_commands_exist(name: str) -> None:
+@pytest.mark.parametrize("name", ["shop-init", "insights-consumer"])
+def test_one_shot_and_consumer_commands_exist(name: str) -> None:
     command = SERVICES[name]["command"]
-    assert command[:2] == ["python", "-m"]
-    result = subprocess.run(
-        [sys.executable, *command[1:], "--help"], capture_output=True, text=True, cwd=PROJECT_ROOT
-    )
+    # `shop ...` is the project's console script (cli.shop); `python -m ...` a module of the image
+    argv = ["-m", "cli.shop", *command[1:]] if command[0] == "shop" else command[1:]
+    assert command[0] == "shop" or command[:2] == ["python", "-m"]
+    result = subprocess.run([sys.executable, *argv, "--help"], capture_output=True, text=True, cwd=PROJECT_ROOT)
     assert result.returncode == 0, result.stderr
     for argument in command[3:]:
         if argument.endswith(".yml"):

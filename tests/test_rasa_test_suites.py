@@ -5,6 +5,7 @@ Plain `rasa test` walks into `.rasa/cache` and crashes, so the story suite
 The figures Rasa reports (story accuracy, action-level F1, intent report) are
 printed, and any failed story fails the test command.
 """
+
 from __future__ import annotations
 
 import json
@@ -34,16 +35,30 @@ def test_story_suite_passes(
     stories = PROJECT_ROOT / "tests" / "stories"
     assert len(list(stories.glob("*.yml"))) > 0
     result = run_rasa(
-        ["test", "core", "--model", str(trained_model), "--stories", str(stories),
-         "--out", str(tmp_path), "--no-plot", "--fail-on-prediction-errors"],
+        [
+            "test",
+            "core",
+            "--model",
+            str(trained_model),
+            "--stories",
+            str(stories),
+            "--out",
+            str(tmp_path),
+            "--no-plot",
+            "--fail-on-prediction-errors",
+        ],
         shop_env,
     )
-    report = json.loads((tmp_path / "story_report.json").read_text()) if (tmp_path / "story_report.json").exists() else {}
+    report = (
+        json.loads((tmp_path / "story_report.json").read_text()) if (tmp_path / "story_report.json").exists() else {}
+    )
     weighted = report.get("weighted avg", {})
     story_count = sum(path.read_text().count("- story:") for path in stories.glob("*.yml"))
     with capsys.disabled():  # Rasa's figures belong in the test command's output
-        print(f"\n[rasa test core] {story_count} test stories; action-level F1 (weighted) "
-              f"{weighted.get('f1-score')}, accuracy {report.get('accuracy')}, support {weighted.get('support')}")
+        print(
+            f"\n[rasa test core] {story_count} test stories; action-level F1 (weighted) "
+            f"{weighted.get('f1-score')}, accuracy {report.get('accuracy')}, support {weighted.get('support')}"
+        )
     failed = tmp_path / "failed_test_stories.yml"
     failed_text = failed.read_text() if failed.exists() else ""
     assert result.returncode == 0 and "- story:" not in failed_text, (
@@ -61,8 +76,18 @@ def test_story_suite_end_to_end(
     """The same stories, but every intent predicted from the user's text by the trained NLU."""
     stories = PROJECT_ROOT / "tests" / "stories"
     result = run_rasa(
-        ["test", "core", "--model", str(trained_model), "--stories", str(stories), "--out", str(tmp_path),
-         "--no-plot", "--e2e"],
+        [
+            "test",
+            "core",
+            "--model",
+            str(trained_model),
+            "--stories",
+            str(stories),
+            "--out",
+            str(tmp_path),
+            "--no-plot",
+            "--e2e",
+        ],
         shop_env,
     )
     assert result.returncode == 0, result.stderr[-4000:]
@@ -72,8 +97,10 @@ def test_story_suite_end_to_end(
     failures = failed_text.count("- story:")
     misread = [line.strip() for line in failed_text.splitlines() if "# predicted:" in line]
     with capsys.disabled():
-        print(f"\n[rasa test core --e2e] {story_count - failures}/{story_count} stories pass with NLU reading "
-              f"the text; misread: {misread}")
+        print(
+            f"\n[rasa test core --e2e] {story_count - failures}/{story_count} stories pass with NLU reading "
+            f"the text; misread: {misread}"
+        )
     assert story_count and (story_count - failures) / story_count >= MIN_END_TO_END_STORIES, failed_text[-6000:]
 
 
@@ -81,16 +108,28 @@ def test_nlu_suite_meets_accuracy(
     trained_model: Path, shop_env: Dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
     result = run_rasa(
-        ["test", "nlu", "--model", str(trained_model), "--nlu", str(PROJECT_ROOT / "tests" / "nlu"),
-         "--out", str(tmp_path), "--no-plot"],
+        [
+            "test",
+            "nlu",
+            "--model",
+            str(trained_model),
+            "--nlu",
+            str(PROJECT_ROOT / "tests" / "nlu"),
+            "--out",
+            str(tmp_path),
+            "--no-plot",
+        ],
         shop_env,
     )
     assert result.returncode == 0, result.stderr[-4000:]
     report = json.loads((tmp_path / "intent_report.json").read_text())
     summary = f"intent accuracy {report['accuracy']:.3f}, macro F1 {report['macro avg']['f1-score']:.3f}"
     worst = sorted(
-        ((name, v["f1-score"]) for name, v in report.items() if isinstance(v, dict) and "support" in v
-         and name not in ("macro avg", "weighted avg", "micro avg")),
+        (
+            (name, v["f1-score"])
+            for name, v in report.items()
+            if isinstance(v, dict) and "support" in v and name not in ("macro avg", "weighted avg", "micro avg")
+        ),
         key=lambda item: item[1],
     )[:5]
     with capsys.disabled():
@@ -115,8 +154,17 @@ def test_nlu_suite_reads_misspelt_messages(
     nlu_file = tmp_path / "misspelt_nlu.yml"
     nlu_file.write_text(data.nlu_as_yaml(), encoding="utf-8")
     result = run_rasa(
-        ["test", "nlu", "--model", str(trained_model), "--nlu", str(nlu_file), "--out", str(tmp_path / "out"),
-         "--no-plot"],
+        [
+            "test",
+            "nlu",
+            "--model",
+            str(trained_model),
+            "--nlu",
+            str(nlu_file),
+            "--out",
+            str(tmp_path / "out"),
+            "--no-plot",
+        ],
         shop_env,
     )
     assert result.returncode == 0, result.stderr[-4000:]

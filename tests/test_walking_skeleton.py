@@ -1,5 +1,6 @@
 """End to end over Rasa's REST channel on 127.0.0.1, as a shop's site would talk
 to it: both real servers, a trained bot, the real catalogue database."""
+
 from __future__ import annotations
 
 import uuid

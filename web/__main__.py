@@ -4,6 +4,7 @@ Passwords are read from a prompt (twice) or, for scripts, from stdin with
 ``--password-stdin``; never from the command line, where ``ps`` and shell
 history would keep them.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -12,8 +13,8 @@ import sys
 from typing import List, Optional
 
 from core.settings import get_settings
-from shopdb.models import AgentRole
 from handoff.store import HandoffStore, StoreError
+from shopdb.models import AgentRole
 
 
 def _password(from_stdin: bool) -> str:

@@ -5,6 +5,7 @@ itsdangerous, carrying an expiry and a per-session CSRF token that the console
 must echo in a header on every state-changing request. Shopper-side signatures
 (conversation ids, customer tokens) live in :mod:`core.signing`.
 """
+
 from __future__ import annotations
 
 import logging
@@ -22,6 +23,8 @@ logger = logging.getLogger(__name__)
 SESSION_COOKIE = "shop_agent_session"
 CSRF_HEADER = "X-CSRF-Token"
 DEFAULT_SESSION_MAX_AGE = 8 * 3600  # one working shift
+
+
 @dataclass(frozen=True)
 class AgentSession:
     agent_id: int
@@ -36,8 +39,9 @@ class SessionTokens:
     copied cookie stays dead on every server and after a restart.
     """
 
-    def __init__(self, secret_key: str, max_age: int = DEFAULT_SESSION_MAX_AGE,
-                 revocations: Optional["SharedLimiter"] = None) -> None:
+    def __init__(
+        self, secret_key: str, max_age: int = DEFAULT_SESSION_MAX_AGE, revocations: Optional["SharedLimiter"] = None
+    ) -> None:
         self.max_age = max_age
         self._serializer = URLSafeTimedSerializer(secret_key, salt="shop-agent-session")
         self._revocations = revocations

@@ -16,17 +16,16 @@ Everything is served by the Rasa server under ``/webhooks/shop/``:
 While the conversation has an open hand-off ticket, the shopper's messages go
 to the agents (database + tracker store + console sockets) and never to the bot.
 """
+
 from __future__ import annotations
 
 import hashlib
-from functools import partial
-import importlib.util
 import json
 import logging
-import os
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Text
+from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Text, Tuple, TypeGuard
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, OutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketIOOutput
@@ -36,17 +35,19 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 from sqlalchemy.exc import SQLAlchemyError
 
-from rasa_addons.patches import install_all as install_rasa_patches
 from core.settings import get_settings
 from core.signing import ConversationIds, CustomerProofs, CustomerTokens, resolve_secret_key
-from shopdb.counters import SharedLimiter
-from web.auth import SessionTokens
-from web.hardening import CLIENT_METADATA_KEY, client_address, client_tag, install_http_hardening
-from web.http import HttpError, install_error_handlers, json_body, json_error
-from web.payloads import guard_message
-from web.live_handoff import BOT_MESSAGE_EVENT, HANDOFF_EVENT, TYPING_EVENT, HandoffService, queue_from_rasa_server
 from handoff.store import DatabaseBusy, HandoffStore, InvalidInput, StoreError, TicketInfo, clean_text
 from handoff.transcript import conversation_messages
+from insights.api import analytics_blueprint, privacy_blueprint, site_events_blueprint
+from rasa_addons.patches import install_all as install_rasa_patches
+from shopdb.counters import SharedLimiter
+from web.auth import SessionTokens
+from web.console import admin_guard, register_console
+from web.hardening import CLIENT_METADATA_KEY, client_address, client_tag, install_http_hardening
+from web.http import HttpError, install_error_handlers, json_body, json_error
+from web.live_handoff import BOT_MESSAGE_EVENT, HANDOFF_EVENT, TYPING_EVENT, HandoffService, queue_from_rasa_server
+from web.payloads import guard_message
 
 logger = logging.getLogger(__name__)
 
@@ -193,21 +194,17 @@ class ShopChannel(InputChannel):
         assert self.sio is not None
         install_http_hardening(app, self)  # body size, Rasa's REST channel input, CSP on pages
         self.sio.attach(app, self.config.socketio_path)
-        if self.config.insights and importlib.util.find_spec("insights.api") is not None:
-            from insights.api import analytics_blueprint, privacy_blueprint, site_events_blueprint
-
-            from web.console import admin_guard
-
+        if self.config.insights:
             guard = admin_guard(self)
             app.blueprint(site_events_blueprint(identify=self.identify_shopper))  # POST /insights/events
             app.blueprint(analytics_blueprint(guard=guard))  # GET /insights/analytics/ (admins)
             app.blueprint(privacy_blueprint(guard=guard))  # POST /insights/privacy/{export,delete} (admins)
 
-    def valid_session_id(self, value: object) -> bool:
+    def valid_session_id(self, value: object) -> TypeGuard[str]:
         """Conversation ids are bearer secrets (they unlock the history): only ids this server issued."""
         return self.conversation_ids.valid(value)
 
-    def identify_shopper(self, request: Request) -> tuple:
+    def identify_shopper(self, request: Request) -> Tuple[Optional[str], Optional[str]]:
         """(session id, verified customer id) of a widget request, from its two headers."""
         session_id = request.headers.get(SESSION_HEADER)
         customer_id = self.customer_tokens.verify(request.headers.get(CUSTOMER_TOKEN_HEADER))
@@ -316,8 +313,6 @@ class ShopChannel(InputChannel):
 
     # -- blueprint -----------------------------------------------------------------
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        from web.console import register_console
-
         # Every patch of Rasa/Sanic internals (rasa_addons/patches); a hand-off while the action server
         # is away is queued from here.
         install_rasa_patches(local_handoff=partial(queue_from_rasa_server, time_limit=self.settings.action_timeout))
@@ -376,8 +371,13 @@ class ShopChannel(InputChannel):
             sender_id = await sender_for(sid, data)
             try:
                 await self.handle_shopper_message(
-                    on_new_message, sender_id, data.get("message"), data.get("metadata"),
-                    ShopOutput(sio, BOT_MESSAGE_EVENT), skip_sid=sid, client=(await sio.get_session(sid)).get("client"),
+                    on_new_message,
+                    sender_id,
+                    data.get("message"),
+                    data.get("metadata"),
+                    ShopOutput(sio, BOT_MESSAGE_EVENT),
+                    skip_sid=sid,
+                    client=(await sio.get_session(sid)).get("client"),
                 )
             except StoreError as refused:
                 await error(sid, str(refused))
@@ -392,9 +392,7 @@ class ShopChannel(InputChannel):
             if ticket is not None:
                 await service.to_agents("shopper_typing", {"ticket_id": ticket.id})
 
-    def _register_http_routes(
-        self, bp: Blueprint, on_new_message: Callable[[UserMessage], Awaitable[Any]]
-    ) -> None:
+    def _register_http_routes(self, bp: Blueprint, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> None:
         assert self.service is not None
         service = self.service
 
@@ -421,7 +419,11 @@ class ShopChannel(InputChannel):
                     )
                 collector = CollectingOutputChannel()
                 ticket = await self.handle_shopper_message(
-                    on_new_message, sender_id, body.get("message"), body.get("metadata"), collector,
+                    on_new_message,
+                    sender_id,
+                    body.get("message"),
+                    body.get("metadata"),
+                    collector,
                     client=self.client_tag_of(request),
                 )
             except StoreError as refused:

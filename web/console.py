@@ -6,23 +6,24 @@ for live pushes (``queue_changed``, ``ticket_message``, ``shopper_typing``),
 authenticated by the same cookie. An agent sees the hand-off queue and the
 shop context of the conversations in it, nothing else.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict
 from http.cookies import SimpleCookie
-from urllib.parse import urlsplit
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, Optional, Tuple
+from urllib.parse import urlsplit
 
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from handoff.store import AgentInfo, InvalidInput
 from shopdb.counters import Limit, SharedLimiter
+from shopdb.models import TicketStatus
 from web.auth import CSRF_HEADER, SESSION_COOKIE, AgentSession, csrf_matches
 from web.http import HttpError, json_body
-from shopdb.models import TicketStatus
-from web.live_handoff import AGENTS_NAMESPACE, AGENTS_ROOM, TYPING_EVENT
-from handoff.store import AgentInfo, InvalidInput
+from web.live_handoff import AGENTS_NAMESPACE, AGENTS_ROOM, TYPING_EVENT, HandoffService
 
 if TYPE_CHECKING:  # pragma: no cover
     from web.channel import ShopChannel
@@ -61,7 +62,7 @@ class LoginThrottle:
 
 
 def _cookie_token(cookie_header: str) -> Optional[str]:
-    cookies = SimpleCookie()
+    cookies: SimpleCookie[str] = SimpleCookie()
     try:
         cookies.load(cookie_header or "")
     except Exception:  # malformed header: no session
@@ -108,8 +109,10 @@ def register_console(bp: Blueprint, channel: "ShopChannel") -> None:
     from web.channel import STATIC_DIR
     from web.shop_context import ticket_context
 
-    store, service, tokens = channel.store, channel.service, channel.session_tokens
-    assert service is not None and channel.sio is not None
+    store, tokens = channel.store, channel.session_tokens
+    assert channel.service is not None and channel.sio is not None
+    # Declared, not just narrowed: mypy may check the handlers below apart from this function's narrowing.
+    service: HandoffService = channel.service
     sio = channel.sio
     throttle = LoginThrottle(channel.limiter)
 
@@ -180,9 +183,7 @@ def register_console(bp: Blueprint, channel: "ShopChannel") -> None:
     @bp.route("/agent/me", methods=["GET"])
     async def me(request: Request) -> HTTPResponse:
         agent, session = await current_agent(request, csrf=False)
-        return secured(
-            {"agent": asdict(agent), "csrf": session.csrf, "canned_replies": channel.config.canned_replies}
-        )
+        return secured({"agent": asdict(agent), "csrf": session.csrf, "canned_replies": channel.config.canned_replies})
 
     @bp.route("/agent/queue", methods=["GET"])
     async def queue(request: Request) -> HTTPResponse:
@@ -255,7 +256,9 @@ def register_console(bp: Blueprint, channel: "ShopChannel") -> None:
         except Exception:
             return
         if info.status == TicketStatus.ASSIGNED and info.agent_id == session.get("agent_id"):
-            await service.to_shopper(info.sender_id, TYPING_EVENT, {"on": True, "who": "agent", "name": session.get("name")})
+            await service.to_shopper(
+                info.sender_id, TYPING_EVENT, {"on": True, "who": "agent", "name": session.get("name")}
+            )
 
 
 __all__ = ["LoginThrottle", "cookie_is_secure", "register_console", "same_origin"]

@@ -23,6 +23,7 @@ these on the app it is attached to (:func:`install_http_hardening`).
   (:mod:`assistant.ratelimit`) however many conversations a client opens. Behind a proxy,
   Sanic's ``SANIC_PROXIES_COUNT`` / ``SANIC_REAL_IP_HEADER`` make ``remote_addr`` the shopper's.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -35,8 +36,8 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from web.payloads import guard_message
 from handoff.store import InvalidInput, clean_text
+from web.payloads import guard_message
 
 if TYPE_CHECKING:  # pragma: no cover
     from web.channel import ShopChannel
@@ -48,18 +49,20 @@ REST_WEBHOOK_PATH = "/webhooks/rest/webhook"
 # uses 32 random hex digits. Printable ids only: they end up in logs, URLs and the tracker store.
 REST_SENDER_PATTERN = re.compile(r"^[A-Za-z0-9_.:@-]{1,128}$")
 
-CONTENT_SECURITY_POLICY = "; ".join([
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self' data: https:",  # product photos come from the shop's image host
-    "connect-src 'self'",  # fetch + socket.io (CSP3 'self' covers ws:/wss: of the same host)
-    "font-src 'self'",
-    "object-src 'none'",
-    "base-uri 'self'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-])
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data: https:",  # product photos come from the shop's image host
+        "connect-src 'self'",  # fetch + socket.io (CSP3 'self' covers ws:/wss: of the same host)
+        "font-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
 PAGE_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",

@@ -4,6 +4,7 @@ Every refusal is a JSON ``{"error": "..."}`` with a fitting status, never a
 500 with a stack trace: bad input is 400, unknown things 404, state conflicts
 409, a database that is down 503.
 """
+
 from __future__ import annotations
 
 import json

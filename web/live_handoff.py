@@ -6,6 +6,7 @@ store (so the conversation's history holds agent lines and the pause/resume),
 then push to the open sockets. Writing first means a crash between steps
 loses no text; pushing last means nobody is shown what was not stored.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -17,9 +18,9 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 from rasa.shared.core.events import ActionExecuted, BotUttered, ConversationResumed, Event, UserUttered
 from socketio import AsyncServer
 
-from shopdb.models import Author, TicketStatus
 from handoff.store import AgentInfo, DatabaseBusy, HandoffStore, MessageInfo, TicketInfo
 from handoff.tickets import TooManyTickets, client_of_events, create_ticket
+from shopdb.models import Author, TicketStatus
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +33,9 @@ TYPING_EVENT = "typing"
 JOINED_TEXT = "{agent} from our support team has joined the conversation."
 RELEASED_TEXT = "{agent} has passed your conversation on; the next free agent will reply here."
 HANDED_BACK_TEXT = "{agent} has handed you back to the shop assistant. Ask me anything!"
-CLOSED_TEXT = "{agent} has closed this conversation. Thanks for contacting us! You can keep chatting with the shop assistant."
+CLOSED_TEXT = (
+    "{agent} has closed this conversation. Thanks for contacting us! You can keep chatting with the shop assistant."
+)
 
 
 _ticket_threads = ThreadPoolExecutor(max_workers=4, thread_name_prefix="shop-handoff")
@@ -46,17 +49,20 @@ async def queue_from_rasa_server(tracker: Any, time_limit: float) -> Tuple[str, 
     within ``time_limit`` even when the database is locked: stuck writes stall nobody else's turn.
     """
     events = [event.as_dict() for event in tracker.applied_events()]
-    write = functools.partial(create_ticket, tracker.sender_id, events,
-                              tracker.get_slot("handoff_reason") or "action_server_unavailable",
-                              client_of_events(events))
+    write = functools.partial(
+        create_ticket,
+        tracker.sender_id,
+        events,
+        tracker.get_slot("handoff_reason") or "action_server_unavailable",
+        client_of_events(events),
+    )
     try:
         loop = asyncio.get_running_loop()
         _, position, is_new = await asyncio.wait_for(loop.run_in_executor(_ticket_threads, write), time_limit)
     except TooManyTickets:
         return "utter_handoff_limit", {}
     except Exception as error:  # the database is away or locked too: say so, keep the bot up
-        logger.error("could not store the hand-off ticket while the action server is away (%s)",
-                     type(error).__name__)
+        logger.error("could not store the hand-off ticket while the action server is away (%s)", type(error).__name__)
         return "utter_handoff_unavailable", {}
     if is_new:
         return "utter_handoff_queued", {"position": max(position, 1)}
@@ -145,16 +151,21 @@ class HandoffService:
             await self.db(self.store.update_context, ticket.id, {"page": page})
         await self.append_events(
             ticket.sender_id,
-            [UserUttered(text, intent={}, metadata={**metadata, "handoff_ticket": ticket.id}, message_id=message_id,
-                         input_channel="shop")],
+            [
+                UserUttered(
+                    text,
+                    intent={},
+                    metadata={**metadata, "handoff_ticket": ticket.id},
+                    message_id=message_id,
+                    input_channel="shop",
+                )
+            ],
         )
         await self.to_agents("ticket_message", {"ticket_id": ticket.id, "message": message.as_json()})
         return message
 
     # -- agent -> shopper ------------------------------------------------------------
-    async def _say_to_shopper(
-        self, ticket: TicketInfo, text: str, *, agent: Optional[AgentInfo], system: bool
-    ) -> None:
+    async def _say_to_shopper(self, ticket: TicketInfo, text: str, *, agent: Optional[AgentInfo], system: bool) -> None:
         metadata: Dict[str, Any] = {"handoff_ticket": ticket.id}
         payload: Dict[str, Any] = {"text": text}
         if system:
@@ -166,7 +177,8 @@ class HandoffService:
         await self.append_events(ticket.sender_id, [BotUttered(text, data={}, metadata=metadata)])
         await self.to_shopper(ticket.sender_id, BOT_MESSAGE_EVENT, payload)
 
-    async def agent_message(self, ticket_id: int, agent: AgentInfo, text: str) -> MessageInfo:
+    async def agent_message(self, ticket_id: int, agent: AgentInfo, text: object) -> MessageInfo:
+        """Store the agent's line (``text`` as the console sent it: ``add_message`` validates it) and deliver it."""
         message = await self.db(self.store.add_message, ticket_id, Author.AGENT, text, agent_id=agent.id)
         ticket = await self.db(self.store.get_ticket, ticket_id)
         await self._say_to_shopper(ticket, message.text, agent=agent, system=False)

@@ -9,6 +9,7 @@ an intent and nothing else (``/request_human``, ``/restart``): an intent alone s
 the words for it would, it sets no slot. Anything else is read as the text it is, without the
 slash, so NLU and the forms' validation see it like any typed message.
 """
+
 from __future__ import annotations
 
 import re

@@ -5,11 +5,12 @@ the widget sent as page metadata. The customer is looked up only by the id
 the channel verified from a signed token, so an agent sees the orders of the
 shopper they are talking to and nobody else's.
 """
+
 from __future__ import annotations
 
 import logging
 from decimal import Decimal
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Set
 
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
@@ -56,9 +57,7 @@ def find_product(session: Session, product_id: Any) -> Optional[Dict[str, Any]]:
 
 
 def customer_summary(session: Session, customer_id: str, orders: int = 5) -> Optional[Dict[str, Any]]:
-    customer = session.execute(
-        select(Customer).where(Customer.customer_id == customer_id)
-    ).scalar_one_or_none()
+    customer = session.execute(select(Customer).where(Customer.customer_id == customer_id)).scalar_one_or_none()
     if customer is None:
         return None
     recent = session.execute(
@@ -86,7 +85,9 @@ def customer_summary(session: Session, customer_id: str, orders: int = 5) -> Opt
 
 def ticket_context(session: Session, context: Dict[str, Any], customer_id: Optional[str]) -> Dict[str, Any]:
     """Product viewed, cart lines and customer (with recent orders) for the console's side panel."""
-    page = context.get("page") if isinstance(context.get("page"), dict) else {}
+    page = context.get("page")
+    if not isinstance(page, dict):
+        page = {}
     result: Dict[str, Any] = {"page_url": page.get("url"), "product": None, "cart": [], "customer": None}
     try:
         result["product"] = find_product(session, page.get("product_id"))
@@ -109,7 +110,9 @@ def demo_catalogue(session: Session, limit: int = 12) -> List[Dict[str, Any]]:
         rows = session.execute(
             select(Product).where(Product.stock > 0).order_by(Product.rating.desc().nullslast(), Product.id).limit(200)
         ).scalars()
-        seen, picked, rest = set(), [], []
+        seen: Set[int] = set()
+        picked: List[Product] = []
+        rest: List[Product] = []
         for product in rows:
             (rest if product.category_id in seen else picked).append(product)
             seen.add(product.category_id)

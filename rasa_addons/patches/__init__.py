@@ -18,6 +18,7 @@ version's internals would fail in ways no test of ours sees, so an upgrade has t
 The shop channel calls it when Rasa builds the channel's routes (``web.channel``), the one moment
 our code runs inside ``rasa run`` before the first message.
 """
+
 from __future__ import annotations
 
 from importlib.metadata import version
@@ -37,8 +38,10 @@ def check_versions() -> None:
     wrong = {name: version(name) for name in PINNED if version(name) != PINNED[name]}
     if wrong:
         found = ", ".join(f"{name} {found} (patched: {PINNED[name]})" for name, found in wrong.items())
-        raise UnpatchedVersion(f"rasa_addons.patches were written for other versions: {found}; review every patch "
-                               "in rasa_addons/patches before changing the pins")
+        raise UnpatchedVersion(
+            f"rasa_addons.patches were written for other versions: {found}; review every patch "
+            "in rasa_addons/patches before changing the pins"
+        )
 
 
 def install_all(local_handoff: Optional[LocalHandoff] = None) -> None:

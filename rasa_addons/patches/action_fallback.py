@@ -21,6 +21,7 @@ on predicting, so the shopper usually gets no answer at all. Here
 A call that times out may still finish on the action server (for example a
 cancellation); the apology says the bot "couldn't finish", never that nothing happened.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -51,6 +52,7 @@ def apology_text(domain_file: Path = PROJECT_ROOT / "bot" / "domain.yml") -> str
     responses = yaml.safe_load(domain_file.read_text())["responses"]
     return str(responses[APOLOGY_RESPONSE][0]["text"])
 
+
 _installed = False
 
 
@@ -73,8 +75,9 @@ class CircuitBreaker:
 
     CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
 
-    def __init__(self, retry_after: float, timeouts_to_open: int = 2,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, retry_after: float, timeouts_to_open: int = 2, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.retry_after = retry_after
         self.timeouts_to_open = timeouts_to_open
         self._clock = clock
@@ -86,7 +89,11 @@ class CircuitBreaker:
         """May a call go out now? True at most once while half-open (the trial)."""
         if self.state == self.CLOSED:
             return True
-        if self.state == self.OPEN and self.opened_at is not None and self._clock() - self.opened_at >= self.retry_after:
+        if (
+            self.state == self.OPEN
+            and self.opened_at is not None
+            and self._clock() - self.opened_at >= self.retry_after
+        ):
             self.state = self.HALF_OPEN
             return True
         return False
@@ -209,8 +216,9 @@ async def _apology(output_channel: Any, nlg: Any, tracker: Any, ledger: _TurnLed
     return events
 
 
-def install(timeout: Optional[float] = None, retry_after: Optional[float] = None,
-            local_handoff: Optional[LocalHandoff] = None) -> bool:
+def install(
+    timeout: Optional[float] = None, retry_after: Optional[float] = None, local_handoff: Optional[LocalHandoff] = None
+) -> bool:
     """Wrap ``RemoteAction.run`` with the timeout, breaker and fallbacks above; True the first time.
 
     ``local_handoff`` queues a conversation for a person without the action server; without it the
@@ -277,8 +285,8 @@ def install(timeout: Optional[float] = None, retry_after: Optional[float] = None
                 return await _local_handoff(local_handoff, output_channel, nlg, tracker)
             return await _apology(output_channel, nlg, tracker, ledger)
 
-    RemoteAction.run = run  # type: ignore[assignment]
-    RemoteAction._shop_breaker = breaker  # type: ignore[attr-defined]
+    RemoteAction.run = run
+    RemoteAction._shop_breaker = breaker
     _installed = True
     logger.info("action fallback installed: %.1f s timeout, retry after %.1f s", limit, breaker.retry_after)
     return True

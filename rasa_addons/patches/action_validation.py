@@ -7,6 +7,7 @@ schema against the JSON-Schema meta-schema on every custom-action call
 ``check_schema`` each time). :func:`install` compiles the validator once; every response is still
 validated against the same schema, with the same error.
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict
@@ -42,7 +43,7 @@ def _patch_action_validation() -> None:
             raise error
         return True
 
-    RemoteAction._validate_action_result = _validate_action_result  # type: ignore[assignment]
+    RemoteAction._validate_action_result = _validate_action_result
 
 
 def install() -> None:

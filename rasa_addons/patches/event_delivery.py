@@ -16,6 +16,7 @@ turn (about a millisecond on loopback), no CPU. The SQL broker of the embedded
 default publishes synchronously, so there is nothing to wait for.
 The shop channel (``web.channel``) installs it with the other Rasa fixes.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -58,7 +59,7 @@ def install() -> None:
         await wait_for_publishes(_pending_publishes(self.tracker_store) - before)
 
     save_tracker.__doc__ = original.__doc__
-    MessageProcessor.save_tracker = save_tracker  # type: ignore[assignment]
+    MessageProcessor.save_tracker = save_tracker
     _installed = True
 
 

@@ -6,6 +6,7 @@ dies on its first read and socket.io clients silently stay on long-polling.
 Sanic 22.3 fixed it by wrapping the coroutine in a task; :func:`install`
 applies the same one-line change to 21.12.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -49,7 +50,7 @@ def install() -> bool:
             self.recv_cancel = None
             self.recv_lock.release()
 
-    WebsocketImplProtocol.recv = recv  # type: ignore[assignment]
+    WebsocketImplProtocol.recv = recv
     _PATCHED = True
     logger.debug("patched Sanic %s WebSocket recv for Python 3.11", sanic.__version__)
     return True

@@ -11,6 +11,7 @@ Rasa builds these engines itself, so the listener is on every SQLAlchemy engine 
 it leaves alone the connections of our own engines (``shopdb.db``, marked ``shop_managed``), which
 set their own pragmas.
 """
+
 from __future__ import annotations
 
 import sqlite3

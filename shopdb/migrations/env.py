@@ -3,6 +3,7 @@
 Target metadata is ``shopdb.models.Base.metadata``: every table of the shop database (catalogue and
 orders, hand-off, insights, shared counters), so one chain of revisions covers the whole database.
 """
+
 from __future__ import annotations
 
 from alembic import context
@@ -25,8 +26,11 @@ def _url() -> str:
 
 def run_migrations_offline() -> None:
     context.configure(
-        url=_url(), target_metadata=target_metadata, literal_binds=True,
-        render_as_batch=True, compare_type=True,
+        url=_url(),
+        target_metadata=target_metadata,
+        literal_binds=True,
+        render_as_batch=True,
+        compare_type=True,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -48,8 +52,10 @@ def run_migrations_online() -> None:
 def _run(connection) -> None:
     # render_as_batch: SQLite cannot ALTER most things; batch mode recreates tables.
     context.configure(
-        connection=connection, target_metadata=target_metadata,
-        render_as_batch=True, compare_type=True,
+        connection=connection,
+        target_metadata=target_metadata,
+        render_as_batch=True,
+        compare_type=True,
     )
     with context.begin_transaction():
         context.run_migrations()

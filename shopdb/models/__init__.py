@@ -5,6 +5,7 @@
 - :mod:`shopdb.models.insights`: shopper profiles, analytics facts, consumer cursors;
 - :mod:`shopdb.models.counters`: the shared rate counters.
 """
+
 from shopdb.models.base import Base, Money
 from shopdb.models.counters import RateCounter
 from shopdb.models.handoff import Agent, AgentRole, Author, HandoffMessage, HandoffTicket, TicketStatus
@@ -27,8 +28,32 @@ from shopdb.models.shop import (
 )
 
 __all__ = [
-    "Agent", "AgentRole", "Author", "Base", "Category", "ConsumerCursor", "Customer", "FactKind", "HandoffMessage",
-    "HandoffTicket", "InsightFact", "KnowledgeMeta", "Money", "Order", "OrderIssue", "OrderItem", "OrderStatus",
-    "PolicyPassage", "Product", "ProductRelation", "ProfileScope", "RateCounter", "RefundStatus", "Return",
-    "ReturnStatus", "ShipmentEvent", "ShopperProfile", "TicketStatus",
+    "Agent",
+    "AgentRole",
+    "Author",
+    "Base",
+    "Category",
+    "ConsumerCursor",
+    "Customer",
+    "FactKind",
+    "HandoffMessage",
+    "HandoffTicket",
+    "InsightFact",
+    "KnowledgeMeta",
+    "Money",
+    "Order",
+    "OrderIssue",
+    "OrderItem",
+    "OrderStatus",
+    "PolicyPassage",
+    "Product",
+    "ProductRelation",
+    "ProfileScope",
+    "RateCounter",
+    "RefundStatus",
+    "Return",
+    "ReturnStatus",
+    "ShipmentEvent",
+    "ShopperProfile",
+    "TicketStatus",
 ]

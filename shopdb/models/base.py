@@ -3,6 +3,7 @@
 One ``Base`` for the catalogue and orders, the hand-off, the insights and the shared counters:
 one metadata, one alembic migration chain (``shopdb/migrations``).
 """
+
 from __future__ import annotations
 
 from decimal import Decimal

@@ -1,4 +1,5 @@
 """The table of the shared counters (:mod:`shopdb.counters`): one row per live fixed window."""
+
 from __future__ import annotations
 
 from sqlalchemy import Column, Float, Integer, String

@@ -7,6 +7,7 @@ asked for a human; what shopper and agent write afterwards goes to
 ``handoff_messages`` (and, as events, to Rasa's tracker store), so nothing is
 lost when a browser or a server restarts.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import JSON, Boolean, Column, DateTime, ForeignKey, Index, Integer, String, Text, text
@@ -14,7 +15,6 @@ from sqlalchemy.orm import relationship
 
 from core.clock import utcnow
 from shopdb.models.base import Base
-
 
 
 class TicketStatus:
@@ -88,15 +88,20 @@ class HandoffTicket(Base):
 
     agent = relationship("Agent", lazy="joined")
     messages = relationship(
-        "HandoffMessage", back_populates="ticket", cascade="all, delete-orphan",
+        "HandoffMessage",
+        back_populates="ticket",
+        cascade="all, delete-orphan",
         order_by="HandoffMessage.id",
     )
 
     __table_args__ = (
         # At most one open ticket per conversation, enforced by the database itself.
         Index(
-            "uq_handoff_tickets_open_sender", "sender_id", unique=True,
-            sqlite_where=text(_OPEN_STATUSES_SQL), postgresql_where=text(_OPEN_STATUSES_SQL),
+            "uq_handoff_tickets_open_sender",
+            "sender_id",
+            unique=True,
+            sqlite_where=text(_OPEN_STATUSES_SQL),
+            postgresql_where=text(_OPEN_STATUSES_SQL),
         ),
     )
 
@@ -107,9 +112,7 @@ class HandoffMessage(Base):
     __tablename__ = "handoff_messages"
 
     id = Column(Integer, primary_key=True)
-    ticket_id = Column(
-        Integer, ForeignKey("handoff_tickets.id", ondelete="CASCADE"), nullable=False, index=True
-    )
+    ticket_id = Column(Integer, ForeignKey("handoff_tickets.id", ondelete="CASCADE"), nullable=False, index=True)
     author = Column(String(10), nullable=False)  # Author.*
     agent_id = Column(Integer, ForeignKey("agents.id"), nullable=True)
     text = Column(Text, nullable=False)

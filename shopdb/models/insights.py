@@ -6,6 +6,7 @@ They live on :data:`shopdb.models.Base` so the one alembic chain
 SQLite file, and its rows hold raw text; facts are the minimal, masked record
 that analytics needs, in the shop database, indexed by time.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import JSON, BigInteger, Column, DateTime, Float, Index, Integer, String, Text, UniqueConstraint
@@ -14,14 +15,13 @@ from core.clock import utcnow
 from shopdb.models.base import Base
 
 
-
 class ProfileScope:
     SESSION = "session"  # keyed by Rasa sender id (one widget session, kept across reloads)
     CUSTOMER = "customer"  # keyed by the shop's customer id (logged-in shopper)
 
 
 class ShopperProfile(Base):
-    """The intent profile of one session or one customer; ``data`` is an ``insights.profiles.Profile``."""
+    """The intent profile of one session or one customer; ``data`` is an ``insights.profile.Profile``."""
 
     __tablename__ = "insight_profiles"
 

@@ -5,6 +5,7 @@ Written in the 2.0 style that SQLAlchemy 1.4 offers (``declarative_base`` from
 SQLite (embedded default) and PostgreSQL. ``Base`` (``shopdb.models.base``) is shared with the
 hand-off, insights and counter tables: one metadata, one alembic migration chain.
 """
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -25,6 +26,7 @@ from sqlalchemy.orm import relationship
 
 from core.clock import utcnow, utcnow_seconds
 from shopdb.models.base import Base, Money
+
 
 class OrderStatus:
     """Order life cycle; an order only moves forward (or to cancelled)."""
@@ -146,11 +148,11 @@ class Order(Base):
     updated_at = Column(DateTime, nullable=False, default=utcnow_seconds, onupdate=utcnow_seconds)
 
     customer = relationship("Customer", back_populates="orders")
-    items = relationship(
-        "OrderItem", back_populates="order", cascade="all, delete-orphan", order_by="OrderItem.id"
-    )
+    items = relationship("OrderItem", back_populates="order", cascade="all, delete-orphan", order_by="OrderItem.id")
     events = relationship(
-        "ShipmentEvent", back_populates="order", cascade="all, delete-orphan",
+        "ShipmentEvent",
+        back_populates="order",
+        cascade="all, delete-orphan",
         order_by="ShipmentEvent.at",
     )
     returns = relationship("Return", back_populates="order", cascade="all, delete-orphan")

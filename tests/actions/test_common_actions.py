@@ -1,4 +1,5 @@
 """Shared actions and helpers: metadata slots, fallback, stop, privacy, vocabulary, address parsing, domain."""
+
 from __future__ import annotations
 
 import re
@@ -34,9 +35,11 @@ def test_customer_id_comes_only_from_well_formed_metadata(tracker, run, domain, 
         _, events = run(ValidateSlotMappings(), tracker("hi", "greet", metadata={"customer_id": bad}, **shop), domain)
         assert "customer_id" not in slots_of(events)
     # a tracker that merely claims a customer id (a forged call to the action server): no proof, no id
-    for claim in ({"customer_id": "C0000001"},
-                  {"customer_id": "C0000001", "customer_proof": customer_proofs().issue("other-chat", "C0000001")},
-                  {"customer_id": "C0000002", "customer_proof": signed("C0000001")["customer_proof"]}):
+    for claim in (
+        {"customer_id": "C0000001"},
+        {"customer_id": "C0000001", "customer_proof": customer_proofs().issue("other-chat", "C0000001")},
+        {"customer_id": "C0000002", "customer_proof": signed("C0000001")["customer_proof"]},
+    ):
         _, events = run(ValidateSlotMappings(), tracker("hi", "greet", metadata=claim, **shop), domain)
         assert "customer_id" not in slots_of(events), claim
     # another channel's metadata is whatever its caller sent (Rasa's REST channel): never trusted
@@ -51,8 +54,12 @@ def test_page_product_becomes_the_product_in_focus(tracker, run, domain, slots_o
     t = tracker("is it waterproof?", "product_question", metadata={"page": {"product_id": "42"}})
     _, events = run(ValidateSlotMappings(), t, domain)
     assert slots_of(events) == {"page_product": "42", "current_product": "42"}
-    same = tracker("and the price?", "product_question", metadata={"page": {"product_id": "42"}},
-                   slots={"page_product": "42", "current_product": "7"})
+    same = tracker(
+        "and the price?",
+        "product_question",
+        metadata={"page": {"product_id": "42"}},
+        slots={"page_product": "42", "current_product": "7"},
+    )
     _, events = run(ValidateSlotMappings(), same, domain)
     assert "current_product" not in slots_of(events)  # unchanged page: the product picked in chat stays
 
@@ -61,7 +68,8 @@ def test_fallback_after_the_two_stage_fallback_hands_off(tracker, run, domain, s
     messages, events = run(ActionDefaultFallback(), tracker("zorp blat", "nlu_fallback"), domain)
     assert slots_of(events) == {"handoff_reason": "repeated_failure"}
     assert {"event": "followup", "name": "action_handoff_to_human"} in [
-        {k: e[k] for k in ("event", "name") if k in e} for e in events]
+        {k: e[k] for k in ("event", "name") if k in e} for e in events
+    ]
     messages, events = run(ActionDefaultFallback(), tracker("hello", "greet"), domain)
     assert messages[0]["response"] == "utter_default"
     assert events[0]["event"] == "rewind"
@@ -69,9 +77,11 @@ def test_fallback_after_the_two_stage_fallback_hands_off(tracker, run, domain, s
 
 def test_ask_affirmation_uses_plain_words(tracker, run, domain):
     t = tracker("wher is mi ordr", "nlu_fallback")
-    t.latest_message["intent_ranking"] = [{"name": "nlu_fallback", "confidence": 0.5},
-                                          {"name": "order_status", "confidence": 0.4},
-                                          {"name": "refund_status", "confidence": 0.1}]
+    t.latest_message["intent_ranking"] = [
+        {"name": "nlu_fallback", "confidence": 0.5},
+        {"name": "order_status", "confidence": 0.4},
+        {"name": "refund_status", "confidence": 0.1},
+    ]
     messages, _ = run(ActionDefaultAskAffirmation(), t, domain)
     assert messages[0]["text"] == "Sorry, just to be sure: do you want to check where your order is?"
     assert [b["payload"] for b in messages[0]["buttons"]] == ["/order_status", "/refund_status", "/deny"]
@@ -109,12 +119,22 @@ def test_vocabulary_normalises_entity_values():
 
 def test_addresses_typed_on_one_line():
     assert parse_address("Alex Morgan, Canal Street 12, 1012 AB Amsterdam, NL") == {
-        "name": "Alex Morgan", "line1": "Canal Street 12", "line2": None, "city": "Amsterdam",
-        "postcode": "1012 AB", "country": "NL"}
+        "name": "Alex Morgan",
+        "line1": "Canal Street 12",
+        "line2": None,
+        "city": "Amsterdam",
+        "postcode": "1012 AB",
+        "country": "NL",
+    }
     assert parse_address("send it to Main Street 5, Dublin D02 X285, Ireland", "Sam", "DE")["country"] == "IE"
     assert parse_address("Kastanienallee 7, Apt 3, 10115 Berlin", "Sam Lee", "DE") == {
-        "name": "Sam Lee", "line1": "Kastanienallee 7", "line2": "Apt 3", "city": "Berlin", "postcode": "10115",
-        "country": "DE"}
+        "name": "Sam Lee",
+        "line1": "Kastanienallee 7",
+        "line2": "Apt 3",
+        "city": "Berlin",
+        "postcode": "10115",
+        "country": "DE",
+    }
     assert parse_address("somewhere nice") is None
     assert parse_address("Main Street, Dublin") is None
 

@@ -3,6 +3,7 @@
 Demo orders (shopdb/demo_data.py): 10000001 delivered, 10000002 shipped, 10000003 paid (cancellable),
 10000006 packed (address changeable); all belong to alex.morgan@example.com / customer C0000001.
 """
+
 from __future__ import annotations
 
 import logging
@@ -71,8 +72,12 @@ def test_wrong_email_and_unknown_order_get_the_same_answer(orders_kb, tracker, r
 
 
 def test_third_failure_ends_the_form(orders_kb, tracker, run, domain, slots_of):
-    t = _order_form(tracker, "10000002 x@example.com", {"order_number": "10000002", "email": "x@example.com"},
-                    slots={"verification_failures": 2})
+    t = _order_form(
+        tracker,
+        "10000002 x@example.com",
+        {"order_number": "10000002", "email": "x@example.com"},
+        slots={"verification_failures": 2},
+    )
     messages, events = run(ValidateOrderForm(), t, domain)
     slots = slots_of(events)
     assert slots["verification_failures"] == 3
@@ -85,16 +90,22 @@ def test_malformed_and_hostile_input_is_rejected_without_echoing_it(orders_kb, t
     messages, events = run(ValidateOrderForm(), _order_form(tracker, hostile, {"order_number": hostile}), domain)
     assert slots_of(events)["order_number"] is None
     assert "8 digits" in messages[0]["text"] and "script" not in messages[0]["text"]
-    messages, events = run(ValidateOrderForm(), _order_form(tracker, "not-an-email", {"email": "not-an-email"},
-                                                            slots={"order_number": "10000002"}), domain)
+    messages, events = run(
+        ValidateOrderForm(),
+        _order_form(tracker, "not-an-email", {"email": "not-an-email"}, slots={"order_number": "10000002"}),
+        domain,
+    )
     assert slots_of(events)["email"] is None
     assert "doesn't look like an e-mail" in messages[0]["text"]
 
 
 def test_failed_verification_never_logs_the_email_or_number(orders_kb, tracker, run, domain, caplog):
     caplog.set_level(logging.DEBUG)
-    t = _order_form(tracker, "10000002 sneaky.person@example.com",
-                    {"order_number": "10000002", "email": "sneaky.person@example.com"})
+    t = _order_form(
+        tracker,
+        "10000002 sneaky.person@example.com",
+        {"order_number": "10000002", "email": "sneaky.person@example.com"},
+    )
     run(ValidateOrderForm(), t, domain)
     assert "sneaky.person@example.com" not in caplog.text
     assert "10000002" not in caplog.text
@@ -132,9 +143,11 @@ def test_status_of_a_shipped_order_has_carrier_and_tracking(proven, orders_kb, t
 def test_status_without_proof_reveals_nothing_and_offers_a_person(orders_kb, tracker, run, domain, slots_of):
     # The right pair in the slots, set by any path but the order form, proves nothing (issue #19:
     # "/affirm{order_number, email}" or a forged tracker); a wrong e-mail even less.
-    for slots in ({"order_number": "10000002", "email": "wrong@example.com"},
-                  {"order_number": "10000002", "email": ALEX},
-                  {"order_number": "10000002", "customer_id": "C0000001"}):
+    for slots in (
+        {"order_number": "10000002", "email": "wrong@example.com"},
+        {"order_number": "10000002", "email": ALEX},
+        {"order_number": "10000002", "customer_id": "C0000001"},
+    ):
         messages, _ = run(ActionOrderStatus(), tracker("", slots=slots), domain)
         assert messages[0]["text"].startswith("I couldn't verify that order"), slots
     t = tracker("", slots={"order_number": "10000002", "email": "wrong@example.com"})
@@ -157,8 +170,9 @@ def test_cancel_a_paid_order_after_confirmation(proven, orders_kb, tracker, run,
 
 
 def test_a_shipped_order_cannot_be_cancelled(proven, orders_kb, tracker, run, domain, slots_of):
-    messages, events = run(ActionCheckCancellation(),
-                           tracker("", slots=proven({"order_number": "10000002", "email": ALEX})), domain)
+    messages, events = run(
+        ActionCheckCancellation(), tracker("", slots=proven({"order_number": "10000002", "email": ALEX})), domain
+    )
     assert slots_of(events)["order_action_allowed"] is False
     assert "can no longer be cancelled because it has already shipped" in messages[0]["text"]
     assert orders_kb.get_order("10000002", email=ALEX).status == "shipped"
@@ -173,8 +187,14 @@ def test_change_the_address_of_a_packed_order(proven, orders_kb, tracker, run, d
     t = tracker(typed, "inform", slots=slots, slot_events={"new_address": typed}, active_loop="address_form")
     _, events = run(ValidateAddressForm(), t, domain)
     address = slots_of(events)["new_address"]
-    assert address == {"name": "Alex Morgan", "line1": "Keizersgracht 100", "line2": None, "city": "Amsterdam",
-                       "postcode": "1015 CV", "country": "NL"}
+    assert address == {
+        "name": "Alex Morgan",
+        "line1": "Keizersgracht 100",
+        "line2": None,
+        "city": "Amsterdam",
+        "postcode": "1015 CV",
+        "country": "NL",
+    }
     messages, _ = run(ActionChangeAddress(), tracker(typed, "inform", slots={**slots, "new_address": address}), domain)
     assert "will now be delivered to Keizersgracht 100" in messages[0]["text"]
     assert orders_kb.get_order("10000006", email=ALEX).delivery_address["line1"] == "Keizersgracht 100"
@@ -182,16 +202,22 @@ def test_change_the_address_of_a_packed_order(proven, orders_kb, tracker, run, d
 
 def test_address_in_a_country_we_do_not_ship_to_is_refused(proven, orders_kb, tracker, run, domain, slots_of):
     typed = "Bahnhofstrasse 1, 8001 Zurich, Switzerland"
-    t = tracker(typed, "inform", slots=proven({"order_number": "10000006", "email": ALEX}),
-                slot_events={"new_address": typed}, active_loop="address_form")
+    t = tracker(
+        typed,
+        "inform",
+        slots=proven({"order_number": "10000006", "email": ALEX}),
+        slot_events={"new_address": typed},
+        active_loop="address_form",
+    )
     messages, events = run(ValidateAddressForm(), t, domain)
     assert slots_of(events)["new_address"] is None
     assert "we do not deliver to CH" in messages[0]["text"]
 
 
 def test_address_of_a_shipped_order_cannot_change(proven, orders_kb, tracker, run, domain, slots_of):
-    messages, events = run(ActionCheckAddressChange(),
-                           tracker("", slots=proven({"order_number": "10000002", "email": ALEX})), domain)
+    messages, events = run(
+        ActionCheckAddressChange(), tracker("", slots=proven({"order_number": "10000002", "email": ALEX})), domain
+    )
     assert slots_of(events)["order_action_allowed"] is False
     assert "redirect the parcel" in messages[0]["text"]
 
@@ -200,8 +226,9 @@ def test_report_a_damaged_item(proven, orders_kb, tracker, run, domain, slots_of
     from shopdb.models import OrderIssue
 
     slots = proven({"order_number": "10000001", "email": ALEX, "problem_type": "broken"})
-    _, events = run(ActionCheckProblemReport(), tracker("my shoes arrived broken", "report_problem", slots=slots),
-                    domain)
+    _, events = run(
+        ActionCheckProblemReport(), tracker("my shoes arrived broken", "report_problem", slots=slots), domain
+    )
     checked = slots_of(events)
     assert checked["order_action_allowed"] is True and checked["problem_type"] == "damaged"
     assert checked["order_item"] is None  # two items: the form asks which
@@ -210,13 +237,19 @@ def test_report_a_damaged_item(proven, orders_kb, tracker, run, domain, slots_of
     assert len(ask[0]["buttons"]) == len(order.items) + 1
     words = [w.strip(",").lower() for w in order.items[0].title.split()]
     unique = next(w for w in words if len(w) > 3 and w not in order.items[1].title.lower())
-    t = tracker(f"the {unique}", "inform", slots=slots, slot_events={"order_item": f"the {unique}"},
-                active_loop="problem_form")
+    t = tracker(
+        f"the {unique}", "inform", slots=slots, slot_events={"order_item": f"the {unique}"}, active_loop="problem_form"
+    )
     _, events = run(ValidateProblemForm(), t, domain)
     item_id = slots_of(events)["order_item"]
     assert item_id == str(order.items[0].item_id)
-    history = [{"event": "user", "text": "my shoes arrived broken",
-                "parse_data": {"intent": {"name": "report_problem"}, "entities": []}}]
+    history = [
+        {
+            "event": "user",
+            "text": "my shoes arrived broken",
+            "parse_data": {"intent": {"name": "report_problem"}, "entities": []},
+        }
+    ]
     final = tracker("", slots={**slots, "problem_type": "damaged", "order_item": item_id}, history=history)
     messages, events = run(ActionReportProblem(), final, domain)
     assert "recorded a damaged item" in messages[0]["text"]
@@ -227,14 +260,14 @@ def test_report_a_damaged_item(proven, orders_kb, tracker, run, domain, slots_of
 
 
 def test_problem_report_needs_a_shipped_order(proven, orders_kb, tracker, run, domain, slots_of):
-    _, events = run(ActionCheckProblemReport(),
-                    tracker("", slots=proven({"order_number": "10000003", "email": ALEX})), domain)
+    _, events = run(
+        ActionCheckProblemReport(), tracker("", slots=proven({"order_number": "10000003", "email": ALEX})), domain
+    )
     assert slots_of(events)["order_action_allowed"] is False
 
 
 def test_problem_type_words_are_understood(orders_kb, tracker, run, domain, slots_of):
-    for words, kind in (("the box was crushed", "damaged"), ("wrong colour", "wrong_item"),
-                        ("/inform", None)):
+    for words, kind in (("the box was crushed", "damaged"), ("wrong colour", "wrong_item"), ("/inform", None)):
         t = tracker(words, "inform", slot_events={"problem_type": words}, active_loop="problem_form")
         _, events = run(ValidateProblemForm(), t, domain)
         assert slots_of(events)["problem_type"] == kind

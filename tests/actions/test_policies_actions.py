@@ -1,9 +1,10 @@
 """Policy answers come from the shop's own passages, with their source; unknown questions offer a person."""
+
 from __future__ import annotations
 
 import pytest
 
-from actions.policies import DONT_KNOW_TEXT, ActionAnswerPolicy
+from actions.policies import ActionAnswerPolicy
 
 pytestmark = pytest.mark.slow
 
@@ -22,7 +23,8 @@ def test_unknown_question_says_so_and_offers_a_person(kb, tracker, run, domain, 
     question = "do you offer a corporate bulk discount program?"
     assert kb.answer_policy_question(question) == []
     messages, events = run(ActionAnswerPolicy(), tracker(question, "ask_policy"), domain)
-    assert messages[0]["text"] == DONT_KNOW_TEXT
+    assert messages[0]["response"] == "utter_policy_unknown"
+    assert messages[0]["text"] == "I'm sorry, I don't know the answer to that, and I'd rather not guess."
     assert slots_of(events) == {"human_offered": True, "handoff_reason": "policy_unknown"}
 
 

@@ -3,6 +3,7 @@
 Demo orders: 10000001 delivered 5 days ago (returnable), 10000004 delivered 45 days ago (window closed),
 10000005 return received / refund processing, 10000008 (Sam) earrings are final sale, the dress is not.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -18,7 +19,6 @@ from actions.returns import (
 pytestmark = pytest.mark.slow
 
 
-
 @pytest.fixture
 def alex(proven):
     """Alex's delivered order, verified by the order form (the proof it issues), as in a conversation."""
@@ -31,8 +31,7 @@ def sam(proven):
 
 
 def test_delivered_order_is_eligible_and_the_form_may_start(alex, orders_kb, tracker, run, domain, slots_of):
-    messages, events = run(ActionCheckReturnEligibility(), tracker("", slots={**alex, "order_task": "return"}),
-                           domain)
+    messages, events = run(ActionCheckReturnEligibility(), tracker("", slots={**alex, "order_task": "return"}), domain)
     slots = slots_of(events)
     assert slots["order_action_allowed"] is True
     assert slots["order_item"] is None  # two returnable items: the form asks which
@@ -41,8 +40,9 @@ def test_delivered_order_is_eligible_and_the_form_may_start(alex, orders_kb, tra
 
 
 def test_eligibility_question_offers_to_start_a_return(alex, orders_kb, tracker, run, domain):
-    messages, _ = run(ActionCheckReturnEligibility(),
-                      tracker("", slots={**alex, "order_task": "return_eligibility"}), domain)
+    messages, _ = run(
+        ActionCheckReturnEligibility(), tracker("", slots={**alex, "order_task": "return_eligibility"}), domain
+    )
     assert messages[0]["text"].endswith("Would you like to start a return?")
     assert [b["payload"] for b in messages[0]["buttons"]] == ["/affirm", "/deny"]
 
@@ -60,19 +60,27 @@ def test_return_form_lists_only_returnable_items_and_refuses_final_sale(sam, ord
     dress = next(i for i in order.items if i.returnable)
     messages, _ = run(ActionAskOrderItem(), tracker("", slots=sam, active_loop="return_form"), domain)
     assert [b["payload"] for b in messages[0]["buttons"]] == [f'/inform{{"order_item": "{dress.item_id}"}}']
-    t = tracker("the earrings", "inform", slots=sam, slot_events={"order_item": "the earrings"},
-                active_loop="return_form")
+    t = tracker(
+        "the earrings", "inform", slots=sam, slot_events={"order_item": "the earrings"}, active_loop="return_form"
+    )
     messages, events = run(ValidateReturnForm(), t, domain)
     assert slots_of(events)["order_item"] is None
     assert messages[0]["text"] == f"The {earrings.title} can't be returned: final sale (hygiene item) unless faulty."
-    t = tracker("ok the dress then", "inform", slots=sam, slot_events={"order_item": "ok the dress then"},
-                active_loop="return_form")
+    t = tracker(
+        "ok the dress then",
+        "inform",
+        slots=sam,
+        slot_events={"order_item": "ok the dress then"},
+        active_loop="return_form",
+    )
     _, events = run(ValidateReturnForm(), t, domain)
     assert slots_of(events)["order_item"] == str(dress.item_id)
 
 
 def test_return_reason_is_cleaned(alex, orders_kb, tracker, run, domain, slots_of):
-    t = tracker("x", "inform", slots=alex, slot_events={"return_reason": "  too\tsmall\x00  "}, active_loop="return_form")
+    t = tracker(
+        "x", "inform", slots=alex, slot_events={"return_reason": "  too\tsmall\x00  "}, active_loop="return_form"
+    )
     _, events = run(ValidateReturnForm(), t, domain)
     assert slots_of(events)["return_reason"] == "too small"
     t = tracker("x", "inform", slots=alex, slot_events={"return_reason": " "}, active_loop="return_form")

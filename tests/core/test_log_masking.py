@@ -1,7 +1,7 @@
 """Personal data never reaches a log line."""
+
 from __future__ import annotations
 
-import logging
 import subprocess
 import sys
 
@@ -30,7 +30,9 @@ def test_masks_personal_data(text: str, secret: str) -> None:
     assert masked != text
 
 
-@pytest.mark.parametrize("text", ["running shoes under 80", "port 5055 is up", "size 42 in red", "v3.6.21", "costs 129.99 EUR"])
+@pytest.mark.parametrize(
+    "text", ["running shoes under 80", "port 5055 is up", "size 42 in red", "v3.6.21", "costs 129.99 EUR"]
+)
 def test_leaves_ordinary_text_alone(text: str) -> None:
     assert mask_personal_data(text) == text
 
@@ -40,7 +42,7 @@ def test_logging_config_masks_records_of_every_handler() -> None:
     script = f"""
 import logging, sys
 from rasa.utils.common import configure_logging_from_file
-configure_logging_from_file({str(PROJECT_ROOT / 'bot' / 'logging.yml')!r})
+configure_logging_from_file({str(PROJECT_ROOT / "bot" / "logging.yml")!r})
 handler = logging.StreamHandler(sys.stdout)   # like the coloured handler Rasa adds later
 logging.getLogger().addHandler(handler)
 logging.getLogger('rasa.core').warning('user %s wrote about %s', 'bob@example.com', 'ORD-555555')

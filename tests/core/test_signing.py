@@ -1,4 +1,5 @@
 """The secret key and what is signed with it: conversation ids, customer tokens and proofs, order proofs."""
+
 from __future__ import annotations
 
 import os

@@ -1,5 +1,6 @@
 """Fixtures of the insights tests: a migrated shop database with a small catalogue, and
 Rasa's real SQL event broker writing into a temporary SQLite file."""
+
 from __future__ import annotations
 
 import shutil
@@ -66,10 +67,19 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
             if cat not in categories:
                 categories[cat] = Category(path=cat, name=cat.split("/")[-1])
                 session.add(categories[cat])
-            session.add(Product(
-                sku=sku, title=title, description=title, brand=brand, category=categories[cat],
-                attributes={"colour": colour}, price=Decimal(str(price)), stock=5, rating=4.0,
-            ))
+            session.add(
+                Product(
+                    sku=sku,
+                    title=title,
+                    description=title,
+                    brand=brand,
+                    category=categories[cat],
+                    attributes={"colour": colour},
+                    price=Decimal(str(price)),
+                    stock=5,
+                    rating=4.0,
+                )
+            )
     with engine.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()
@@ -92,6 +102,7 @@ class Shop:
 
     def product_id(self, sku: str) -> str:
         from sqlalchemy import select
+
         from shopdb.models import Product
 
         with self.sessions() as session:
@@ -135,8 +146,10 @@ def user(text: str, intent: str, confidence: float = 0.95, entities: List[Dict[s
     from rasa.shared.core.events import UserUttered
 
     return UserUttered(
-        text, intent={"name": intent, "confidence": confidence},
-        entities=[dict(e) for e in entities], metadata=metadata or None,
+        text,
+        intent={"name": intent, "confidence": confidence},
+        entities=[dict(e) for e in entities],
+        metadata=metadata or None,
     )
 
 

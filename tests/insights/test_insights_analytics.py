@@ -1,4 +1,5 @@
 """Analytics figures on a known set of events (written through Rasa's SQLEventBroker, consumed for real)."""
+
 from __future__ import annotations
 
 import csv
@@ -28,16 +29,39 @@ def known_events(shop, broker):
     """
     p1, p2, p3, p4 = (shop.product_id(s) for s in ("RUN-RED-1", "RUN-RED-2", "TEE-RED-1", "MUG-1"))
     clock = Clock()
-    publish(broker, "a", SessionStarted(), user("red running shoes", "search_products", 0.9),
-            action("action_search_products"), SlotSet("last_results", [p1, p2]),
-            user("are they waterproof?", "product_question", 0.7),
-            user("Do you sell unicorn saddles?", "nlu_fallback", 0.3), action("action_default_fallback"), clock=clock)
+    publish(
+        broker,
+        "a",
+        SessionStarted(),
+        user("red running shoes", "search_products", 0.9),
+        action("action_search_products"),
+        SlotSet("last_results", [p1, p2]),
+        user("are they waterproof?", "product_question", 0.7),
+        user("Do you sell unicorn saddles?", "nlu_fallback", 0.3),
+        action("action_default_fallback"),
+        clock=clock,
+    )
     broker.publish(site("a", "added_to_cart", clock, product_id=p1))
-    publish(broker, "b", SessionStarted(), user("do you sell UNICORN saddles", "nlu_fallback", 0.2),
-            action("action_default_fallback"), user("human please", "request_human", 0.99),
-            action("action_handoff_to_human"), ConversationPaused(), clock=clock)
-    publish(broker, "c", SessionStarted(), user("a red tee", "search_products", 0.8),
-            action("action_search_products"), SlotSet("last_results", [p3]), clock=clock)
+    publish(
+        broker,
+        "b",
+        SessionStarted(),
+        user("do you sell UNICORN saddles", "nlu_fallback", 0.2),
+        action("action_default_fallback"),
+        user("human please", "request_human", 0.99),
+        action("action_handoff_to_human"),
+        ConversationPaused(),
+        clock=clock,
+    )
+    publish(
+        broker,
+        "c",
+        SessionStarted(),
+        user("a red tee", "search_products", 0.8),
+        action("action_search_products"),
+        SlotSet("last_results", [p3]),
+        clock=clock,
+    )
     broker.publish(site("c", "added_to_cart", clock, product_id=p4))
     clock.tick(10 * DAY)
     broker.publish(site("c", "purchased", clock, product_ids=[p3]))
@@ -65,11 +89,16 @@ def test_intent_volumes_and_unanswered_questions(known_events):
     analytics = Analytics(known_events.sessions)
     volumes = {(r["bucket"], r["intent"]): r["count"] for r in analytics.intent_volumes("day")}
     assert volumes == {
-        ("2026-01-01", "search_products"): 2, ("2026-01-01", "nlu_fallback"): 2,
-        ("2026-01-01", "product_question"): 1, ("2026-01-01", "request_human"): 1, ("2026-01-02", "greet"): 1,
+        ("2026-01-01", "search_products"): 2,
+        ("2026-01-01", "nlu_fallback"): 2,
+        ("2026-01-01", "product_question"): 1,
+        ("2026-01-01", "request_human"): 1,
+        ("2026-01-02", "greet"): 1,
     }
     totals = {r["intent"]: r for r in analytics.intent_totals()}
-    assert totals["search_products"]["count"] == 2 and totals["search_products"]["mean_confidence"] == pytest.approx(0.85)
+    assert totals["search_products"]["count"] == 2 and totals["search_products"]["mean_confidence"] == pytest.approx(
+        0.85
+    )
     top = analytics.top_unanswered()
     assert top[0]["count"] == 2 and top[0]["question"].lower().startswith("do you sell unicorn saddles")
     assert len(top) == 1
@@ -97,5 +126,5 @@ def test_report_text_and_csv(known_events):
 
 def test_csv_cells_cannot_become_formulas():
     buffer = io.StringIO()
-    write_csv([{"question": "=HYPERLINK(\"http://x\")", "count": 1}], buffer)
+    write_csv([{"question": '=HYPERLINK("http://x")', "count": 1}], buffer)
     assert "'=HYPERLINK" in buffer.getvalue()

@@ -1,4 +1,5 @@
 """Site events (validation, the stream) and the Sanic blueprints on a real server on a free port."""
+
 from __future__ import annotations
 
 import asyncio
@@ -13,7 +14,7 @@ from sanic import Sanic, response
 from insights import site_events
 from insights.api import analytics_blueprint, privacy_blueprint, site_events_blueprint
 from insights.consumer import consume_sql
-from insights.profiles import get_profile
+from insights.profile_store import get_profile
 from insights.site_events import InvalidSiteEvent
 from insights.stream import SQLEventSource
 
@@ -63,14 +64,21 @@ def test_validation_gives_clear_errors_and_strips_personal_data():
         site_events.validate({"type": "page_viewed", "sender_id": "bad id with spaces", "page": "/"})
 
     event, ignored = site_events.validate(
-        {"type": "searched", "sender_id": "s1", "query": "gift for jane@example.com order 10000042",
-         "customer_id": "C-forged", "email": "jane@example.com"},
+        {
+            "type": "searched",
+            "sender_id": "s1",
+            "query": "gift for jane@example.com order 10000042",
+            "customer_id": "C-forged",
+            "email": "jane@example.com",
+        },
         customer_id="C0000007",
     )
     assert event.query == "gift for <email> order <number>"
     assert event.customer_id == "C0000007"  # the channel's verified id, never the body's
     assert ignored == ["email"]
-    page, _ = site_events.validate({"type": "page_viewed", "sender_id": "s1", "page": "https://shop/p/12?email=a@b.c&t=x"})
+    page, _ = site_events.validate(
+        {"type": "page_viewed", "sender_id": "s1", "page": "https://shop/p/12?email=a@b.c&t=x"}
+    )
     assert page.page == "/p/12"
 
 
@@ -87,17 +95,30 @@ def test_record_publishes_on_the_stream_the_consumer_reads(shop, broker):
 
 def test_site_events_endpoint(shop, broker):
     app = new_app()
-    app.blueprint(site_events_blueprint(
-        identify=lambda request: (request.headers.get("x-sender"), "C0000099"), broker=lambda request: broker,
-    ))
+    app.blueprint(
+        site_events_blueprint(
+            identify=lambda request: (request.headers.get("x-sender"), "C0000099"),
+            broker=lambda request: broker,
+        )
+    )
 
     async def scenario(client: aiohttp.ClientSession, base: str) -> None:
-        ok = await client.post(f"{base}/insights/events", headers={"x-sender": "w-2"},
-                               json={"events": [{"type": "searched", "query": "boots"},
-                                                {"type": "added_to_cart", "product_id": "7", "colour": "x"}]})
+        ok = await client.post(
+            f"{base}/insights/events",
+            headers={"x-sender": "w-2"},
+            json={
+                "events": [
+                    {"type": "searched", "query": "boots"},
+                    {"type": "added_to_cart", "product_id": "7", "colour": "x"},
+                ]
+            },
+        )
         assert ok.status == 202 and await ok.json() == {"recorded": 2, "ignored_fields": ["colour"]}
-        bad = await client.post(f"{base}/insights/events", headers={"x-sender": "w-2"},
-                                json={"events": [{"type": "searched", "query": "ok"}, {"type": "added_to_cart"}]})
+        bad = await client.post(
+            f"{base}/insights/events",
+            headers={"x-sender": "w-2"},
+            json={"events": [{"type": "searched", "query": "ok"}, {"type": "added_to_cart"}]},
+        )
         body = await bad.json()
         assert bad.status == 400 and body["errors"][0]["index"] == 1 and "product_id" in body["errors"][0]["message"]
         empty = await client.post(f"{base}/insights/events", data=b"")
@@ -121,8 +142,13 @@ def test_analytics_and_privacy_need_a_guard_and_serve_json_csv_and_export(shop, 
     app = new_app()
     app.blueprint(analytics_blueprint(guard=None, sessions=shop.sessions, url_prefix="/open", name="open"))
     app.blueprint(analytics_blueprint(guard=agent_only, sessions=shop.sessions))
-    app.blueprint(privacy_blueprint(guard=agent_only, sessions=shop.sessions,
-                                    stores={"broker": SQLEventSource.from_url(broker.url), "tracker_url": None}))
+    app.blueprint(
+        privacy_blueprint(
+            guard=agent_only,
+            sessions=shop.sessions,
+            stores={"broker": SQLEventSource.from_url(broker.url), "tracker_url": None},
+        )
+    )
     agent = {"x-agent": "yes"}
 
     async def scenario(client: aiohttp.ClientSession, base: str) -> None:
@@ -141,9 +167,14 @@ def test_analytics_and_privacy_need_a_guard_and_serve_json_csv_and_export(shop, 
         assert (await client.get(f"{base}/insights/analytics/api/report?since=yesterday", headers=agent)).status == 400
 
         assert (await client.post(f"{base}/insights/privacy/export", json={"customer_id": "C0000005"})).status == 401
-        exported = await (await client.post(f"{base}/insights/privacy/export", headers=agent,
-                                            json={"customer_id": "C0000005"})).json()
-        assert exported["conversations"] == ["g-1"] and [f["kind"] for f in exported["facts"]] == ["turn", "turn", "fallback"]
+        exported = await (
+            await client.post(f"{base}/insights/privacy/export", headers=agent, json={"customer_id": "C0000005"})
+        ).json()
+        assert exported["conversations"] == ["g-1"] and [f["kind"] for f in exported["facts"]] == [
+            "turn",
+            "turn",
+            "fallback",
+        ]
         assert [e["text"] for e in exported["events"]] == ["hello", "blah"]  # the raw stream is theirs too
         missing = await client.post(f"{base}/insights/privacy/delete", headers=agent, json={})
         assert missing.status == 400
@@ -151,12 +182,15 @@ def test_analytics_and_privacy_need_a_guard_and_serve_json_csv_and_export(shop, 
     serve(app, scenario)
 
 
-@pytest.mark.parametrize("kwargs,host", [
-    ({"dialect": "sqlite", "db": "/tmp/x/events.db"}, None),
-    ({"dialect": "postgresql", "db": "rasa", "username": "shop", "password": "p@ss", "port": 5432}, "db.local"),
-    ({"dialect": "postgresql", "db": "rasa"}, "db.local:6543"),
-    ({}, "postgresql://u:p@h/db"),
-])
+@pytest.mark.parametrize(
+    "kwargs,host",
+    [
+        ({"dialect": "sqlite", "db": "/tmp/x/events.db"}, None),
+        ({"dialect": "postgresql", "db": "rasa", "username": "shop", "password": "p@ss", "port": 5432}, "db.local"),
+        ({"dialect": "postgresql", "db": "rasa"}, "db.local:6543"),
+        ({}, "postgresql://u:p@h/db"),
+    ],
+)
 def test_broker_urls_are_built_as_rasa_builds_them(kwargs, host):
     from rasa.core.tracker_store import SQLTrackerStore
 

@@ -1,4 +1,5 @@
 """The consumer builds profiles from real Rasa events written through Rasa's SQLEventBroker."""
+
 from __future__ import annotations
 
 import json
@@ -14,9 +15,11 @@ from rasa.shared.core.events import (
 from sqlalchemy import func, select
 
 from insights.consumer import consume_sql
-from shopdb.models import ConsumerCursor, FactKind, InsightFact
-from insights.profiles import get_profile, should_offer_human, summarise_for_handoff
+from insights.handoff_rule import should_offer_human
+from insights.handoff_summary import summarise_for_handoff
 from insights.intent_meanings import Stage
+from insights.profile_store import get_profile
+from shopdb.models import ConsumerCursor, FactKind, InsightFact
 
 from .conftest import Clock, action, publish, site, user
 
@@ -32,11 +35,21 @@ def facts(shop, kind=None):
 def test_a_search_turn_becomes_a_browsing_profile_with_interests_and_recommendations(shop, broker):
     red = shop.product_id("RUN-RED-1")
     publish(
-        broker, "s1",
-        ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen"),
-        user("show me red running shoes from Acme", "search_products", 0.91,
-             [{"entity": "colour", "value": "red"}, {"entity": "category", "value": "Shoes/Running shoes"},
-              {"entity": "brand", "value": "Acme"}]),
+        broker,
+        "s1",
+        ActionExecuted("action_session_start"),
+        SessionStarted(),
+        ActionExecuted("action_listen"),
+        user(
+            "show me red running shoes from Acme",
+            "search_products",
+            0.91,
+            [
+                {"entity": "colour", "value": "red"},
+                {"entity": "category", "value": "Shoes/Running shoes"},
+                {"entity": "brand", "value": "Acme"},
+            ],
+        ),
         action("action_search_products"),
         SlotSet("last_results", [red, shop.product_id("RUN-RED-2")]),
         BotUttered("Here is what I found", data={"custom": {"products": [{"id": red, "title": "Acme Sprint runner"}]}}),
@@ -99,7 +112,9 @@ def test_stage_moves_browsing_comparing_ready_post_purchase(shop, broker):
 
 def test_fallbacks_count_once_per_turn_and_lead_to_needs_help_and_an_offer(shop, broker):
     publish(
-        broker, "s3", SessionStarted(),
+        broker,
+        "s3",
+        SessionStarted(),
         user("blorp my parcel, mail me at jane@example.com", "nlu_fallback", 0.2),
         action("action_default_fallback"),  # same turn: counted once
     )
@@ -130,16 +145,28 @@ def test_fallbacks_count_once_per_turn_and_lead_to_needs_help_and_an_offer(shop,
 
 
 def test_handoff_pauses_and_resume_ends_needs_help(shop, broker):
-    publish(broker, "s4", SessionStarted(), user("I want a human", "request_human"), action("action_handoff_to_human"),
-            ConversationPaused())
+    publish(
+        broker,
+        "s4",
+        SessionStarted(),
+        user("I want a human", "request_human"),
+        action("action_handoff_to_human"),
+        ConversationPaused(),
+    )
     consume_sql(broker.url, shop.sessions)
     profile = get_profile("s4", sessions=shop.sessions)
     assert profile.paused and profile.stage is Stage.NEEDS_HELP and profile.goal == "talk to a person"
     assert not should_offer_human(profile)  # a human has it already
     assert {f.name for f in facts(shop, FactKind.HANDOFF)} == {"action_handoff_to_human", "pause"}
 
-    publish(broker, "s4", ConversationResumed(), user("thanks", "thank_you"), user("show me jackets", "search_products"),
-            user("blue ones", "search_products"))
+    publish(
+        broker,
+        "s4",
+        ConversationResumed(),
+        user("thanks", "thank_you"),
+        user("show me jackets", "search_products"),
+        user("blue ones", "search_products"),
+    )
     consume_sql(broker.url, shop.sessions)
     profile = get_profile("s4", sessions=shop.sessions)
     assert not profile.paused and profile.stage is Stage.BROWSING
@@ -200,8 +227,11 @@ def test_an_action_sees_its_own_turn_before_the_stream_does(shop, broker):
     history = [SessionStarted(), user("show me boots", "search_products"), action("action_search_products")]
     publish(broker, "s7", *history, clock=clock)
     consume_sql(broker.url, shop.sessions)
-    current = [user("argh", "nlu_fallback", 0.1), action("action_default_fallback"),
-               user("this is useless!!", "nlu_fallback", 0.1)]
+    current = [
+        user("argh", "nlu_fallback", 0.1),
+        action("action_default_fallback"),
+        user("this is useless!!", "nlu_fallback", 0.1),
+    ]
     for event in current:
         event.timestamp = clock.tick()
     tracker_events = [e.as_dict() for e in history + current]  # as rasa_sdk's Tracker.events holds them
@@ -222,8 +252,15 @@ def test_without_insights_tables_recent_events_still_make_a_profile(tmp_path):
 
 
 def test_the_bot_offering_a_human_through_its_slot_counts_as_an_offer(shop, broker):
-    publish(broker, "s9", SessionStarted(), user("???", "nlu_fallback", 0.1), action("action_default_fallback"),
-            user("hm?", "nlu_fallback", 0.1), action("action_default_fallback"))
+    publish(
+        broker,
+        "s9",
+        SessionStarted(),
+        user("???", "nlu_fallback", 0.1),
+        action("action_default_fallback"),
+        user("hm?", "nlu_fallback", 0.1),
+        action("action_default_fallback"),
+    )
     consume_sql(broker.url, shop.sessions)
     assert should_offer_human(get_profile("s9", sessions=shop.sessions))
     publish(broker, "s9", SlotSet("human_offered", True))

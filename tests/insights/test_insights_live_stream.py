@@ -1,5 +1,6 @@
 """The running assistant (`make start`'s two servers) streams every turn through the SQL broker of
 bot/endpoints.yml, and the consumer turns it into the shopper's profile."""
+
 from __future__ import annotations
 
 import json
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from insights.consumer import consume_sql
-from insights.profiles import get_profile
+from insights.profile_store import get_profile
 from shopdb.db import create_db_engine, session_factory
 
 

@@ -1,4 +1,5 @@
 """The analytics page in a real browser (Debian's Chromium): figures, charts, shopper text shown as text."""
+
 from __future__ import annotations
 
 import asyncio
@@ -14,17 +15,31 @@ from .conftest import action, publish, user
 from .test_insights_api import free_port, new_app
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-               "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+LAUNCH_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is installed by `make browser`")
 def test_the_page_draws_the_figures_and_never_runs_shopper_text(shop, broker, tmp_path):
     playwright = pytest.importorskip("playwright.async_api")
-    hostile = '<img src=x onerror="document.title=\'pwned\'">'
-    publish(broker, "p-1", SessionStarted(), user("red shoes", "search_products"),
-            user(hostile, "nlu_fallback", 0.1), action("action_default_fallback"))
+    hostile = "<img src=x onerror=\"document.title='pwned'\">"
+    publish(
+        broker,
+        "p-1",
+        SessionStarted(),
+        user("red shoes", "search_products"),
+        user(hostile, "nlu_fallback", 0.1),
+        action("action_default_fallback"),
+    )
     publish(broker, "p-2", SessionStarted(), user("human!", "request_human"), action("action_handoff_to_human"))
     consume_sql(broker.url, shop.sessions)
 
@@ -50,7 +65,8 @@ def test_the_page_draws_the_figures_and_never_runs_shopper_text(shop, broker, tm
                 assert "50.0 %" in kpis  # hand-off rate: 1 of 2 conversations
                 assert await page.locator("#volume-chart svg rect").count() >= 3
                 assert await page.inner_text("#unanswered tbody") == f"{hostile}\t1\t" + (
-                    await page.inner_text("#unanswered tbody td:nth-child(3)"))
+                    await page.inner_text("#unanswered tbody td:nth-child(3)")
+                )
                 assert await page.locator("#unanswered img").count() == 0 and await page.title() != "pwned"
                 async with page.expect_download() as download:
                     await page.click("text=Unanswered questions (CSV)")

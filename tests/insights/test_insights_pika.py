@@ -1,4 +1,5 @@
 """The RabbitMQ path: Rasa's PikaEventBroker publishes, our pika consumer builds profiles (RabbitMQ on loopback)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -10,9 +11,9 @@ import pytest
 from rasa.shared.core.events import SessionStarted
 
 from insights.consumer import PikaConsumer, ProfileUpdater
-from insights.profiles import get_profile
-from insights.stream import PikaEventSource
 from insights.intent_meanings import Stage
+from insights.profile_store import get_profile
+from insights.stream import PikaEventSource
 
 from .conftest import site, user
 
@@ -42,8 +43,15 @@ def test_events_published_by_rasas_pika_broker_reach_the_profiles(shop):
     boot = shop.product_id("BOOT-BRN-1")
 
     async def publish() -> None:
-        broker = PikaEventBroker(HOST, USER, PASSWORD, queues=[queue], exchange_name=exchange,
-                                 event_loop=asyncio.get_running_loop(), raise_on_failure=True)
+        broker = PikaEventBroker(
+            HOST,
+            USER,
+            PASSWORD,
+            queues=[queue],
+            exchange_name=exchange,
+            event_loop=asyncio.get_running_loop(),
+            raise_on_failure=True,
+        )
         await broker.connect()
         for event in (SessionStarted(), user("walking boots", "search_products"), user("gah", "nlu_fallback", 0.1)):
             broker.publish({"sender_id": "rabbit-1", **event.as_dict()})

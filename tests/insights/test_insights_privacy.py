@@ -1,4 +1,5 @@
 """A shopper's data: export finds all of it, delete removes all of it (and nobody else's), retention purges."""
+
 from __future__ import annotations
 
 import asyncio
@@ -19,8 +20,8 @@ from sqlalchemy import func, select
 from core.settings import PROJECT_ROOT
 from insights import data_rights
 from insights.consumer import consume_sql
-from shopdb.models import InsightFact, ShopperProfile
 from insights.stream import SQLEventSource
+from shopdb.models import InsightFact, ShopperProfile
 
 from .conftest import Clock, publish, site, user
 
@@ -28,8 +29,13 @@ from .conftest import Clock, publish, site, user
 def customer_with_two_devices(shop, broker, clock=None):
     """C0000042 chats on a laptop and a phone; a stranger chats too."""
     boot = shop.product_id("BOOT-BRN-1")
-    publish(broker, "laptop", SessionStarted(),
-            user("my email is jane@example.com, boots please", "search_products", customer_id="C0000042"), clock=clock)
+    publish(
+        broker,
+        "laptop",
+        SessionStarted(),
+        user("my email is jane@example.com, boots please", "search_products", customer_id="C0000042"),
+        clock=clock,
+    )
     broker.publish(site("laptop", "purchased", clock, product_id=boot, customer_id="C0000042"))
     publish(broker, "phone", user("where is order 10000042", "track_order", customer_id="C0000042"), clock=clock)
     publish(broker, "stranger", user("hi", "greet"), clock=clock)
@@ -72,10 +78,15 @@ def test_stored_profiles_and_facts_hold_no_raw_personal_data(shop, broker):
 
 def test_export_of_a_customer_covers_every_device_and_only_theirs(shop, broker):
     customer_with_two_devices(shop, broker)
-    data = data_rights.export_data(customer_id="C0000042", sessions=shop.sessions, broker=SQLEventSource.from_url(broker.url))
+    data = data_rights.export_data(
+        customer_id="C0000042", sessions=shop.sessions, broker=SQLEventSource.from_url(broker.url)
+    )
     assert data["conversations"] == ["laptop", "phone"]
     assert {(p["scope"], p["subject"]) for p in data["profiles"]} == {
-        ("session", "laptop"), ("session", "phone"), ("customer", "C0000042")}
+        ("session", "laptop"),
+        ("session", "phone"),
+        ("customer", "C0000042"),
+    }
     assert {f["sender_id"] for f in data["facts"]} == {"laptop", "phone"}
     assert "stranger" not in json.dumps(data)
     assert len(data["events"]) == 4  # the raw stream, as the shopper wrote it
@@ -87,8 +98,12 @@ def test_delete_a_customer_everywhere_including_rasa_stores(shop, broker, tmp_pa
     save_trackers(store, "laptop", "phone", "stranger")
     source = SQLEventSource.from_url(broker.url)
 
-    result = data_rights.delete_data(customer_id="C0000042", sessions=shop.sessions, broker=source,
-                                 tracker_url=f"sqlite:///{tmp_path / 'tracker.db'}")
+    result = data_rights.delete_data(
+        customer_id="C0000042",
+        sessions=shop.sessions,
+        broker=source,
+        tracker_url=f"sqlite:///{tmp_path / 'tracker.db'}",
+    )
     assert result["profiles"] == 3 and result["broker_events"] == 4 and result["tracker_events"] > 0
     profiles, senders = counts(shop)
     assert profiles == {"stranger": "session"} and senders == {"stranger"}
@@ -124,13 +139,27 @@ def test_retention_purge_removes_only_old_consumed_data(shop, broker):
 
 @pytest.mark.slow
 def test_cli_export_delete_and_purge(shop, broker, tmp_path):
-    customer_with_two_devices(shop, broker, clock=Clock(start=dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc).timestamp()))
-    env = dict(os.environ, SHOP_DATABASE_URL=shop.url, SHOP_EVENTS_DB=broker.url.replace("sqlite:///", ""),
-               SHOP_VAR_DIR=str(tmp_path), SHOP_RETENTION_DAYS="30", HF_HUB_OFFLINE="1")
+    customer_with_two_devices(
+        shop, broker, clock=Clock(start=dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc).timestamp())
+    )
+    env = dict(
+        os.environ,
+        SHOP_DATABASE_URL=shop.url,
+        SHOP_EVENTS_DB=broker.url.replace("sqlite:///", ""),
+        SHOP_VAR_DIR=str(tmp_path),
+        SHOP_RETENTION_DAYS="30",
+        HF_HUB_OFFLINE="1",
+    )
 
     def cli(*args: str) -> str:
-        done = subprocess.run([sys.executable, "-m", "insights", *args], env=env, cwd=PROJECT_ROOT,
-                              capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            [sys.executable, "-m", "insights", *args],
+            env=env,
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert done.returncode == 0, done.stderr[-3000:]
         return done.stdout
 

@@ -1,19 +1,30 @@
 """Profile-aware ranking: interests, price band and purchases move candidates; similarity still counts."""
+
 from __future__ import annotations
 
 import datetime as dt
 
-from retrieval.results import ProductHit
-
 from insights.interpret import interpret
-from insights.profiles import Profile
+from insights.profile import Profile
+from insights.profile_updates import observe
 from insights.recommend import rank, score_candidates
+from retrieval.results import ProductHit
 
 
 def hit(pid: int, title: str, category: str, brand: str, colour: str, price: float, score: float) -> ProductHit:
     return ProductHit(
-        id=pid, sku=f"SKU-{pid}", title=title, brand=brand, category=category, price=price, currency="EUR",
-        in_stock=True, stock=3, rating=4.0, image_url=None, attributes={"colour": colour, "size": ["40", "41"]},
+        id=pid,
+        sku=f"SKU-{pid}",
+        title=title,
+        brand=brand,
+        category=category,
+        price=price,
+        currency="EUR",
+        in_stock=True,
+        stock=3,
+        rating=4.0,
+        image_url=None,
+        attributes={"colour": colour, "size": ["40", "41"]},
         score=score,
     )
 
@@ -29,18 +40,34 @@ CANDIDATES = [  # the knowledge service's order: equally similar running shoes, 
 
 def viewed(profile: Profile, product: dict, at: int) -> None:
     """Apply a product view as the consumer does (through interpret + observe)."""
-    raw = {"event": "shop_site_event", "type": "product_viewed", "sender_id": "s", "timestamp": 1_767_225_600 + at,
-           "product_id": str(product["id"]), "category": product["category"], "price": product["price"]}
+    raw = {
+        "event": "shop_site_event",
+        "type": "product_viewed",
+        "sender_id": "s",
+        "timestamp": 1_767_225_600 + at,
+        "product_id": str(product["id"]),
+        "category": product["category"],
+        "price": product["price"],
+    }
     obs = interpret(raw)
     obs.site.update(product)  # what the catalogue would say about it
-    profile.observe(obs)
+    observe(profile, obs)
 
 
 def red_acme_shopper() -> Profile:
     profile = Profile(subject="s")
     for i, (pid, price) in enumerate([(31, 85.0), (32, 99.0), (33, 92.0)]):
-        viewed(profile, {"id": str(pid), "category": "Shoes/Running shoes", "brand": "Acme",
-                         "attributes": {"colour": "red"}, "price": price}, i)
+        viewed(
+            profile,
+            {
+                "id": str(pid),
+                "category": "Shoes/Running shoes",
+                "brand": "Acme",
+                "attributes": {"colour": "red"},
+                "price": price,
+            },
+            i,
+        )
     return profile
 
 
@@ -79,10 +106,21 @@ def test_already_bought_products_go_down():
 
 def test_similarity_still_counts_against_weak_interests():
     profile = Profile(subject="s")
-    viewed(profile, {"id": "50", "category": "Shoes/Hiking boots", "brand": "Peak", "attributes": {"colour": "brown"},
-                     "price": 140.0}, 0)
-    far = [hit(1, "Zoom Road", "Shoes/Running shoes", "Zoom", "blue", 120.0, 0.9),
-           hit(5, "Hiker boot", "Shoes/Hiking boots", "Peak", "brown", 140.0, 0.1)]
+    viewed(
+        profile,
+        {
+            "id": "50",
+            "category": "Shoes/Hiking boots",
+            "brand": "Peak",
+            "attributes": {"colour": "brown"},
+            "price": 140.0,
+        },
+        0,
+    )
+    far = [
+        hit(1, "Zoom Road", "Shoes/Running shoes", "Zoom", "blue", 120.0, 0.9),
+        hit(5, "Hiker boot", "Shoes/Hiking boots", "Peak", "brown", 140.0, 0.1),
+    ]
     # One view is little evidence: a far better similarity match stays first.
     assert ids(rank(far, profile))[0] == 1
 

@@ -1,4 +1,5 @@
 """The Rasa component: train, persist in ModelStorage, load, predict, fall back."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -74,7 +75,7 @@ def test_gibberish_gets_low_confidence_and_nlu_fallback(tiny_trained, tiny):
         {**FallbackClassifier.get_default_config(), "threshold": 0.5}, None, None, None
     )
     messages = fallback.process(_process(component, tiny.gibberish + list(tiny.held_out.values())))
-    gibberish, in_scope = messages[: len(tiny.gibberish)], messages[len(tiny.gibberish):]
+    gibberish, in_scope = messages[: len(tiny.gibberish)], messages[len(tiny.gibberish) :]
     assert all(m.get("intent")["name"] == "nlu_fallback" for m in gibberish)
     assert all(m.get("intent")["name"] != "nlu_fallback" for m in in_scope)
 

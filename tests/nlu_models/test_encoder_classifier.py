@@ -1,4 +1,5 @@
 """The network: pooling over real tokens only, and a save/load round trip that predicts alike."""
+
 from __future__ import annotations
 
 import pytest
@@ -26,7 +27,9 @@ def _logits(model, tokenizer, texts):
 def test_mean_pooling_ignores_padding(packaged):
     tokenizer, model = packaged
     alone = _logits(model, tokenizer, ["where is my parcel"])
-    padded = _logits(model, tokenizer, ["where is my parcel", "a much longer message that forces padding onto the first"])
+    padded = _logits(
+        model, tokenizer, ["where is my parcel", "a much longer message that forces padding onto the first"]
+    )
     assert torch.allclose(alone[0], padded[0], atol=1e-4)
 
 

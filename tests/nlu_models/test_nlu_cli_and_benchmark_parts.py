@@ -1,4 +1,5 @@
 """The CLI on a trained folder, the scoring rules and the public data-set loaders."""
+
 from __future__ import annotations
 
 import json
@@ -41,9 +42,28 @@ def test_cli_train_evaluate_predict(tmp_path, tiny, capsys):
     csv = tmp_path / "intents.csv"
     csv.write_text("text,intent\n" + "".join(f'"{t}",{i}\n' for t, i in zip(tiny.texts, tiny.labels)))
     out = tmp_path / "model"
-    args = ["train", "--data", str(csv), "--out", str(out), "--epochs", "6", "--max-length", "16",
-            "--batch-size", "8", "--learning-rate", "2e-4", "--validation-fraction", "0", "--backend", "torch",
-            "--seed", "7", "--no-show-progress"]
+    args = [
+        "train",
+        "--data",
+        str(csv),
+        "--out",
+        str(out),
+        "--epochs",
+        "6",
+        "--max-length",
+        "16",
+        "--batch-size",
+        "8",
+        "--learning-rate",
+        "2e-4",
+        "--validation-fraction",
+        "0",
+        "--backend",
+        "torch",
+        "--seed",
+        "7",
+        "--no-show-progress",
+    ]
     assert cli_main(args) == 0
     assert json.loads(capsys.readouterr().out)["epochs_run"] == 6
 

@@ -1,4 +1,5 @@
 """Data preparation and calibration helpers (no model training, fast)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -7,7 +8,13 @@ import pytest
 from nlu_models.calibration import energy, fit_temperature, softmax
 from nlu_models.config import ClassifierConfig
 from nlu_models.data import (
-    IntentData, load_csv, misspelt, stratified_split, synthetic_outliers, typo_copies, with_typo,
+    IntentData,
+    load_csv,
+    misspelt,
+    stratified_split,
+    synthetic_outliers,
+    typo_copies,
+    with_typo,
 )
 
 
@@ -84,7 +91,7 @@ def test_length_grouped_order_is_a_seeded_permutation_with_short_padding():
     assert result == grouped(2) and result != grouped(3)  # seeded
 
     def padded_tokens(o):
-        return sum(32 * max(lengths[i] for i in o[s:s + 32]) for s in range(0, len(o), 32))
+        return sum(32 * max(lengths[i] for i in o[s : s + 32]) for s in range(0, len(o), 32))
 
     assert padded_tokens(result) < 0.75 * padded_tokens(order)  # what it is for: less padding to compute
 
@@ -148,8 +155,14 @@ def test_prepare_weights_classes_by_the_real_examples_only():
 
     config = ClassifierConfig(validation_fraction=0.0, synthetic_outliers=1.0, typo_augmentation=0.0)
     tokenizer = AutoTokenizer.from_pretrained(config.resolved_base_model())
-    texts = ["where is my parcel", "track my order", "cancel my order", "stop my order",
-             "what is the weather", "tell me a joke"]
+    texts = [
+        "where is my parcel",
+        "track my order",
+        "cancel my order",
+        "stop my order",
+        "what is the weather",
+        "tell me a joke",
+    ]
     data = IntentData(texts, ["track", "track", "cancel", "cancel", "out_of_scope", "out_of_scope"])
     prepared = _prepare(data, config, tokenizer, ["track", "cancel", "out_of_scope"])
 

@@ -1,4 +1,5 @@
 """Spelling repair: which words it touches, what it turns them into, and that the model reads the repair."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -13,29 +14,33 @@ from nlu_models.training import train_classifier
 WORDS = {"correcting": 3, "download": 5, "send": 9, "order": 4, "older": 1, "refund": 2}
 
 
-@pytest.mark.parametrize("slip, word", [
-    ("corrcting", "correcting"),  # dropped letter
-    ("downnload", "download"),    # doubled letter
-    ("sedn", "send"),             # swapped neighbours
-    ("ordar", "order"),           # replaced letter
-])
+@pytest.mark.parametrize(
+    "slip, word",
+    [
+        ("corrcting", "correcting"),  # dropped letter
+        ("downnload", "download"),  # doubled letter
+        ("sedn", "send"),  # swapped neighbours
+        ("ordar", "order"),  # replaced letter
+    ],
+)
 def test_one_slip_is_repaired(slip, word):
     assert one_edit_apart(slip, word) and one_edit_apart(word, slip)
     assert SpellingRepair(WORDS).correction(slip) == word
 
 
-@pytest.mark.parametrize("a, b", [("order", "order"), ("send", "dens"), ("refund", "rfeudn"),
-                                  ("download", "downlo"), ("abcd", "bcda")])
+@pytest.mark.parametrize(
+    "a, b", [("order", "order"), ("send", "dens"), ("refund", "rfeudn"), ("download", "downlo"), ("abcd", "bcda")]
+)
 def test_two_slips_or_none_are_not_one_edit(a, b):
     assert not one_edit_apart(a, b)
 
 
 def test_known_short_and_far_words_are_kept():
     repair = SpellingRepair(WORDS, known_words={"sneakers", "ordee"})
-    assert repair.correction("ordee") is None       # a whole word of the tokenizer: not a slip
-    assert repair.correction("ord") is None         # under four letters: too ambiguous
-    assert repair.correction("zzzzzz") is None      # nothing one slip away
-    assert repair.correction("download") is None    # a training word itself
+    assert repair.correction("ordee") is None  # a whole word of the tokenizer: not a slip
+    assert repair.correction("ord") is None  # under four letters: too ambiguous
+    assert repair.correction("zzzzzz") is None  # nothing one slip away
+    assert repair.correction("download") is None  # a training word itself
 
 
 def test_most_frequent_training_word_wins_a_tie():
@@ -61,7 +66,8 @@ def test_model_reads_the_repaired_message(tmp_path, tiny):
     save_trained(trained, config, tmp_path)
     model = IntentModel.load(tmp_path)
     assert model.meta["vocabulary"]["refund"] == sum(
-        w.strip(",.?!") == "refund" for t in tiny.texts for w in t.lower().split())
+        w.strip(",.?!") == "refund" for t in tiny.texts for w in t.lower().split()
+    )
     typed, meant = ["where is my ordr", "i want a refnud"], ["where is my order", "i want a refund"]
     assert np.allclose(model.logits(typed), model.logits(meant))
     unrepaired = IntentModel.load(tmp_path, spelling_repair=False)

@@ -1,4 +1,5 @@
 """The recommendation benchmark runs end to end on a small generated catalogue (TF-IDF candidates)."""
+
 from __future__ import annotations
 
 import random
@@ -7,8 +8,8 @@ from decimal import Decimal
 
 import pytest
 
-from perf import recommendation_benchmark
 from insights.db import migrate_shop_db
+from perf import recommendation_benchmark
 from shopdb.db import create_db_engine, session_factory
 from shopdb.models import Category, Product
 
@@ -30,11 +31,18 @@ def catalogue_url(tmp_path) -> str:
             session.add(category)
             for i in range(60):
                 colour, brand = rng.choice(COLOURS), rng.choice(BRANDS)
-                session.add(Product(
-                    sku=f"{noun[:3].upper()}-{i:04d}", title=f"{brand} {noun.title()} {i}, {colour.title()}",
-                    description=f"A {colour} {noun} by {brand}.", brand=brand, category=category,
-                    attributes={"colour": colour}, price=Decimal(str(round(rng.uniform(20, 200), 2))), rating=4.0,
-                ))
+                session.add(
+                    Product(
+                        sku=f"{noun[:3].upper()}-{i:04d}",
+                        title=f"{brand} {noun.title()} {i}, {colour.title()}",
+                        description=f"A {colour} {noun} by {brand}.",
+                        brand=brand,
+                        category=category,
+                        attributes={"colour": colour},
+                        price=Decimal(str(round(rng.uniform(20, 200), 2))),
+                        rating=4.0,
+                    )
+                )
     engine.dispose()
     return url
 
@@ -51,10 +59,20 @@ def test_simulation_is_seeded_and_targets_are_new_products(catalogue_url):
 
 
 def test_benchmark_prints_the_comparison(catalogue_url, capsys):
-    assert recommendation_benchmark.main(["--sessions", "60", "--seed", "3", "--similarity", "tfidf", "--database-url", catalogue_url]) == 0
+    assert (
+        recommendation_benchmark.main(
+            ["--sessions", "60", "--seed", "3", "--similarity", "tfidf", "--database-url", catalogue_url]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
-    rows = dict(re.findall(r"^(similarity only|profile-aware \(insights.recommend\)|popularity \(global top 10\))\s+([\d.]+)",
-                           out, re.M))
+    rows = dict(
+        re.findall(
+            r"^(similarity only|profile-aware \(insights.recommend\)|popularity \(global top 10\))\s+([\d.]+)",
+            out,
+            re.M,
+        )
+    )
     assert set(rows) == {"similarity only", "profile-aware (insights.recommend)", "popularity (global top 10)"}
     assert all(0.0 <= float(v) <= 1.0 for v in rows.values())
     # The shoppers' taste shows in their views, so using it must beat ignoring it.

@@ -1,5 +1,6 @@
 """The action-server circuit breaker: refused connections open it, a single slow call does not,
 and after the pause (or a healthy probe) exactly one trial call goes through."""
+
 from __future__ import annotations
 
 from typing import List

@@ -1,4 +1,5 @@
 """A turn's publishes are awaited before the answer (the kill test in tests/scaleout proves it end to end)."""
+
 from __future__ import annotations
 
 import asyncio

@@ -1,5 +1,6 @@
 """The patches keep Rasa's behaviour: same validation errors, same stored events, faster commits; and
 install_all refuses versions it was not written for."""
+
 from __future__ import annotations
 
 import sqlite3

@@ -1,4 +1,5 @@
 """CachedTEDPolicy answers exactly what TEDPolicy answers, and only runs the network for new dialogue states."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -50,8 +51,12 @@ def policy(tmp_path_factory: pytest.TempPathFactory) -> CachedTEDPolicy:
     steps = YAMLStoryReader(DOMAIN).read_from_string(STORIES)
     trackers = TrainingDataGenerator(StoryGraph(steps), DOMAIN, augmentation_factor=0).generate()
     config = {**CachedTEDPolicy.get_default_config(), "epochs": 3, "max_history": 3}
-    ted = CachedTEDPolicy.create(config, LocalModelStorage(tmp_path_factory.mktemp("ted")), Resource("ted"),
-                                 ExecutionContext(GraphSchema({}), "test"))
+    ted = CachedTEDPolicy.create(
+        config,
+        LocalModelStorage(tmp_path_factory.mktemp("ted")),
+        Resource("ted"),
+        ExecutionContext(GraphSchema({}), "test"),
+    )
     ted.train(trackers, DOMAIN)
     return ted
 

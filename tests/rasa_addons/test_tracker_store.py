@@ -1,4 +1,5 @@
 """The cached SQL tracker store writes exactly what Rasa's SQLTrackerStore writes, and never serves stale state."""
+
 from __future__ import annotations
 
 import asyncio
@@ -33,9 +34,11 @@ responses:
 
 def synchronously(test: Callable[..., Awaitable[Any]]) -> Callable[..., Any]:
     """Runs an async test on its own event loop (the store's API is async, as Rasa's)."""
+
     @functools.wraps(test)
     def run(*args: Any, **kwargs: Any) -> Any:
         return asyncio.run(test(*args, **kwargs))
+
     return run
 
 
@@ -78,6 +81,7 @@ async def test_rows_are_the_rows_rasas_store_writes(db: Path, tmp_path: Path) ->
             tracker = await store.retrieve("shopper")
             tracker.update_with_events(turn(text, "search_products"), DOMAIN)
             await store.save(tracker)
+
     def without_time(events: List[dict]) -> List[dict]:
         return [{k: v for k, v in e.items() if k != "timestamp"} for e in events]
 
@@ -132,8 +136,9 @@ async def test_changes_that_were_never_saved_are_not_served(db: Path) -> None:
 async def test_a_new_session_is_read_back_alone(db: Path) -> None:
     store = CachedSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(db))
     tracker = await greeted(store, "s4")
-    tracker.update_with_events([ActionExecuted("action_session_start"), SessionStarted(),
-                                ActionExecuted("action_listen")], DOMAIN)
+    tracker.update_with_events(
+        [ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen")], DOMAIN
+    )
     tracker.update_with_events(turn("new day", "greet"), DOMAIN)
     await store.save(tracker)
     latest = await store.retrieve("s4")
@@ -144,8 +149,9 @@ async def test_a_new_session_is_read_back_alone(db: Path) -> None:
 @synchronously
 async def test_sql_event_broker_gets_every_new_event_once_in_order(db: Path, tmp_path: Path) -> None:
     broker_db = tmp_path / "events.db"
-    store = CachedSQLTrackerStore(DOMAIN, dialect="sqlite", db=str(db),
-                                  event_broker=SQLEventBroker(dialect="sqlite", db=str(broker_db)))
+    store = CachedSQLTrackerStore(
+        DOMAIN, dialect="sqlite", db=str(db), event_broker=SQLEventBroker(dialect="sqlite", db=str(broker_db))
+    )
     tracker = await store.get_or_create_tracker("s5")
     for text in ("hello", "running shoes"):
         tracker = await store.retrieve("s5")

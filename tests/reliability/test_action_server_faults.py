@@ -6,6 +6,7 @@ refused) must both give an apology with a "Talk to a person" button within 2 s,
 a hand-off must still be possible, small talk must go on, every message must be
 in the tracker store, and the bot must answer normally once the server is back.
 """
+
 from __future__ import annotations
 
 import os
@@ -17,8 +18,8 @@ from typing import Dict, List, Tuple
 import pytest
 import requests
 
-from rasa_addons.patches.action_fallback import apology_text
 from core.settings import Settings
+from rasa_addons.patches.action_fallback import apology_text
 from web.client import new_conversation_id
 
 pytestmark = pytest.mark.slow
@@ -40,8 +41,10 @@ def timed(base: str, sender: str, text: str) -> Tuple[List[Dict], float]:
 
 
 def is_apology(messages: List[Dict]) -> bool:
-    return any(m.get("text") == APOLOGY_TEXT and any(b.get("payload") == "/request_human" for b in m.get("buttons") or [])
-               for m in messages)
+    return any(
+        m.get("text") == APOLOGY_TEXT and any(b.get("payload") == "/request_human" for b in m.get("buttons") or [])
+        for m in messages
+    )
 
 
 def user_texts(db, sender: str) -> List[str]:
@@ -49,7 +52,8 @@ def user_texts(db, sender: str) -> List[str]:
 
     with sqlite3.connect(db) as connection:
         rows = connection.execute(
-            "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id", (sender,)).fetchall()
+            "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id", (sender,)
+        ).fetchall()
     return [json.loads(data)["text"] for (data,) in rows]
 
 

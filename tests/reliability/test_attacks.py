@@ -5,6 +5,7 @@ read, a customer impersonated, the servers stalled, personal data in the logs) a
 it no longer works. Order 10000003 (paid, cancellable, Alex's) is the prize: it must still be
 paid at the end of every test.
 """
+
 from __future__ import annotations
 
 import concurrent.futures
@@ -44,8 +45,14 @@ def order_status(db: Path, number: str) -> str:
         return connection.execute("SELECT status FROM orders WHERE order_number = ?", (number,)).fetchone()[0]
 
 
-def post(base: str, path: str, body: Dict, source: str = "127.0.0.1", timeout: float = 60,
-         headers: Dict[str, str] | None = None) -> Tuple[int, object]:
+def post(
+    base: str,
+    path: str,
+    body: Dict,
+    source: str = "127.0.0.1",
+    timeout: float = 60,
+    headers: Dict[str, str] | None = None,
+) -> Tuple[int, object]:
     """POST JSON from ``source`` (any 127.x.y.z is a separate client on Linux loopback)."""
     url = urlparse(base)
     connection = http.client.HTTPConnection(url.hostname, url.port, timeout=timeout, source_address=(source, 0))
@@ -79,10 +86,20 @@ def forget_counters(db: Path) -> Iterator[None]:
 def action_call(action: str, slots: Dict[str, object], sender: str = "attacker") -> Dict[str, object]:
     """What a stranger posts to the action server: a tracker of their own making."""
     return {
-        "next_action": action, "sender_id": sender, "version": "3.6.21", "domain": {},
-        "tracker": {"sender_id": sender, "slots": slots, "latest_message": {"text": "yes", "intent": {"name": "affirm"}},
-                    "events": [], "paused": False, "followup_action": None, "active_loop": {},
-                    "latest_action_name": "action_listen"},
+        "next_action": action,
+        "sender_id": sender,
+        "version": "3.6.21",
+        "domain": {},
+        "tracker": {
+            "sender_id": sender,
+            "slots": slots,
+            "latest_message": {"text": "yes", "intent": {"name": "affirm"}},
+            "events": [],
+            "paused": False,
+            "followup_action": None,
+            "active_loop": {},
+            "latest_action_name": "action_listen",
+        },
     }
 
 
@@ -94,8 +111,12 @@ def test_the_action_server_answers_only_the_rasa_servers(running_assistant, shop
         reply = requests.post(f"{actions}/webhook", json=action_call(action, forged), timeout=30)
         assert reply.status_code == 401, (action, reply.status_code, reply.text[:300])
         assert PRIZE not in reply.text and "Canal Street" not in reply.text
-        wrong = requests.post(f"{actions}/webhook", json=action_call(action, forged), timeout=30,
-                              headers={"Authorization": "Bearer " + secrets.token_hex(32)})
+        wrong = requests.post(
+            f"{actions}/webhook",
+            json=action_call(action, forged),
+            timeout=30,
+            headers={"Authorization": "Bearer " + secrets.token_hex(32)},
+        )
         assert wrong.status_code == 401
     assert requests.get(f"{actions}/actions", timeout=10).status_code == 401
     assert requests.get(f"{actions}/health", timeout=10).status_code == 200  # for probes: says nothing
@@ -111,14 +132,16 @@ def test_a_leaked_action_token_still_opens_no_order(running_assistant, shop_db: 
     """Defence in depth: with the token, a tracker that only claims a verified order gets nothing."""
     actions = running_assistant.config.actions_url
     headers = {"Authorization": f"Bearer {_action_token(running_assistant)}"}
-    for slots in ({"customer_id": "C0000001", "order_number": PRIZE},
-                  {"order_number": PRIZE, "email": OWNER},
-                  {"order_number": PRIZE, "email": OWNER, "order_proof": "forged.proof.value"}):
+    for slots in (
+        {"customer_id": "C0000001", "order_number": PRIZE},
+        {"order_number": PRIZE, "email": OWNER},
+        {"order_number": PRIZE, "email": OWNER, "order_proof": "forged.proof.value"},
+    ):
         for action in ("action_order_status", "action_cancel_order"):
             reply = requests.post(f"{actions}/webhook", json=action_call(action, slots), headers=headers, timeout=30)
             assert reply.status_code == 200, reply.text[:300]
-            said = " ".join(r.get("text") or "" for r in reply.json()["responses"])
-            assert "couldn't verify that order" in said and "cancelled" not in said, (slots, said)
+            said = [r.get("response") or r.get("text") for r in reply.json()["responses"]]
+            assert said == ["utter_order_not_verified"], (slots, said)
     assert order_status(shop_db, PRIZE) == "paid"
 
 
@@ -145,10 +168,14 @@ def test_typed_intents_with_entities_do_not_bypass_the_verification_limits(
             payload = json.dumps({"order_number": PRIZE, "email": guess})
             # The injected payloads, then the same guess typed as words: every path that reaches the
             # order check counts against the client's misses.
-            for message in (f"/cancel_order{payload}", f"/affirm{payload}",
-                            f"please cancel order {PRIZE}, my e-mail is {guess}"):
-                status, reply = post(base, f"/webhooks/{channel}/webhook", {"sender": sender, "message": message},
-                                     source=source)
+            for message in (
+                f"/cancel_order{payload}",
+                f"/affirm{payload}",
+                f"please cancel order {PRIZE}, my e-mail is {guess}",
+            ):
+                status, reply = post(
+                    base, f"/webhooks/{channel}/webhook", {"sender": sender, "message": message}, source=source
+                )
                 assert status == 200, reply
                 replies.append(texts(reply))
         assert order_status(shop_db, PRIZE) == "paid"
@@ -164,8 +191,11 @@ def test_the_demo_page_hands_out_no_customer_token(base: str) -> None:
     assert "customer_token" not in config and config["customer"] is None
     assert config["products"], "the demo shop still works, as a guest"
     sender = new_conversation_id(base)
-    status, reply = post(base, "/webhooks/shop/webhook",
-                         {"sender": sender, "message": "/order_status", "metadata": {"customer_token": None}})
+    status, reply = post(
+        base,
+        "/webhooks/shop/webhook",
+        {"sender": sender, "message": "/order_status", "metadata": {"customer_token": None}},
+    )
     assert status == 200 and "order number" in texts(reply) and "10000001" not in texts(reply)
 
 
@@ -180,12 +210,26 @@ def make_agent(shop_env):
     from core.settings import PROJECT_ROOT
 
     def make(display_name: str) -> SimpleNamespace:
-        account = SimpleNamespace(username=f"{display_name.lower()}-{secrets.token_hex(3)}",
-                                  password=secrets.token_urlsafe(12))
+        account = SimpleNamespace(
+            username=f"{display_name.lower()}-{secrets.token_hex(3)}", password=secrets.token_urlsafe(12)
+        )
         created = subprocess.run(
-            [sys.executable, "-m", "web", "create-agent", account.username, "--display-name", display_name,
-             "--password-stdin"], input=account.password + "\n", text=True, capture_output=True, env=shop_env,
-            cwd=PROJECT_ROOT)
+            [
+                sys.executable,
+                "-m",
+                "web",
+                "create-agent",
+                account.username,
+                "--display-name",
+                display_name,
+                "--password-stdin",
+            ],
+            input=account.password + "\n",
+            text=True,
+            capture_output=True,
+            env=shop_env,
+            cwd=PROJECT_ROOT,
+        )
         assert created.returncode == 0, created.stderr
         return account
 
@@ -198,9 +242,16 @@ def test_simultaneous_wrong_logins_are_throttled_like_sequential_ones(base: str,
     url = f"{base}/webhooks/shop/agent/login"
     with forget_counters(shop_db):
         with concurrent.futures.ThreadPoolExecutor(20) as pool:
-            statuses = list(pool.map(lambda _: requests.post(
-                url, json={"username": account.username, "password": "not-it-123"}, timeout=60).status_code,
-                range(20)))
+            statuses = list(
+                pool.map(
+                    lambda _: (
+                        requests.post(
+                            url, json={"username": account.username, "password": "not-it-123"}, timeout=60
+                        ).status_code
+                    ),
+                    range(20),
+                )
+            )
         assert statuses.count(401) == 5 and statuses.count(429) == 15, statuses
 
 
@@ -211,8 +262,9 @@ def test_login_accepts_only_json_from_the_consoles_own_origin(base: str, make_ag
     body = json.dumps({"username": account.username, "password": account.password})
     plain = requests.post(url, data=body, headers={"Content-Type": "text/plain"}, timeout=30)
     assert plain.status_code == 415 and "set-cookie" not in {k.lower() for k in plain.headers}
-    foreign = requests.post(url, data=body, headers={"Content-Type": "application/json",
-                                                     "Origin": "https://evil.example"}, timeout=30)
+    foreign = requests.post(
+        url, data=body, headers={"Content-Type": "application/json", "Origin": "https://evil.example"}, timeout=30
+    )
     assert foreign.status_code == 403
     own = requests.post(url, data=body, headers={"Content-Type": "application/json", "Origin": base}, timeout=30)
     assert own.status_code == 200
@@ -234,8 +286,12 @@ def test_anonymous_callers_cannot_open_unlimited_tickets(base: str, running_assi
     answers = []
     with forget_counters(Path(running_assistant.config.tracker_db).with_name("shop.db")):
         for _ in range(limit + 2):
-            status, reply = post(base, "/webhooks/shop/webhook",
-                                 {"sender": new_conversation_id(base), "message": "/request_human"}, source="127.0.0.5")
+            status, reply = post(
+                base,
+                "/webhooks/shop/webhook",
+                {"sender": new_conversation_id(base), "message": "/request_human"},
+                source="127.0.0.5",
+            )
             assert status == 200
             answers.append(texts(reply))
     assert all("queue" in answer for answer in answers[:limit]), answers
@@ -286,10 +342,12 @@ def test_handoffs_stuck_on_a_locked_database_stall_nobody(base: str, running_ass
     try:
         senders = [new_conversation_id(base) for _ in range(7)]
         with locked(shop_db), concurrent.futures.ThreadPoolExecutor(8) as pool:
+
             def timed(sender: str, message: str) -> Tuple[float, str]:
                 started = time.monotonic()
-                status, reply = post(base, "/webhooks/shop/webhook", {"sender": sender, "message": message},
-                                     source="127.0.0.6")
+                status, reply = post(
+                    base, "/webhooks/shop/webhook", {"sender": sender, "message": message}, source="127.0.0.6"
+                )
                 assert status in (200, 503), (status, reply)
                 return time.monotonic() - started, texts(reply) if status == 200 else str(reply)
 

@@ -6,6 +6,7 @@ channel), the action server is killed with SIGKILL; the launcher restarts it wit
 meanwhile gets an answer (the apology while the action server is away) within 2 s, nothing any
 shopper wrote is lost, and real answers come back once the new action server is up.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -25,8 +26,8 @@ import psutil
 import pytest
 
 from assistant.launcher import wait_until_up
-from perf.loadtest import LoadResult, run_load
 from core.settings import PROJECT_ROOT
+from perf.loadtest import LoadResult, run_load
 
 pytestmark = pytest.mark.slow
 
@@ -48,12 +49,31 @@ def launcher(shop_env: Dict[str, str], trained_model: Path, tmp_path: Path, pick
     env = {**shop_env, "SHOP_VAR_DIR": str(var)}
     log = open(tmp_path / "launcher.log", "wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "assistant.launcher", "--model", str(trained_model), "--port", str(rasa_port),
-         "--actions-port", str(actions_port)], cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "assistant.launcher",
+            "--model",
+            str(trained_model),
+            "--port",
+            str(rasa_port),
+            "--actions-port",
+            str(actions_port),
+        ],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         wait_until_up(f"http://127.0.0.1:{rasa_port}/", 300, process)
-        yield {"process": process, "url": f"http://127.0.0.1:{rasa_port}", "actions": f"http://127.0.0.1:{actions_port}",
-               "var": var, "log": tmp_path / "launcher.log"}
+        yield {
+            "process": process,
+            "url": f"http://127.0.0.1:{rasa_port}",
+            "actions": f"http://127.0.0.1:{actions_port}",
+            "var": var,
+            "log": tmp_path / "launcher.log",
+        }
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -73,7 +93,8 @@ def action_server(launcher_process: subprocess.Popen) -> psutil.Process:
 def stored_user_texts(db: Path, sender: str) -> List[str]:
     with sqlite3.connect(db) as connection:
         rows = connection.execute(
-            "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id", (sender,)).fetchall()
+            "SELECT data FROM events WHERE sender_id = ? AND type_name = 'user' ORDER BY id", (sender,)
+        ).fetchall()
     return [json.loads(data)["text"] for (data,) in rows]
 
 
@@ -89,9 +110,16 @@ def test_a_killed_action_server_is_restarted_and_every_turn_is_answered_in_time(
 
     killer = threading.Thread(target=kill_later, daemon=True)
     killer.start()
-    result: LoadResult = asyncio.run(run_load(url, shoppers=6, duration=LOAD_SECONDS, max_turns=100_000,
-                                              think=0.3, demo_order={"order_number": "10000001",
-                                                                     "email": "alex.morgan@example.com"}))
+    result: LoadResult = asyncio.run(
+        run_load(
+            url,
+            shoppers=6,
+            duration=LOAD_SECONDS,
+            max_turns=100_000,
+            think=0.3,
+            demo_order={"order_number": "10000001", "email": "alex.morgan@example.com"},
+        )
+    )
     killer.join()
 
     log = launcher["log"].read_text(errors="replace")
@@ -113,9 +141,11 @@ def test_a_killed_action_server_is_restarted_and_every_turn_is_answered_in_time(
 
     first_real = min(t.sent_at for t in recovered) - killed_at[0]
     latencies = sorted(t.latency for t in turns)
-    print(f"\nsupervision under load: {len(turns)} turns, {sum(not t.ok for t in turns)} apologies, "
-          f"0 silent, max {latencies[-1]:.2f} s, p95 {latencies[int(0.95 * (len(latencies) - 1))]:.2f} s; "
-          f"first real answer {first_real:.1f} s after the kill")
+    print(
+        f"\nsupervision under load: {len(turns)} turns, {sum(not t.ok for t in turns)} apologies, "
+        f"0 silent, max {latencies[-1]:.2f} s, p95 {latencies[int(0.95 * (len(latencies) - 1))]:.2f} s; "
+        f"first real answer {first_real:.1f} s after the kill"
+    )
 
     tracker_db = launcher["var"] / "tracker.db"  # nothing any shopper wrote is lost
     sent: Dict[str, int] = {}

@@ -13,6 +13,7 @@ machine) plus a few action-server restarts (seconds each).
   and the same conversation works once the database is back.
 * Order-verification misses are limited per client, whatever the conversation id.
 """
+
 from __future__ import annotations
 
 import http.client
@@ -33,8 +34,8 @@ from sqlalchemy import MetaData, create_engine, text
 from sqlalchemy.engine import make_url
 
 from assistant.launcher import AssistantProcesses
+from core.settings import Settings, get_settings
 from rasa_addons.patches.action_fallback import apology_text
-from core.settings import Settings
 from web.client import new_conversation_id
 
 pytestmark = pytest.mark.slow
@@ -45,7 +46,7 @@ RETRY_AFTER = Settings().action_retry_after  # the circuit breaker's pause (SHOP
 
 DEMO_ORDER, DEMO_EMAIL = "10000001", "alex.morgan@example.com"  # in every generated shop (README)
 DELIVERED = "delivered"  # in the status answer of the demo order
-SORRY_TEXT = "Sorry, something went wrong on my side"  # actions.common.SORRY_TEXT (not imported: rasa_sdk)
+SORRY_TEXT = "Sorry, something went wrong on my side"  # the domain's utter_something_went_wrong
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
@@ -113,7 +114,8 @@ def stored_turns(db: Path, sender: str) -> List[Tuple[str, str]]:
     with sqlite3.connect(db) as connection:
         rows = connection.execute(
             "SELECT type_name, data FROM events WHERE sender_id = ? AND type_name IN ('user', 'bot') ORDER BY id",
-            (sender,)).fetchall()
+            (sender,),
+        ).fetchall()
     return [(kind, json.loads(data).get("text") or "") for kind, data in rows]
 
 
@@ -144,7 +146,7 @@ def restarted(assistant: AssistantProcesses, name: str, kill: bool = False, **en
 
 # --------------------------------------------------------------------------- kill -9 and the API token
 def test_kill_9_of_both_servers_loses_nothing_and_the_api_needs_the_token(
-    running_assistant, monkeypatch: pytest.MonkeyPatch
+    running_assistant, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
 ) -> None:
     assistant = running_assistant
     base, db = assistant.config.rasa_url, assistant.config.tracker_db
@@ -175,11 +177,13 @@ def test_kill_9_of_both_servers_loses_nothing_and_the_api_needs_the_token(
     answer = order_status_after_restart()  # needs the action server; the verified order survived
     assert DELIVERED in answer, answer
     before_rasa_kill = stored_turns(db, sender)
-    assert before_rasa_kill[:len(before_actions_kill)] == before_actions_kill
+    assert before_rasa_kill[: len(before_actions_kill)] == before_actions_kill
 
     token = secrets.token_urlsafe(24)
     # The launcher reads the token from its own environment (assistant.launcher.rasa_server_command).
     monkeypatch.setenv("SHOP_RASA_TOKEN", token)
+    get_settings.cache_clear()  # settings are read once per process; this test changes them mid-way
+    request.addfinalizer(get_settings.cache_clear)
     with restarted(assistant, "rasa", kill=True):
         assert stored_turns(db, sender) == before_rasa_kill
         api = f"{base}/conversations/{sender}/tracker"
@@ -193,7 +197,7 @@ def test_kill_9_of_both_servers_loses_nothing_and_the_api_needs_the_token(
         answer = order_status_after_restart()  # the conversation goes on where it was
         assert DELIVERED in answer, answer
     after = stored_turns(db, sender)
-    assert after[:len(before_rasa_kill)] == before_rasa_kill and len(after) > len(before_rasa_kill)
+    assert after[: len(before_rasa_kill)] == before_rasa_kill and len(after) > len(before_rasa_kill)
     assert [t for kind, t in after if kind == "user"] == sent
 
 
@@ -238,8 +242,12 @@ def copy_shop(sqlite_file: Path, url: str) -> None:
                 if rows:
                     writing.execute(table.insert(), rows)
                 if "id" in table.c and rows:
-                    writing.execute(text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
-                                         f"(SELECT max(id) FROM \"{table.name}\"))"))
+                    writing.execute(
+                        text(
+                            f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                            f'(SELECT max(id) FROM "{table.name}"))'
+                        )
+                    )
     finally:
         source.dispose()
         target.dispose()
@@ -253,8 +261,9 @@ def database_away(url: str) -> Iterator[None]:
     try:
         with admin.connect() as connection:
             connection.execute(text(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false'))
-            connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name"),
-                               {"name": name})
+            connection.execute(
+                text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name"), {"name": name}
+            )
         yield
     finally:
         with admin.connect() as connection:
@@ -266,8 +275,9 @@ def test_database_going_away_mid_conversation_gets_an_apology_then_recovers(runn
     base = running_assistant.config.rasa_url
     # The action server on PostgreSQL is a deployment: it needs the secret the Rasa server signs with.
     secret = (Path(running_assistant.config.tracker_db).parent / "secret_key").read_text().strip()
-    with restarted(running_assistant, "actions", SHOP_DATABASE_URL=postgres_shop, SHOP_ACTIONS_WARM_UP="0",
-                   SHOP_SECRET_KEY=secret):
+    with restarted(
+        running_assistant, "actions", SHOP_DATABASE_URL=postgres_shop, SHOP_ACTIONS_WARM_UP="0", SHOP_SECRET_KEY=secret
+    ):
         sender = new_conversation_id(base)
         say(base, sender, "/order_status")
         assert DELIVERED in texts(say(base, sender, pair(DEMO_ORDER, DEMO_EMAIL))), "reads the PostgreSQL copy"
@@ -313,11 +323,17 @@ def test_verification_misses_are_limited_per_client_not_per_conversation(running
             assert "person" in answer.lower(), answer
         assert "too many order checks" in socket_turns(base, ["/order_status", pair(DEMO_ORDER, DEMO_EMAIL)])[-1]
         lying = new_conversation_id(base)  # a "client" in the caller's metadata is ignored
-        status, _ = post(base, "/webhooks/shop/webhook",
-                         {"sender": lying, "message": "/order_status", "metadata": {"client": "someone-else"}})
+        status, _ = post(
+            base,
+            "/webhooks/shop/webhook",
+            {"sender": lying, "message": "/order_status", "metadata": {"client": "someone-else"}},
+        )
         assert status == 200
-        status, reply = post(base, "/webhooks/rest/webhook", {
-            "sender": lying, "message": pair(DEMO_ORDER, DEMO_EMAIL), "metadata": {"client": "someone-else"}})
+        status, reply = post(
+            base,
+            "/webhooks/rest/webhook",
+            {"sender": lying, "message": pair(DEMO_ORDER, DEMO_EMAIL), "metadata": {"client": "someone-else"}},
+        )
         assert status == 200 and "too many order checks" in texts(reply), reply
 
         neighbour = new_conversation_id(base)  # another client is not affected

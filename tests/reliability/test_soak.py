@@ -1,4 +1,5 @@
 """The soak test's CI variant: ~40 s of mixed conversations with the action server frozen and killed."""
+
 from __future__ import annotations
 
 import pytest

@@ -6,6 +6,7 @@ on, a damaged or missing SQLite file, an explicit database URL without
 ``SHOP_SECRET_KEY``), the FAISS indexes (missing, truncated) or the model. The launcher must name the file or URL and the command that fixes
 it, on one line, without a traceback, and start no server. About 1-2 s a case.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -25,8 +26,14 @@ NOTHING_LISTENS = 7299  # in this test's port range (7200-7299); nothing is star
 
 
 def launch(env: Dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "assistant.launcher", "--port", "7298", "--actions-port", "7297",
-                           *args], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "assistant.launcher", "--port", "7298", "--actions-port", "7297", *args],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.fixture
@@ -53,6 +60,7 @@ def break_database_url(url: str) -> Callable[[Dict], List[str]]:
         shop["env"]["SHOP_DATABASE_URL"] = url
         shop["env"]["SHOP_SECRET_KEY"] = "k" * 32  # required with an explicit database URL (case below)
         return []
+
     return apply
 
 
@@ -105,18 +113,29 @@ def no_model_at_all(shop: Dict) -> List[str]:
 
 CASES = {
     # case: (break it, words the (first) line must contain[, lines when not 1])
-    "postgres database missing": (break_database_url("postgresql://postgres:hunter2@127.0.0.1:5432/faults_no_such_db"),
-                                  ["postgresql://postgres:***@127.0.0.1:5432/faults_no_such_db", "does not exist",
-                                   "createdb faults_no_such_db", "shop build"]),
-    "nothing listens": (break_database_url(f"postgresql://postgres@127.0.0.1:{NOTHING_LISTENS}/shop"),
-                        [f"127.0.0.1:{NOTHING_LISTENS}", "database server is running", "SHOP_DATABASE_URL"]),
+    "postgres database missing": (
+        break_database_url("postgresql://postgres:hunter2@127.0.0.1:5432/faults_no_such_db"),
+        [
+            "postgresql://postgres:***@127.0.0.1:5432/faults_no_such_db",
+            "does not exist",
+            "createdb faults_no_such_db",
+            "shop build",
+        ],
+    ),
+    "nothing listens": (
+        break_database_url(f"postgresql://postgres@127.0.0.1:{NOTHING_LISTENS}/shop"),
+        [f"127.0.0.1:{NOTHING_LISTENS}", "database server is running", "SHOP_DATABASE_URL"],
+    ),
     "secret key missing": (no_secret_key, ["SHOP_SECRET_KEY must be set", "secrets.token_urlsafe"]),
     "sqlite damaged": (damage_sqlite, ["shop.db", "not a database", "shop build"]),
     "sqlite missing": (remove_sqlite, ["shop.db", "missing", "shop build"]),
     "index missing": (remove_index, ["products.faiss", "missing", "shop index --rebuild"]),
     "index truncated": (truncate_index, ["policies.faiss", "checksum", "shop index --rebuild"]),
-    "index of another embedder": (other_embedding_backend, ["'products' was built with model", "index folder",
-                                                            "shop index --rebuild"], 2),  # both indexes
+    "index of another embedder": (
+        other_embedding_backend,
+        ["'products' was built with model", "index folder", "shop index --rebuild"],
+        2,
+    ),  # both indexes
     "model missing": (remove_model, ["gone.tar.gz", "missing", "make train"]),
     "no model trained": (no_model_at_all, ["no trained model", "models", "make train"]),
 }

@@ -1,4 +1,5 @@
 """Embedding back ends: the ONNX int8 encoder against sentence-transformers, and manifest safety."""
+
 from __future__ import annotations
 
 import json
@@ -68,6 +69,8 @@ def test_pooling_mode_follows_the_model_folder(tmp_path: Path) -> None:
     assert pooling_mode(Path(default_embedding_model())) == "mean"
     assert pooling_mode(tmp_path) == "mean"  # a plain Hugging Face folder
     (tmp_path / "1_Pooling").mkdir()
-    (tmp_path / "modules.json").write_text(json.dumps([{"path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}]))
+    (tmp_path / "modules.json").write_text(
+        json.dumps([{"path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}])
+    )
     (tmp_path / "1_Pooling" / "config.json").write_text(json.dumps({"pooling_mode_cls_token": True}))
     assert pooling_mode(tmp_path) == "cls"

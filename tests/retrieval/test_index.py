@@ -1,4 +1,5 @@
 """FAISS index: build, persist, load, incremental update, corruption detection."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -6,9 +7,8 @@ import json
 
 import numpy as np
 import pytest
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, update
 
-from shopdb.db import create_db_engine
 from retrieval.embeddings import embedder_for
 from retrieval.index import (
     IndexCorruptError,
@@ -18,6 +18,7 @@ from retrieval.index import (
     choose_kind,
 )
 from retrieval.indexing import PRODUCTS, build_indexes, index_ids, product_fingerprint, sync_product_index
+from shopdb.db import create_db_engine
 from shopdb.models import Product, ProductRelation
 
 
@@ -82,10 +83,18 @@ def test_product_changes_sync_without_rebuild(shop_settings):
     before = VectorIndex.load(index_dir, PRODUCTS)
     built_at = before.manifest.built_at
     with engine.begin() as conn:
-        conn.execute(update(Product).where(Product.id == 5).values(
-            title="Glacier Expedition Ice Axe", description="A steel ice axe for alpine climbing.",
-            updated_at=dt.datetime.utcnow() + dt.timedelta(seconds=5)))
-        conn.execute(delete(ProductRelation).where((ProductRelation.product_id == 7) | (ProductRelation.related_id == 7)))
+        conn.execute(
+            update(Product)
+            .where(Product.id == 5)
+            .values(
+                title="Glacier Expedition Ice Axe",
+                description="A steel ice axe for alpine climbing.",
+                updated_at=dt.datetime.utcnow() + dt.timedelta(seconds=5),
+            )
+        )
+        conn.execute(
+            delete(ProductRelation).where((ProductRelation.product_id == 7) | (ProductRelation.related_id == 7))
+        )
         conn.execute(delete(Product).where(Product.id == 7))
     report = sync_product_index(engine, index_dir, embedder)
     assert report.removed == 1 and 1 <= report.updated < 10  # only the changed product, not all 300

@@ -1,4 +1,5 @@
 """Product search with filters, hybrid SKU hits, recommendations and the policy threshold."""
+
 from __future__ import annotations
 
 import pytest
@@ -14,10 +15,15 @@ def test_filters_are_respected(search):
 
 
 def test_colour_size_brand_filters(search):
-    shoe = next(h for h in search.search_products("running shoes", {"category": "Shoes/Running shoes"}, k=20)
-                if h.attributes.get("colour") and isinstance(h.attributes.get("size"), list))
+    shoe = next(
+        h
+        for h in search.search_products("running shoes", {"category": "Shoes/Running shoes"}, k=20)
+        if h.attributes.get("colour") and isinstance(h.attributes.get("size"), list)
+    )
     size = shoe.attributes["size"][0]
-    hits = search.search_products("trainers", {"colour": shoe.attributes["colour"], "size": size, "brand": shoe.brand}, k=10)
+    hits = search.search_products(
+        "trainers", {"colour": shoe.attributes["colour"], "size": size, "brand": shoe.brand}, k=10
+    )
     assert shoe.id in [h.id for h in hits]
     for h in hits:
         assert h.attributes["colour"] == shoe.attributes["colour"] and h.brand == shoe.brand
@@ -70,20 +76,26 @@ def test_similar_and_goes_well_with(search):
     assert search.similar_products(999_999) == [] and search.goes_well_with("NOPE") == []
 
 
-@pytest.mark.parametrize("question,key", [
-    ("how many days do I have to send something back?", "returns/return-window"),
-    ("do you deliver to Portugal?", "shipping/delivery-countries"),
-    ("how long until my money is back after a return", "refunds/when-you-get-your-money-back"),
-    ("I forgot my password", "account/forgotten-password"),
-])
+@pytest.mark.parametrize(
+    "question,key",
+    [
+        ("how many days do I have to send something back?", "returns/return-window"),
+        ("do you deliver to Portugal?", "shipping/delivery-countries"),
+        ("how long until my money is back after a return", "refunds/when-you-get-your-money-back"),
+        ("I forgot my password", "account/forgotten-password"),
+    ],
+)
 def test_policy_questions_find_the_right_passage(search, question, key):
     hits = search.answer_policy_question(question, k=3)
     assert key in [h.key for h in hits]
-    assert all(h.score >= search.retrieval.policies.threshold for h in hits) and hits[0].source.endswith(key.split("/")[1])
+    assert all(h.score >= search.retrieval.policies.threshold for h in hits) and hits[0].source.endswith(
+        key.split("/")[1]
+    )
 
 
-@pytest.mark.parametrize("question", ["what is the capital of France?", "tell me a joke about penguins",
-                                      "how tall is mount everest", ""])
+@pytest.mark.parametrize(
+    "question", ["what is the capital of France?", "tell me a joke about penguins", "how tall is mount everest", ""]
+)
 def test_policy_threshold_says_i_dont_know(search, question):
     assert search.answer_policy_question(question) == []
 

@@ -12,6 +12,7 @@ order, and the RabbitMQ queue must hold every stored event exactly once.
 Skipped only when PostgreSQL, Redis or RabbitMQ cannot be reached; needs nginx
 (``make test`` installs it from Debian). Uses its own databases and queue, dropped after.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -47,8 +48,11 @@ BASE_PORT = 7040  # front 7040, actions front 7041, Rasa 7042-7043, actions 7044
 @pytest.fixture(scope="module")
 def services() -> Iterator[BackingServices]:
     suffix = uuid.uuid4().hex[:8]
-    backing = BackingServices(tracker_db=f"shop_scaleout_test_{suffix}", catalogue_db=f"shop_scaleout_test_cat_{suffix}",
-                              queue=f"shop_scaleout_test_{suffix}")
+    backing = BackingServices(
+        tracker_db=f"shop_scaleout_test_{suffix}",
+        catalogue_db=f"shop_scaleout_test_cat_{suffix}",
+        queue=f"shop_scaleout_test_{suffix}",
+    )
     reason = backing.unreachable()
     if reason:
         pytest.skip(f"scale-out services unavailable: {reason}")
@@ -60,13 +64,21 @@ def services() -> Iterator[BackingServices]:
 
 
 @pytest.fixture(scope="module")
-def stack(services: BackingServices, trained_model: Path, shop_env: Dict[str, str],
-          tmp_path_factory: pytest.TempPathFactory) -> Iterator[ScaleOutProcesses]:
+def stack(
+    services: BackingServices, trained_model: Path, shop_env: Dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ScaleOutProcesses]:
     nginx_executable()  # fails with the install hint when nginx is missing
     index_dir = tmp_path_factory.mktemp("scaleout-index")
     build_catalogue(services, index_dir, TEST_CATALOGUE_SIZE, env=shop_env)
-    config = ScaleOutConfig(model=trained_model, rasa_servers=2, action_servers=1, base_port=BASE_PORT,
-                            services=services, index_dir=index_dir, run_dir=tmp_path_factory.mktemp("scaleout-run"))
+    config = ScaleOutConfig(
+        model=trained_model,
+        rasa_servers=2,
+        action_servers=1,
+        base_port=BASE_PORT,
+        services=services,
+        index_dir=index_dir,
+        run_dir=tmp_path_factory.mktemp("scaleout-run"),
+    )
     processes = ScaleOutProcesses(config)
     processes.start()
     yield processes
@@ -76,8 +88,10 @@ def stack(services: BackingServices, trained_model: Path, shop_env: Dict[str, st
 
 def say(url: str, sender: str, message: str) -> List[dict]:
     request = urllib.request.Request(
-        f"{url}/webhooks/rest/webhook", data=json.dumps({"sender": sender, "message": message}).encode(),
-        headers={"Content-Type": "application/json"}, method="POST",
+        f"{url}/webhooks/rest/webhook",
+        data=json.dumps({"sender": sender, "message": message}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
     )
     with urllib.request.urlopen(request, timeout=60) as response:
         assert response.status == 200
@@ -126,9 +140,13 @@ def test_agent_reply_reaches_a_shopper_connected_to_the_other_server(stack: Scal
 
     agent_server, shopper_server = (f"http://127.0.0.1:{port}" for port in stack.config.rasa_ports)
     username, password = f"robin-{secrets.token_hex(3)}", secrets.token_urlsafe(12)
-    created = subprocess.run([sys.executable, "-m", "web", "create-agent", username, "--display-name", "Robin",
-                              "--password-stdin"], input=password + "\n", text=True, capture_output=True,
-                             env=stack.environment())
+    created = subprocess.run(
+        [sys.executable, "-m", "web", "create-agent", username, "--display-name", "Robin", "--password-stdin"],
+        input=password + "\n",
+        text=True,
+        capture_output=True,
+        env=stack.environment(),
+    )
     assert created.returncode == 0, created.stderr
 
     sender = new_conversation_id(shopper_server)
@@ -155,8 +173,9 @@ def test_agent_reply_reaches_a_shopper_connected_to_the_other_server(stack: Scal
         assert handoff.get("ticket_id"), "the hand-off request made no ticket"
 
         agent = requests.Session()
-        login = agent.post(f"{agent_server}/webhooks/shop/agent/login",
-                           json={"username": username, "password": password}, timeout=10)
+        login = agent.post(
+            f"{agent_server}/webhooks/shop/agent/login", json={"username": username, "password": password}, timeout=10
+        )
         assert login.status_code == 200, login.text
         csrf = {"X-CSRF-Token": login.json()["csrf"]}
         ticket = f"{agent_server}/webhooks/shop/agent/tickets/{handoff['ticket_id']}"

@@ -1,4 +1,5 @@
 """The scale-out launcher's parts that need no running servers: config, nginx front, event accounting."""
+
 from __future__ import annotations
 
 import re
@@ -11,7 +12,6 @@ from sqlalchemy import create_engine, text
 
 from perf.scaleout_stack import (
     SCALEOUT_ENDPOINTS,
-    BackingServices,
     ScaleOutConfig,
     ScaleOutProcesses,
     account_events,
@@ -36,9 +36,11 @@ def test_ports_do_not_overlap() -> None:
 
 
 def test_front_balances_rest_freely_and_sockets_sticky() -> None:
-    site = nginx_site(["127.0.0.1:1", "127.0.0.1:2"], ["127.0.0.1:3"], listen="127.0.0.1:9", actions_listen="127.0.0.1:8")
-    rest = site[site.index("upstream rasa_servers"):site.index("upstream rasa_sockets")]
-    sockets = site[site.index("upstream rasa_sockets"):site.index("upstream action_servers")]
+    site = nginx_site(
+        ["127.0.0.1:1", "127.0.0.1:2"], ["127.0.0.1:3"], listen="127.0.0.1:9", actions_listen="127.0.0.1:8"
+    )
+    rest = site[site.index("upstream rasa_servers") : site.index("upstream rasa_sockets")]
+    sockets = site[site.index("upstream rasa_sockets") : site.index("upstream action_servers")]
     assert "least_conn" in rest and "ip_hash" not in rest
     assert "ip_hash" in sockets
     assert rest.count("server 127.0.0.1:") == sockets.count("server 127.0.0.1:") == 2
@@ -47,8 +49,12 @@ def test_front_balances_rest_freely_and_sockets_sticky() -> None:
 
 @pytest.mark.skipif(not (shutil.which("nginx") or Path("/usr/sbin/nginx").exists()), reason="nginx not installed")
 def test_generated_nginx_configuration_is_valid(tmp_path: Path) -> None:
-    site = nginx_site(["127.0.0.1:7042", "127.0.0.1:7043"], ["127.0.0.1:7044"],
-                      listen="127.0.0.1:7040", actions_listen="127.0.0.1:7041")
+    site = nginx_site(
+        ["127.0.0.1:7042", "127.0.0.1:7043"],
+        ["127.0.0.1:7044"],
+        listen="127.0.0.1:7040",
+        actions_listen="127.0.0.1:7041",
+    )
     conf = tmp_path / "nginx.conf"
     conf.write_text(nginx_main_config(site, tmp_path))
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -60,11 +66,14 @@ def _tracker(tmp_path: Path, rows: list) -> str:
     url = f"sqlite:///{tmp_path / 'tracker.db'}"
     engine = create_engine(url)
     with engine.begin() as connection:
-        connection.execute(text("CREATE TABLE events (id INTEGER PRIMARY KEY, sender_id TEXT, type_name TEXT, "
-                                "timestamp FLOAT)"))
+        connection.execute(
+            text("CREATE TABLE events (id INTEGER PRIMARY KEY, sender_id TEXT, type_name TEXT, timestamp FLOAT)")
+        )
         for row in rows:
-            connection.execute(text("INSERT INTO events (sender_id, type_name, timestamp) VALUES (:s, :t, :ts)"),
-                               {"s": row[0], "t": row[1], "ts": row[2]})
+            connection.execute(
+                text("INSERT INTO events (sender_id, type_name, timestamp) VALUES (:s, :t, :ts)"),
+                {"s": row[0], "t": row[1], "ts": row[2]},
+            )
     engine.dispose()
     return url
 

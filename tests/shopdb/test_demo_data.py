@@ -1,4 +1,5 @@
 """The generator is deterministic, sliceable and produces a coherent shop."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -1,12 +1,13 @@
 """User catalogue import: one clear error per bad row, valid rows loaded, index updated incrementally."""
+
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
 from assistant.shop_data import import_catalogue
-from shopdb.importer import import_file, validate_file
 from retrieval.shop_search import ShopSearch
+from shopdb.importer import import_file, validate_file
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "shopdb" / "examples"
 
@@ -34,13 +35,23 @@ def test_each_bad_row_gets_row_field_reason(tmp_path):
 
 def test_json_errors_and_unknown_fields(tmp_path):
     path = tmp_path / "p.json"
-    path.write_text(json.dumps({"products": [
-        {"sku": "J-1", "title": "Lamp", "category": "Home > Lighting", "price": "12,50", "brand": "Lumo"},
-        {"sku": "J-2", "title": "Lamp", "category": "Home", "price": 3, "brand": "Lumo", "colur": "red"},
-        "not an object"]}))
+    path.write_text(
+        json.dumps(
+            {
+                "products": [
+                    {"sku": "J-1", "title": "Lamp", "category": "Home > Lighting", "price": "12,50", "brand": "Lumo"},
+                    {"sku": "J-2", "title": "Lamp", "category": "Home", "price": 3, "brand": "Lumo", "colur": "red"},
+                    "not an object",
+                ]
+            }
+        )
+    )
     records, errors, _ = validate_file(path)
     assert records[0].category == "Home/Lighting" and str(records[0].price) == "12.50"
-    assert {(e.row, e.field, e.reason) for e in errors} == {(2, "colur", "unknown field"), (3, "-", "must be a JSON object")}
+    assert {(e.row, e.field, e.reason) for e in errors} == {
+        (2, "colur", "unknown field"),
+        (3, "-", "must be a JSON object"),
+    }
     bad = tmp_path / "broken.json"
     bad.write_text("{oops")
     report = import_file(None, bad)
@@ -63,4 +74,5 @@ def test_import_loads_valid_rows_and_updates_index(shop_settings, tmp_path):
     assert again.updated == 3 and again.inserted == 0
     kb2 = ShopSearch.from_settings(shop_settings)
     assert kb2.get_product("TRL-001").price == 119.0
-    kb.engine.dispose(); kb2.engine.dispose()
+    kb.engine.dispose()
+    kb2.engine.dispose()

@@ -1,4 +1,5 @@
 """Migrations build the schema the models describe, on a fresh SQLite file."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -11,8 +12,19 @@ from sqlalchemy import inspect, select
 from shopdb import models as m
 from shopdb.db import create_db_engine, current_revision, migrate, session_factory, session_scope
 
-KNOWLEDGE_TABLES = {"categories", "products", "product_relations", "customers", "orders", "order_items",
-                    "shipment_events", "returns", "order_issues", "policy_passages", "knowledge_meta"}
+KNOWLEDGE_TABLES = {
+    "categories",
+    "products",
+    "product_relations",
+    "customers",
+    "orders",
+    "order_items",
+    "shipment_events",
+    "returns",
+    "order_issues",
+    "policy_passages",
+    "knowledge_meta",
+}
 
 
 def test_migrations_create_schema_matching_models(tmp_path):
@@ -49,12 +61,27 @@ def test_models_round_trip_in_2_0_style(tmp_path):
     factory = session_factory(create_db_engine(url))
     with session_scope(factory) as s:
         cat = m.Category(path="Shoes/Running shoes", name="Running shoes")
-        p = m.Product(sku="SHO-RUN-0000001", title="Runner", brand="Apexa", category=cat,
-                      attributes={"colour": "red", "size": ["41", "42"]}, price=Decimal("89.95"), stock=3)
+        p = m.Product(
+            sku="SHO-RUN-0000001",
+            title="Runner",
+            brand="Apexa",
+            category=cat,
+            attributes={"colour": "red", "size": ["41", "42"]},
+            price=Decimal("89.95"),
+            stock=3,
+        )
         c = m.Customer(customer_id="C0000001", email="a@example.com", name="A B")
-        o = m.Order(order_number="10000001", customer=c, status=m.OrderStatus.PAID, ship_name="A B",
-                    ship_line1="Street 1", ship_city="Berlin", ship_postcode="10115", ship_country="DE",
-                    placed_at=dt.datetime(2025, 1, 1))
+        o = m.Order(
+            order_number="10000001",
+            customer=c,
+            status=m.OrderStatus.PAID,
+            ship_name="A B",
+            ship_line1="Street 1",
+            ship_city="Berlin",
+            ship_postcode="10115",
+            ship_country="DE",
+            placed_at=dt.datetime(2025, 1, 1),
+        )
         o.items.append(m.OrderItem(sku=p.sku, title=p.title, quantity=1, unit_price=p.price))
         s.add_all([p, o])
     with factory() as s:

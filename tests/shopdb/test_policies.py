@@ -1,4 +1,5 @@
 """Policy text parses into passages, and states the same numbers the order logic enforces."""
+
 from __future__ import annotations
 
 from shopdb import policies as pol
@@ -21,9 +22,22 @@ def test_text_agrees_with_enforced_rules():
     lo, hi = pol.REFUND_BUSINESS_DAYS
     assert f"{lo}-{hi} business days" in by_key["refunds/when-you-get-your-money-back"].text
     countries = by_key["shipping/delivery-countries"].text
-    names = {"AT": "Austria", "BE": "Belgium", "DE": "Germany", "DK": "Denmark", "ES": "Spain", "FI": "Finland",
-             "FR": "France", "IE": "Ireland", "IT": "Italy", "LU": "Luxembourg", "NL": "Netherlands", "PL": "Poland",
-             "PT": "Portugal", "SE": "Sweden"}
+    names = {
+        "AT": "Austria",
+        "BE": "Belgium",
+        "DE": "Germany",
+        "DK": "Denmark",
+        "ES": "Spain",
+        "FI": "Finland",
+        "FR": "France",
+        "IE": "Ireland",
+        "IT": "Italy",
+        "LU": "Luxembourg",
+        "NL": "Netherlands",
+        "PL": "Poland",
+        "PT": "Portugal",
+        "SE": "Sweden",
+    }
     assert set(names) == set(pol.SHIPPING_COUNTRIES)
     assert all(name in countries for name in names.values())
 

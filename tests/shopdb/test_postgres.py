@@ -3,6 +3,7 @@
 Uses ``SHOP_TEST_POSTGRES_URL`` (default ``postgresql://postgres@127.0.0.1:5432/postgres``)
 to create a throw-away database, and drops it afterwards.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -36,10 +37,10 @@ def pg_url():
 
 
 def test_schema_load_and_orders_on_postgres(pg_url):
+    from retrieval.shop_search import ShopSearch
     from shopdb.db import create_db_engine, current_revision, migrate
     from shopdb.loader import load_generated, load_policies
     from shopdb.models import Product, ProductRelation
-    from retrieval.shop_search import ShopSearch
     from shopdb.orders import Orders
 
     migrate(pg_url)

@@ -6,6 +6,7 @@ a support agent created with the real CLI, and Debian's Chromium driven by Playw
 For quick iterations against an assistant you already started, set
 ``SHOP_WEB_TEST_SERVER=http://127.0.0.1:5005`` and ``SHOP_WEB_TEST_VAR_DIR=<its SHOP_VAR_DIR>``.
 """
+
 from __future__ import annotations
 
 import os
@@ -25,8 +26,14 @@ CHROMIUM = Path("/usr/bin/chromium")
 # Flags that work as root on these machines (see ../shared/docs/ENVIRONMENT.md); without the
 # background-networking ones Chromium floods the closed network with refused connections.
 CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "web"
 README_SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
@@ -61,8 +68,8 @@ def store(db_url: str):
 def web_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str) -> Iterator[None]:
     """Point ``core.settings`` (and the cached default store) at a temp folder and database."""
     from core.settings import get_settings
-    from shopdb.counters import default_limiter
     from handoff.store import default_store
+    from shopdb.counters import default_limiter
 
     monkeypatch.setenv("SHOP_VAR_DIR", str(tmp_path))
     monkeypatch.setenv("SHOP_DATABASE_URL", db_url)
@@ -106,7 +113,9 @@ def sign_in_shopper(context, shop: LiveShop, customer_id: str = "C0000001", name
     from core.settings import Settings
     from core.signing import CustomerTokens, resolve_secret_key
 
-    secret = resolve_secret_key(Settings(var_dir=Path(shop.env["SHOP_VAR_DIR"]), secret_key=shop.env.get("SHOP_SECRET_KEY")))
+    secret = resolve_secret_key(
+        Settings(var_dir=Path(shop.env["SHOP_VAR_DIR"]), secret_key=shop.env.get("SHOP_SECRET_KEY"))
+    )
     token = CustomerTokens(secret).sign(customer_id)
 
     def add_token(route) -> None:
@@ -138,9 +147,22 @@ def create_agent(shop: LiveShop, display_name: str, admin: bool = False) -> Agen
         display_name=display_name,
     )
     result = subprocess.run(
-        [sys.executable, "-m", "web", "create-agent", account.username, "--display-name", display_name,
-         "--password-stdin", *(["--admin"] if admin else [])],
-        input=account.password + "\n", text=True, capture_output=True, env=shop.env, cwd=PROJECT_ROOT,
+        [
+            sys.executable,
+            "-m",
+            "web",
+            "create-agent",
+            account.username,
+            "--display-name",
+            display_name,
+            "--password-stdin",
+            *(["--admin"] if admin else []),
+        ],
+        input=account.password + "\n",
+        text=True,
+        capture_output=True,
+        env=shop.env,
+        cwd=PROJECT_ROOT,
     )
     assert result.returncode == 0, result.stderr
     return account

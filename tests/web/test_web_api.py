@@ -1,4 +1,5 @@
 """The channel's HTTP and socket.io endpoints against the running assistant (no browser)."""
+
 from __future__ import annotations
 
 import json
@@ -101,7 +102,8 @@ def test_socketio_speaks_rasas_protocol(live_shop) -> None:
     assert received["session_confirm"][1] != session_id and len(received["session_confirm"]) == 2  # a new one
     assert received["bot_uttered"][0].get("text")
     assert [e["error"] for e in received["shop_error"]] == [
-        "send an object: {message, session_id, metadata}", "the message is empty",
+        "send an object: {message, session_id, metadata}",
+        "the message is empty",
     ]
 
 
@@ -153,7 +155,9 @@ def test_console_api_needs_login_csrf_and_the_ticket_holder(live_shop, agent_acc
     assert robin.post(f"{ticket}/messages", data=b"{bad", headers=robin_csrf, timeout=10).status_code == 400
     sent = robin.post(f"{ticket}/messages", json={"text": "Hello from the console"}, headers=robin_csrf, timeout=10)
     assert sent.status_code == 201 and sent.json()["message"]["agent_name"] == "Robin"
-    assert robin.post(f"{ticket}/resolve", json={"outcome": "delete"}, headers=robin_csrf, timeout=10).status_code == 400
+    assert (
+        robin.post(f"{ticket}/resolve", json={"outcome": "delete"}, headers=robin_csrf, timeout=10).status_code == 400
+    )
     assert robin.post(f"{base}/agent/tickets/abc/take", headers=robin_csrf, timeout=10).status_code == 404
     assert robin.post(f"{base}/agent/tickets/99999999/take", headers=robin_csrf, timeout=10).status_code == 404
 

@@ -1,12 +1,13 @@
 """Passwords, console session tokens (and their revocation) and CSRF."""
+
 from __future__ import annotations
 
 import time
 
 import pytest
 
-from shopdb.counters import SharedLimiter
 from handoff.passwords import hash_password, verify_password
+from shopdb.counters import SharedLimiter
 from web.auth import SessionTokens, csrf_matches
 
 

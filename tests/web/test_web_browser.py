@@ -5,6 +5,7 @@ server with the shop database and FAISS index, the Rasa server with ``web.channe
 Screenshots land in ``test-artifacts/web/``; ``SHOP_UPDATE_SCREENSHOTS=1`` also refreshes the
 README's ``docs/screenshots/widget.png`` and ``console.png``.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -72,7 +73,9 @@ def test_shopper_path_search_handoff_reload_and_back_to_the_bot(
     first = cards.first
     expect(first.locator(".shopchat-card-title")).not_to_be_empty()
     expect(first.locator(".shopchat-price")).to_contain_text("€")
-    expect(first.get_by_role("link", name="View")).to_have_attribute("href", "/webhooks/shop/demo?product=" + first.get_attribute("data-product-id"))
+    expect(first.get_by_role("link", name="View")).to_have_attribute(
+        "href", "/webhooks/shop/demo?product=" + first.get_attribute("data-product-id")
+    )
     expect(page.get_by_role("button", name="Next products")).to_be_visible()
     # "Add to cart" lands in the host page's cart (the demo page handles the widget's event).
     first.get_by_role("button", name="Add to cart").click()
@@ -105,7 +108,9 @@ def test_shopper_path_search_handoff_reload_and_back_to_the_bot(
     expect(console.locator("#cart li")).to_have_count(1)  # the product added from the card
     expect(console.locator("#customer")).to_contain_text(customer_name)  # the signed-in demo customer
     console.get_by_role("button", name="Take").click()
-    expect(page.locator(".shopchat-title")).to_have_text(f"Connected to {agent_account.display_name}", timeout=LIVE_TIMEOUT)
+    expect(page.locator(".shopchat-title")).to_have_text(
+        f"Connected to {agent_account.display_name}", timeout=LIVE_TIMEOUT
+    )
     console.get_by_label("Reply to the shopper").fill("Hi, I'm Robin from support. Let me look at your order.")
     console.get_by_role("button", name="Send").click()
     agent_line = page.locator(".shopchat-msg--agent").last
@@ -116,7 +121,9 @@ def test_shopper_path_search_handoff_reload_and_back_to_the_bot(
 
     # 4. Reload in the middle: history and hand-off state come back; the chat goes on.
     page.reload()
-    expect(page.locator(".shopchat-msg--agent").last).to_contain_text("Let me look at your order.", timeout=LIVE_TIMEOUT)
+    expect(page.locator(".shopchat-msg--agent").last).to_contain_text(
+        "Let me look at your order.", timeout=LIVE_TIMEOUT
+    )
     expect(page.locator(".shopchat-card").first).to_be_visible()
     expect(page.locator(".shopchat-title")).to_have_text(f"Connected to {agent_account.display_name}")
     assert page.evaluate("window.ShopChat.instance.sessionId") == session_id
@@ -139,8 +146,11 @@ def test_shopper_path_search_handoff_reload_and_back_to_the_bot(
     # Nothing was lost: the tracker store and the ticket hold both sides of the hand-off.
     history = requests.get(f"{live_shop.channel}/history/{session_id}", timeout=10).json()
     texts = [m["text"] for m in history["messages"]]
-    for line in ("My order of running shoes is late, can someone check?", "Thanks! It is order 10000001",
-                 "Hi, I'm Robin from support. Let me look at your order."):
+    for line in (
+        "My order of running shoes is late, can someone check?",
+        "Thanks! It is order 10000001",
+        "Hi, I'm Robin from support. Let me look at your order.",
+    ):
         assert line in texts
     assert [m["text"] for m in history["messages"] if m["role"] == "event"][-2:] == ["pause", "resume"]
     assert history["handoff"] == {"status": None}

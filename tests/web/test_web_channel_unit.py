@@ -1,4 +1,5 @@
 """The channel's input rules without a server: session ids, page metadata, customer tokens, cards."""
+
 from __future__ import annotations
 
 import json
@@ -7,29 +8,50 @@ from types import SimpleNamespace
 
 import pytest
 
+from actions.cards import product_carousel
 from core.signing import CustomerTokens
 from shopdb.counters import SharedLimiter
 from web.channel import ShopChannel, ShopChannelConfig, clean_page
 from web.console import LoginThrottle, cookie_is_secure
-from actions.cards import product_carousel
 
 
 def test_only_conversation_ids_this_server_issued_are_valid(web_settings) -> None:
     channel = ShopChannel.from_credentials({})
     assert channel.valid_session_id(channel.conversation_ids.new())
-    for value in (None, "", "short", "x" * 129, "has space in it!!", "../../etc/passwd0000", 12345678901234567,
-                  "é" * 20, "a" * 16, "0f8c2b1e4d5a6b7c8d9e0f1a2b3c4d5e", "shopper-00000001"):
+    for value in (
+        None,
+        "",
+        "short",
+        "x" * 129,
+        "has space in it!!",
+        "../../etc/passwd0000",
+        12345678901234567,
+        "é" * 20,
+        "a" * 16,
+        "0f8c2b1e4d5a6b7c8d9e0f1a2b3c4d5e",
+        "shopper-00000001",
+    ):
         assert not channel.valid_session_id(value), value
 
 
 def test_clean_page_keeps_only_known_fields() -> None:
     page = {
-        "url": "https://shop.example/p/42", "product_id": 42, "title": "Shoe\x00", "secret": "drop me",
-        "cart": [{"product_id": "42", "quantity": 2}, {"product_id": "7", "quantity": -1}, "junk",
-                 {"product_id": "8", "quantity": True}, {"product_id": "9"}],
+        "url": "https://shop.example/p/42",
+        "product_id": 42,
+        "title": "Shoe\x00",
+        "secret": "drop me",
+        "cart": [
+            {"product_id": "42", "quantity": 2},
+            {"product_id": "7", "quantity": -1},
+            "junk",
+            {"product_id": "8", "quantity": True},
+            {"product_id": "9"},
+        ],
     }
     assert clean_page(page) == {
-        "url": "https://shop.example/p/42", "product_id": "42", "title": "Shoe",
+        "url": "https://shop.example/p/42",
+        "product_id": "42",
+        "title": "Shoe",
         "cart": [{"product_id": "42", "quantity": 2}, {"product_id": "9", "quantity": 1}],
     }
     assert clean_page("not a dict") is None
@@ -64,14 +86,27 @@ def test_demo_page_is_on_in_embedded_mode_only(web_settings, monkeypatch: pytest
 
 
 def test_product_carousel_from_dicts_and_rows() -> None:
-    row = SimpleNamespace(id=7, title="Trail runner", price=Decimal("89.9"), currency="EUR", rating=4.26,
-                          image_url="https://img/7.jpg", sku="SHO-RUN-0000007")
+    row = SimpleNamespace(
+        id=7,
+        title="Trail runner",
+        price=Decimal("89.9"),
+        currency="EUR",
+        rating=4.26,
+        image_url="https://img/7.jpg",
+        sku="SHO-RUN-0000007",
+    )
     attachment = product_carousel([row, {"id": 8, "title": "Sock", "price": 5, "currency": "EUR", "rating": None}])
     assert attachment["type"] == "template" and attachment["payload"]["template_type"] == "generic"
     first, second = attachment["payload"]["elements"]
     assert first["title"] == "Trail runner" and first["subtitle"] == "89.90 EUR · ★ 4.3"
-    assert first["product"] == {"id": "7", "sku": "SHO-RUN-0000007", "price": "89.90", "currency": "EUR",
-                                "rating": 4.26, "url": "/webhooks/shop/demo?product=7"}
+    assert first["product"] == {
+        "id": "7",
+        "sku": "SHO-RUN-0000007",
+        "price": "89.90",
+        "currency": "EUR",
+        "rating": 4.26,
+        "url": "/webhooks/shop/demo?product=7",
+    }
     assert [b["title"] for b in first["buttons"]] == ["View", "Add to cart"]
     assert first["buttons"][1]["payload"] == '/add_to_cart{"product_id": "7"}'
     assert second["subtitle"] == "5.00 EUR" and second["image_url"] == ""

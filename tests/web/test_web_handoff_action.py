@@ -1,4 +1,5 @@
 """``action_handoff_to_human`` against a real database: ticket, message, ConversationPaused."""
+
 from __future__ import annotations
 
 import asyncio
@@ -16,12 +17,20 @@ def _tracker(sender_id: str, slots=None) -> Tracker:
     page = {"product_id": "12", "title": "Blue kettle", "cart": [{"product_id": "12", "quantity": 1}]}
     events = [
         ActionExecuted("action_listen"),
-        UserUttered("my kettle arrived broken", {"name": "report_problem", "confidence": 0.9}, [],
-                    parse_data={"intent": {"name": "report_problem", "confidence": 0.9}, "entities": []},
-                    metadata={"page": page, "customer_id": "C0000001"}),
+        UserUttered(
+            "my kettle arrived broken",
+            {"name": "report_problem", "confidence": 0.9},
+            [],
+            parse_data={"intent": {"name": "report_problem", "confidence": 0.9}, "entities": []},
+            metadata={"page": page, "customer_id": "C0000001"},
+        ),
         BotUttered("Sorry to hear that! Which order was it?"),
-        UserUttered("I want a human", {"name": "request_human", "confidence": 0.98}, [],
-                    parse_data={"intent": {"name": "request_human", "confidence": 0.98}, "entities": []}),
+        UserUttered(
+            "I want a human",
+            {"name": "request_human", "confidence": 0.98},
+            [],
+            parse_data={"intent": {"name": "request_human", "confidence": 0.98}, "entities": []},
+        ),
     ]
     dicts = [e.as_dict() for e in events]
     return Tracker(sender_id, slots or {}, dicts[-1]["parse_data"], dicts, False, None, {}, "action_listen")
@@ -45,7 +54,9 @@ def test_handoff_stores_a_ticket_and_pauses(web_settings) -> None:
     assert ticket is not None and ticket.status == "waiting"
     assert ticket.reason == "request_human" and ticket.customer_id == "C0000001"
     assert [m["text"] for m in ticket.transcript] == [
-        "my kettle arrived broken", "Sorry to hear that! Which order was it?", "I want a human",
+        "my kettle arrived broken",
+        "Sorry to hear that! Which order was it?",
+        "I want a human",
     ]
     assert [i["name"] for i in ticket.intents] == ["report_problem", "request_human"]
     assert "Wants help with: report problem." in ticket.summary

@@ -1,4 +1,5 @@
 """A hand-off survives ``kill -9`` of the Rasa server: nothing written is lost, the chat goes on."""
+
 from __future__ import annotations
 
 import os
@@ -28,10 +29,17 @@ def test_handoff_survives_a_killed_rasa_server(request, live_shop, agent_account
     assert handoff["status"] == "waiting"
     ticket = f"{base}/agent/tickets/{handoff['ticket_id']}"
     agent = requests.Session()
-    csrf = {"X-CSRF-Token": agent.post(f"{base}/agent/login", timeout=10, json={
-        "username": agent_account.username, "password": agent_account.password}).json()["csrf"]}
+    csrf = {
+        "X-CSRF-Token": agent.post(
+            f"{base}/agent/login",
+            timeout=10,
+            json={"username": agent_account.username, "password": agent_account.password},
+        ).json()["csrf"]
+    }
     assert agent.post(f"{ticket}/take", headers=csrf, timeout=10).status_code == 200
-    assert agent.post(f"{ticket}/messages", json={"text": "Before the crash"}, headers=csrf, timeout=10).status_code == 201
+    assert (
+        agent.post(f"{ticket}/messages", json={"text": "Before the crash"}, headers=csrf, timeout=10).status_code == 201
+    )
     shopper("Did you get my message?")
 
     assistant.stop("rasa", kill=True)  # SIGKILL: no clean shutdown
@@ -42,10 +50,10 @@ def test_handoff_survives_a_killed_rasa_server(request, live_shop, agent_account
     assert "Before the crash" in texts and "Did you get my message?" in texts
     assert history["handoff"]["status"] == "assigned"
     # Still with the agent: the bot stays silent, the agent's session cookie still works.
-    assert shopper("Are you still there?") == [
-        {"recipient_id": sender, "custom": {"handoff": history["handoff"]}}
-    ]
-    assert agent.post(f"{ticket}/messages", json={"text": "After the crash"}, headers=csrf, timeout=10).status_code == 201
+    assert shopper("Are you still there?") == [{"recipient_id": sender, "custom": {"handoff": history["handoff"]}}]
+    assert (
+        agent.post(f"{ticket}/messages", json={"text": "After the crash"}, headers=csrf, timeout=10).status_code == 201
+    )
     lines = [m["text"] for m in agent.get(ticket, timeout=10).json()["messages"]]
     assert lines[-4:] == ["Before the crash", "Did you get my message?", "Are you still there?", "After the crash"]
     assert agent.post(f"{ticket}/resolve", json={"outcome": "handed_back"}, headers=csrf, timeout=10).status_code == 200

@@ -1,4 +1,5 @@
 """The hand-off store on a real, migrated SQLite database."""
+
 from __future__ import annotations
 
 import threading
@@ -7,15 +8,15 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from shopdb.models import Author, TicketStatus
 from handoff.store import (
+    MAX_MESSAGE_CHARS,
     AgentExists,
     InvalidInput,
-    MAX_MESSAGE_CHARS,
     TicketConflict,
     TicketNotFound,
     clean_text,
 )
+from shopdb.models import Author, TicketStatus
 
 
 def test_migration_creates_the_web_tables(store) -> None:
@@ -175,7 +176,7 @@ def test_a_refused_message_stores_nothing(store) -> None:
 
 
 def test_privacy_export_and_erase_of_handoff_data(store) -> None:
-    from handoff.data_rights import erase_shopper, export_shopper
+    from shopdb.handoff_records import erase_shopper, export_shopper
 
     mine = store.open_ticket("conversation-mine", customer_id="C0000009", summary="refund")
     store.add_message(mine.id, Author.SHOPPER, "my e-mail is a@b.example")

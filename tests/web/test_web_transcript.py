@@ -1,4 +1,5 @@
 """Transcript, intents, summary and page context read from Rasa event dicts."""
+
 from __future__ import annotations
 
 from rasa.shared.core.events import (
@@ -16,22 +17,39 @@ from handoff.transcript import conversation_messages, detected_intents, page_con
 
 def _user(text, intent, confidence=0.9, entities=(), metadata=None):
     return UserUttered(
-        text, {"name": intent, "confidence": confidence}, list(entities),
+        text,
+        {"name": intent, "confidence": confidence},
+        list(entities),
         parse_data={"intent": {"name": intent, "confidence": confidence}, "entities": list(entities), "text": text},
         metadata=metadata or {},
     )
 
 
 def _events():
-    page = {"url": "/p/42", "product_id": "42", "title": "Trail runner X", "cart": [{"product_id": "42", "quantity": 2}]}
+    page = {
+        "url": "/p/42",
+        "product_id": "42",
+        "title": "Trail runner X",
+        "cart": [{"product_id": "42", "quantity": 2}],
+    }
     events = [
         ActionExecuted("action_listen"),
         _user("hello", "greet", 0.99),
         BotUttered("Hi! How can I help?"),
-        _user("where is my order 10000001", "order_status", 0.8,
-              [{"entity": "order_number", "value": "10000001", "start": 18, "end": 26}], {"page": page}),
-        BotUttered("Here is what I found:", data={"attachment": product_carousel([{"id": 1, "title": "Shoe", "price": 10}]),
-                                                "buttons": [{"title": "Yes", "payload": "/affirm"}]}),
+        _user(
+            "where is my order 10000001",
+            "order_status",
+            0.8,
+            [{"entity": "order_number", "value": "10000001", "start": 18, "end": 26}],
+            {"page": page},
+        ),
+        BotUttered(
+            "Here is what I found:",
+            data={
+                "attachment": product_carousel([{"id": 1, "title": "Shoe", "price": 10}]),
+                "buttons": [{"title": "Yes", "payload": "/affirm"}],
+            },
+        ),
         SlotSet("order_number", "10000001"),
         _user("it never arrived", "order_status", 0.95, metadata={"page": page, "customer_id": "C0000001"}),
         _user("/affirm", "affirm", 1.0, metadata={"display_text": "Yes"}),
@@ -48,7 +66,18 @@ def _events():
 def test_conversation_messages_keep_roles_order_and_rich_payloads() -> None:
     messages = conversation_messages(_events())
     assert [m["role"] for m in messages] == [
-        "user", "bot", "user", "bot", "user", "user", "user", "event", "user", "system", "agent", "event",
+        "user",
+        "bot",
+        "user",
+        "bot",
+        "user",
+        "user",
+        "user",
+        "event",
+        "user",
+        "system",
+        "agent",
+        "event",
     ]
     assert messages[3]["attachment"]["payload"]["elements"][0]["title"] == "Shoe"
     assert messages[3]["quick_replies"] == [{"content_type": "text", "title": "Yes", "payload": "/affirm"}]

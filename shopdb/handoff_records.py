@@ -1,9 +1,10 @@
-"""Data rights for hand-off data: export and erase a shopper's tickets and hand-off messages.
+"""A shopper's hand-off records for their data rights: export and erase their tickets and hand-off messages.
 
-Called by ``insights.data_rights`` (``POST /insights/privacy/export`` and ``/delete``)
-with its own database session, so one request covers profiles, analytics facts,
+Called by ``insights.data_rights`` (``POST /insights/privacy/export`` and ``/delete``, ``shop insights
+export|delete``) with its own database session, so one request covers profiles, analytics facts,
 Rasa's events and the hand-off tickets in a single transaction.
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Sequence
@@ -31,9 +32,16 @@ def export_shopper(session: Session, sender_ids: Sequence[str], customer_id: Opt
     return {
         "tickets": [
             {
-                "id": t.id, "sender_id": t.sender_id, "status": t.status, "customer_id": t.customer_id,
-                "summary": t.summary, "intents": t.intents, "transcript": t.transcript, "context": t.context,
-                "created_at": t.created_at.isoformat(), "resolved_at": t.resolved_at.isoformat() if t.resolved_at else None,
+                "id": t.id,
+                "sender_id": t.sender_id,
+                "status": t.status,
+                "customer_id": t.customer_id,
+                "summary": t.summary,
+                "intents": t.intents,
+                "transcript": t.transcript,
+                "context": t.context,
+                "created_at": t.created_at.isoformat(),
+                "resolved_at": t.resolved_at.isoformat() if t.resolved_at else None,
                 "messages": [
                     {"author": m.author, "text": m.text, "created_at": m.created_at.isoformat()} for m in t.messages
                 ],
@@ -48,7 +56,9 @@ def erase_shopper(session: Session, sender_ids: Sequence[str], customer_id: Opti
     ids = [t.id for t in _tickets(session, sender_ids, customer_id)]
     if not ids:
         return 0
-    session.execute(delete(HandoffMessage).where(HandoffMessage.ticket_id.in_(ids)).execution_options(synchronize_session=False))
+    session.execute(
+        delete(HandoffMessage).where(HandoffMessage.ticket_id.in_(ids)).execution_options(synchronize_session=False)
+    )
     session.execute(delete(HandoffTicket).where(HandoffTicket.id.in_(ids)).execution_options(synchronize_session=False))
     return len(ids)
 

@@ -14,6 +14,7 @@ as "under €80.00") come from ``utter_label_*`` responses through :func:`label`
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
 import re
 from abc import ABC, abstractmethod
@@ -23,9 +24,16 @@ from typing import Any, Dict, List, Optional, Text
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
-from rasa_sdk.forms import ValidationAction
+from rasa_sdk.forms import FormValidationAction, ValidationAction
 from rasa_sdk.types import DomainDict
 
+from actions.pending import (
+    FINISHING_ACTIONS,
+    first_request_text,
+    may_resume_after,
+    pending_from_message,
+    resume_pending,
+)
 from core.log_masking import conversation_ref
 from core.signing import CustomerProofs, OrderProofs, resolve_secret_key
 
@@ -37,6 +45,37 @@ IDENTITY_CHANNELS = frozenset({"shop"})
 FORM_SLOTS = ("order_item", "return_reason", "problem_type", "new_address")
 
 # --------------------------------------------------------------------------- signatures
+
+
+def proven_customer_id(tracker: Tracker) -> Optional[str]:
+    """The customer id the latest message proves (normalised), or None.
+
+    Only the shop channel puts a customer id into metadata, from a verified signed token, with
+    ``customer_proof`` binding it to this conversation; another channel's metadata is whatever its
+    caller sent, and a tracker that merely claims an id proves nothing.
+    """
+    from shopdb.orders import normalise_customer_id
+
+    if tracker.get_latest_input_channel() not in IDENTITY_CHANNELS:
+        return None
+    metadata = message_metadata(tracker)
+    claimed = metadata.get("customer_id")
+    customer_id = normalise_customer_id(claimed)
+    if not customer_id:
+        return None
+    if not customer_proofs().valid(metadata.get("customer_proof"), tracker.sender_id, claimed):
+        logger.warning("customer id without a valid proof in conversation %s", conversation_ref(tracker.sender_id))
+        return None
+    return customer_id
+
+
+def signed_in_customer(tracker: Tracker) -> Optional[str]:
+    """The ``customer_id`` slot when this very message proves it; None for a guest, an unproven
+    claim, or a shopper who has signed out since the slot was filled."""
+    customer_id = tracker.get_slot("customer_id")
+    if customer_id and proven_customer_id(tracker) == customer_id:
+        return str(customer_id)
+    return None
 
 
 @lru_cache(maxsize=1)
@@ -99,9 +138,13 @@ def label(domain: Optional[DomainDict], name: str, default: Optional[str] = None
 
 
 def latest_text(tracker: Tracker) -> str:
-    """The shopper's words, or "" when the message was a button payload such as ``/order_status``."""
-    text = (tracker.latest_message or {}).get("text") or ""
-    return "" if text.startswith("/") else text.strip()
+    """The shopper's words for the request handled now ("" for a button payload such as ``/order_status``):
+    of a message with two requests, only the words of the one acted on first."""
+    message = tracker.latest_message or {}
+    text = message.get("text") or ""
+    if text.startswith("/"):
+        return ""
+    return (first_request_text(message) or text).strip()
 
 
 def latest_intent(tracker: Tracker) -> Optional[str]:
@@ -155,14 +198,39 @@ class ShopAction(Action, ABC):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         try:
-            return await asyncio.to_thread(self.respond, dispatcher, tracker, domain)
+            events = await asyncio.to_thread(self.respond, dispatcher, tracker, domain)
         except Exception:
             logger.exception("%s failed for conversation %s", self.name(), conversation_ref(tracker.sender_id))
             dispatcher.utter_message(response="utter_something_went_wrong")
             return []
+        if self.name() in FINISHING_ACTIONS and may_resume_after(events):
+            events = [*events, *resume_pending(tracker, dispatcher)]  # the other half of a two-part message
+        return events
 
 
 # --------------------------------------------------------------------------- common actions
+
+
+class ShopFormValidation(FormValidationAction, ABC):
+    """A form's validation that checks only what the shopper gave, not slots an action cleared.
+
+    An action that resets a form's slots (``SlotSet("new_address", None)``) right before the form
+    starts leaves them among the slots set since the shopper's message, and rasa-sdk would call
+    ``validate_new_address(None)``: the shopper would hear "I couldn't read that as an address"
+    about an answer nobody gave. The validators see a tracker without those cleared slots.
+    """
+
+    @abstractmethod
+    def name(self) -> Text:
+        """validate_<form name> (abstract: rasa-sdk registers every concrete action class)."""
+
+    async def get_validation_events(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        given = {name: value for name, value in tracker.slots_to_validate().items() if value is not None}
+        view = copy.copy(tracker)  # shares the slots, so the validators' updates stay visible
+        view.slots_to_validate = lambda: dict(given)
+        return await super().get_validation_events(dispatcher, view, domain)
 
 
 class ValidateSlotMappings(ValidationAction):
@@ -180,19 +248,8 @@ class ValidateSlotMappings(ValidationAction):
     def extract_customer_id(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
-        from shopdb.orders import normalise_customer_id
-
-        if tracker.get_latest_input_channel() not in IDENTITY_CHANNELS:
-            return {}  # any other channel's metadata is whatever its caller sent
-        metadata = message_metadata(tracker)
-        claimed = metadata.get("customer_id")
-        customer_id = normalise_customer_id(claimed)
+        customer_id = proven_customer_id(tracker)
         if not customer_id or customer_id == tracker.get_slot("customer_id"):
-            return {}
-        if not customer_proofs().valid(metadata.get("customer_proof"), tracker.sender_id, claimed):
-            logger.warning(
-                "customer id without a valid proof ignored in conversation %s", conversation_ref(tracker.sender_id)
-            )
             return {}
         return {"customer_id": customer_id}
 
@@ -207,6 +264,24 @@ class ValidateSlotMappings(ValidationAction):
         if not product_id.isdigit() or product_id == tracker.get_slot("page_product"):
             return {}
         return {"page_product": product_id, "current_product": product_id}
+
+    def extract_pending_request(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """The second request of a two-part message (announced now), or a frustrated shopper's request."""
+        message = tracker.latest_message or {}
+        pending = pending_from_message(message)
+        if pending is None:
+            return {}
+        requests = message.get("requests") or []
+        if requests:
+            first = str(requests[0].get("intent") or "")
+            dispatcher.utter_message(
+                response="utter_two_requests",
+                first_label=label(domain, INTENT_LABEL + first, default=first.replace("_", " ")),
+                second_text=pending["text"],
+            )
+        return {"pending_request": pending}
 
     async def get_validation_events(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -231,12 +306,14 @@ class ActionDefaultFallback(Action):
 
 
 INTENT_LABEL = "utter_label_intent_"  # + intent name: how the shopper would say it ("check where your order is")
+MIN_GUESS_CONFIDENCE = 0.15  # below it an intent is not offered in "did you mean ...?"
 
 
 class ActionDefaultAskAffirmation(Action):
     """'Did you mean ...?' in words a shopper understands, with the top two guesses as buttons.
 
-    Only intents with a ``utter_label_intent_<name>`` response in the domain are offered.
+    Only intents with a ``utter_label_intent_<name>`` response in the domain and a confidence of
+    at least ``MIN_GUESS_CONFIDENCE`` are offered; with none, the shopper is asked to rephrase.
     """
 
     def name(self) -> Text:
@@ -244,11 +321,13 @@ class ActionDefaultAskAffirmation(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         labelled = domain_responses(domain)
-        ranking = [
-            str(r["name"])
+        guesses = [
+            (str(r["name"]), float(r.get("confidence") or 0.0))
             for r in (tracker.latest_message or {}).get("intent_ranking") or []
             if r.get("name") and INTENT_LABEL + str(r["name"]) in labelled
         ]
+        # Only guesses the classifier half-believes: an unrelated second option confuses more than it helps.
+        ranking = [name for name, confidence in guesses[:2] if confidence >= MIN_GUESS_CONFIDENCE]
         if not ranking:
             dispatcher.utter_message(response="utter_ask_rephrase")
             return []
@@ -286,8 +365,12 @@ class ActionDeclineHuman(Action):
         return "action_decline_human"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        declined: List[EventType] = [SlotSet("human_offered", None), SlotSet("handoff_reason", None)]
+        if tracker.get_slot("pending_request"):  # a frustrated shopper's own request: carry on with it
+            dispatcher.utter_message(response="utter_decline_human_carry_on")
+            return declined + resume_pending(tracker, dispatcher)
         dispatcher.utter_message(response="utter_decline_human")
-        return [SlotSet("human_offered", None), SlotSet("handoff_reason", None)]
+        return declined
 
 
 def offer_human(reason: str) -> List[EventType]:

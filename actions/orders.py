@@ -18,24 +18,34 @@ import logging
 import re
 from typing import Any, Dict, List, Optional, Sequence, Text
 
-from rasa_sdk import Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
-from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
 from actions.addresses import parse_address
 from actions.common import (
     ShopAction,
+    ShopFormValidation,
     entity_values,
     first_entity,
     label,
+    latest_text,
     message_metadata,
     offer_human,
     order_proofs,
 )
 from actions.render import address_text, intent_payload, money, order_items_text
 from actions.shop import shop_orders
+from actions.typed_details import (
+    EMAIL_SHAPES,
+    ORDER_NUMBER_SHAPES,
+    email_problem,
+    find_email,
+    find_order_number,
+    order_number_problem,
+    said_this_turn,
+)
 from actions.vocabulary import PROBLEM_KINDS, ordinal_position, problem_kind
 from core.log_masking import conversation_ref
 from core.settings import get_settings
@@ -48,32 +58,10 @@ MAX_VERIFICATION_FAILURES = 3
 NOT_FOUND = "utter_order_not_found"
 NOT_IN_ACCOUNT = "utter_order_not_in_account"
 TRY_AGAIN = {NOT_FOUND: "utter_order_not_found_try_again", NOT_IN_ACCOUNT: "utter_order_not_in_account_try_again"}
-_ORDER_NUMBER_RE = re.compile(r"(?<!\d)\d{4}[\s-]?\d{4}(?!\d)")
-_EMAIL_RE = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 _WHOLE_PARCEL_RE = re.compile(r"\b(all|whole|entire|everything|both|parcel|package|all of them)\b", re.I)
 
 
 # --------------------------------------------------------------------------- identity
-
-
-def find_order_number(value: Any) -> Optional[str]:
-    """The 8-digit order number in what the shopper wrote ("it's #1000-0001"), or None."""
-    from shopdb.orders import normalise_order_number
-
-    if value is None:
-        return None
-    text = str(value)[:200]
-    match = _ORDER_NUMBER_RE.search(text)
-    return normalise_order_number(match.group(0)) if match else None
-
-
-def find_email(value: Any) -> Optional[str]:
-    from shopdb.orders import normalise_email
-
-    if value is None:
-        return None
-    match = _EMAIL_RE.search(str(value)[:300])
-    return normalise_email(match.group(0)) if match else None
 
 
 def client_misses_limit() -> Limit:
@@ -167,7 +155,7 @@ def client_of(tracker: Tracker) -> Optional[str]:
 # --------------------------------------------------------------------------- the order form
 
 
-class ValidateOrderForm(FormValidationAction):
+class ValidateOrderForm(ShopFormValidation):
     """Checks order number and e-mail together; three misses end the form (and a person is offered).
 
     This is the one place where an order becomes verified: a match issues the conversation's
@@ -206,8 +194,12 @@ class ValidateOrderForm(FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
         number = find_order_number(value)
-        if number is None:
-            dispatcher.utter_message(response="utter_invalid_order_number")
+        if number is None:  # no order number: say what is wrong with it, before any look-up; not a miss
+            problem = order_number_problem(value)
+            if problem:
+                dispatcher.utter_message(**problem)
+            else:
+                dispatcher.utter_message(response="utter_invalid_order_number")
             return {"order_number": None}
         orders = shop_orders()
         customer_id = tracker.get_slot("customer_id")
@@ -236,8 +228,12 @@ class ValidateOrderForm(FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
         email = find_email(value)
-        if email is None:
-            dispatcher.utter_message(response="utter_invalid_email")
+        if email is None:  # no e-mail address: say what is wrong with it, before any look-up; not a miss
+            problem = email_problem(value)
+            if problem:
+                dispatcher.utter_message(**problem)
+            else:
+                dispatcher.utter_message(response="utter_invalid_email")
             return {"email": None}
         number = find_order_number(tracker.get_slot("order_number"))
         if not number:
@@ -293,26 +289,55 @@ class ValidateOrderForm(FormValidationAction):
 
 
 class ActionAskOrderNumber(ShopAction):
-    """Asks for the order number; a logged-in shopper picks one of their recent orders instead."""
+    """Asks for the order number; a logged-in shopper picks one of their recent orders instead.
+
+    A number of the wrong shape in the message ("cancel order 370795561790") is explained in the
+    question; when the form's validation explained one this turn, its words asked already.
+    """
 
     def name(self) -> Text:
         return "action_ask_order_number"
 
     def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        if said_this_turn(tracker, ORDER_NUMBER_SHAPES):
+            return []
         customer_id = tracker.get_slot("customer_id")
         orders = shop_orders().orders_for_customer(customer_id, limit=5) if customer_id else []
-        if orders:
-            buttons = [
-                {
-                    "title": f"{o.order_number} · {nice_date(o.placed_at)} · {status_label(domain, o.status)} · "
-                    f"{o.items[0].title if o.items else ''}"[:80],
-                    "payload": intent_payload("inform", order_number=o.order_number),
-                }
-                for o in orders
-            ]
+        buttons = [
+            {
+                "title": f"{o.order_number} · {nice_date(o.placed_at)} · {status_label(domain, o.status)} · "
+                f"{o.items[0].title if o.items else ''}"[:80],
+                "payload": intent_payload("inform", order_number=o.order_number),
+            }
+            for o in orders
+        ]
+        problem = order_number_problem(latest_text(tracker))
+        if problem:
+            dispatcher.utter_message(**problem, buttons=buttons)
+        elif orders:
             dispatcher.utter_message(response="utter_ask_which_order", buttons=buttons)
         else:
             dispatcher.utter_message(response="utter_ask_order_number")
+        return []
+
+
+class ActionAskEmail(Action):
+    """Asks for the order's e-mail address, saying what is wrong with one just typed ("alex@gmail").
+
+    When the form's validation explained a wrong address this turn, its words asked already.
+    """
+
+    def name(self) -> Text:
+        return "action_ask_email"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        if said_this_turn(tracker, (*EMAIL_SHAPES, "utter_invalid_email")):
+            return []
+        problem = email_problem(latest_text(tracker))
+        if problem:
+            dispatcher.utter_message(**problem)
+        else:
+            dispatcher.utter_message(response="utter_ask_email")
         return []
 
 
@@ -505,7 +530,7 @@ def say_invalid_address(
         dispatcher.utter_message(response="utter_address_invalid")
 
 
-class ValidateAddressForm(FormValidationAction):
+class ValidateAddressForm(ShopFormValidation):
     """Reads the new address from one line and checks it before anything changes."""
 
     def name(self) -> Text:
@@ -639,7 +664,7 @@ class ActionAskOrderItem(ShopAction):
         return []
 
 
-class ValidateProblemForm(FormValidationAction):
+class ValidateProblemForm(ShopFormValidation):
     def name(self) -> Text:
         return "validate_problem_form"
 

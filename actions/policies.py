@@ -1,24 +1,38 @@
 """Shipping, payment, account, warranty and other policy questions, answered from the shop's own texts.
 
-The answer is the best-matching policy passage itself, with its title and source,
-so a shopper can see where it comes from. When nothing scores high enough the bot
-says it does not know and offers a person, instead of guessing.
+The answer is a policy passage itself, with its title and source, so a shopper can see where it
+comes from. An intent that names its topic ("which payment methods do you take?" is
+ask_payment_methods) gets that topic's passage (``POLICY_TOPICS``): the classifier already knows
+the question, and the passage retrieval can confuse neighbours (payment methods with refunds).
+Any other question, and a shop whose texts lack the passage, goes to the retrieval; when
+nothing scores high enough the bot says it does not know and offers a person, instead of guessing.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import List, Text
+from typing import Dict, List, Optional, Text
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import ShopAction, in_form, latest_text, offer_human
+from actions.common import ShopAction, in_form, latest_intent, latest_text, offer_human
 from actions.shop import shop_search
+from retrieval.results import PolicyHit
 
 logger = logging.getLogger(__name__)
+
+# Intent -> key of the passage that answers it (the policies' file and heading: shopdb/policies.py).
+POLICY_TOPICS: Dict[str, str] = {
+    "change_order": "orders/changing-an-order",
+    "ask_payment_methods": "payment/payment-methods",
+    "payment_issue": "payment/payment-declined-or-failed",
+    "ask_refund_policy": "refunds/when-you-get-your-money-back",
+    "leave_review": "help/reviews",
+    "contact_us": "help/contacting-customer-service",
+}
 
 
 def source_url(source: str) -> str:
@@ -32,16 +46,19 @@ class ActionAnswerPolicy(ShopAction):
 
     def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         question = latest_text(tracker)
-        if not question:
+        topic = POLICY_TOPICS.get(latest_intent(tracker) or "")
+        best: Optional[PolicyHit] = shop_search().policy_passage(topic) if topic else None
+        if best is None and not question:
             dispatcher.utter_message(response="utter_ask_policy_question")
             return []
-        hits = shop_search().answer_policy_question(question, k=2)
-        if hits:
-            best = hits[0]  # the shop's own passage, its title and where it comes from
+        if best is None:
+            hits = shop_search().answer_policy_question(question, k=2)
+            best = hits[0] if hits else None
+        if best is not None:  # the shop's own passage, its title and where it comes from
             dispatcher.utter_message(
                 response="utter_policy_answer", title=best.title, passage=best.text, source=source_url(best.source)
             )
-            return [SlotSet("human_offered", None)]
+            return [SlotSet("human_offered", None), SlotSet("policy_topic", best.key)]
         logger.info("no policy passage above the threshold")
         if in_form(tracker):  # carry on with the form; a person is one request away
             dispatcher.utter_message(response="utter_policy_unknown_in_form")

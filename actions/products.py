@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import re
 import statistics
-from typing import Any, Dict, List, Optional, Sequence, Text, Tuple
+from dataclasses import replace
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Text, Tuple
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -38,6 +39,8 @@ from actions.vocabulary import (
     ordinal_position,
     parse_price,
 )
+from retrieval.query_parser import ParsedQuery
+from retrieval.results import ProductSearch
 
 PAGE_SIZE = 5
 CHEAPER_RE = re.compile(
@@ -49,6 +52,8 @@ PRICIER_RE = re.compile(r"\b(more expensive|pricier|premium|high[- ]end|better q
 RATING_RE = re.compile(r"\b(rating|ratings|rated|reviews?|best)\b", re.I)
 MORE_RE = re.compile(r"\b(more|else|other|others|another|different|next)\b", re.I)
 CHEAPEST_RE = re.compile(r"\bcheapest\b", re.I)
+PRICES = ("min_price", "max_price")
+REFINABLE = ("colour", "size", "brand", "material", "capacity", *PRICES)  # what a follow-up's words may change
 
 WHICH_PRODUCT = {"response": "utter_ask_which_product"}
 
@@ -82,15 +87,19 @@ def search_filters(tracker: Tracker, base: Optional[Dict[str, Any]] = None) -> D
 
 
 def describe(domain: DomainDict, filters: Dict[str, Any], query: str = "") -> str:
-    """``{"colour": "red", "max_price": 80}`` -> ``"red ... under €80.00"``: a response's ``{search}``
-    (the phrases are the domain's ``utter_label_search_*``)."""
-    parts = []
-    if filters.get("colour"):
-        parts.append(str(filters["colour"]))
+    """``{"colour": "white", "category": "Shoes/Sneakers", "size": "42"}`` -> ``"white sneakers in size 42"``:
+    a response's ``{search}`` (the phrases are the domain's ``utter_label_search_*``). The shopper's own
+    words stand in for the kind of product only when nothing was understood from them."""
+    parts = [str(filters[name]) for name in ("colour", "material", "capacity") if filters.get(name)]
     category = filters.get("category")
-    parts.append(
-        str(category).split("/")[-1].lower() if category else (query or label(domain, "utter_label_search_products"))
-    )
+    if category:
+        parts.append(str(category).split("/")[-1].lower())
+    elif any(value is not None for value in filters.values()) or not query:
+        parts.append(label(domain, "utter_label_search_products"))
+    else:
+        parts.append(query)
+    if filters.get("brand"):
+        parts.append(label(domain, "utter_label_search_brand", brand=filters["brand"]))
     if filters.get("size"):
         parts.append(label(domain, "utter_label_search_size", size=filters["size"]))
     if filters.get("min_price") is not None and filters.get("max_price") is not None:
@@ -109,24 +118,47 @@ def describe(domain: DomainDict, filters: Dict[str, Any], query: str = "") -> st
     return " ".join(parts)
 
 
+def refinements(understood: Optional[ParsedQuery]) -> Dict[str, Any]:
+    """The filters a follow-up's words set ("any in blak?" -> colour black); the kind of product stays."""
+    if understood is None:
+        return {}
+    return {name: value for name in REFINABLE if (value := getattr(understood.filters, name)) is not None}
+
+
+def read_as(domain: DomainDict, corrections: Mapping[str, str]) -> str:
+    """A response's ``{read_as}``: empty, or the words the search repaired, e.g. ' (I read "whte" as white)'."""
+    if not corrections:
+        return ""
+    words = ", ".join(
+        label(domain, "utter_label_search_read_word", typed=typed, meant=meant) for typed, meant in corrections.items()
+    )
+    return label(domain, "utter_label_search_read_as", corrections=words)
+
+
 def search_with_relaxation(
     query: str, filters: Dict[str, Any], k: int = PAGE_SIZE, exclude: Sequence[str] = ()
-) -> Tuple[List[Any], bool]:
-    """Search; when nothing matches, drop size and colour, then the price (returns ``relaxed``)."""
+) -> ProductSearch:
+    """Search; when nothing matches, drop size and colour, then the price.
+
+    The result's ``filters`` are what was asked (``filters`` and what the words said), ``relaxed``
+    when its hits meet less than that.
+    """
     search = shop_search()
     attempts = [
         filters,
         {k_: v for k_, v in filters.items() if k_ not in ("size", "colour")},
         {k_: v for k_, v in filters.items() if k_ == "category"},
     ]
+    shown = set(exclude)
+    asked = search.find_products(query, filters, k=k + len(exclude))
     for n, attempt in enumerate(attempts):
         if n and attempt == attempts[n - 1]:
             continue
-        hits = search.search_products(query, attempt, k=k + len(exclude))
-        hits = [h for h in hits if str(h.id) not in set(exclude)][:k]
+        found = asked if n == 0 else search.find_products(query, attempt, k=k + len(exclude))
+        hits = [h for h in found.hits if str(h.id) not in shown][:k]
         if hits:
-            return hits, n > 0
-    return [], False
+            return replace(asked, hits=hits, relaxed=found.relaxed or n > 0)
+    return replace(asked, hits=[])
 
 
 def results_events(products: Sequence[Any]) -> List[EventType]:
@@ -292,23 +324,22 @@ class ActionSearchProducts(ShopAction):
         if not query and not filters:
             dispatcher.utter_message(response="utter_ask_what_product")
             return []
-        products, relaxed = search_with_relaxation(query, filters)
-        search = {"query": query, "filters": filters}
-        if not products:
-            dispatcher.utter_message(response="utter_search_nothing", search=describe(domain, filters, query))
+        found = search_with_relaxation(query, filters)
+        search = {"query": query, "filters": found.filters}  # what was understood, for "cheaper ones"
+        asked, read = describe(domain, found.filters, query), read_as(domain, found.corrections)
+        if not found.hits:
+            dispatcher.utter_message(response="utter_search_nothing", search=asked, read_as=read)
             return [SlotSet("last_search", search), SlotSet("last_results", [])]
-        if relaxed:
-            show_products(
-                dispatcher,
-                tracker,
-                domain,
-                products,
-                response="utter_search_closest",
-                search=describe(domain, filters, query),
-            )
+        if found.relaxed:
+            response = "utter_search_closest"
+        elif found.cheapest_first:
+            response = "utter_search_showing_cheapest"
+        elif found.filters:
+            response = "utter_search_showing"
         else:
-            show_products(dispatcher, tracker, domain, products, response="utter_search_results")
-        return results_events(products) + [SlotSet("last_search", search), SlotSet("current_product", None)]
+            response = "utter_search_results"
+        show_products(dispatcher, tracker, domain, found.hits, response=response, search=asked, read_as=read)
+        return results_events(found.hits) + [SlotSet("last_search", search), SlotSet("current_product", None)]
 
 
 class ActionRefineSearch(ShopAction):
@@ -324,10 +355,14 @@ class ActionRefineSearch(ShopAction):
             return []
         text = latest_text(tracker)
         query = last.get("query", "")
-        filters = search_filters(tracker, last.get("filters"))
+        understood = shop_search().understand(text) if text else None
+        changed = refinements(understood)
+        filters = search_filters(tracker, {**(last.get("filters") or {}), **changed})
         shown = shown_products(tracker)
         prices = [p.price for p in shown]
-        explicit_price = bool(entity_values(tracker, "price_max") or entity_values(tracker, "price_min"))
+        explicit_price = bool(
+            entity_values(tracker, "price_max") or entity_values(tracker, "price_min") or changed.keys() & set(PRICES)
+        )
         exclude: List[str] = []
         k = PAGE_SIZE
         sort = None
@@ -342,7 +377,7 @@ class ActionRefineSearch(ShopAction):
         elif RATING_RE.search(text):
             sort, k = "rating", 20
         elif MORE_RE.search(text) and not (
-            explicit_price or entity_values(tracker, "colour") or entity_values(tracker, "size")
+            explicit_price or changed or entity_values(tracker, "colour") or entity_values(tracker, "size")
         ):
             exclude = [str(p.id) for p in shown]
         products = shop_search().search_products(query, filters, k=k + len(exclude))
@@ -358,13 +393,14 @@ class ActionRefineSearch(ShopAction):
             products = shop_search().search_products(query, filters, k=PAGE_SIZE)
         response = "utter_refined_results"
         if not products:  # keep the budget, let go of colour and size
-            products, _ = search_with_relaxation(query, filters, exclude=exclude)
+            products = search_with_relaxation(query, filters, exclude=exclude).hits
             products = [p for p in products if filters.get("max_price") is None or p.price <= filters["max_price"]]
             response = "utter_refined_closest"
+        asked, read = describe(domain, filters, query), read_as(domain, understood.corrections if understood else {})
         if not products:
-            dispatcher.utter_message(response="utter_refine_nothing", search=describe(domain, filters, query))
+            dispatcher.utter_message(response="utter_refine_nothing", search=asked, read_as=read)
             return [SlotSet("last_search", search)]
-        show_products(dispatcher, tracker, domain, products, response=response, search=describe(domain, filters, query))
+        show_products(dispatcher, tracker, domain, products, response=response, search=asked, read_as=read)
         return results_events(products) + [SlotSet("last_search", search), SlotSet("current_product", None)]
 
 

@@ -13,10 +13,9 @@ from typing import Any, Dict, List, Text
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
-from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions.common import ShopAction, label
+from actions.common import ShopAction, ShopFormValidation, label
 from actions.orders import answered, match_order_item, not_verified, proof, status_label, verified_order
 from actions.render import money
 from actions.shop import shop_orders
@@ -112,7 +111,7 @@ class ActionCheckReturnEligibility(ShopAction):
         return events
 
 
-class ValidateReturnForm(FormValidationAction):
+class ValidateReturnForm(ShopFormValidation):
     """The item must be one of the order's returnable lines; the reason is free text, kept short."""
 
     def name(self) -> Text:

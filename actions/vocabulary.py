@@ -1,9 +1,10 @@
-"""The shopper's words for colours, categories, sizes, ordinals and order problems.
+"""The shopper's words for colours, categories, sizes, ordinals, order problems and countries.
 
 Why one module: the NLU lookup tables (``bot/data/nlu/lookups.yml``) and the
 actions that turn extracted entity values into catalogue filters must agree.
 Both come from here, and both follow the catalogue's taxonomy
-(:mod:`shopdb.taxonomy`). Regenerate the lookup file after a taxonomy change::
+(:mod:`shopdb.taxonomy`) and the country names of :mod:`shopdb.countries`.
+Regenerate the lookup file after a change of either::
 
     python -m actions.vocabulary            # rewrites bot/data/nlu/lookups.yml
     python -m actions.vocabulary --check    # exit 1 when the file is stale (CI)
@@ -19,6 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence
 
+from shopdb.countries import lookup_terms as country_lookup_terms
 from shopdb.taxonomy import PRODUCT_TYPES
 
 LOOKUP_FILE = Path(__file__).resolve().parent.parent / "bot" / "data" / "nlu" / "lookups.yml"
@@ -304,6 +306,7 @@ def lookup_tables() -> Dict[str, Sequence[str]]:
         "colour": _by_length(colour_terms()),
         "ordinal": _by_length(ORDINALS),
         "problem_type": _by_length(PROBLEM_KINDS),
+        "country": _by_length(country_lookup_terms()),
     }
 
 

@@ -108,7 +108,8 @@ def rasa_server_command(
     ]
     token = get_settings().rasa_token
     if token:
-        command += ["--enable-api", "--auth-token", token]
+        # One argument: a random token may start with "-", which argparse would read as an option.
+        command += ["--enable-api", f"--auth-token={token}"]
     return command
 
 

@@ -8,8 +8,9 @@ Each subcommand hands its arguments to the module that does the work (and that k
     shop train [--config FILE]      ``rasa train`` of the bot into var/models
     shop create-agent NAME          a support agent (``shop agents list | set-password``)
     shop report [--since 7d]        the support team's figures (``shop insights ...`` for the rest)
-    shop nlu train | evaluate | predict      the intent classifier without Rasa
+    shop nlu train | evaluate | predict | import-bitext   the intent classifier without Rasa; Bitext training data
     shop bench NAME [...]           load | soak | scaleout | stack | search | recommendations | events | nlu | routing
+                                    | languages | entities
     shop settings                   every SHOP_* setting in effect (secrets hidden)
     shop action-token               the token the Rasa servers send the action servers
 """
@@ -50,6 +51,8 @@ BENCHMARKS: Dict[str, str] = {
     "events": "perf.event_latency",
     "nlu": "perf.nlu_benchmark",
     "routing": "perf.routing_benchmark",
+    "languages": "perf.language_benchmark",
+    "entities": "perf.entity_benchmark",
 }
 
 

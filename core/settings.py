@@ -84,6 +84,11 @@ class Settings(BaseSettings):
     cookie_secure: Optional[bool] = Field(
         None, description="Console cookie flag Secure: always, never, or (unset) when the request is https"
     )
+    public_url: str = Field(
+        "",
+        description="Address of the Rasa server in links the bot sends (invoice downloads); "
+        "empty: links start with /webhooks/shop/, right for pages the Rasa server serves",
+    )
 
     # -- limits -------------------------------------------------------------------------------
     limits_url: Optional[str] = Field(
@@ -92,6 +97,22 @@ class Settings(BaseSettings):
     verify_client_limit: int = Field(20, gt=0, description="Order-verification misses per client per window")
     verify_client_window: int = Field(900, gt=0, description="Window of verify_client_limit, seconds")
     handoff_client_limit: int = Field(5, gt=0, description="Hand-off tickets one client may open per hour")
+
+    # -- invoices ------------------------------------------------------------------------------
+    vat_rate: float = Field(
+        0.21, ge=0, lt=1, description="VAT included in the shop's prices: 0.21, the Dutch standard rate"
+    )
+    seller_name: str = Field("Larkspur Market", description="The seller on invoices")
+    seller_address: str = Field(
+        "Venlo, the Netherlands", description="The seller's address on invoices, one line per comma"
+    )
+    seller_vat_number: Optional[str] = Field(None, description="The seller's VAT number on invoices, when set")
+
+    # -- the shop's own site ----------------------------------------------------------------------
+    storefront_url: str = Field(
+        "https://larkspur-market.example",
+        description="The shop's website; the assistant's links to account pages start with it",
+    )
 
     # -- the demo page ---------------------------------------------------------------------------
     demo_login: bool = Field(False, description="Development only: the demo page signs in as the demo customer")

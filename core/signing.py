@@ -1,5 +1,5 @@
 """The secret key and everything signed with it: conversation ids, customer proofs, order proofs,
-the action server's token.
+invoice links, the action server's token.
 
 Why signatures rather than server-side state: the Rasa server, the action server and (in
 the scale-out mode) several copies of each must agree on who a shopper is without a
@@ -16,6 +16,8 @@ worthless for another.
 * **Order proofs** are issued by the order form when number and e-mail (or the signed-in
   customer) matched; every action that shows or changes an order re-checks the proof
   against the conversation and the order number.
+* **Invoice links** carry a verified order's number and their issue time: the download
+  route takes nothing else, since a browser follows the link outside the conversation.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import uuid
 from pathlib import Path
 from typing import Any, Dict, Optional
 
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadData, BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from core.settings import Settings, get_settings
 
@@ -176,10 +178,53 @@ class OrderProofs:
         return {"email": data.get("e"), "customer_id": data.get("c")}
 
 
+INVOICE_LINK_PATH = "/webhooks/shop/invoices/"  # the shop channel's route (web.invoices)
+
+
+class InvoiceLinkExpired(Exception):
+    """An invoice link signed here, older than its age: the shopper asks the assistant for a new one."""
+
+
+class InvoiceLinks:
+    """Download links of invoices: ``<INVOICE_LINK_PATH><token>.pdf``, the token valid ``max_age`` seconds.
+
+    Only the action that shows a verified order's invoice issues one, so holding a link is the proof;
+    it expires because a link outlives the chat (forwarded, in a browser's history).
+    """
+
+    def __init__(self, secret: str, max_age: int = 24 * 3600) -> None:
+        self.max_age = max_age
+        self._serializer = URLSafeTimedSerializer(secret, salt="shop-invoice-link")
+
+    def url(self, order_number: str, public_url: str = "") -> str:
+        """The link, below ``public_url`` (``SHOP_PUBLIC_URL``; empty: a path on the Rasa server)."""
+        return f"{public_url.rstrip('/')}{INVOICE_LINK_PATH}{self._serializer.dumps({'o': order_number})}.pdf"
+
+    def verify(self, token: Any) -> Optional[str]:
+        """The order number of a token signed here; None for anything else.
+
+        Raises :class:`InvoiceLinkExpired` for a genuine token past ``max_age`` (itsdangerous checks
+        the signature before the age, so a forged token is never reported as expired).
+        """
+        if not isinstance(token, str) or not token or len(token) > 200:
+            return None
+        try:
+            data = self._serializer.loads(token, max_age=self.max_age)
+        except SignatureExpired:
+            raise InvoiceLinkExpired() from None
+        except BadData:
+            return None
+        number = data.get("o") if isinstance(data, dict) else None
+        return number if isinstance(number, str) else None
+
+
 __all__ = [
+    "INVOICE_LINK_PATH",
     "ConversationIds",
     "CustomerProofs",
     "CustomerTokens",
+    "InvoiceLinkExpired",
+    "InvoiceLinks",
     "OrderProofs",
     "SecretKeyMissing",
     "action_server_token",

@@ -14,7 +14,7 @@ import datetime as dt
 import re
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
-from typing import Any, ContextManager, Dict, List, Optional, Sequence
+from typing import Any, ContextManager, Dict, List, Optional, Sequence, Tuple
 
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
@@ -23,8 +23,9 @@ from sqlalchemy.orm import Session
 
 from core.clock import utcnow
 from handoff.passwords import hash_password, needs_rehash, verify_password
+from handoff.transcript import peak_frustration
 from shopdb.db import create_db_engine, session_factory, session_scope
-from shopdb.models import Agent, AgentRole, Author, HandoffMessage, HandoffTicket, TicketStatus
+from shopdb.models import Agent, AgentRole, Author, HandoffMessage, HandoffTicket, TicketKind, TicketStatus
 
 MAX_MESSAGE_CHARS = 4000
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -88,6 +89,7 @@ class TicketInfo:
     sender_id: str
     status: str
     created_at: dt.datetime
+    kind: str = TicketKind.HANDOFF
     summary: str = ""
     reason: str = ""
     customer_id: Optional[str] = None
@@ -108,6 +110,7 @@ class TicketInfo:
         for key in ("created_at", "assigned_at", "resolved_at"):
             data[key] = _iso(getattr(self, key))
         data["waiting_seconds"] = max(0, int((utcnow() - self.created_at).total_seconds()))
+        data["peak_frustration"] = peak_frustration(self.transcript)  # for the queue, which has no transcript
         if not full:
             data.pop("transcript")
         return data
@@ -127,6 +130,7 @@ def _ticket_info(ticket: HandoffTicket) -> TicketInfo:
         sender_id=ticket.sender_id,
         status=ticket.status,
         created_at=ticket.created_at,
+        kind=ticket.kind or TicketKind.HANDOFF,
         summary=ticket.summary or "",
         reason=ticket.reason or "",
         customer_id=ticket.customer_id,
@@ -397,6 +401,93 @@ class HandoffStore:
             ticket_id,
             (HandoffTicket.status == TicketStatus.ASSIGNED) & (HandoffTicket.agent_id == agent_id),
             status=outcome,
+            resolved_at=utcnow(),
+        )
+
+    # -- complaints ---------------------------------------------------------------
+    def record_complaint(
+        self,
+        sender_id: str,
+        words: object,
+        *,
+        summary: str = "",
+        intents: Sequence[Dict[str, Any]] = (),
+        transcript: Sequence[Dict[str, Any]] = (),
+        context: Optional[Dict[str, Any]] = None,
+        customer_id: Optional[str] = None,
+    ) -> Tuple[TicketInfo, bool]:
+        """Store the shopper's words as a complaint; returns (ticket, was it new).
+
+        The conversation's complaint that no agent has closed yet gets the words as one more message
+        (transcript and intents refreshed, context merged; its summary stays the first complaint's),
+        so one conversation files one complaint at a time. A complaint is never open: the bot keeps
+        answering while agents see it in the console.
+        """
+        if not sender_id or len(sender_id) > 128:
+            raise InvalidInput("a conversation id is 1-128 characters")
+        text = clean_text(words)
+        with self.session() as session:
+            ticket = self._recorded_for(session, sender_id)
+            is_new = ticket is None
+            if ticket is None:
+                ticket = HandoffTicket(
+                    sender_id=sender_id,
+                    kind=TicketKind.COMPLAINT,
+                    status=TicketStatus.RECORDED,
+                    reason=TicketKind.COMPLAINT,
+                    summary=summary,
+                    intents=list(intents),
+                    transcript=list(transcript),
+                    context=dict(context or {}),
+                    customer_id=customer_id,
+                )
+                session.add(ticket)
+            else:
+                ticket.transcript, ticket.intents = list(transcript), list(intents)
+                ticket.context = {**(ticket.context or {}), **(context or {})}
+                ticket.customer_id = customer_id or ticket.customer_id
+                ticket.updated_at = utcnow()
+            session.flush()
+            session.add(HandoffMessage(ticket_id=ticket.id, author=Author.SHOPPER, text=text, meta={}))
+            session.flush()
+            return _ticket_info(ticket), is_new
+
+    @staticmethod
+    def _recorded_for(session: Session, sender_id: str) -> Optional[HandoffTicket]:
+        return session.execute(
+            select(HandoffTicket)
+            .where(
+                HandoffTicket.sender_id == sender_id,
+                HandoffTicket.kind == TicketKind.COMPLAINT,
+                HandoffTicket.status == TicketStatus.RECORDED,
+            )
+            .order_by(HandoffTicket.id.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+
+    def recorded_complaint(self, sender_id: str) -> Optional[TicketInfo]:
+        """The conversation's complaint that no agent has closed yet."""
+        with self.session() as session:
+            ticket = self._recorded_for(session, sender_id)
+            return _ticket_info(ticket) if ticket else None
+
+    def complaints(self) -> List[TicketInfo]:
+        """Complaints no agent has closed yet, oldest first."""
+        with self.session() as session:
+            rows = session.execute(
+                select(HandoffTicket)
+                .where(HandoffTicket.kind == TicketKind.COMPLAINT, HandoffTicket.status == TicketStatus.RECORDED)
+                .order_by(HandoffTicket.created_at, HandoffTicket.id)
+            ).scalars()
+            return [_ticket_info(t) for t in rows]
+
+    def close_complaint(self, ticket_id: int, agent_id: int) -> TicketInfo:
+        """The agent has dealt with the complaint (by e-mail, by phone): it leaves the list, signed by them."""
+        return self._transition(
+            ticket_id,
+            (HandoffTicket.kind == TicketKind.COMPLAINT) & (HandoffTicket.status == TicketStatus.RECORDED),
+            status=TicketStatus.CLOSED,
+            agent_id=agent_id,
             resolved_at=utcnow(),
         )
 

@@ -1,10 +1,11 @@
-"""Opening a hand-off ticket: what an agent needs, within the limit a client may ask for.
+"""Opening a hand-off ticket or recording a complaint: what an agent needs, within the limit a client may ask for.
 
 The ticket carries what an agent needs to pick the conversation up without asking again: the
 transcript of this session, the intents the bot detected, a short summary with the shopper's
 profile, and the page context (product viewed, cart, verified customer). Both the action server
 (``action_handoff_to_human``) and the Rasa server (when the action server is away) open tickets
-through :func:`create_ticket`, so both count against the same per-client limit.
+through :func:`create_ticket`, so both count against the same per-client limit; so does a new
+complaint (:func:`record_complaint`, ``action_record_complaint``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from core.settings import get_settings
 from handoff.store import TicketInfo, default_store
-from handoff.transcript import conversation_messages, detected_intents, page_context, summarize
+from handoff.transcript import _quote, conversation_messages, detected_intents, page_context, summarize
 from insights.handoff_summary import summarise_for_handoff
 from insights.profile_store import get_profile
 from shopdb.counters import Limit, default_limiter
@@ -38,6 +39,15 @@ class TooManyTickets(Exception):
     """This client opened ``SHOP_HANDOFF_CLIENT_LIMIT`` tickets within the hour."""
 
 
+def _count_new_ticket(client: Optional[str]) -> None:
+    """Count a new ticket against its client's hourly limit; :class:`TooManyTickets` when it is used up."""
+    if not client:
+        return
+    limit = Limit("handoff-client", get_settings().handoff_client_limit, HANDOFF_PER_CLIENT_WINDOW)
+    if not default_limiter().hit(limit, client):
+        raise TooManyTickets(client)
+
+
 def create_ticket(
     sender_id: str, events: List[Dict[str, Any]], reason: Any = None, client: Optional[str] = None
 ) -> Tuple[TicketInfo, int, bool]:
@@ -51,10 +61,8 @@ def create_ticket(
     """
     store = default_store()
     existing = store.active_ticket(sender_id)
-    if existing is None and client:
-        limit = Limit("handoff-client", get_settings().handoff_client_limit, HANDOFF_PER_CLIENT_WINDOW)
-        if not default_limiter().hit(limit, client):
-            raise TooManyTickets(client)
+    if existing is None:
+        _count_new_ticket(client)
     context = page_context(events)
     intents = detected_intents(events)
     last_intent = next(
@@ -77,6 +85,42 @@ def create_ticket(
     return ticket, store.queue_position(ticket.id), existing is None
 
 
+def record_complaint(
+    sender_id: str,
+    events: List[Dict[str, Any]],
+    words: str,
+    *,
+    customer_id: Optional[str] = None,
+    order_number: Optional[str] = None,
+    order_verified: bool = False,
+    client: Optional[str] = None,
+) -> Tuple[TicketInfo, bool]:
+    """Record the shopper's complaint for the agents; returns (ticket, was it new).
+
+    The ticket carries the words (as the shopper's message), the verified customer id, the order
+    named in the conversation (and whether this conversation proved it is theirs), the transcript and
+    the page context. A new complaint counts against the client's hourly hand-off limit (raises
+    :class:`TooManyTickets`); more words for the conversation's unhandled complaint cost nothing.
+    """
+    store = default_store()
+    if store.recorded_complaint(sender_id) is None:
+        _count_new_ticket(client)
+    context = page_context(events)
+    lines = [f"Complaint: {_quote(words)}"]
+    if order_number:
+        context.update(order_number=order_number, order_verified=order_verified)
+        lines.append(f"Order {order_number} ({'verified in the chat' if order_verified else 'named, not verified'}).")
+    return store.record_complaint(
+        sender_id,
+        words,
+        summary="\n".join(lines),
+        intents=detected_intents(events),
+        transcript=conversation_messages(events),
+        context=context,
+        customer_id=customer_id,
+    )
+
+
 def client_of_events(events: List[Dict[str, Any]]) -> Optional[str]:
     """The client tag of the latest shopper message (set by the Rasa server, never by the caller)."""
     for event in reversed(events):
@@ -86,4 +130,4 @@ def client_of_events(events: List[Dict[str, Any]]) -> Optional[str]:
     return None
 
 
-__all__ = ["TooManyTickets", "client_of_events", "create_ticket"]
+__all__ = ["TooManyTickets", "client_of_events", "create_ticket", "record_complaint"]

@@ -3,6 +3,8 @@
 The functions take event dicts (``Event.as_dict()`` in the Rasa server,
 ``tracker.events`` in the action server) so the hand-off action and the
 channel's history endpoint produce the same messages from the same events.
+A shopper line carries the NLU's frustration score when its parse data has one
+(``nlu_models.frustration``), so the agent sees how the shopper felt, line by line.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 import datetime as dt
 from collections import OrderedDict
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
+
+from nlu_models.frustration_score import Frustration, frustration_in
 
 MAX_TRANSCRIPT_MESSAGES = 300
 # Intents that say nothing about what the shopper wants.
@@ -72,6 +76,10 @@ def _bot_payload(event: Dict[str, Any]) -> Dict[str, Any]:
     return payload
 
 
+def _frustration(frustration: Frustration) -> Dict[str, Any]:
+    return {"score": frustration.score, "frustrated": frustration.frustrated, "signals": list(frustration.signals)}
+
+
 def conversation_messages(events: Iterable[Dict[str, Any]]) -> List[Dict[str, Any]]:
     """Every user, bot and agent line, oldest first, with hand-off markers.
 
@@ -88,16 +96,17 @@ def conversation_messages(events: Iterable[Dict[str, Any]]) -> List[Dict[str, An
             text = event.get("text")
             if not text:
                 continue
-            intent = _intent(event)
-            messages.append(
-                {
-                    "role": "user",
-                    "text": metadata.get("display_text") or text,
-                    "at": at,
-                    "intent": intent.get("name"),
-                    "to_agent": bool(metadata.get("handoff_ticket")),
-                }
-            )
+            line: Dict[str, Any] = {
+                "role": "user",
+                "text": metadata.get("display_text") or text,
+                "at": at,
+                "intent": _intent(event).get("name"),
+                "to_agent": bool(metadata.get("handoff_ticket")),
+            }
+            frustration = frustration_in(event.get("parse_data"))
+            if frustration is not None:
+                line["frustration"] = _frustration(frustration)
+            messages.append(line)
         elif kind == "bot":
             role = "agent" if metadata.get("agent") else "system" if metadata.get("system") else "bot"
             message: Dict[str, Any] = {"role": role, "text": event.get("text") or "", "at": at}
@@ -109,6 +118,15 @@ def conversation_messages(events: Iterable[Dict[str, Any]]) -> List[Dict[str, An
         elif kind in ("pause", "resume"):
             messages.append({"role": "event", "text": kind, "at": at})
     return messages[-MAX_TRANSCRIPT_MESSAGES:]
+
+
+def peak_frustration(messages: Iterable[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
+    """The highest frustration of the shopper's lines in a transcript; None when none was scored."""
+    scores = [m["frustration"] for m in messages if m.get("role") == "user" and isinstance(m.get("frustration"), dict)]
+    if not scores:
+        return None
+    peak = max(scores, key=lambda f: f["score"])
+    return {"score": peak["score"], "frustrated": peak["frustrated"]}
 
 
 def detected_intents(events: Iterable[Dict[str, Any]]) -> List[Dict[str, Any]]:
@@ -199,4 +217,4 @@ def _user_events_with_text(events: Iterable[Dict[str, Any]]) -> Iterator[Tuple[D
             yield event, event["text"]
 
 
-__all__ = ["conversation_messages", "detected_intents", "page_context", "summarize"]
+__all__ = ["conversation_messages", "detected_intents", "page_context", "peak_frustration", "summarize"]

@@ -1,4 +1,5 @@
-"""``python -m insights`` (``shop insights``): consume the event stream, report, export/delete a shopper, purge.
+"""``python -m insights`` (``shop insights``): consume the event stream, report, export/delete a shopper, carry
+out the account deletions shoppers asked for in the chat, purge.
 
 The event-to-profile latency is a benchmark: ``shop bench events``.
 """
@@ -101,6 +102,31 @@ def _delete(args: argparse.Namespace) -> int:
     return 0
 
 
+def _requests(args: argparse.Namespace) -> int:
+    from core.clock import utcnow
+    from insights.db import shop_sessions
+    from insights.erasure_requests import pending_requests
+    from insights.operations import carry_out_erasure_requests
+
+    pending = pending_requests(shop_sessions())
+    now = utcnow()
+    for request in pending:
+        late = "  OVERDUE" if request.due_at < now else ""
+        print(
+            f"request {request.id}: erase customer {request.customer_id}, asked {request.created_at:%Y-%m-%d}, "
+            f"due {request.due_at:%Y-%m-%d}{late}"
+        )
+    print(f"{len(pending)} pending account deletion(s)")
+    if not args.carry_out or not pending:
+        return 0
+    if not args.yes and input(f"Erase every record of {len(pending)} customer(s)? Type 'yes': ").strip() != "yes":
+        print("nothing deleted")
+        return 1
+    for request in carry_out_erasure_requests():
+        print(f"request {request.id} done: deleted " + ", ".join(f"{k} {v}" for k, v in request.result.items()))
+    return 0
+
+
 def _purge(args: argparse.Namespace) -> int:
     from insights.operations import purge_expired
 
@@ -155,6 +181,11 @@ def build_parser() -> argparse.ArgumentParser:
         else:
             p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
         p.set_defaults(func=func)
+
+    p = sub.add_parser("requests", help="account deletions shoppers asked for in the chat (pending ones)")
+    p.add_argument("--carry-out", action="store_true", help="erase each one's data (like `delete`) and mark it done")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p.set_defaults(func=_requests)
 
     p = sub.add_parser("purge", help="delete data older than the retention period")
     p.add_argument("--days", type=int, help="retention in days (default SHOP_RETENTION_DAYS or 180)")

@@ -13,7 +13,12 @@ Definitions (the page and the CLI report print them too):
   punctuation-insensitively;
 - *conversion after recommendations*: conversations in which the bot showed products, and
   among them those where the shopper added one of *those* products to the cart (or bought
-  one) within ``window`` afterwards.
+  one) within ``window`` afterwards;
+- *frustration*: over the shopper messages the NLU scored (``nlu_models.frustration``; messages
+  without a score, such as lines written to an agent, are left out): the share at or above the
+  scorer's threshold, the mean score, the requests (the intent before it became
+  ``express_frustration``) most often frustrated, and the conversations with a frustrated message
+  that were handed to a human.
 """
 
 from __future__ import annotations
@@ -195,6 +200,39 @@ class Analytics:
             "window_days": window.days,
         }
 
+    def frustration(self, top: int = 5) -> Dict[str, Any]:
+        with self.sessions() as session:
+            rows = session.execute(
+                select(InsightFact.sender_id, InsightFact.conversation, InsightFact.data).where(
+                    InsightFact.kind == FactKind.TURN, self._where
+                )
+            ).all()
+        scores: List[float] = []
+        intents: Counter = Counter()
+        frustrated: set = set()
+        for sender, conversation, data in rows:
+            score = (data or {}).get("frustration")
+            if not isinstance(score, dict) or not isinstance(score.get("score"), (int, float)):
+                continue
+            scores.append(float(score["score"]))
+            if score.get("frustrated"):
+                intents[str(score.get("intent") or "unknown")] += 1
+                frustrated.add((sender, conversation))
+        handed = self._conversations(FactKind.HANDOFF) & frustrated
+        return {
+            "scored_messages": len(scores),
+            "frustrated_messages": sum(intents.values()),
+            "rate": Rate(sum(intents.values()), len(scores)).rate,
+            "mean_score": round(sum(scores) / len(scores), 4) if scores else None,
+            "frustrated_conversations": len(frustrated),
+            "handed_off": len(handed),
+            "handoff_rate": Rate(len(handed), len(frustrated)).rate,
+            "top_intents": [
+                {"intent": name, "count": count}
+                for name, count in sorted(intents.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+            ],
+        }
+
     def overview(self, bucket: str = "day", top: int = 10) -> "Report":
         return Report(
             since=self.since.isoformat(timespec="seconds") if self.since else None,
@@ -203,6 +241,7 @@ class Analytics:
             handoff=self.handoff_rate().as_dict("handed_off", "conversations"),
             containment=self.containment().as_dict("contained", "conversations"),
             conversion=self.recommendation_conversion(),
+            frustration=self.frustration(),
             intents=self.intent_totals(),
             intent_volumes=self.intent_volumes(bucket),
             unanswered=self.top_unanswered(top),
@@ -217,6 +256,7 @@ class Report:
     handoff: Dict[str, Any]
     containment: Dict[str, Any]
     conversion: Dict[str, Any]
+    frustration: Dict[str, Any]
     intents: List[Dict[str, Any]] = field(default_factory=list)
     intent_volumes: List[Dict[str, Any]] = field(default_factory=list)
     unanswered: List[Dict[str, Any]] = field(default_factory=list)
@@ -230,6 +270,11 @@ class Report:
         for section in ("fallback", "handoff", "containment", "conversion"):
             for key, value in getattr(self, section).items():
                 out.append({"section": section, "key": key, "name": "", "value": value})
+        for key, value in self.frustration.items():
+            if key != "top_intents":
+                out.append({"section": "frustration", "key": key, "name": "", "value": value})
+        for row in self.frustration["top_intents"]:
+            out.append({"section": "frustrated_intents", "key": "count", "name": row["intent"], "value": row["count"]})
         for row in self.intents:
             out.append({"section": "intents", "key": "count", "name": row["intent"], "value": row["count"]})
         for row in self.intent_volumes:

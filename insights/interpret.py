@@ -3,7 +3,9 @@
 Why a separate step: the broker carries Rasa's event dicts verbatim (text,
 parse data, metadata). Everything after this point sees only what the
 profiles need, with personal entity values already dropped; the raw text stays
-in memory for frustration cues and is masked before anything keeps it.
+in memory for frustration cues and is masked before anything keeps it. The NLU's
+frustration score (``nlu_models.frustration``) comes along with the shopper's own
+intent, so analytics can tell which requests frustrate.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from insights.intent_meanings import PERSONAL_ENTITIES, RECOMMENDATION_SLOTS
+from nlu_models.frustration_score import ORIGINAL_INTENT_KEY, Frustration, frustration_in
 
 SITE_EVENT = "shop_site_event"  # the ``event`` name of site events on the stream
 
@@ -43,6 +46,8 @@ class Observation:
     product_ids: List[str] = field(default_factory=list)  # recommendations shown / products of a site event
     site: Dict[str, Any] = field(default_factory=dict)  # validated site event fields
     slot: Optional[Tuple[str, Any]] = None  # (name, value) of a SlotSet
+    frustration: Optional[Frustration] = None  # the NLU's score of a user message, when it has one
+    frustrated_intent: Optional[str] = None  # the intent before the NLU turned it into express_frustration
 
 
 def event_key(raw: Mapping[str, Any]) -> str:
@@ -151,6 +156,9 @@ def interpret(raw: Mapping[str, Any]) -> Optional[Observation]:
         obs.confidence = float(confidence) if confidence is not None else None
         obs.entities = _entities(parse)
         obs.customer_id = customer_from_metadata(raw.get("metadata"))
+        obs.frustration = frustration_in(parse)
+        original = parse.get(ORIGINAL_INTENT_KEY)
+        obs.frustrated_intent = str(original)[:100] if isinstance(original, str) and original else None
     elif kind == "action":
         obs.type, obs.action = "action", raw.get("name")
     elif kind == "bot":

@@ -8,13 +8,13 @@ shop database, the broker and the tracker store of ``bot/endpoints.yml``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import sessionmaker
 
 from core.settings import get_settings
-from insights import data_rights
+from insights import data_rights, erasure_requests
 from insights.db import shop_sessions
 from insights.stream import SQLEventSource, read_broker_config, tracker_store_url
 
@@ -73,6 +73,26 @@ def delete_shopper(
         sessions=sessions or shop_sessions(),
         broker=broker_source() if broker is CONFIGURED else broker,
         tracker_url=_existing(tracker_store_url()) if tracker_url is CONFIGURED else tracker_url,
+    )
+
+
+def carry_out_erasure_requests(
+    sessions: Optional[sessionmaker] = None,
+    broker: Optional[SQLEventSource] = CONFIGURED,
+    tracker_url: Optional[str] = CONFIGURED,
+) -> List[erasure_requests.ErasureRequest]:
+    """Erase the data of every pending account-deletion request (:func:`delete_shopper`: the customer and
+    the conversation the request came from) and mark each done with its counts."""
+    sessions = sessions or shop_sessions()
+    return erasure_requests.carry_out(
+        sessions,
+        lambda request: delete_shopper(
+            customer_id=request.customer_id,
+            sender_id=request.sender_id,
+            sessions=sessions,
+            broker=broker,
+            tracker_url=tracker_url,
+        ),
     )
 
 

@@ -32,6 +32,7 @@ from insights.intent_meanings import (
 )
 from insights.interpret import Observation
 from insights.profile import DECAY, MAX_LIST, MAX_PRODUCTS, SIGNAL_WEIGHTS, ProductRef, Profile
+from nlu_models.frustration_score import Frustration
 from shopdb.models import FactKind, ProfileScope
 
 
@@ -84,6 +85,17 @@ def observe(profile: Profile, obs: Observation, catalogue: Optional[Catalogue] =
     return facts
 
 
+def _frustration(frustration: Frustration, intent: str) -> Dict[str, Any]:
+    """A turn's NLU frustration score as analytics keep it; ``intent``: what the shopper asked for
+    (before the NLU turned a frustrated message into ``express_frustration``)."""
+    return {
+        "score": frustration.score,
+        "frustrated": frustration.frustrated,
+        "signals": [mask_personal_data(signal) for signal in frustration.signals],
+        "intent": intent,
+    }
+
+
 def _on_session(profile: Profile, obs: Observation, _c: Optional[Catalogue], facts: List[FactRow]) -> None:
     profile.reset_conversation()
     facts.append(FactRow(FactKind.SESSION, "session_started"))
@@ -103,7 +115,10 @@ def _on_user(profile: Profile, obs: Observation, catalogue: Optional[Catalogue],
     profile.last_intent, profile.last_confidence, profile.last_kind = intent, obs.confidence, kind
     masked = mask_personal_data(obs.text)[:300] if obs.text else None
     entity_types = sorted({e.type for e in obs.entities})
-    facts.append(FactRow(FactKind.TURN, intent, obs.confidence, data={"kind": kind.value, "entities": entity_types}))
+    turn: Dict[str, Any] = {"kind": kind.value, "entities": entity_types}
+    if obs.frustration is not None:
+        turn["frustration"] = _frustration(obs.frustration, obs.frustrated_intent or intent)
+    facts.append(FactRow(FactKind.TURN, intent, obs.confidence, data=turn))
 
     # Frustration: words, shouting, repeating the previous message; complaints count too.
     text_hash = _hash(obs.text) if obs.text else None

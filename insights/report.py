@@ -19,6 +19,33 @@ def table(headers: Sequence[str], rows: List[Sequence[Any]]) -> str:
     return "\n".join([line(cells[0]), "  ".join("-" * w for w in widths)] + [line(r) for r in cells[1:]])
 
 
+def _frustration(figures: Dict[str, Any]) -> str:
+    """The frustration block; a shop whose NLU does not score messages gets one line, not zeros."""
+    if not figures["scored_messages"]:
+        return "(no scored messages)"
+    mean = figures["mean_score"]
+    text = table(
+        ["metric", "value", "of"],
+        [
+            [
+                "frustrated messages",
+                _pct(figures["rate"]),
+                f"{figures['frustrated_messages']}/{figures['scored_messages']} scored messages",
+            ],
+            ["mean score", f"{mean:.2f}", f"{figures['scored_messages']} scored messages"],
+            [
+                "frustrated conversations handed off",
+                _pct(figures["handoff_rate"]),
+                f"{figures['handed_off']}/{figures['frustrated_conversations']} frustrated conversations",
+            ],
+        ],
+    )
+    if figures["top_intents"]:
+        rows: List[Sequence[Any]] = [[r["intent"], r["count"]] for r in figures["top_intents"]]
+        text += "\n\n" + table(["most frustrated requests", "messages"], rows)
+    return text
+
+
 def format_report(report: Report) -> str:
     period = f"{report.since or 'beginning'} .. {report.until or 'now'}"
     conv = report.conversion
@@ -55,6 +82,9 @@ def format_report(report: Report) -> str:
                 ],
             ],
         ),
+        "",
+        "Frustration (messages scored by the NLU; frustrated: at or above its threshold)",
+        _frustration(report.frustration),
         "",
         "Intents",
         table(

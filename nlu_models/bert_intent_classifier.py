@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Text, Type
 
+import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
@@ -40,6 +41,8 @@ if TYPE_CHECKING:
     from nlu_models.intent_model import IntentModel, Prediction  # imported lazily at run time: torch is heavy
 
 logger = logging.getLogger(__name__)
+
+REQUESTS_KEY = "requests"  # parse data: the two requests of a two-part message, first the one acted on
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER], is_trainable=True)
@@ -129,18 +132,49 @@ class BertIntentClassifier(GraphComponent, IntentClassifier):
         return cls(config, model_storage, resource, model)
 
     def process(self, messages: List[Message]) -> List[Message]:
-        """Sets ``intent`` and the top ``ranking_length`` of ``intent_ranking``."""
+        """Sets ``intent``, the top ``ranking_length`` of ``intent_ranking`` and, with
+        ``split_requests``, the ``requests`` of a two-part message."""
         texts = [m.get(TEXT) or "" for m in messages]
         predictions: Sequence[Optional[Prediction]] = [None] * len(messages)
         if self.model:
             predictions = self.model.predict(texts)
         limit = self.settings.ranking_length or None
-        for message, prediction in zip(messages, predictions):
+        for message, text, prediction in zip(messages, texts, predictions):
             ranking = [
                 {INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: confidence}
                 for name, confidence in (prediction.ranking[:limit] if prediction else [])
             ]
             intent = ranking[0] if ranking else {INTENT_NAME_KEY: None, PREDICTED_CONFIDENCE_KEY: 0.0}
+            if self.settings.split_requests and prediction and not text.startswith("/"):
+                intent = self._read_requests(message, text, prediction, ranking)
             message.set(INTENT, intent, add_to_output=True)
             message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
         return messages
+
+    def _read_requests(
+        self, message: Message, text: str, prediction: Prediction, ranking: List[Dict[str, Any]]
+    ) -> Dict[str, Any]:
+        """The intent to act on first, with the ranking it was read with (a part's, or the evidence of
+        all parts: the whole of a two-part message ranks both intents high, which the fallback
+        classifier would take for doubt); two requests go to the parse data's ``requests``."""
+        from nlu_models.requests import read_requests
+
+        assert self.model is not None  # process() reads requests only with a model
+        confidence_of = dict(prediction.ranking)
+        whole_row = np.array([confidence_of.get(name, 0.0) for name in self.model.intents])
+        reading = read_requests(
+            text,
+            self.model.intents,
+            whole_row,
+            self.model.probabilities,
+            context_intents=self.settings.context_intents,
+            flow_intents=self.settings.flow_intents,
+            min_confidence=self.settings.request_min_confidence,
+            two_request_confidence=self.settings.two_request_confidence,
+            request_weight=self.settings.request_weight,
+        )
+        if reading.requests:
+            message.set(REQUESTS_KEY, [r.as_dict() for r in reading.requests], add_to_output=True)
+        limit = self.settings.ranking_length or None
+        ranking[:] = [{INTENT_NAME_KEY: n, PREDICTED_CONFIDENCE_KEY: c} for n, c in reading.ranking[:limit]]
+        return {INTENT_NAME_KEY: reading.intent, PREDICTED_CONFIDENCE_KEY: reading.confidence}

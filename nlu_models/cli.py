@@ -1,4 +1,4 @@
-"""``python -m nlu_models train|evaluate|predict``: the intent classifier without Rasa.
+"""``python -m nlu_models train|evaluate|predict|import-bitext``: the intent classifier without Rasa.
 
 Trains on a Rasa NLU file/folder or a CSV (columns text/utterance + intent/label)
 into a model folder that :class:`~nlu_models.intent_model.IntentModel` (and the
@@ -13,7 +13,7 @@ import logging
 import sys
 import time
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, get_origin
 
 from nlu_models.config import ClassifierConfig
 
@@ -25,6 +25,8 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
         help_text = f"{field.field_info.description or ''} (default: {field.default})"
         if field.outer_type_ is bool:
             group.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=None, help=help_text)
+        elif get_origin(field.outer_type_) is list:
+            group.add_argument(flag, dest=name, nargs="*", default=None, help=help_text)
         else:
             kind = {int: int, float: float}.get(field.outer_type_, str)
             group.add_argument(flag, dest=name, type=kind, default=None, help=help_text)
@@ -115,10 +117,22 @@ def build_parser() -> argparse.ArgumentParser:
     predict = sub.choices["predict"]
     predict.add_argument("text", nargs="*", help="messages (default: one per line on stdin)")
     predict.add_argument("--top", type=int, default=3)
+
+    bitext = sub.add_parser("import-bitext", help="write bot/data/nlu/bitext.yml from the Bitext training split")
+    bitext.set_defaults(func=cmd_import_bitext, passthrough=True)
     return parser
+
+
+def cmd_import_bitext(args: argparse.Namespace) -> int:
+    from nlu_models.bitext_import import main as import_bitext
+
+    return import_bitext(args.rest)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    args = build_parser().parse_args(argv)
+    args, rest = build_parser().parse_known_args(argv)
+    if rest and not getattr(args, "passthrough", False):
+        build_parser().error(f"unrecognized arguments: {' '.join(rest)}")
+    args.rest = rest
     return args.func(args)

@@ -7,7 +7,7 @@ clear error for a misspelt key or an out-of-range value.
 
 from __future__ import annotations
 
-from typing import Any, Dict, Literal, Optional
+from typing import Any, Dict, List, Literal, Optional
 
 from pydantic import BaseModel, Extra, Field, validator
 
@@ -91,6 +91,28 @@ class ClassifierConfig(BaseModel):
     num_threads: int = Field(1, ge=1, description="CPU threads used for inference")
     train_threads: Optional[int] = Field(None, ge=1, description="CPU threads for training; None: torch default")
     show_progress: bool = Field(True, description="tqdm progress bars while training")
+    split_requests: bool = Field(
+        False,
+        description="Also read a message's sentences and clauses one by one: two requests in one message are "
+        "both kept (parse data 'requests'), a long message is read by its actionable sentence (nlu_models/requests.py)",
+    )
+    request_min_confidence: float = Field(
+        0.6, ge=0, le=1, description="Confidence an actionable part needs before the parts' evidence decides"
+    )
+    two_request_confidence: float = Field(
+        0.9, ge=0, le=1, description="Confidence each of two parts needs to be kept as two requests"
+    )
+    request_weight: float = Field(
+        3.0, ge=1, description="Weight of a part that reads like a request when the parts' evidence is added up"
+    )
+    context_intents: List[str] = Field(
+        default_factory=list,
+        description="Intents that only frame a request (greet, thank, ...): never a request of their own",
+    )
+    flow_intents: List[str] = Field(
+        default_factory=list,
+        description="Intents that start a multi-turn flow: of two requests, the other one is answered first",
+    )
 
     class Config:
         extra = Extra.forbid

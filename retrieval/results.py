@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 
 class _Serialisable:
@@ -35,6 +35,18 @@ class ProductHit(_Serialisable):
 
 
 @dataclass
+class ProductSearch(_Serialisable):
+    """Products found for a shopper's words, and what the words were understood to ask for, so the
+    assistant can say it ("white sneakers in size 42, I read "whte" as white")."""
+
+    hits: List[ProductHit]
+    filters: Dict[str, Any]  # what was asked: the caller's filters and those read from the words
+    relaxed: bool  # the hits meet only part of ``filters`` (nothing met them all)
+    corrections: Dict[str, str]  # typed word -> the catalogue's word it was read as
+    cheapest_first: bool  # "cheap": the cheapest of the relevant products first
+
+
+@dataclass
 class PolicyHit(_Serialisable):
     key: str
     topic: str
@@ -44,4 +56,4 @@ class PolicyHit(_Serialisable):
     score: float
 
 
-__all__ = ["PolicyHit", "ProductHit"]
+__all__ = ["PolicyHit", "ProductHit", "ProductSearch"]

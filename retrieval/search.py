@@ -6,28 +6,32 @@
 * Hybrid: a weighted sum of both cosine scores (weight tuned on the dev half
   of the labelled queries, see ``perf.retrieval_benchmark``); an exact SKU in the
   query always ranks first.
-* Filters (category, price range, colour, size, brand, in stock) are applied
-  inside the search (FAISS ID selectors, masked keyword scores), never by
+* Filters (category, price range, colour, size, brand, material, capacity, in stock) are
+  applied inside the search (FAISS ID selectors, masked keyword scores), never by
   trimming a short list afterwards, so a narrow filter still fills ``k``.
-* Query hints ("under 80 euros", "in black", "size 42") become filters; if such
-  inferred filters leave nothing, the search runs again without them.
+* The shopper's words are read in the catalogue's own vocabulary (:mod:`retrieval.query_parser`:
+  typos repaired, "under 60 quid", "whte", "sz 42", "sneakrs" become filters). Filters read
+  from the words that leave nothing are let go a few at a time: material, brand and capacity,
+  then colour, then size, then all of them. "cheap" puts the cheapest of the relevant products first.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from retrieval.embeddings import Embedder, shared_embedder
+from retrieval.filters import Measure, ProductFilters, measure_of, size_matches
 from retrieval.index import VectorIndex
 from retrieval.indexing import POLICIES, PRODUCTS, product_fingerprint, sync_product_index
+from retrieval.query_parser import CatalogueVocabulary, ParsedQuery, QueryParser
 from shopdb.models import Category, Product
 
 log = logging.getLogger(__name__)
@@ -36,103 +40,18 @@ SKU_TOKEN_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]{1,39}")
 HYBRID_KEYWORD_WEIGHT = 0.35  # tuned on the dev split of knowledge/eval (see benchmark quality)
 POLICY_THRESHOLD = 0.35  # cosine below which the bot says it does not know (tuned in benchmark quality)
 CANDIDATES = 200
-
-
-@dataclass
-class ProductFilters:
-    """Structured constraints on a product search; ``None`` means "any"."""
-
-    category: Optional[str] = None  # a category path prefix or name: "Shoes", "Shoes/Running shoes", "running shoes"
-    min_price: Optional[float] = None
-    max_price: Optional[float] = None
-    colour: Optional[str] = None
-    size: Optional[str] = None
-    brand: Optional[str] = None
-    in_stock: Optional[bool] = None
-
-    @classmethod
-    def coerce(cls, value: Union["ProductFilters", Mapping[str, Any], None]) -> "ProductFilters":
-        if value is None:
-            return cls()
-        if isinstance(value, ProductFilters):
-            return value
-        known = {f.name for f in fields(cls)}
-        data = {("colour" if k == "color" else k): v for k, v in dict(value).items()}
-        unknown = set(data) - known
-        if unknown:
-            raise ValueError(f"unknown product filter(s): {', '.join(sorted(unknown))}")
-        out = cls(**{k: v for k, v in data.items() if v not in (None, "")})
-        for name in ("min_price", "max_price"):
-            v = getattr(out, name)
-            if v is not None:
-                setattr(out, name, float(v))
-        if out.in_stock is not None and not isinstance(out.in_stock, bool):
-            out.in_stock = str(out.in_stock).lower() in ("1", "true", "yes")
-        return out
-
-    def is_empty(self) -> bool:
-        return all(v is None for v in asdict(self).values())
-
-    def merged(self, other: "ProductFilters") -> "ProductFilters":
-        """``self`` with the gaps filled from ``other`` (explicit filters win over inferred ones)."""
-        return replace(self, **{k: v for k, v in asdict(other).items() if getattr(self, k) is None and v is not None})
-
-
-# ----------------------------------------------------------------------------- query hints
-
-_NUM = r"(\d+(?:[.,]\d{1,2})?)"
-_CUR = r"(?:€|eur|euros?|\$|usd|dollars?|£|gbp|pounds?|bucks)?"
-_PRICE_MAX = re.compile(
-    rf"\b(?:under|below|less than|cheaper than|max(?:imum)?|up to|at most|within|no more than)\s*{_CUR}\s*{_NUM}\s*{_CUR}",
-    re.I,
-)
-_PRICE_MIN = re.compile(
-    rf"\b(?:over|above|more than|at least|from|starting at|min(?:imum)?)\s*{_CUR}\s*{_NUM}\s*{_CUR}", re.I
-)
-_PRICE_RANGE = re.compile(rf"\bbetween\s*{_CUR}\s*{_NUM}\s*{_CUR}\s*(?:and|-|to)\s*{_CUR}\s*{_NUM}\s*{_CUR}", re.I)
-_SIZE = re.compile(r"\bsize\s*([0-9]{1,2}(?:\.5)?|xxs|xs|s|m|l|xl|xxl|small|medium|large)\b", re.I)
-_IN_STOCK = re.compile(r"\b(?:in stock|available now|available today|ships today)\b", re.I)
-_SIZE_WORDS = {"small": "S", "medium": "M", "large": "L"}
-
-
-def extract_filters(query: str, colours: Sequence[str] = ()) -> Tuple[str, ProductFilters]:
-    """Filters hinted in free text, and the text without the price/size phrases."""
-    f = ProductFilters()
-    text = query
-    m = _PRICE_RANGE.search(text)
-    if m:
-        f.min_price, f.max_price = sorted((float(m.group(1).replace(",", ".")), float(m.group(2).replace(",", "."))))
-        text = text.replace(m.group(0), " ")
-    else:
-        m = _PRICE_MAX.search(text)
-        if m:
-            f.max_price = float(m.group(1).replace(",", "."))
-            text = text.replace(m.group(0), " ")
-        m = _PRICE_MIN.search(text)
-        if m and not re.match(r"from\s+[a-z]", m.group(0), re.I):
-            f.min_price = float(m.group(1).replace(",", "."))
-            text = text.replace(m.group(0), " ")
-    m = _SIZE.search(text)
-    if m:
-        size = m.group(1)
-        f.size = _SIZE_WORDS.get(size.lower(), size.upper())
-        text = text.replace(m.group(0), " ")
-    if _IN_STOCK.search(text):
-        f.in_stock = True
-    lowered = f" {text.lower()} "
-    for colour in sorted(colours, key=len, reverse=True):  # "dark blue" before "blue"
-        if re.search(rf"(?<![a-z-]){re.escape(colour)}(?![a-z-])", lowered):
-            f.colour = colour
-            break
-    text = re.sub(r"\s+", " ", text).strip(" ,.?!")
-    return text or query, f
+CHEAP_POOL = 30  # "cheap": the cheapest among this many most relevant products
+# Filters read from the words, let go a few at a time when they leave nothing: the details first, the size last.
+RELAX_STEPS = (("material", "brand", "capacity"), ("colour",), ("size",))
 
 
 # ----------------------------------------------------------------------------- catalogue metadata
 
 
 class CatalogueView:
-    """Columns of the catalogue in numpy arrays: vectorised filtering and fast keyword scoring."""
+    """Columns of the catalogue in numpy arrays (vectorised filtering, fast keyword scoring), and the
+    parser that reads shoppers' words in this catalogue's vocabulary: built from the same rows, so
+    an imported catalogue is understood as well as the demo shop."""
 
     def __init__(self, engine: Engine) -> None:
         from sklearn.feature_extraction.text import TfidfVectorizer
@@ -148,6 +67,7 @@ class CatalogueView:
                     Product.price,
                     Product.stock,
                     Product.attributes,
+                    Product.description,
                 )
                 .join(Category, Category.id == Product.category_id)
                 .order_by(Product.id)
@@ -164,9 +84,12 @@ class CatalogueView:
         self.stock = np.fromiter((int(r[6] or 0) for r in rows), dtype=np.int64, count=n)
         attrs = [r[7] or {} for r in rows]
         self.colour = np.array([str(a.get("colour") or "").lower() for a in attrs], dtype=object)
-        self.sizes = [_size_set(a.get("size")) for a in attrs]
-        self.colours = sorted({c for c in self.colour if c})
         self._col_values, self._col_codes = np.unique(self.colour.astype(str), return_inverse=True) if n else ([], [])
+        self.material = np.array([str(a.get("material") or "").lower() for a in attrs], dtype=object)
+        self.sizes = [_size_set(a.get("size")) for a in attrs]
+        self._size_values = sorted(set().union(*self.sizes)) if n else []
+        self.measures = [_measures(a) for a in attrs]
+        self.parser = QueryParser(CatalogueVocabulary.from_rows((r[2], r[8] or "", r[3], r[4], r[7]) for r in rows))
         docs = [f"{r[2]} {r[3]} {r[1]} {r[1].replace('-', ' ')} {(r[4] or '').replace('/', ' ')}" for r in rows]
         self.vectorizer = TfidfVectorizer(
             ngram_range=(1, 2), sublinear_tf=True, min_df=1, lowercase=True, token_pattern=r"(?u)\b\w[\w']*\b"
@@ -199,6 +122,8 @@ class CatalogueView:
             m &= self.stock > 0
         if f.brand:
             m &= self.brand == f.brand.strip().lower()
+        if f.material:
+            m &= self.material == f.material.strip().lower()
         if f.colour:
             want = f.colour.strip().lower()
             table = np.array(
@@ -210,8 +135,11 @@ class CatalogueView:
             )
             m &= table[self._col_codes]
         if f.size:
-            want = str(f.size).strip().upper()
-            m &= np.array([want in s for s in self.sizes], dtype=bool)
+            fitting = {s for s in self._size_values if size_matches(str(f.size), s)}
+            m &= np.fromiter((not s.isdisjoint(fitting) for s in self.sizes), dtype=bool, count=len(self.sizes))
+        if f.capacity:
+            wanted = measure_of(f.capacity)
+            m &= np.fromiter((wanted in found for found in self.measures), dtype=bool, count=len(self.measures))
         return m
 
     def keyword_scores(self, query: str, mask: Optional[np.ndarray] = None) -> np.ndarray:
@@ -228,7 +156,42 @@ def _size_set(value: Any) -> frozenset:
     if value is None:
         return frozenset()
     values = value if isinstance(value, (list, tuple)) else [value]
-    return frozenset(str(v).strip().upper() for v in values)
+    return frozenset(str(v).strip() for v in values)
+
+
+def _measures(attributes: Dict[str, Any]) -> frozenset:
+    """The capacities a product states: in its sizes ("2-person", "30 l") or attributes ("20,000 mAh")."""
+    size = attributes.get("size")
+    values = [
+        *(size if isinstance(size, (list, tuple)) else [size]),
+        attributes.get("capacity"),
+        attributes.get("volume"),
+    ]
+    found: List[Measure] = [m for v in values if v and (m := measure_of(v)) is not None]
+    return frozenset(found)
+
+
+@dataclass
+class Ranking:
+    """A ranked search and what it understood."""
+
+    ranked: List[Tuple[int, float]]  # (product id, score), best first
+    understood: ParsedQuery  # the shopper's words as read: repairs, "cheap"
+    asked: ProductFilters  # the caller's filters and those the words gave
+    applied: ProductFilters  # what the results meet: ``asked``, or less when that found nothing
+
+
+def relaxations(explicit: ProductFilters, asked: ProductFilters) -> Iterator[ProductFilters]:
+    """``asked``; then without the details the words added, a few at a time (material, brand and capacity,
+    then colour, then size); then ``explicit`` alone."""
+    steps, dropped = [asked], []
+    for names in RELAX_STEPS:
+        dropped += [name for name in names if getattr(explicit, name) is None and getattr(asked, name) is not None]
+        steps.append(asked.without(*dropped))
+    steps.append(explicit)
+    for n, step in enumerate(steps):
+        if n == 0 or step != steps[n - 1]:
+            yield step
 
 
 # ----------------------------------------------------------------------------- products
@@ -256,15 +219,34 @@ class ProductRetriever:
         nprobe: Optional[int] = None,
     ) -> List[Tuple[int, float]]:
         """Ranked (product id, score) pairs. ``mode``: hybrid | semantic | keyword."""
+        return self.find(query, filters, k, mode=mode, parse_query=parse_query, nprobe=nprobe).ranked
+
+    def find(
+        self,
+        query: str,
+        filters: Optional[ProductFilters] = None,
+        k: int = 10,
+        *,
+        mode: str = "hybrid",
+        parse_query: bool = True,
+        nprobe: Optional[int] = None,
+    ) -> Ranking:
+        """:meth:`search`, with what the words were understood to ask for (see the module docstring)."""
         if mode not in ("hybrid", "semantic", "keyword"):
             raise ValueError(f"unknown search mode {mode!r}")
         explicit = filters or ProductFilters()
         query = (query or "").strip()[:500]
-        text, inferred = extract_filters(query, self.view.colours) if parse_query else (query, ProductFilters())
-        combined = explicit.merged(inferred)
-        results = self._search(text, combined, k, mode, nprobe)
-        if not results and combined != explicit:
-            results = self._search(text, explicit, k, mode, nprobe)
+        understood = self.view.parser.parse(query) if parse_query else ParsedQuery(query, ProductFilters())
+        asked = explicit.merged(understood.filters)
+        pool = max(k, CHEAP_POOL) if understood.cheap else k
+        results: List[Tuple[int, float]] = []
+        applied = asked
+        for applied in relaxations(explicit, asked):
+            results = self._search(understood.text, applied, pool, mode, nprobe)
+            if results:
+                break
+        if understood.cheap:  # the cheapest of the relevant ones first
+            results.sort(key=lambda hit: (self.view.price[self.view.pos[hit[0]]], -hit[1]))
         sku_hits = (
             []
             if mode == "semantic"
@@ -277,7 +259,7 @@ class ProductRetriever:
         if sku_hits:
             rest = [(i, s) for i, s in results if i not in sku_hits]
             results = [(i, 2.0) for i in dict.fromkeys(sku_hits)] + rest
-        return results[:k]
+        return Ranking(results[:k], understood, asked, applied)
 
     def _search(
         self, text: str, f: ProductFilters, k: int, mode: str, nprobe: Optional[int]
@@ -309,7 +291,7 @@ class ProductRetriever:
                     scores[pid] = scores.get(pid, 0.0) + w * float(kw[j])
         if not text:  # no words at all: best rated / in stock first within the filters
             pos = np.flatnonzero(mask) if mask is not None else np.arange(len(self.view))
-            pos = pos[np.argsort(-(self.view.stock[pos] > 0), kind="stable")][:k]
+            pos = pos[np.argsort(self.view.stock[pos] <= 0, kind="stable")][:k]
             return [(int(self.view.ids[p]), 0.0) for p in pos]
         return sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
 

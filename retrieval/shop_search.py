@@ -8,6 +8,7 @@ here is public shop information; orders live in :mod:`shopdb.orders`, behind own
 from __future__ import annotations
 
 import threading
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, List, Mapping, Optional, Sequence, Union
 
@@ -16,8 +17,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.settings import Settings, get_settings
-from retrieval.results import PolicyHit, ProductHit
-from retrieval.search import ProductFilters, Retrieval
+from retrieval.filters import ProductFilters
+from retrieval.query_parser import ParsedQuery
+from retrieval.results import PolicyHit, ProductHit, ProductSearch
+from retrieval.search import Retrieval
 from shopdb.db import create_db_engine, session_factory
 from shopdb.models import PolicyPassage, Product, ProductRelation
 
@@ -95,14 +98,48 @@ class ShopSearch:
     ) -> List[ProductHit]:
         """Products matching a shopper's free-text ``query`` and structured ``filters``.
 
-        ``filters``: category, min_price, max_price, colour, size, in_stock, brand
-        (a ``ProductFilters`` or a dict with those keys). With ``parse_query``, hints in
-        the text ("under 80 euros", "in black", "size 42") are added to the filters.
+        ``filters``: category, min_price, max_price, colour, size, brand, material, capacity,
+        in_stock (a ``ProductFilters`` or a dict with those keys). With ``parse_query``, what the
+        words ask for ("under 80 euros", "in whte", "sz 42", "sneakrs") is added to the filters.
         """
+        return self._find(query, filters, k, mode=mode, parse_query=parse_query).hits
+
+    def find_products(
+        self,
+        query: str,
+        filters: Union[ProductFilters, Mapping[str, Any], None] = None,
+        k: int = 5,
+        *,
+        mode: str = "hybrid",
+    ) -> ProductSearch:
+        """:meth:`search_products` with what the words were understood to ask for: the filters,
+        whether the hits meet only part of them, the words repaired, "cheapest first"."""
+        return self._find(query, filters, k, mode=mode, parse_query=True)
+
+    def understand(self, text: str) -> ParsedQuery:
+        """What a shopper's words ask for, in this catalogue's vocabulary (nothing is searched)."""
+        return self.retrieval.products.view.parser.parse(text)
+
+    def _find(
+        self,
+        query: str,
+        filters: Union[ProductFilters, Mapping[str, Any], None],
+        k: int,
+        *,
+        mode: str,
+        parse_query: bool,
+    ) -> ProductSearch:
         k = max(1, min(int(k), 50))
-        flt = ProductFilters.coerce(filters)
-        ranked = self.retrieval.products.search(query or "", flt, k, mode=mode, parse_query=parse_query)
-        return self._hydrate(ranked)
+        found = self.retrieval.products.find(
+            query or "", ProductFilters.coerce(filters), k, mode=mode, parse_query=parse_query
+        )
+        return ProductSearch(
+            hits=self._hydrate(found.ranked),
+            filters={name: value for name, value in asdict(found.asked).items() if value is not None},
+            relaxed=found.applied != found.asked,
+            corrections=dict(found.understood.corrections),
+            cheapest_first=found.understood.cheap,
+        )
 
     def get_product(self, id_or_sku: Union[int, str]) -> Optional[ProductHit]:
         """A product by database id or SKU (case-insensitive), or None."""
@@ -171,6 +208,12 @@ class ShopSearch:
         return out
 
     # ------------------------------------------------------------------ policies
+
+    def policy_passage(self, key: str) -> Optional[PolicyHit]:
+        """The passage with this key ("payment/payment-methods"), or None when the shop's texts lack it."""
+        with self.sessions() as s:
+            p = s.execute(select(PolicyPassage).where(PolicyPassage.key == key)).scalar_one_or_none()
+            return PolicyHit(p.key, p.topic, p.title, p.text, p.source, 1.0) if p is not None else None
 
     def answer_policy_question(self, question: str, k: int = 3) -> List[PolicyHit]:
         """Policy/FAQ passages answering ``question``, best first; empty when nothing is relevant enough."""

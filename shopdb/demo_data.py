@@ -21,7 +21,9 @@ order       e-mail                      status     what it demonstrates
 10000008    sam.lee@example.com         delivered  3 days ago; earrings are final sale
 ==========  ==========================  =========  =========================================
 
-Customer ids: ``C0000001`` (Alex Morgan), ``C0000002`` (Sam Lee).
+Customer ids: ``C0000001`` (Alex Morgan, subscribed to the newsletter), ``C0000002`` (Sam Lee, not
+subscribed). Delivery options: :data:`DEMO_DELIVERY_METHODS` in every country of
+``shopdb.policies.SHIPPING_COUNTRIES``, as ``shopdb/data/policies/shipping.md`` states them.
 """
 
 from __future__ import annotations
@@ -36,9 +38,10 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
+from shopdb.policies import SHIPPING_COUNTRIES
 from shopdb.taxonomy import PRODUCT_TYPES, TYPES_BY_KEY, ProductType, category_code, type_code
 
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"  # 2: delivery options, newsletter consent
 DEFAULT_SEED = 20240501
 CURRENCY = "EUR"
 IMAGE_BASE = "https://img.larkspur-market.example/p"
@@ -94,6 +97,36 @@ class ProductRecord:
         row = asdict(self)
         row.pop("type_key")
         return row
+
+
+@dataclass(frozen=True)
+class DeliveryOptionRecord:
+    """One delivery method to one country (generated or imported), before it gets a database id."""
+
+    country: str
+    method: str
+    min_days: int
+    max_days: int
+    price: Decimal
+    currency: str = CURRENCY
+    free_from: Optional[Decimal] = None
+
+
+# method, business days (min, max), price, free from: "Delivery options and times" and "Shipping costs"
+# of shopdb/data/policies/shipping.md (tests/shopdb/test_delivery.py holds them to the text).
+DEMO_DELIVERY_METHODS: Tuple[Tuple[str, int, int, Decimal, Optional[Decimal]], ...] = (
+    ("standard", 3, 5, Decimal("4.95"), Decimal("50.00")),
+    ("express", 1, 2, Decimal("9.95"), None),
+)
+
+
+def demo_delivery_options() -> List[DeliveryOptionRecord]:
+    """Every demo method in every country the policy names."""
+    return [
+        DeliveryOptionRecord(country, method, low, high, price, CURRENCY, free_from)
+        for country in SHIPPING_COUNTRIES
+        for method, low, high, price, free_from in DEMO_DELIVERY_METHODS
+    ]
 
 
 def product_text(title: str, brand: str, category: str, attributes: Dict[str, Any], description: str) -> str:
@@ -493,6 +526,8 @@ class CustomerRecord:
     name: str
     created_at: dt.datetime
     address: Dict[str, Any]
+    newsletter: bool = False
+    newsletter_changed_at: Optional[dt.datetime] = None
 
 
 def _address(rng: random.Random, name: str) -> Dict[str, Any]:
@@ -590,6 +625,8 @@ def generate_customers(n: int, seed: int = DEFAULT_SEED, today: Optional[dt.date
                 "postcode": "1012 AB",
                 "country": "NL",
             },
+            newsletter=True,
+            newsletter_changed_at=now - dt.timedelta(days=400),
         ),
         CustomerRecord(
             "C0000002",
@@ -614,9 +651,17 @@ def generate_customers(n: int, seed: int = DEFAULT_SEED, today: Optional[dt.date
             continue
         seen.add(email)
         name = f"{first} {last}"
+        created = now - dt.timedelta(days=rng.randint(1, 900))
+        subscribed = k % 3 == 0  # a third signed up at checkout (no draw: the rest of the shop stays as it was)
         out.append(
             CustomerRecord(
-                f"C{k + 1:07d}", email, name, now - dt.timedelta(days=rng.randint(1, 900)), _address(rng, name)
+                f"C{k + 1:07d}",
+                email,
+                name,
+                created,
+                _address(rng, name),
+                newsletter=subscribed,
+                newsletter_changed_at=created if subscribed else None,
             )
         )
     return out

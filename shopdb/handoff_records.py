@@ -34,6 +34,7 @@ def export_shopper(session: Session, sender_ids: Sequence[str], customer_id: Opt
             {
                 "id": t.id,
                 "sender_id": t.sender_id,
+                "kind": t.kind,
                 "status": t.status,
                 "customer_id": t.customer_id,
                 "summary": t.summary,

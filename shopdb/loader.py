@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Dict, Iterable, List, Optional, Sequence
 
@@ -20,6 +20,7 @@ from shopdb import demo_data as gen
 from shopdb.models import (
     Category,
     Customer,
+    DeliveryOption,
     KnowledgeMeta,
     Order,
     OrderIssue,
@@ -47,6 +48,7 @@ class LoadStats:
     orders: int = 0
     returns: int = 0
     passages: int = 0
+    delivery_options: int = 0
 
 
 def get_meta(conn: Connection) -> Dict[str, str]:
@@ -97,7 +99,8 @@ def load_generated(
     n_orders: Optional[int] = None,
     progress: bool = True,
 ) -> LoadStats:
-    """Replace the shop's data with a generated catalogue of ``n_products`` plus customers and orders."""
+    """Replace the shop's data with a generated catalogue of ``n_products`` plus customers, orders and
+    the demo delivery options."""
     stats = LoadStats()
     now = dt.datetime.utcnow()
     gen_now = now.replace(microsecond=0)
@@ -143,6 +146,8 @@ def load_generated(
                     "email": c.email,
                     "name": c.name,
                     "created_at": c.created_at,
+                    "newsletter": c.newsletter,
+                    "newsletter_changed_at": c.newsletter_changed_at,
                 }
                 for i, c in enumerate(customers)
             ],
@@ -150,6 +155,7 @@ def load_generated(
         stats.customers = len(customers)
         orders = gen.generate_orders(sample, customers, n_orders, seed=seed, today=today)
         stats.orders, stats.returns = _insert_orders(conn, orders, sample)
+        stats.delivery_options = replace_delivery_options(conn, gen.demo_delivery_options())
         set_meta(
             conn,
             generator_version=gen.GENERATOR_VERSION,
@@ -248,6 +254,15 @@ def _insert_orders(conn: Connection, orders: Sequence[gen.OrderRecord], products
         for b0 in range(0, len(rows), BATCH):
             conn.execute(insert(model), rows[b0 : b0 + BATCH])
     return len(order_rows), n_returns
+
+
+def replace_delivery_options(conn: Connection, records: Sequence[gen.DeliveryOptionRecord]) -> int:
+    """Make ``records`` the shop's delivery options: a shop states all of them at once, so a method or
+    country left out is no longer offered."""
+    conn.execute(delete(DeliveryOption))
+    if records:
+        conn.execute(insert(DeliveryOption), [asdict(r) for r in records])
+    return len(records)
 
 
 def load_policies(engine: Engine, passages: Optional[List[PassageRecord]] = None) -> int:

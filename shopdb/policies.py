@@ -13,14 +13,17 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import List, Optional
 
 POLICY_DIR = Path(__file__).resolve().parent / "data" / "policies"
 
 RETURN_WINDOW_DAYS = 30
+RETURN_SHIPPING_COST = Decimal("0.00")  # the prepaid return label
 REFUND_BUSINESS_DAYS = (5, 10)
 SHIPPING_COUNTRIES = ("AT", "BE", "DE", "DK", "ES", "FI", "FR", "IE", "IT", "LU", "NL", "PL", "PT", "SE")
+DISPATCH_CUTOFF = "14:00 CET"  # orders before it on a business day leave the same day
 
 _HEADING = re.compile(r"^##\s+(.+?)\s*$", re.M)
 

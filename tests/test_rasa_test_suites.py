@@ -21,7 +21,12 @@ from core.settings import PROJECT_ROOT
 pytestmark = pytest.mark.slow
 
 RASA = str(Path(sys.executable).with_name("rasa"))
-MIN_INTENT_ACCURACY = 0.90
+NLU_TESTS = PROJECT_ROOT / "tests" / "nlu"
+# Intent accuracy the quick test configuration (config.test.yml) must reach on each held-out set;
+# the production configuration's figures are in the README. test_nlu.yml: short requests, one per
+# intent kind (the test model reads 96.9 %); shoppers.yml: 654 messages written apart from the
+# training data in shoppers' styles (slang, typos, no punctuation, long messages; 88.2 %).
+MIN_INTENT_ACCURACY = {"test_nlu.yml": 0.93, "shoppers.yml": 0.86}
 
 
 def run_rasa(args: list, env: Dict[str, str]) -> subprocess.CompletedProcess:
@@ -67,7 +72,9 @@ def test_story_suite_passes(
     )
 
 
-MIN_END_TO_END_STORIES = 0.9  # share of test stories that pass with NLU reading the shopper's text
+# Share of test stories that pass with NLU reading the shopper's text: the quick test model reads
+# 89/92 (the production model's figure is in the README).
+MIN_END_TO_END_STORIES = 0.95
 
 
 def test_story_suite_end_to_end(
@@ -104,8 +111,9 @@ def test_story_suite_end_to_end(
     assert story_count and (story_count - failures) / story_count >= MIN_END_TO_END_STORIES, failed_text[-6000:]
 
 
+@pytest.mark.parametrize("test_file", sorted(MIN_INTENT_ACCURACY))
 def test_nlu_suite_meets_accuracy(
-    trained_model: Path, shop_env: Dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture
+    test_file: str, trained_model: Path, shop_env: Dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
     result = run_rasa(
         [
@@ -114,7 +122,7 @@ def test_nlu_suite_meets_accuracy(
             "--model",
             str(trained_model),
             "--nlu",
-            str(PROJECT_ROOT / "tests" / "nlu"),
+            str(NLU_TESTS / test_file),
             "--out",
             str(tmp_path),
             "--no-plot",
@@ -133,23 +141,23 @@ def test_nlu_suite_meets_accuracy(
         key=lambda item: item[1],
     )[:5]
     with capsys.disabled():
-        print(f"\n[rasa test nlu] {summary}; weakest intents: {worst}")
-    assert report["accuracy"] >= MIN_INTENT_ACCURACY, worst
+        print(f"\n[rasa test nlu {test_file}] {summary}; weakest intents: {worst}")
+    assert report["accuracy"] >= MIN_INTENT_ACCURACY[test_file], worst
 
 
-MIN_MISSPELT_INTENT_ACCURACY = 0.90  # the test bot reads 95.0 % with spelling repair, 86.3 % without
+MIN_MISSPELT_INTENT_ACCURACY = 0.88  # test_nlu.yml, one typo per message: the test bot reads 91.9 %
 
 
 def test_nlu_suite_reads_misspelt_messages(
     trained_model: Path, shop_env: Dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    """The held-out NLU data again, every message with one typo ("refnud", "ordr"), through `rasa test nlu`."""
+    """The short held-out requests again, every message with one typo ("refnud", "ordr"), through `rasa test nlu`."""
     from rasa.shared.nlu.training_data.message import Message
     from rasa.shared.nlu.training_data.training_data import TrainingData
 
     from nlu_models.data import load_rasa_nlu, misspelt
 
-    typed = misspelt(load_rasa_nlu(PROJECT_ROOT / "tests" / "nlu"), seed=0)
+    typed = misspelt(load_rasa_nlu(NLU_TESTS / "test_nlu.yml"), seed=0)
     data = TrainingData([Message.build(text=t, intent=i) for t, i in zip(typed.texts, typed.labels)])
     nlu_file = tmp_path / "misspelt_nlu.yml"
     nlu_file.write_text(data.nlu_as_yaml(), encoding="utf-8")

@@ -11,7 +11,8 @@ Everything is served by the Rasa server under ``/webhooks/shop/``:
   conversation restored from the tracker store, with the hand-off state);
 * ``/static/widget.js`` and ``widget.css`` (the embeddable widget), ``/demo``
   (a demo shop page), ``/console`` and ``/agent/...`` (the agent console, see
-  :mod:`web.console`).
+  :mod:`web.console`);
+* ``GET /invoices/<token>.pdf``: an invoice behind a link the assistant signed (:mod:`web.invoices`).
 
 While the conversation has an open hand-off ticket, the shopper's messages go
 to the agents (database + tracker store + console sockets) and never to the bot.
@@ -46,6 +47,7 @@ from web.auth import SessionTokens
 from web.console import admin_guard, register_console
 from web.hardening import CLIENT_METADATA_KEY, client_address, client_tag, install_http_hardening
 from web.http import HttpError, install_error_handlers, json_body, json_error
+from web.invoices import register_invoices
 from web.live_handoff import BOT_MESSAGE_EVENT, HANDOFF_EVENT, TYPING_EVENT, HandoffService, queue_from_rasa_server
 from web.payloads import guard_message
 
@@ -323,6 +325,7 @@ class ShopChannel(InputChannel):
         self._register_socket_handlers(sio, on_new_message)
         self._register_http_routes(bp, on_new_message)
         register_console(bp, self)
+        register_invoices(bp, self)
         return bp
 
     def _register_socket_handlers(

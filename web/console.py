@@ -3,8 +3,9 @@
 HTTP under ``/webhooks/shop/agent/...`` for every action (JSON, session cookie
 plus ``X-CSRF-Token`` on every POST) and the socket.io namespace ``/agents``
 for live pushes (``queue_changed``, ``ticket_message``, ``shopper_typing``),
-authenticated by the same cookie. An agent sees the hand-off queue and the
-shop context of the conversations in it, nothing else.
+authenticated by the same cookie. An agent sees the hand-off queue, the complaints
+no agent has closed yet (recorded by the bot, which keeps talking to the shopper)
+and the shop context of their conversations, nothing else.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ SECURITY_HEADERS = {
 
 LOGIN_PER_ACCOUNT = Limit("login-account", 5, 300)  # tries per address and username per 5 minutes
 LOGIN_PER_ADDRESS = Limit("login-address", 30, 300)  # tries per address per 5 minutes
+PASSWORD_CHECK_SECONDS = 10.0  # a login's time beyond the database time-out: the argon2 verification
 
 
 class LoginThrottle:
@@ -154,7 +156,11 @@ def register_console(bp: Blueprint, channel: "ShopChannel") -> None:
         keys = (str(request.ip), username.lower()[:64])
         if not await service.db(throttle.attempt, *keys):
             raise HttpError(429, "too many failed logins; wait a few minutes")
-        agent = await service.db(store.authenticate, username, password)
+        # argon2 (64 MiB, three passes) is CPU work: five checks at once on two cores take seconds,
+        # which is not a database that is down.
+        agent = await service.db_within(
+            service.timeout + PASSWORD_CHECK_SECONDS, store.authenticate, username, password
+        )
         if agent is None:
             raise HttpError(401, "wrong username or password")
         await service.db(throttle.succeeded, *keys)
@@ -189,10 +195,12 @@ def register_console(bp: Blueprint, channel: "ShopChannel") -> None:
     async def queue(request: Request) -> HTTPResponse:
         await current_agent(request, csrf=False)
         open_tickets = await service.db(store.queue)
+        complaints = await service.db(store.complaints)
         resolved = await service.db(store.recent_resolved, 10)
         return secured(
             {
                 "tickets": [t.as_json(full=False) for t in open_tickets],
+                "complaints": [t.as_json(full=False) for t in complaints],
                 "resolved": [t.as_json(full=False) for t in resolved],
             }
         )
@@ -224,6 +232,10 @@ def register_console(bp: Blueprint, channel: "ShopChannel") -> None:
             return secured({"ticket": (await service.take(ticket_id, agent)).as_json(full=False)})
         if verb == "release":
             return secured({"ticket": (await service.release(ticket_id, agent)).as_json(full=False)})
+        if verb == "close_complaint":
+            closed = await service.db(store.close_complaint, ticket_id, agent.id)
+            await service.queue_changed(closed)
+            return secured({"ticket": closed.as_json(full=False)})
         body = json_body(request)
         if verb == "resolve":
             outcome = body.get("outcome")

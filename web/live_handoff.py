@@ -92,12 +92,16 @@ class HandoffService:
     # -- database (blocking calls run in our worker threads, each bounded in time) -----
     async def db(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """``function(*args, **kwargs)`` in a worker thread; :class:`DatabaseBusy` after ``timeout`` s."""
+        return await self.db_within(self.timeout, function, *args, **kwargs)
+
+    async def db_within(self, seconds: float, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """:meth:`db` for a call that also does CPU work of its own (a password check), given ``seconds``."""
         loop = asyncio.get_running_loop()
         call = loop.run_in_executor(self._executor, functools.partial(function, *args, **kwargs))
         try:
-            return await asyncio.wait_for(call, self.timeout)
+            return await asyncio.wait_for(call, seconds)
         except asyncio.TimeoutError:
-            logger.warning("database call %s took longer than %.1f s", getattr(function, "__name__", "?"), self.timeout)
+            logger.warning("database call %s took longer than %.1f s", getattr(function, "__name__", "?"), seconds)
             raise DatabaseBusy("the shop database is busy, please try again in a moment") from None
 
     # -- Rasa tracker --------------------------------------------------------------

@@ -30,13 +30,16 @@
   function kpis(report) {
     var list = document.getElementById("kpis");
     clear(list);
-    var c = report.conversion;
+    var c = report.conversion, f = report.frustration;
     [
       ["Fallback rate", pct(report.fallback.rate), report.fallback.fallbacks + " of " + report.fallback.messages + " messages"],
       ["Hand-off rate", pct(report.handoff.rate), report.handoff.handed_off + " of " + report.handoff.conversations + " conversations"],
       ["Containment", pct(report.containment.rate), report.containment.contained + " finished without a human"],
       ["Cart after recommendation", pct(c.cart_rate), c.added_to_cart + " of " + c.conversations_with_recommendations + " conversations"],
-      ["Purchase after recommendation", pct(c.purchase_rate), c.purchased + " of " + c.conversations_with_recommendations + " conversations"]
+      ["Purchase after recommendation", pct(c.purchase_rate), c.purchased + " of " + c.conversations_with_recommendations + " conversations"],
+      ["Frustrated messages", pct(f.rate), f.frustrated_messages + " of " + f.scored_messages + " scored messages; mean score " +
+        (f.mean_score === null ? "n/a" : f.mean_score.toFixed(2))],
+      ["Frustrated, handed off", pct(f.handoff_rate), f.handed_off + " of " + f.frustrated_conversations + " frustrated conversations"]
     ].forEach(function (k) {
       var item = el("li");
       item.appendChild(el("span", { "class": "label" }, k[0]));

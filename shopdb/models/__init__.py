@@ -1,18 +1,22 @@
 """Every table of the shop database, on one declarative base (one metadata, one migration chain).
 
-- :mod:`shopdb.models.shop`: catalogue, customers, orders, shipments, returns, issues, policy passages;
+- :mod:`shopdb.models.shop`: catalogue, customers, orders, shipments, returns, issues, delivery options,
+  policy passages;
 - :mod:`shopdb.models.handoff`: support agents, hand-off tickets and their messages;
 - :mod:`shopdb.models.insights`: shopper profiles, analytics facts, consumer cursors;
-- :mod:`shopdb.models.counters`: the shared rate counters.
+- :mod:`shopdb.models.counters`: the shared rate counters;
+- :mod:`shopdb.models.data_rights`: shoppers' data-rights requests (account deletion).
 """
 
 from shopdb.models.base import Base, Money
 from shopdb.models.counters import RateCounter
-from shopdb.models.handoff import Agent, AgentRole, Author, HandoffMessage, HandoffTicket, TicketStatus
+from shopdb.models.data_rights import DataRightsRequest, RequestKind, RequestStatus
+from shopdb.models.handoff import Agent, AgentRole, Author, HandoffMessage, HandoffTicket, TicketKind, TicketStatus
 from shopdb.models.insights import ConsumerCursor, FactKind, InsightFact, ProfileScope, ShopperProfile
 from shopdb.models.shop import (
     Category,
     Customer,
+    DeliveryOption,
     KnowledgeMeta,
     Order,
     OrderIssue,
@@ -35,6 +39,8 @@ __all__ = [
     "Category",
     "ConsumerCursor",
     "Customer",
+    "DataRightsRequest",
+    "DeliveryOption",
     "FactKind",
     "HandoffMessage",
     "HandoffTicket",
@@ -51,9 +57,12 @@ __all__ = [
     "ProfileScope",
     "RateCounter",
     "RefundStatus",
+    "RequestKind",
+    "RequestStatus",
     "Return",
     "ReturnStatus",
     "ShipmentEvent",
     "ShopperProfile",
+    "TicketKind",
     "TicketStatus",
 ]

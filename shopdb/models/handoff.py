@@ -21,16 +21,25 @@ class TicketStatus:
     """Life cycle: waiting -> assigned (an agent took it) -> handed_back | closed.
 
     ``release`` moves an assigned ticket back to waiting. While a ticket is
-    open the shopper's messages go to agents, not to the bot.
+    open the shopper's messages go to agents, not to the bot. A complaint is
+    ``recorded`` until an agent closes it: never open, so the bot keeps talking.
     """
 
     WAITING = "waiting"
     ASSIGNED = "assigned"
     HANDED_BACK = "handed_back"
     CLOSED = "closed"
+    RECORDED = "recorded"
 
     OPEN = (WAITING, ASSIGNED)
     RESOLVED = (HANDED_BACK, CLOSED)
+
+
+class TicketKind:
+    """A hand-off (the shopper waits for a person in the chat) or a complaint (followed up by the team)."""
+
+    HANDOFF = "handoff"
+    COMPLAINT = "complaint"
 
 
 class AgentRole:
@@ -74,6 +83,7 @@ class HandoffTicket(Base):
     id = Column(Integer, primary_key=True)
     sender_id = Column(String(128), nullable=False, index=True)  # Rasa conversation id
     status = Column(String(20), nullable=False, default=TicketStatus.WAITING, index=True)
+    kind = Column(String(20), nullable=False, default=TicketKind.HANDOFF, server_default=TicketKind.HANDOFF)
     agent_id = Column(Integer, ForeignKey("agents.id"), nullable=True)
     customer_id = Column(String(64), nullable=True)  # verified shopper id, when logged in
     reason = Column(String(100), nullable=False, default="")  # intent that triggered the hand-off
@@ -123,4 +133,4 @@ class HandoffMessage(Base):
     agent = relationship("Agent", lazy="joined")
 
 
-__all__ = ["Agent", "AgentRole", "Author", "HandoffMessage", "HandoffTicket", "TicketStatus"]
+__all__ = ["Agent", "AgentRole", "Author", "HandoffMessage", "HandoffTicket", "TicketKind", "TicketStatus"]

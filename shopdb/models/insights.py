@@ -42,7 +42,7 @@ class ShopperProfile(Base):
 class FactKind:
     """What a fact records; one user turn gives a ``turn`` and at most one ``fallback``."""
 
-    TURN = "turn"  # name = intent, confidence
+    TURN = "turn"  # name = intent, confidence; data.frustration = the NLU's score, when it has one
     ACTION = "action"  # name = action name
     FALLBACK = "fallback"  # name = nlu_fallback | action_default_fallback | action_two_stage_fallback
     HANDOFF = "handoff"  # name = action_handoff_to_human | pause

@@ -1,4 +1,4 @@
-"""SQLAlchemy models of the shop: catalogue, customers, orders, returns, policies.
+"""SQLAlchemy models of the shop: catalogue, customers, orders, returns, delivery options, policies.
 
 Written in the 2.0 style that SQLAlchemy 1.4 offers (``declarative_base`` from
 ``sqlalchemy.orm``, ``select()``, ``Session.execute``), so the same code runs on
@@ -21,6 +21,8 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import relationship
 
@@ -116,6 +118,9 @@ class Customer(Base):
     email = Column(String(254), nullable=False, unique=True)  # stored normalised (lower case)
     name = Column(String(200), nullable=False)
     created_at = Column(DateTime, nullable=False, default=utcnow_seconds)
+    # Marketing e-mail consent, and when it last changed (the record a consent needs).
+    newsletter = Column(Boolean, nullable=False, default=False, server_default=false())
+    newsletter_changed_at = Column(DateTime, nullable=True)
 
     orders = relationship("Order", back_populates="customer")
 
@@ -224,6 +229,23 @@ class OrderIssue(Base):
     order = relationship("Order", back_populates="issues")
 
 
+class DeliveryOption(Base):
+    """One way the shop delivers to one country: how long it takes and what it costs."""
+
+    __tablename__ = "delivery_options"
+
+    id = Column(Integer, primary_key=True)
+    country = Column(String(2), nullable=False)  # ISO 3166-1 alpha-2, "ES" (the unique key indexes it)
+    method = Column(String(30), nullable=False)  # "standard", "express" (Order.shipping_method)
+    min_days = Column(Integer, nullable=False)  # business days after dispatch
+    max_days = Column(Integer, nullable=False)
+    price = Column(Money(), nullable=False)
+    currency = Column(String(3), nullable=False, default="EUR")
+    free_from = Column(Money(), nullable=True)  # order value from which this method is free
+
+    __table_args__ = (UniqueConstraint("country", "method", name="uq_delivery_options_country_method"),)
+
+
 class PolicyPassage(Base):
     """One answerable passage of the shop's policies or FAQ (retrieved by the FAQ index)."""
 
@@ -249,6 +271,7 @@ class KnowledgeMeta(Base):
 __all__ = [
     "Category",
     "Customer",
+    "DeliveryOption",
     "KnowledgeMeta",
     "Order",
     "OrderIssue",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 import yaml
 
 from actions import vocabulary
@@ -75,16 +76,28 @@ def test_fallback_after_the_two_stage_fallback_hands_off(tracker, run, domain, s
     assert events[0]["event"] == "rewind"
 
 
-def test_ask_affirmation_uses_plain_words(tracker, run, domain):
+@pytest.mark.parametrize(
+    "second, offered",
+    [(0.2, ["/order_status", "/refund_status", "/deny"]), (0.1, ["/order_status", "/deny"])],
+)
+def test_ask_affirmation_uses_plain_words_and_only_likely_guesses(tracker, run, domain, second, offered):
+    """An unlikely second guess ("see what goes with it?" for an invoice request) is not offered."""
     t = tracker("wher is mi ordr", "nlu_fallback")
     t.latest_message["intent_ranking"] = [
         {"name": "nlu_fallback", "confidence": 0.5},
         {"name": "order_status", "confidence": 0.4},
-        {"name": "refund_status", "confidence": 0.1},
+        {"name": "refund_status", "confidence": second},
     ]
     messages, _ = run(ActionDefaultAskAffirmation(), t, domain)
     assert messages[0]["text"] == "Sorry, just to be sure: do you want to check where your order is?"
-    assert [b["payload"] for b in messages[0]["buttons"]] == ["/order_status", "/refund_status", "/deny"]
+    assert [b["payload"] for b in messages[0]["buttons"]] == offered
+
+
+def test_ask_affirmation_with_no_likely_guess_asks_to_rephrase(tracker, run, domain):
+    t = tracker("blorp", "nlu_fallback")
+    t.latest_message["intent_ranking"] = [{"name": "order_status", "confidence": 0.1}]
+    messages, _ = run(ActionDefaultAskAffirmation(), t, domain)
+    assert messages[0]["response"] == "utter_ask_rephrase"
 
 
 def test_stop_form_forgets_half_filled_answers(tracker, run, domain, slots_of):

@@ -11,7 +11,9 @@ import logging
 import pytest
 from sqlalchemy import select
 
+from actions import shop
 from actions.orders import (
+    ActionAskEmail,
     ActionAskOrderItem,
     ActionAskOrderNumber,
     ActionCancelOrder,
@@ -132,6 +134,78 @@ def test_anonymous_shopper_is_asked_for_the_number(orders_kb, tracker, run, doma
     assert messages[0]["response"] == "utter_ask_order_number"
 
 
+class NoLookups:
+    """Orders that fail the test when anything is looked up or counted."""
+
+    def __getattr__(self, name):
+        raise AssertionError(f"a wrong shape was looked up: orders.{name}")
+
+
+@pytest.fixture
+def no_lookups(kb):
+    shop.use_shop(search=kb, orders=NoLookups())
+    yield
+    shop.use_shop(search=kb)
+
+
+@pytest.mark.parametrize(
+    "text,words",
+    [
+        ("how to cancel order 370795561790?", "Our order numbers have 8 digits, and 370795561790 has 12:"),
+        ("where is order 1234", "Our order numbers have 8 digits, and 1234 has 4:"),
+        ("track ORD-1234 please", "Our order numbers are just 8 digits, like 10000001, so ORD-1234 isn't one of them:"),
+    ],
+)
+def test_a_number_of_the_wrong_shape_is_explained_when_asked_for(no_lookups, tracker, run, domain, text, words):
+    messages, events = run(ActionAskOrderNumber(), tracker(text, "cancel_order", active_loop="order_form"), domain)
+    assert [m["text"] for m in messages] == [messages[0]["text"]] and messages[0]["text"].startswith(words)
+    assert "confirmation e-mail" in messages[0]["text"] and messages[0]["text"].endswith("What's your order number?")
+    assert events == []
+
+
+@pytest.mark.parametrize("text", ["where is my order?", "my order from 12/03/2024 for €120", "SHO-RUN-0000123"])
+def test_no_number_or_another_kind_of_number_gets_the_plain_question(no_lookups, tracker, run, domain, text):
+    messages, _ = run(ActionAskOrderNumber(), tracker(text, "order_status", active_loop="order_form"), domain)
+    assert [m["response"] for m in messages] == ["utter_ask_order_number"]
+
+
+def test_a_typed_number_of_the_wrong_shape_is_no_failed_check(no_lookups, tracker, run, domain, slots_of):
+    t = _order_form(tracker, "370795561790", {"order_number": "370795561790"}, slots={"verification_failures": 2})
+    messages, events = run(ValidateOrderForm(), t, domain)
+    assert messages[0]["text"].startswith("Our order numbers have 8 digits, and 370795561790 has 12:")
+    slots = slots_of(events)
+    assert slots["order_number"] is None and "verification_failures" not in slots  # still 2: not a miss
+    t.events.append({"event": "bot", "metadata": {"utter_action": messages[0]["response"]}})
+    asked, _ = run(ActionAskOrderNumber(), t, domain)
+    assert asked == []  # the correction asked already
+
+
+@pytest.mark.parametrize(
+    "typed,words",
+    [
+        ("alex.morgan@gmail", 'The e-mail address you wrote stops at "@gmail" and needs its ending too'),
+        ("it's alex.morgan@ thanks", "The e-mail address you wrote has nothing after the @"),
+    ],
+)
+def test_an_email_of_the_wrong_shape_gets_a_precise_correction(
+    no_lookups, tracker, run, domain, slots_of, typed, words
+):
+    t = _order_form(tracker, typed, {"email": typed}, slots={"order_number": "10000002"})
+    messages, events = run(ValidateOrderForm(), t, domain)
+    assert messages[0]["text"].startswith(words) and "alex.morgan" not in messages[0]["text"]
+    assert slots_of(events) == {"email": None}  # no look-up, no miss counted
+    t.events.append({"event": "bot", "metadata": {"utter_action": messages[0]["response"]}})
+    assert run(ActionAskEmail(), t, domain)[0] == []
+
+
+def test_the_email_question_explains_an_address_in_the_message_that_opened_the_form(tracker, run, domain):
+    opened = tracker("where is order 10000002? my email is alex.morgan@gmail", "order_status", active_loop="order_form")
+    messages, _ = run(ActionAskEmail(), opened, domain)
+    assert messages[0]["response"] == "utter_email_missing_ending" and '"@gmail"' in messages[0]["text"]
+    messages, _ = run(ActionAskEmail(), tracker("10000002", "inform", active_loop="order_form"), domain)
+    assert [m["response"] for m in messages] == ["utter_ask_email"]
+
+
 def test_status_of_a_shipped_order_has_carrier_and_tracking(proven, orders_kb, tracker, run, domain):
     order = orders_kb.get_order("10000002", email=ALEX)
     t = tracker("", slots=proven({"order_number": "10000002", "email": ALEX}))
@@ -198,6 +272,18 @@ def test_change_the_address_of_a_packed_order(proven, orders_kb, tracker, run, d
     messages, _ = run(ActionChangeAddress(), tracker(typed, "inform", slots={**slots, "new_address": address}), domain)
     assert "will now be delivered to Keizersgracht 100" in messages[0]["text"]
     assert orders_kb.get_order("10000006", email=ALEX).delivery_address["line1"] == "Keizersgracht 100"
+
+
+def test_the_address_form_starting_after_the_email_answer_asks_without_complaining(
+    proven, orders_kb, tracker, run, domain
+):
+    """The e-mail answer ends the order form; the address form starts in the same turn, after an
+    action cleared ``new_address``: nothing the shopper said is an address to complain about."""
+    slots = proven({"order_number": "10000006", "email": ALEX})
+    t = tracker(ALEX, "inform", slots=slots, slot_events={"new_address": None})
+    messages, events = run(ValidateAddressForm(), t, domain)
+    assert messages == []
+    assert [e for e in events if e.get("name") == "new_address" and e.get("value") is not None] == []
 
 
 def test_address_in_a_country_we_do_not_ship_to_is_refused(proven, orders_kb, tracker, run, domain, slots_of):

@@ -16,7 +16,35 @@ def test_known_question_is_answered_with_the_passage_and_its_source(kb, tracker,
     text = messages[0]["text"]
     assert text.startswith(f"{best.title}: {best.text}")
     assert "(Source: returns#" in text or f"(Source: {best.topic}#" in text
-    assert slots_of(events) == {"human_offered": None}
+    assert slots_of(events) == {"human_offered": None, "policy_topic": best.key}
+
+
+@pytest.mark.parametrize(
+    "question, intent, key",
+    [
+        ("checking ur accepted payment modalities", "ask_payment_methods", "payment/payment-methods"),
+        ("where to demand reimbursements of my money?", "ask_refund_policy", "refunds/when-you-get-your-money-back"),
+        ("I want help leaving a reviw", "leave_review", "help/reviews"),
+    ],
+)
+def test_an_intent_that_names_its_topic_gets_that_passage(kb, tracker, run, domain, slots_of, question, intent, key):
+    """The retrieval alone confuses neighbours (payment methods with refunds); the intent does not."""
+    passage = kb.policy_passage(key)
+    assert passage is not None
+    messages, events = run(ActionAnswerPolicy(), tracker(question, intent), domain)
+    assert messages[0]["text"].startswith(f"{passage.title}: {passage.text}")
+    assert slots_of(events)["policy_topic"] == key
+
+
+def test_a_topic_the_shop_lacks_falls_back_to_the_retrieval(kb, tracker, run, domain, slots_of, monkeypatch):
+    from actions import policies
+
+    monkeypatch.setitem(policies.POLICY_TOPICS, "ask_payment_methods", "payment/no-such-passage")
+    question = "what payment methods do you accept?"
+    best = kb.answer_policy_question(question, k=1)[0]
+    messages, events = run(ActionAnswerPolicy(), tracker(question, "ask_payment_methods"), domain)
+    assert messages[0]["text"].startswith(f"{best.title}: {best.text}")
+    assert slots_of(events)["policy_topic"] == best.key
 
 
 def test_unknown_question_says_so_and_offers_a_person(kb, tracker, run, domain, slots_of):

@@ -49,9 +49,32 @@ def test_search_uses_entities_as_filters_and_remembers_the_results(kb, tracker, 
 def test_search_on_the_widget_keeps_the_text_short(kb, tracker, run, domain, texts_of):
     t = tracker("headphones", "search_products", [{"entity": "category", "value": "headphones"}], channel="shop")
     messages, _ = run(ActionSearchProducts(), t, domain)
-    assert messages[0]["text"] in texts_of("utter_search_results", product_list="")  # "Here is what I found:"
+    said = texts_of("utter_search_showing", search="audio", read_as="", product_list="")
+    assert messages[0]["text"] in said  # "Here's what I found for audio:"
     assert "\n" not in messages[0]["text"]
     assert _attachment(messages)["payload"]["elements"]
+
+
+def test_search_says_what_it_understood_and_read(kb, tracker, run, domain, slots_of):
+    """The issue's example: typos read as the catalogue's words, said back, cheapest first."""
+    t = tracker("yo got any cheap sneakrs in whte size 42??", "search_products")
+    messages, events = run(ActionSearchProducts(), t, domain)
+    assert messages[0]["text"].startswith(
+        'Here\'s what I found for white sneakers in size 42 (I read "sneakrs" as sneakers, "whte" as white), '
+        "cheapest first:"
+    )
+    slots = slots_of(events)
+    products = [kb.get_product(i) for i in slots["last_results"]]
+    assert products and all(p.attributes["colour"] == "white" and "42" in p.attributes["size"] for p in products)
+    assert [p.price for p in products] == sorted(p.price for p in products)
+    assert slots["last_search"]["filters"] == {"category": "Shoes/Sneakers", "colour": "white", "size": "42"}
+
+
+def test_nothing_understood_is_a_plain_list_and_a_miss_names_what_was_asked(kb, tracker, run, domain, texts_of):
+    messages, _ = run(ActionSearchProducts(), tracker("something nice", "search_products"), domain)
+    assert messages[0]["text"].split("\n")[0] in texts_of("utter_search_results", read_as="", product_list="")
+    messages, _ = run(ActionSearchProducts(), tracker("sneakers in size 47", "search_products"), domain)
+    assert messages[0]["text"].startswith("I couldn't find sneakers in size 47 exactly; these come closest:")
 
 
 def test_search_relaxes_filters_that_match_nothing_and_says_so(kb, tracker, run, domain, slots_of):
@@ -93,6 +116,15 @@ def test_cheaper_ones_are_all_cheaper_than_everything_shown(kb, tracker, run, do
     # cheaper than everything shown, or (when nothing is) than the middle of what was shown
     assert max(prices) < statistics.median(shown)
     assert all(kb.get_product(i).category == "Electronics/Audio" for i in new["last_results"])
+
+
+def test_a_follow_up_in_other_words_refines_and_says_what_it_read(kb, tracker, run, domain, slots_of):
+    first = _search(kb, tracker, run, domain, slots_of, "sneakers", "sneakers")
+    messages, events = run(ActionRefineSearch(), tracker("any in blak?", "refine_search", slots=first), domain)
+    assert messages[0]["text"].startswith('Here are black sneakers (I read "blak" as black):')
+    refined = slots_of(events)
+    assert refined["last_search"]["filters"]["colour"] == "black"
+    assert all(kb.get_product(i).attributes["colour"] == "black" for i in refined["last_results"])
 
 
 def test_show_me_more_excludes_what_was_shown(kb, tracker, run, domain, slots_of):

@@ -289,7 +289,7 @@ def test_every_response_named_in_the_actions_is_in_the_domain():
                 if node.value.endswith("_"):  # a family, named with a suffix: utter_label_order_status_<status>
                     if not any(n.startswith(node.value) for n in names):
                         prefixes.append(f"{where(path, node)}: {node.value}*")
-                elif node.value not in names:
+                elif node.value not in names and node.value not in RESERVED:  # "utter_action": a message key
                     missing.append(f"{where(path, node)}: {node.value}")
             elif (
                 isinstance(node, ast.JoinedStr)
@@ -412,6 +412,17 @@ def test_responses_on_the_verification_path_have_one_variation():
     ):
         assert len(responses()[name]) == 1, name
         assert placeholders(name) == set(), name  # nothing about what was tried
+
+
+def test_shape_corrections_have_one_variation_and_echo_only_what_was_typed():
+    """They are on the verification path too: one variation, filled only from the shopper's own words."""
+    from actions.typed_details import EMAIL_SHAPES, ORDER_NUMBER_SHAPES
+
+    typed = {"typed_number", "digit_count", "email_domain"}
+    for name in (*ORDER_NUMBER_SHAPES, *EMAIL_SHAPES):
+        assert len(responses()[name]) == 1, name
+        assert placeholders(name) <= typed, name
+        assert not placeholders(name) & slots(), name  # never filled from what the conversation holds
 
 
 def test_no_sentence_is_left_in_a_string():

@@ -110,3 +110,12 @@ def test_refund_status_of_someone_elses_order_reveals_nothing(proven, orders_kb,
     messages, events = run(ActionRefundStatus(), tracker("", slots=slots), domain)
     assert messages[0]["text"].startswith("I couldn't verify that order")
     assert slots_of(events)["human_offered"] is True
+
+
+def test_the_return_form_starting_after_the_email_answer_asks_without_complaining(
+    alex, orders_kb, tracker, run, domain
+):
+    """Slots an action cleared before the form started are not answers: no "which item?" complaint."""
+    t = tracker(alex["email"], "inform", slots=alex, slot_events={"order_item": None, "return_reason": None})
+    messages, _ = run(ValidateReturnForm(), t, domain)
+    assert messages == []

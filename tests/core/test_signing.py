@@ -12,6 +12,8 @@ from core.signing import (
     ConversationIds,
     CustomerProofs,
     CustomerTokens,
+    InvoiceLinkExpired,
+    InvoiceLinks,
     OrderProofs,
     SecretKeyMissing,
     action_server_token,
@@ -60,6 +62,33 @@ def test_order_proofs_name_the_conversation_the_order_and_how_it_was_verified() 
     by_account = proofs.issue("chat-1", "10000002", customer_id="C0000001")
     assert proofs.verify(by_account, "chat-1", "10000002") == {"email": None, "customer_id": "C0000001"}
     assert proofs.verify("not a proof", "chat-1", "10000001") is None
+
+
+def test_invoice_links_name_the_order_and_expire(monkeypatch) -> None:
+    from itsdangerous.timed import TimestampSigner
+
+    links = InvoiceLinks("secret")
+    url = links.url("10000001")
+    assert url.startswith("/webhooks/shop/invoices/") and url.endswith(".pdf")
+    token = url[len("/webhooks/shop/invoices/") : -len(".pdf")]
+    assert links.verify(token) == "10000001"
+    public = InvoiceLinks("secret").url("10000001", "https://chat.example.com/")
+    assert public.startswith("https://chat.example.com/webhooks/shop/invoices/")
+    payload, issued, signature = token.split(".")
+    other_order = links.url("10000002")[24:-4].split(".")[0] + f".{issued}.{signature}"
+    flipped = signature[:5] + ("A" if signature[5] != "A" else "B") + signature[6:]
+    tampered = (other_order, f"{payload}.{issued}.{flipped}", InvoiceLinks("other").url("10000001")[24:-4])
+    for forged in (*tampered, "10000001", "", None, 42, token * 5):
+        assert links.verify(forged) is None, forged
+    yesterday = TimestampSigner.get_timestamp(TimestampSigner("x")) - 24 * 3600 - 1
+    with monkeypatch.context() as patched:
+        patched.setattr(TimestampSigner, "get_timestamp", lambda self: yesterday)
+        old = links.url("10000001")[24:-4]
+        old_forged = InvoiceLinks("other").url("10000001")[24:-4]
+    with pytest.raises(InvoiceLinkExpired):
+        links.verify(old)
+    assert links.verify(old_forged) is None  # a forged link is never reported as merely expired
+    assert InvoiceLinks("secret", max_age=2 * 24 * 3600).verify(old) == "10000001"
 
 
 def test_secret_key_from_environment_wins(tmp_path) -> None:

@@ -167,3 +167,17 @@ def site(sender_id: str, type_: str, clock: Clock = None, **fields: Any) -> Dict
     if clock is not None:
         body["timestamp"] = clock.tick()
     return body
+
+
+def scored(text: str, intent: str, original: str = None, confidence: float = 0.9):
+    """A user message as the NLU leaves it with the frustration scorer in the pipeline: its score in the
+    parse data and, for a rerouted message, the intent it had before (``original``)."""
+    from rasa.shared.core.events import UserUttered
+
+    from nlu_models.frustration_score import frustration_score
+
+    intent_data = {"name": intent, "confidence": confidence}
+    parse = {"intent": intent_data, "entities": [], "text": text, "frustration": frustration_score(text).as_dict()}
+    if original:
+        parse["frustrated_intent"] = original
+    return UserUttered(text, intent=intent_data, parse_data=parse)

@@ -13,7 +13,7 @@ from insights.analytics import Analytics, write_csv
 from insights.consumer import consume_sql
 from insights.report import format_report
 
-from .conftest import Clock, action, publish, site, user
+from .conftest import Clock, action, publish, scored, site, user
 
 DAY = 86_400.0
 
@@ -122,6 +122,74 @@ def test_report_text_and_csv(known_events):
     rows = list(csv.DictReader(io.StringIO(buffer.getvalue())))
     assert {"section", "key", "name", "value"} == set(rows[0])
     assert {"section": "handoff", "key": "rate", "name": "", "value": "0.25"} in rows
+
+
+@pytest.fixture
+def frustrated_events(shop, broker):
+    """f1: frustrated about an order, then asks for a person, handed off; f2: twice frustrated about a
+    refund, no hand-off; f3: calm; f4: a message the NLU did not score (left out of the figures)."""
+    clock = Clock()
+    publish(
+        broker,
+        "f1",
+        SessionStarted(),
+        scored("WHERE IS MY ORDER?!", "express_frustration", original="order_status"),  # 0.6
+        scored("useless, get me a person", "request_human"),  # 0.6
+        action("action_handoff_to_human"),
+        clock=clock,
+    )
+    publish(
+        broker,
+        "f2",
+        SessionStarted(),
+        scored("this is terrible and useless, still waiting for my refund", "express_frustration", "refund_status"),
+        scored("STILL NO REFUND?!", "express_frustration", original="refund_status"),  # 0.85
+        clock=clock,
+    )
+    publish(broker, "f3", SessionStarted(), scored("hi", "greet"), scored("is it still in stock?", "ask"), clock=clock)
+    publish(broker, "f4", SessionStarted(), user("hello", "greet"), clock=clock)
+    consume_sql(broker.url, shop.sessions)
+    return shop
+
+
+def test_frustration_figures(frustrated_events):
+    figures = Analytics(frustrated_events.sessions).frustration()
+    assert figures == {
+        "scored_messages": 6,
+        "frustrated_messages": 4,
+        "rate": 0.6667,
+        "mean_score": pytest.approx((0.6 + 0.6 + 1.0 + 0.85) / 6, abs=1e-4),
+        "frustrated_conversations": 2,
+        "handed_off": 1,
+        "handoff_rate": 0.5,
+        "top_intents": [
+            {"intent": "refund_status", "count": 2},
+            {"intent": "order_status", "count": 1},
+            {"intent": "request_human", "count": 1},
+        ],
+    }
+    assert Analytics(frustrated_events.sessions).frustration(top=1)["top_intents"] == [
+        {"intent": "refund_status", "count": 2}
+    ]
+    later = Analytics(frustrated_events.sessions, since=dt.datetime(2026, 1, 1, 0, 0, 7))  # from f2's second turn
+    assert later.frustration()["frustrated_messages"] == 1 and later.frustration()["handed_off"] == 0
+
+
+def test_frustration_in_the_report_text_and_csv(frustrated_events):
+    report = Analytics(frustrated_events.sessions).overview()
+    text = format_report(report)
+    assert "frustrated messages" in text and "66.7 %" in text and "4/6 scored messages" in text
+    assert "1/2 frustrated conversations" in text and "mean score" in text and "0.51" in text
+    assert text.index("refund_status", text.index("most frustrated requests")) < text.index("order_status")
+    rows = report.rows()
+    assert {"section": "frustration", "key": "rate", "name": "", "value": 0.6667} in rows
+    assert {"section": "frustrated_intents", "key": "count", "name": "refund_status", "value": 2} in rows
+
+
+def test_a_report_without_scored_messages_says_so(known_events):
+    report = Analytics(known_events.sessions).overview()
+    assert report.frustration["scored_messages"] == 0 and report.frustration["rate"] is None
+    assert "(no scored messages)" in format_report(report)
 
 
 def test_csv_cells_cannot_become_formulas():

@@ -21,7 +21,7 @@ from insights.intent_meanings import Stage
 from insights.profile_store import get_profile
 from shopdb.models import ConsumerCursor, FactKind, InsightFact
 
-from .conftest import Clock, action, publish, site, user
+from .conftest import Clock, action, publish, scored, site, user
 
 
 def facts(shop, kind=None):
@@ -182,6 +182,58 @@ def test_complaint_and_frustration_offer_a_human(shop, broker):
     publish(broker, "s5", action("utter_offer_human"))  # the bot offered: do not nag on the next turn
     consume_sql(broker.url, shop.sessions)
     assert not should_offer_human(get_profile("s5", sessions=shop.sessions))
+
+
+def test_each_turn_keeps_the_nlu_frustration_score_and_the_request_behind_it(shop, broker):
+    publish(
+        broker,
+        "s10",
+        SessionStarted(),
+        scored("WHERE IS MY ORDER?!", "express_frustration", original="order_status"),
+        scored("is the blue one still in stock?", "product_question"),
+        scored("useless, get me a person", "request_human"),
+        user("hello", "greet"),  # a message the NLU did not score (no scorer in the pipeline yet)
+    )
+    consume_sql(broker.url, shop.sessions)
+    turns = facts(shop, FactKind.TURN)
+    assert [t.name for t in turns] == ["express_frustration", "product_question", "request_human", "greet"]
+    assert turns[0].data["frustration"] == {
+        "score": 0.6,
+        "frustrated": True,
+        "signals": ["?!", "shouting"],
+        "intent": "order_status",  # what the shopper asked for, not express_frustration
+    }
+    assert turns[1].data["frustration"] == {
+        "score": 0.0,
+        "frustrated": False,
+        "signals": [],
+        "intent": "product_question",
+    }
+    assert turns[2].data["frustration"]["frustrated"] and turns[2].data["frustration"]["signals"] == ["useless"]
+    assert "frustration" not in turns[3].data
+
+
+def test_a_malformed_score_is_dropped_and_signals_are_masked(shop, broker):
+    from rasa.shared.core.events import UserUttered
+
+    intent = {"name": "order_status", "confidence": 1.0}
+    malformed = {"intent": intent, "frustration": {"score": "very", "signals": "x"}}
+    foreign = {"intent": intent, "frustration": {"score": 0.7, "signals": ["order 10000042 late"], "threshold": 0.8}}
+    publish(
+        broker,
+        "s11",
+        UserUttered("hi", intent=intent, parse_data=malformed),
+        UserUttered("order 10000042 late", intent=intent, parse_data=foreign),
+    )
+    consume_sql(broker.url, shop.sessions)
+    first, second = facts(shop, FactKind.TURN)
+    assert "frustration" not in first.data
+    assert second.data["frustration"] == {
+        "score": 0.7,
+        "frustrated": False,  # judged by the threshold the message was scored with
+        "signals": ["order <number> late"],
+        "intent": "order_status",
+    }
 
 
 def test_consumption_is_incremental_and_duplicates_are_skipped(shop, broker):

@@ -13,7 +13,7 @@ import re
 import string
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from handoff.store import MAX_MESSAGE_CHARS, InvalidInput, clean_text
@@ -181,6 +181,21 @@ def test_order_number_and_email_parsers_only_extract_well_formed_values(text: st
     assert number is None or re.fullmatch(r"\d{8}", number)
     email = find_email(text)
     assert email is None or re.fullmatch(r"[a-z0-9._%+'-]+@[a-z0-9.-]+\.[a-z]{2,}", email)
+
+
+@FUZZ
+@given(nasty_text)
+@example("<b>370795561790</b> ' OR 1=1 --")
+@example("cancel ORD-1234<script>alert(1)</script>")
+@example("it's me@gmail<img src=x onerror=alert(1)>")
+def test_shape_corrections_echo_only_plain_characters_of_what_was_typed(text: str) -> None:
+    """A wrong order number or e-mail is explained with its digits, letters, dashes and "#" or the part
+    after the @: no markup and nothing else of the message reaches the answer."""
+    from actions.typed_details import email_problem, order_number_problem
+
+    for problem in (order_number_problem(text), email_problem(text)):
+        for key, value in (problem or {}).items():
+            assert key == "response" or re.fullmatch(r"[A-Za-z0-9#: -]{1,60}", str(value)), (key, value)
 
 
 @FUZZ

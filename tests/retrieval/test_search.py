@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval.search import ProductFilters, extract_filters
+from retrieval.filters import ProductFilters, size_matches
 
 
 def test_filters_are_respected(search):
@@ -38,12 +38,46 @@ def test_impossible_filter_gives_nothing(search):
 
 
 def test_query_hints_become_filters(search):
-    text, f = extract_filters("black waterproof jacket under 120 euros size M", ["black", "navy"])
-    assert f.max_price == 120 and f.colour == "black" and f.size == "M" and "120" not in text
-    _, f = extract_filters("lamp between €20 and 50", [])
-    assert (f.min_price, f.max_price) == (20, 50)
+    parsed = search.understand("black waterproof jacket under 120 euros size M")
+    f = parsed.filters
+    assert (f.max_price, f.colour, f.size, f.category) == (120, "black", "M", "Clothing/Jackets")
+    assert "120" not in parsed.text and "size" not in parsed.text
+    lamp = search.understand("lamp between €20 and 50").filters
+    assert (lamp.min_price, lamp.max_price) == (20, 50)
     for h in search.search_products("something warm under 60 euros", k=8):
         assert h.price <= 60
+
+
+def _sizes(hit):
+    size = hit.attributes.get("size")
+    return size if isinstance(size, list) else [size] if size else []
+
+
+def test_cheap_misspelt_sneakers_are_the_cheapest_that_fit(search):
+    """The issue's example: white size-42 sneakers, cheapest first, and the words read back."""
+    fitting = search.search_products("", {"category": "Shoes/Sneakers", "colour": "white", "size": "42"}, k=50)
+    found = search.find_products("yo got any cheap sneakrs in whte size 42??", k=5)
+    assert found.filters == {"category": "Shoes/Sneakers", "colour": "white", "size": "42"}
+    assert found.corrections == {"sneakrs": "sneakers", "whte": "white"}
+    assert found.cheapest_first and not found.relaxed
+    assert [h.id for h in found.hits] == [h.id for h in sorted(fitting, key=lambda h: h.price)][:5]
+    assert all(h.attributes["colour"] == "white" and "42" in _sizes(h) for h in found.hits)
+
+
+def test_details_read_from_the_words_are_let_go_before_the_kind_of_product(search):
+    found = search.find_products("sneakers in size 47", k=5)  # no shoe comes in 47
+    assert found.filters == {"category": "Shoes/Sneakers", "size": "47"} and found.relaxed
+    assert found.hits and all(h.category == "Shoes/Sneakers" for h in found.hits)
+
+
+def test_material_size_ranges_and_capacities_filter(search):
+    for h in search.search_products("", {"material": "leather"}, k=20):
+        assert h.attributes["material"] == "leather"
+    socks = search.search_products("sports socks 42", k=5)
+    assert socks and all(any(size_matches("42", s) for s in _sizes(h)) for h in socks)
+    packs = search.find_products("backpak 45l", k=5)
+    assert packs.filters["capacity"] == "45 l" and packs.corrections == {"backpak": "backpack"}
+    assert packs.hits and all(h.attributes["size"] == "45 l" for h in packs.hits)
 
 
 def test_exact_sku_ranks_first_in_hybrid(search):

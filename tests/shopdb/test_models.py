@@ -22,6 +22,7 @@ KNOWLEDGE_TABLES = {
     "shipment_events",
     "returns",
     "order_issues",
+    "delivery_options",
     "policy_passages",
     "knowledge_meta",
 }
@@ -53,6 +54,34 @@ def _table_of(diff) -> str:
         if isinstance(obj, str):
             return obj
     return ""
+
+
+def test_0005_adds_delivery_options_and_an_unsubscribed_newsletter_to_an_existing_shop(tmp_path):
+    """Customers of a shop migrated from 0004 keep their rows and start unsubscribed; 0005 goes back cleanly."""
+    from alembic import command
+
+    from shopdb.db import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    migrate(url, "0004_rate_counters")
+    engine = create_db_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO customers (customer_id, email, name, created_at) "
+            "VALUES ('C0000001', 'a@example.com', 'A B', '2025-01-01 00:00:00')"
+        )
+    migrate(url, "0005_delivery_newsletter")
+    assert current_revision(engine) == "0005_delivery_newsletter"
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT newsletter, newsletter_changed_at FROM customers").one() == (0, None)
+    assert {c["name"] for c in inspect(engine).get_columns("delivery_options")} >= {"country", "method", "free_from"}
+    command.downgrade(alembic_config(url), "0004_rate_counters")
+    inspector = inspect(engine)
+    assert "delivery_options" not in inspector.get_table_names()
+    assert "newsletter" not in {c["name"] for c in inspector.get_columns("customers")}
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT customer_id FROM customers").scalar_one() == "C0000001"
+    engine.dispose()
 
 
 def test_models_round_trip_in_2_0_style(tmp_path):

@@ -9,14 +9,17 @@ For quick iterations against an assistant you already started, set
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import shutil
+import socket
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, Iterator
+from typing import Any, Awaitable, Callable, Dict, Iterator
 
 import pytest
 
@@ -208,3 +211,38 @@ def publish_screenshot() -> Callable[[Path, str], None]:
             shutil.copyfile(source, README_SCREENSHOTS / name)
 
     return publish
+
+
+Scenario = Callable[[str], Awaitable[Any]]
+
+
+async def _serve(app: Any, scenario: Scenario) -> Any:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = await app.create_server(host="127.0.0.1", port=port, return_asyncio_server=True, access_log=False)
+    await server.startup()
+    await server.before_start()
+    await server.after_start()
+    try:
+        return await scenario(f"http://127.0.0.1:{port}")
+    finally:
+        await server.before_stop()
+        server.close()
+        await server.wait_closed()
+        await server.after_stop()
+
+
+@pytest.fixture
+def serve_app() -> Callable[[Any, Scenario], Any]:
+    """``serve_app(app, scenario)``: a Sanic app on a free loopback port while ``scenario(base_url)`` runs.
+
+    In a thread of its own with its own event loop: once the browser tests have run, Playwright's
+    sync API holds this thread's loop, and ``asyncio.run`` here would refuse to start.
+    """
+
+    def serve(app: Any, scenario: Scenario) -> Any:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(asyncio.run, _serve(app, scenario)).result()
+
+    return serve

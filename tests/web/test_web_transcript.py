@@ -12,7 +12,8 @@ from rasa.shared.core.events import (
 )
 
 from actions.cards import product_carousel
-from handoff.transcript import conversation_messages, detected_intents, page_context, summarize
+from handoff.transcript import conversation_messages, detected_intents, page_context, peak_frustration, summarize
+from nlu_models.frustration_score import frustration_score
 
 
 def _user(text, intent, confidence=0.9, entities=(), metadata=None):
@@ -86,6 +87,33 @@ def test_conversation_messages_keep_roles_order_and_rich_payloads() -> None:
     assert messages[10]["agent"] == "Anna"
     assert [m["text"] for m in messages if m["role"] == "event"] == ["pause", "resume"]
     assert all(m["at"] and m["at"].endswith("+00:00") for m in messages)
+
+
+def _scored(text: str, intent: str) -> dict:
+    parse = {
+        "intent": {"name": intent, "confidence": 0.9},
+        "entities": [],
+        "frustration": frustration_score(text).as_dict(),
+    }
+    return UserUttered(text, parse["intent"], [], parse_data=parse).as_dict()
+
+
+def test_shopper_lines_carry_their_frustration_and_the_peak_is_the_highest() -> None:
+    events = [
+        _scored("where is my parcel?", "order_status"),
+        BotUttered("Let me check.").as_dict(),
+        _scored("STILL NO PARCEL?!", "express_frustration"),
+        _scored("this is terrible", "complaint"),
+        UserUttered("hello? anyone", intent={}, metadata={"handoff_ticket": 3}).as_dict(),  # not scored
+    ]
+    messages = conversation_messages(events)
+    assert messages[0]["frustration"] == {"score": 0.0, "frustrated": False, "signals": []}
+    assert "frustration" not in messages[1] and "frustration" not in messages[4]
+    assert messages[2]["frustration"] == {"score": 0.85, "frustrated": True, "signals": ["still no", "?!", "shouting"]}
+    assert messages[3]["frustration"] == {"score": 0.35, "frustrated": False, "signals": ["terrible"]}
+    assert peak_frustration(messages) == {"score": 0.85, "frustrated": True}
+    assert peak_frustration(conversation_messages(_events())) is None  # nothing scored: no peak, not 0
+    assert peak_frustration([{"role": "bot", "frustration": {"score": 1.0, "frustrated": True}}]) is None
 
 
 def test_detected_intents_count_and_keep_the_best_confidence() -> None:

@@ -1,9 +1,13 @@
-/* Agent console: login, the live queue, one conversation at a time, take/release/resolve, replies.
-   State changes go through the JSON API with the session's CSRF token; the /agents socket.io
-   namespace only pushes news (queue_changed, ticket_message, shopper_typing). */
+/* Agent console: login, the live queue, one conversation at a time, take/release/resolve, replies,
+   and the complaints the bot recorded (the shopper keeps talking to the bot; an agent follows up
+   and marks them dealt with). State changes go through the JSON API with the session's CSRF token;
+   the /agents socket.io namespace only pushes news (queue_changed, ticket_message, shopper_typing).
+   Complaints are recorded by the action server, which cannot push: the lists are also reloaded
+   every COMPLAINT_POLL_MS. */
 (function () {
   "use strict";
-  var state = { me: null, csrf: null, tickets: [], selected: null, detail: null, socket: null, unread: {} };
+  var state = { me: null, csrf: null, tickets: [], complaints: [], selected: null, detail: null, socket: null, unread: {} };
+  var COMPLAINT_POLL_MS = 15000;
   var $ = function (id) { return document.getElementById(id); };
 
   function node(tag, attrs, text) {
@@ -127,9 +131,22 @@
   function refreshQueue() {
     return api("GET", "agent/queue").then(function (data) {
       state.tickets = data.tickets;
+      state.complaints = data.complaints || [];
       state.resolved = data.resolved;
       renderQueue();
     }).catch(function () {});
+  }
+
+  // Frustration as words and a number (never colour alone); the signals for screen readers too.
+  function frustrationBadge(f, peak) {
+    var score = f.score.toFixed(2);
+    var label = f.frustrated ? "frustrated " + (peak ? "(peak " + score + ")" : score) : "frustration " + (peak ? "peak " : "") + score;
+    var badge = node("span", { class: "badge" + (f.frustrated ? " frustrated" : "") }, label);
+    if (f.signals && f.signals.length) {
+      badge.title = "signals: " + f.signals.join(", ");
+      badge.appendChild(node("span", { class: "sr" }, " (" + badge.title + ")"));
+    }
+    return badge;
   }
 
   function queueButton(ticket) {
@@ -140,12 +157,15 @@
     var first = node("span", { class: "row" });
     first.appendChild(node("strong", {}, "#" + ticket.id + (ticket.customer_id ? " · " + ticket.customer_id : "")));
     first.appendChild(node("span", { class: "status " + ticket.status },
-      ticket.status === "assigned" ? "with " + ticket.agent_name : ticket.status.replace("_", " ")));
+      ticket.status === "assigned" ? "with " + ticket.agent_name :
+      ticket.kind === "complaint" ? (ticket.status === "recorded" ? "complaint" : "complaint " + ticket.status) :
+      ticket.status.replace("_", " ")));
     button.appendChild(first);
     var second = node("span", { class: "row" });
     var timer = node("span", { class: "wait", "data-since": ticket.created_at });
-    timer.textContent = ticket.status === "waiting" || ticket.status === "assigned" ? "waiting " + waited(ticket.created_at) : "";
+    timer.textContent = ticket.status === "waiting" || ticket.status === "assigned" || ticket.status === "recorded" ? "waiting " + waited(ticket.created_at) : "";
     second.appendChild(timer);
+    if (ticket.peak_frustration && ticket.peak_frustration.score > 0) second.appendChild(frustrationBadge(ticket.peak_frustration, true));
     if (state.unread[ticket.id]) second.appendChild(node("span", { class: "unread", "aria-label": state.unread[ticket.id] + " new messages" }, String(state.unread[ticket.id])));
     button.appendChild(second);
     button.appendChild(node("span", { class: "snippet" }, (ticket.summary || "").split("\n")[0]));
@@ -154,12 +174,16 @@
   }
 
   function renderQueue() {
-    var list = $("queue-list"), resolved = $("resolved-list");
+    var list = $("queue-list"), complaints = $("complaint-list"), resolved = $("resolved-list");
     list.textContent = "";
+    complaints.textContent = "";
     resolved.textContent = "";
     $("queue-count").textContent = String(state.tickets.length);
     if (!state.tickets.length) list.appendChild(node("li", { class: "muted small" }, "Nobody is waiting."));
     state.tickets.forEach(function (t) { var li = node("li"); li.appendChild(queueButton(t)); list.appendChild(li); });
+    $("complaints-count").textContent = String(state.complaints.length);
+    if (!state.complaints.length) complaints.appendChild(node("li", { class: "muted small" }, "No complaints to follow up."));
+    state.complaints.forEach(function (t) { var li = node("li"); li.appendChild(queueButton(t)); complaints.appendChild(li); });
     (state.resolved || []).forEach(function (t) { var li = node("li"); li.appendChild(queueButton(t)); resolved.appendChild(li); });
   }
 
@@ -168,6 +192,7 @@
       el.textContent = "waiting " + waited(el.getAttribute("data-since"));
     });
   }, 1000);
+  setInterval(function () { if (state.me) refreshQueue(); }, COMPLAINT_POLL_MS);
 
   // -- one ticket ------------------------------------------------------------------------
   function openTicket(id, keepFocus) {
@@ -198,6 +223,7 @@
 
   function renderTicket(data) {
     var t = data.ticket, mine = state.me && t.agent_id === state.me.id, open = t.status === "waiting" || t.status === "assigned";
+    var complaint = t.kind === "complaint";
     $("empty").hidden = true;
     $("ticket").hidden = false;
     $("action-error").textContent = "";
@@ -205,7 +231,13 @@
     $("ticket-status").textContent =
       t.status === "waiting" ? "Waiting since " + new Date(t.created_at).toLocaleTimeString() + " — take it to reply" :
       t.status === "assigned" ? (mine ? "You are talking to this shopper" : "Taken by " + t.agent_name) :
-      t.status === "handed_back" ? "Handed back to the bot" : "Closed";
+      t.status === "recorded" ? "Complaint recorded " + new Date(t.created_at).toLocaleString() + " — the shopper is still with the bot; follow up, then mark it dealt with" :
+      t.status === "handed_back" ? "Handed back to the bot" :
+      complaint ? "Complaint dealt with" + (t.agent_name ? " by " + t.agent_name : "") : "Closed";
+    ["take", "release", "hand-back", "close"].forEach(function (id) { $(id).hidden = complaint; });
+    $("close-complaint").hidden = !complaint;
+    $("close-complaint").disabled = t.status !== "recorded";
+    $("reply-form").hidden = complaint;
     $("take").disabled = !(t.status === "waiting");
     $("release").disabled = !(open && mine);
     $("hand-back").disabled = !(open && mine);
@@ -222,9 +254,12 @@
       var elements = m.attachment && m.attachment.payload && m.attachment.payload.elements;
       var cards = elements ? "[cards: " + elements.map(function (e) { return e.title; }).join("; ") + "]" : "";
       var text = [m.text, cards].filter(Boolean).join("\n");
-      if (text) thread.appendChild(bubble(m.role === "user" ? "user" : m.role, who, text, m.intent ? "intent: " + m.intent : null));
+      if (!text) return;
+      var li = bubble(m.role === "user" ? "user" : m.role, who, text, m.intent ? "intent: " + m.intent : null);
+      if (m.frustration && m.frustration.score > 0) li.appendChild(frustrationBadge(m.frustration, false));
+      thread.appendChild(li);
     });
-    thread.appendChild(node("li", { class: "divider" }, "Handed over to a person"));
+    thread.appendChild(node("li", { class: "divider" }, complaint ? "Complaint (the shopper's words)" : "Handed over to a person"));
     data.messages.forEach(appendMessage);
 
     $("summary").textContent = t.summary || "—";
@@ -278,6 +313,7 @@
   $("release").addEventListener("click", function () { act("release"); });
   $("hand-back").addEventListener("click", function () { act("resolve", { outcome: "handed_back" }); });
   $("close").addEventListener("click", function () { act("resolve", { outcome: "closed" }); });
+  $("close-complaint").addEventListener("click", function () { act("close_complaint"); });
   $("canned").addEventListener("change", function (event) {
     if (!event.target.value) return;
     $("reply").value = event.target.value;

@@ -54,7 +54,7 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Hashable, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from pydantic import BaseModel, Field, ValidationError, validator
 from sqlalchemy import delete, select, update
@@ -361,13 +361,19 @@ def _field_errors(row_no: int, exc: ValidationError, prefix: str = "") -> List[R
     return errors
 
 
-def validate_file(path: Path) -> Tuple[List[ProductRecord], List[RowError], int]:
-    """Valid product records, per-row errors, and the number of product rows read."""
-    records: List[ProductRecord] = []
+def _validate_rows(
+    rows: Iterable[Tuple[int, Any]], model: Any, key_of: Callable[[Any], Hashable], key_field: str, prefix: str = ""
+) -> Tuple[List[Any], List[RowError], int]:
+    """Rows parsed by ``model`` (to its record), per-row errors, and the number of rows read.
+
+    A second row with the same ``key_of`` is an error on ``key_field``; reading stops after
+    ``MAX_ROWS``. ``prefix`` names the rows' list in a JSON file's field paths.
+    """
+    records: List[Any] = []
     errors: List[RowError] = []
-    seen: Dict[str, int] = {}
+    seen: Dict[Hashable, int] = {}
     n = 0
-    for row_no, raw in read_rows(path):
+    for row_no, raw in rows:
         n += 1
         if n > MAX_ROWS:
             errors.append(RowError(row_no, "-", f"file has more than {MAX_ROWS} rows; split it"))
@@ -377,46 +383,29 @@ def validate_file(path: Path) -> Tuple[List[ProductRecord], List[RowError], int]
             errors.append(unreadable)
             continue
         try:
-            product = ProductIn.parse_obj(raw)
+            parsed = model.parse_obj(raw)
         except ValidationError as exc:
-            errors.extend(_field_errors(row_no, exc))
+            errors.extend(_field_errors(row_no, exc, prefix))
             continue
-        if product.sku in seen:
-            errors.append(RowError(row_no, "sku", f"duplicate of row {seen[product.sku]}"))
+        key = key_of(parsed)
+        if key in seen:
+            errors.append(RowError(row_no, prefix + key_field, f"duplicate of row {seen[key]}"))
             continue
-        seen[product.sku] = row_no
-        records.append(product.to_record())
+        seen[key] = row_no
+        records.append(parsed.to_record())
     return records, errors, n
+
+
+def validate_file(path: Path) -> Tuple[List[ProductRecord], List[RowError], int]:
+    """Valid product records, per-row errors, and the number of product rows read."""
+    return _validate_rows(read_rows(path), ProductIn, lambda product: product.sku, "sku")
 
 
 def validate_delivery_file(path: Path) -> Tuple[List[DeliveryOptionRecord], List[RowError], int]:
     """Valid delivery options, per-row errors, and the number of delivery option rows read."""
     prefix = f"{DELIVERY_OPTIONS}." if path.suffix.lower() == ".json" else ""
-    records: List[DeliveryOptionRecord] = []
-    errors: List[RowError] = []
-    seen: Dict[Tuple[str, str], int] = {}
-    n = 0
-    for row_no, raw in read_rows(path, DELIVERY_OPTIONS):
-        n += 1
-        if n > MAX_ROWS:
-            errors.append(RowError(row_no, "-", f"file has more than {MAX_ROWS} rows; split it"))
-            break
-        unreadable = _raw_row_error(row_no, raw)
-        if unreadable is not None:
-            errors.append(unreadable)
-            continue
-        try:
-            option = DeliveryOptionIn.parse_obj(raw)
-        except ValidationError as exc:
-            errors.extend(_field_errors(row_no, exc, prefix))
-            continue
-        key = (option.country, option.method)
-        if key in seen:
-            errors.append(RowError(row_no, prefix + "method", f"duplicate of row {seen[key]}"))
-            continue
-        seen[key] = row_no
-        records.append(option.to_record())
-    return records, errors, n
+    rows = read_rows(path, DELIVERY_OPTIONS)
+    return _validate_rows(rows, DeliveryOptionIn, lambda option: (option.country, option.method), "method", prefix)
 
 
 def import_file(

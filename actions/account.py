@@ -17,9 +17,8 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import ShopAction, latest_intent, signed_in_customer
+from actions.common import ShopAction, latest_intent, shop_url, signed_in_customer
 from core.log_masking import conversation_ref
-from core.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -34,10 +33,6 @@ HELP_RESPONSES = {
     "switch_account": "utter_account_help_switch_account",
     "set_up_address": "utter_account_help_set_up_address",
 }
-
-
-def shop_url() -> str:
-    return get_settings().storefront_url.rstrip("/")
 
 
 def answers_our_question(tracker: Tracker) -> bool:

@@ -12,38 +12,8 @@ from __future__ import annotations
 import re
 from typing import Dict, List, Optional
 
-COUNTRY_NAMES: Dict[str, str] = {
-    "austria": "AT",
-    "österreich": "AT",
-    "belgium": "BE",
-    "belgique": "BE",
-    "germany": "DE",
-    "deutschland": "DE",
-    "denmark": "DK",
-    "spain": "ES",
-    "españa": "ES",
-    "finland": "FI",
-    "france": "FR",
-    "ireland": "IE",
-    "italy": "IT",
-    "italia": "IT",
-    "luxembourg": "LU",
-    "netherlands": "NL",
-    "the netherlands": "NL",
-    "holland": "NL",
-    "nederland": "NL",
-    "poland": "PL",
-    "polska": "PL",
-    "portugal": "PT",
-    "sweden": "SE",
-    "sverige": "SE",
-    "switzerland": "CH",
-    "united kingdom": "GB",
-    "uk": "GB",
-    "england": "GB",
-    "united states": "US",
-    "usa": "US",
-}
+from shopdb.countries import country_code
+
 # Postcode then city ("1012 AB Amsterdam", "10115 Berlin", "00-950 Warszawa", "D02 X285 Dublin").
 _POSTCODE = r"\d{4}\s?[A-Za-z]{2}|\d{2}-\d{3}|\d{4}-\d{3}|[A-Za-z]\d{2}\s?[A-Za-z0-9]{4}|\d{4,5}"
 _POSTCODE_CITY = re.compile(rf"^(?P<postcode>{_POSTCODE})\s+(?P<city>[^\d].*)$")
@@ -56,10 +26,12 @@ _LEAD_IN = re.compile(
 
 
 def _country(part: str) -> Optional[str]:
-    text = part.strip().rstrip(".").lower()
-    if re.fullmatch(r"[a-z]{2}", text):
+    """The ISO code of a trailing "NL", "Norway" or "the UK" (shopdb.countries, one table for the whole
+    assistant: a country the shop does not deliver to is read too, so the check can say so)."""
+    text = part.strip().rstrip(".")
+    if re.fullmatch(r"[A-Za-z]{2}", text):
         return text.upper()
-    return COUNTRY_NAMES.get(text)
+    return country_code(text)
 
 
 def parse_address(text: str, default_name: str = "", default_country: str = "") -> Optional[Dict[str, Optional[str]]]:

@@ -35,6 +35,7 @@ from actions.pending import (
     resume_pending,
 )
 from core.log_masking import conversation_ref
+from core.settings import get_settings
 from core.signing import CustomerProofs, OrderProofs, resolve_secret_key
 
 logger = logging.getLogger(__name__)
@@ -67,6 +68,11 @@ def proven_customer_id(tracker: Tracker) -> Optional[str]:
         logger.warning("customer id without a valid proof in conversation %s", conversation_ref(tracker.sender_id))
         return None
     return customer_id
+
+
+def shop_url() -> str:
+    """The shop's own website (``SHOP_STOREFRONT_URL``): links to account pages start with it."""
+    return get_settings().storefront_url.rstrip("/")
 
 
 def signed_in_customer(tracker: Tracker) -> Optional[str]:
@@ -301,6 +307,13 @@ class ActionDefaultFallback(Action):
         if gave_up:
             dispatcher.utter_message(response="utter_fallback_handoff")
             return [SlotSet("handoff_reason", "repeated_failure"), FollowupAction("action_handoff_to_human")]
+        # A question the shop's texts answer (a policy follow-up) gets that answer instead of "didn't get that".
+        # Imported here: actions.policies builds on this module.
+        from actions.policies import policy_follow_up, say_passage
+
+        passage = await asyncio.to_thread(policy_follow_up, tracker)
+        if passage is not None:
+            return say_passage(dispatcher, passage)
         dispatcher.utter_message(response="utter_default")
         return [UserUtteranceReverted()]
 

@@ -19,7 +19,7 @@ import re
 from typing import Any, Dict, List, Optional, Sequence, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -30,16 +30,19 @@ from actions.common import (
     entity_values,
     first_entity,
     label,
+    latest_intent,
     latest_text,
     message_metadata,
     offer_human,
     order_proofs,
+    shop_url,
 )
 from actions.render import address_text, intent_payload, money, order_items_text
 from actions.shop import shop_orders
 from actions.typed_details import (
     EMAIL_SHAPES,
     ORDER_NUMBER_SHAPES,
+    asks_for_order_number_help,
     email_problem,
     find_email,
     find_order_number,
@@ -50,14 +53,19 @@ from actions.vocabulary import PROBLEM_KINDS, ordinal_position, problem_kind
 from core.log_masking import conversation_ref
 from core.settings import get_settings
 from shopdb.counters import Limit
+from shopdb.countries import country_name, sorted_by_name
 
 logger = logging.getLogger(__name__)
 
 MAX_VERIFICATION_FAILURES = 3
 # A miss: the same response for a wrong number and a wrong e-mail, with "Let's try again." while tries are left.
 NOT_FOUND = "utter_order_not_found"
-NOT_IN_ACCOUNT = "utter_order_not_in_account"
-TRY_AGAIN = {NOT_FOUND: "utter_order_not_found_try_again", NOT_IN_ACCOUNT: "utter_order_not_in_account_try_again"}
+TRY_AGAIN = "utter_order_not_found_try_again"
+TRY_EMAIL_AGAIN = "utter_order_not_found_check_email"  # the number stays; the e-mail is asked again
+NOT_IN_ACCOUNT_ASK_EMAIL = "utter_order_not_in_account_ask_email"
+NO_NUMBER_HELP = "utter_where_to_find_order_number"
+CONFIRM_ADDRESS = "utter_confirm_address_change"
+PENDING_ADDRESS = "address_change_pending"
 _WHOLE_PARCEL_RE = re.compile(r"\b(all|whole|entire|everything|both|parcel|package|all of them)\b", re.I)
 
 
@@ -172,8 +180,8 @@ class ValidateOrderForm(ShopFormValidation):
     ) -> List[Text]:
         if (tracker.get_slot("verification_failures") or 0) >= MAX_VERIFICATION_FAILURES:
             return []
-        if tracker.get_slot("customer_id"):
-            return ["order_number"]
+        if tracker.get_slot("customer_id") and not (tracker.get_slot("order_number") and not has_proof(tracker)):
+            return ["order_number"]  # signed in: the number is enough, unless it is another account's order
         return domain_slots
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
@@ -185,7 +193,7 @@ class ValidateOrderForm(ShopFormValidation):
             and not has_proof(tracker)
             and not being_validated & {"order_number", "email"}
         ):
-            slot = "order_number" if tracker.get_slot("customer_id") else "email"
+            slot = "email"  # the number stays: the e-mail proves it (a signed-in shopper's other-account order too)
             tracker.slots[slot] = None  # not an event here: it must not look like a value to validate
             stale = [SlotSet(slot, None)]
         return stale + await super().run(dispatcher, tracker, domain)
@@ -194,6 +202,9 @@ class ValidateOrderForm(ShopFormValidation):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
         number = find_order_number(value)
+        if number is None and asks_for_order_number_help(value):  # "I don't have my order number"
+            dispatcher.utter_message(response=NO_NUMBER_HELP, shop_url=shop_url())
+            return {"order_number": None}
         if number is None:  # no order number: say what is wrong with it, before any look-up; not a miss
             problem = order_number_problem(value)
             if problem:
@@ -203,11 +214,13 @@ class ValidateOrderForm(ShopFormValidation):
             return {"order_number": None}
         orders = shop_orders()
         customer_id = tracker.get_slot("customer_id")
-        if customer_id:  # logged in: only their own orders can match, nothing to enumerate
+        if customer_id:  # logged in: their own orders match at once
             order = await asyncio.to_thread(orders.get_order, number, customer_id=customer_id)
-            if order is None:
-                return self._failed(dispatcher, tracker, NOT_IN_ACCOUNT)
-            return {"order_number": number, "order_proof": issue_proof(tracker, number, customer_id=customer_id)}
+            if order is not None:
+                return {"order_number": number, "order_proof": issue_proof(tracker, number, customer_id=customer_id)}
+            # Another account's order (a partner's, a gift): checked like a guest's, by its e-mail.
+            dispatcher.utter_message(response=NOT_IN_ACCOUNT_ASK_EMAIL, typed_number=number)
+            return {"order_number": number, "email": None, "order_proof": None}
         if await self._client_is_blocked(tracker):
             return self._client_blocked(dispatcher, tracker)
         email = tracker.get_slot("email")
@@ -241,7 +254,7 @@ class ValidateOrderForm(ShopFormValidation):
         if await self._client_is_blocked(tracker):
             return self._client_blocked(dispatcher, tracker)
         if await asyncio.to_thread(shop_orders().verify_order, number, email) is None:
-            return await self._failed_async(dispatcher, tracker)
+            return await self._failed_async(dispatcher, tracker, keep_number=number)
         return {"email": email, "verification_failures": 0, "order_proof": issue_proof(tracker, number, email=email)}
 
     @staticmethod
@@ -249,15 +262,22 @@ class ValidateOrderForm(ShopFormValidation):
         return not await asyncio.to_thread(shop_orders().limiter.allowed, client_misses_limit(), client_of(tracker))
 
     async def _failed_async(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, response: str = NOT_FOUND
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, keep_number: Optional[str] = None
     ) -> Dict[Text, Any]:
         """A miss of an anonymous shopper: counted against the client, across conversations."""
         await asyncio.to_thread(shop_orders().limiter.hit, client_misses_limit(), client_of(tracker))
-        return self._failed(dispatcher, tracker, response)
+        return self._failed(dispatcher, tracker, keep_number=keep_number)
 
     @staticmethod
-    def _failed(dispatcher: CollectingDispatcher, tracker: Tracker, response: str = NOT_FOUND) -> Dict[Text, Any]:
-        """A miss: ``response`` (no values: nothing about what was tried), its "try again" form while tries are left."""
+    def _failed(
+        dispatcher: CollectingDispatcher, tracker: Tracker, response: str = NOT_FOUND, keep_number: Optional[str] = None
+    ) -> Dict[Text, Any]:
+        """A miss: ``response`` (no values: nothing about what was tried), its "try again" form while tries are left.
+
+        With ``keep_number`` (the e-mail was the detail just given) the number the shopper typed stays
+        and only the e-mail is asked again, saying a wrong number can simply be typed again: the
+        shopper's own number is no secret to them, and nothing says which of the two was wrong.
+        """
         failures = int(tracker.get_slot("verification_failures") or 0) + 1
         logger.info(
             "order verification failed (%s of %s) in conversation %s",
@@ -265,10 +285,13 @@ class ValidateOrderForm(ShopFormValidation):
             MAX_VERIFICATION_FAILURES,
             conversation_ref(tracker.sender_id),
         )
-        if failures < MAX_VERIFICATION_FAILURES:
-            dispatcher.utter_message(response=TRY_AGAIN[response])
-        else:
+        if failures >= MAX_VERIFICATION_FAILURES:
             dispatcher.utter_message(response=response)
+        elif keep_number:
+            dispatcher.utter_message(response=TRY_EMAIL_AGAIN, typed_number=keep_number)
+            return {"order_number": keep_number, "email": None, "verification_failures": failures, "order_proof": None}
+        else:
+            dispatcher.utter_message(response=TRY_AGAIN)
         return {"order_number": None, "email": None, "verification_failures": failures, "order_proof": None}
 
     @staticmethod
@@ -299,7 +322,10 @@ class ActionAskOrderNumber(ShopAction):
         return "action_ask_order_number"
 
     def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        if said_this_turn(tracker, ORDER_NUMBER_SHAPES):
+        if said_this_turn(tracker, (*ORDER_NUMBER_SHAPES, NO_NUMBER_HELP, NOT_IN_ACCOUNT_ASK_EMAIL)):
+            return []
+        if asks_for_order_number_help(latest_text(tracker)):
+            dispatcher.utter_message(response=NO_NUMBER_HELP, shop_url=shop_url())
             return []
         customer_id = tracker.get_slot("customer_id")
         orders = shop_orders().orders_for_customer(customer_id, limit=5) if customer_id else []
@@ -331,7 +357,7 @@ class ActionAskEmail(Action):
         return "action_ask_email"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        if said_this_turn(tracker, (*EMAIL_SHAPES, "utter_invalid_email")):
+        if said_this_turn(tracker, (*EMAIL_SHAPES, "utter_invalid_email", TRY_EMAIL_AGAIN, NOT_IN_ACCOUNT_ASK_EMAIL)):
             return []
         problem = email_problem(latest_text(tracker))
         if problem:
@@ -339,6 +365,35 @@ class ActionAskEmail(Action):
         else:
             dispatcher.utter_message(response="utter_ask_email")
         return []
+
+
+# Requests that read an order: an order number typed on its own continues the last of these.
+READ_ONLY_TASKS = frozenset({"status", "return_eligibility", "refund", "invoice"})
+# Entities of a product search: typed on their own after a list, they refine it.
+PRODUCT_DETAILS = ("colour", "size", "price_max", "price_min", "category")
+
+
+class ActionDetailsOutsideForm(ShopAction):
+    """An order number typed when no form asks for one ("and the other one, 10000006?", "did 10000003 go
+    through?"): the conversation's last reading request (status, return, refund, invoice) for that order,
+    else its status, through the order form's checks. A changing request (cancel, new address, return)
+    never carries over to another order unasked. A colour, size or price alone after a product list refines
+    that list. Anything else (an e-mail alone) gets the question back.
+    """
+
+    def name(self) -> Text:
+        return "action_details_outside_form"
+
+    def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        number = find_order_number(latest_text(tracker)) or find_order_number(first_entity(tracker, "order_number"))
+        if not number and tracker.get_slot("last_search") and any(first_entity(tracker, e) for e in PRODUCT_DETAILS):
+            return [FollowupAction("action_refine_search")]  # "black one", "grey pls" after a product list
+        if not number:
+            dispatcher.utter_message(response="utter_what_to_do_with_details")
+            return []
+        task = tracker.get_slot("order_task")
+        task = task if task in READ_ONLY_TASKS else "status"
+        return [SlotSet("order_task", task), SlotSet("order_number", number), FollowupAction("order_form")]
 
 
 # --------------------------------------------------------------------------- status and tracking
@@ -513,8 +568,8 @@ def say_invalid_address(
     if str(first.get("type", "")).endswith("country_not_served"):
         dispatcher.utter_message(
             response="utter_address_country_not_served",
-            country=str(address.get("country") or "").upper()[:2],
-            countries=", ".join(policies.SHIPPING_COUNTRIES),
+            country=country_name(str(address.get("country") or "").upper()[:2]),
+            countries=", ".join(country_name(code) for code in sorted_by_name(policies.SHIPPING_COUNTRIES)),
         )
     elif field == "name":
         dispatcher.utter_message(response="utter_address_invalid_name")
@@ -560,17 +615,52 @@ class ValidateAddressForm(ShopFormValidation):
         return {"new_address": address}
 
 
+def confirmed_just_now(tracker: Tracker, question: str) -> bool:
+    """A "yes" to ``question`` itself: the bot's last words before this message asked it."""
+    seen_user = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            if seen_user:
+                return False
+            seen_user = True
+        elif seen_user and event.get("event") == "bot":
+            return (event.get("metadata") or {}).get("utter_action") == question
+    return False
+
+
 class ActionChangeAddress(ShopAction):
+    """Shows the order, the old and the new address and asks; changes only on a "yes" to that question.
+
+    ``address_change_pending`` carries the question to the answer (``bot/data/rules/orders.yml``); a
+    "yes" to any other question, or after a digression, changes nothing.
+    """
+
     def name(self) -> Text:
         return "action_change_address"
 
     def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         number, address = tracker.get_slot("order_number"), tracker.get_slot("new_address")
+        done: List[EventType] = [SlotSet("new_address", None), SlotSet(PENDING_ADDRESS, None)]
         if not number:
-            return not_verified(dispatcher)
+            return not_verified(dispatcher) + done
         if not isinstance(address, dict):
             dispatcher.utter_message(response="utter_address_missing")
-            return []
+            return done
+        if not tracker.get_slot(PENDING_ADDRESS):
+            order = verified_order(tracker)
+            if order is None:
+                return not_verified(dispatcher) + done
+            old = order.delivery_address or {}
+            dispatcher.utter_message(
+                response=CONFIRM_ADDRESS,
+                address_before=address_line(old),
+                address_after=address_line(address),
+                **order_values(order, domain),
+            )
+            return [SlotSet(PENDING_ADDRESS, True)]
+        if latest_intent(tracker) != "affirm" or not confirmed_just_now(tracker, CONFIRM_ADDRESS):
+            dispatcher.utter_message(response="utter_address_kept", order_number=number)
+            return done
         result = shop_orders().change_delivery_address(number, address, **proof(tracker))
         if result.code == "not_found":
             return not_verified(dispatcher)
@@ -585,7 +675,14 @@ class ActionChangeAddress(ShopAction):
             )
         else:  # not_changeable: it shipped since the check
             say_address_not_changeable(dispatcher, result.order, domain)
-        return [SlotSet("new_address", None)]
+        return done
+
+
+def address_line(address: Dict[str, Any]) -> str:
+    """ "Keizersgracht 100, 1015 CV Amsterdam, the Netherlands": what a shopper checks before saying yes."""
+    street = ", ".join(part for part in (address.get("line1"), address.get("line2")) if part)
+    country = country_name(str(address.get("country") or ""))
+    return f"{street}, {address.get('postcode')} {address.get('city')}, {country}"
 
 
 # --------------------------------------------------------------------------- missing / damaged items

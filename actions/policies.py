@@ -40,6 +40,35 @@ def source_url(source: str) -> str:
     return source.rsplit("/", 1)[-1].replace(".md", "")
 
 
+def say_passage(dispatcher: CollectingDispatcher, best: PolicyHit) -> List[EventType]:
+    """The passage as the answer, with its title and source; its key is the conversation's policy topic."""
+    dispatcher.utter_message(
+        response="utter_policy_answer", title=best.title, passage=best.text, source=source_url(best.source)
+    )
+    return [SlotSet("human_offered", None), SlotSet("policy_topic", best.key)]
+
+
+MIN_FOLLOW_UP_WORDS = 3  # "ok", "awkward", "merci": nothing to look up
+
+
+def policy_follow_up(tracker: Tracker) -> Optional[PolicyHit]:
+    """The shop's passage that answers a question the dialogue could not place ("and the tags have to still
+    be on?", "is it free from france"), or None.
+
+    Asked when the bot would otherwise say it did not understand, or ask "which product?" with no product
+    in the conversation. The retrieval's own threshold keeps chatter out; the conversation's last policy
+    topic ("returns/...") is added for a follow-up that names no topic of its own.
+    """
+    question = latest_text(tracker)
+    if len(question.split()) < MIN_FOLLOW_UP_WORDS:
+        return None
+    hits = shop_search().answer_policy_question(question, k=1)
+    topic = str(tracker.get_slot("policy_topic") or "").split("/")[0]
+    if not hits and topic:
+        hits = shop_search().answer_policy_question(f"{topic}: {question}", k=1)
+    return hits[0] if hits else None
+
+
 class ActionAnswerPolicy(ShopAction):
     def name(self) -> Text:
         return "action_answer_policy"
@@ -55,10 +84,7 @@ class ActionAnswerPolicy(ShopAction):
             hits = shop_search().answer_policy_question(question, k=2)
             best = hits[0] if hits else None
         if best is not None:  # the shop's own passage, its title and where it comes from
-            dispatcher.utter_message(
-                response="utter_policy_answer", title=best.title, passage=best.text, source=source_url(best.source)
-            )
-            return [SlotSet("human_offered", None), SlotSet("policy_topic", best.key)]
+            return say_passage(dispatcher, best)
         logger.info("no policy passage above the threshold")
         if in_form(tracker):  # carry on with the form; a person is one request away
             dispatcher.utter_message(response="utter_policy_unknown_in_form")

@@ -22,6 +22,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import ShopAction, entity_values, first_entity, label, latest_text, rich_channel
+from actions.policies import policy_follow_up, say_passage
 from actions.render import (
     intent_payload,
     money,
@@ -436,6 +437,11 @@ class ActionProductQuestion(ShopAction):
     def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         product, problem = resolve_product(tracker)
         if product is None:
+            # No product in the conversation: a question the shop's texts answer ("is it free from france",
+            # "does it cover if i drop it") gets that answer rather than "which product?"
+            passage = policy_follow_up(tracker)
+            if passage is not None:
+                return say_passage(dispatcher, passage)
             dispatcher.utter_message(**problem)
             return []
         question = latest_text(tracker)

@@ -55,6 +55,21 @@ def find_email(value: Any) -> Optional[str]:
     return normalise_email(match.group(0)) if match else None
 
 
+_NO_ORDER_NUMBER = re.compile(
+    r"\b(?:(?:don'?t|do not|doesn'?t|does not|can'?t|cannot|couldn'?t|never)\s+(?:have|know|find|got|get|remember|see)"
+    r"|(?:lost|forgot|forgotten|deleted|misplaced|no idea)"
+    r"|where\b.{0,30}\b(?:find|get|see|look|is)|what(?:'?s| is)\s+my"
+    r"|(?:without|no)\s+(?:an?\s+|the\s+|my\s+)?order)\b.{0,40}\b(?:number|nr|no\.?|#|confirmation)",
+    re.IGNORECASE,
+)
+
+
+def asks_for_order_number_help(text: Any) -> bool:
+    """The shopper has no order number at hand ("I don't have my order number", "where do I find it?")."""
+    text = str(text or "")[:300]
+    return find_order_number(text) is None and bool(_NO_ORDER_NUMBER.search(text))
+
+
 def order_number_problem(text: Any) -> Optional[Dict[str, Any]]:
     """What is wrong with the order number in ``text`` ("370795561790" has 12 digits, "ORD-1234" has
     letters), or None when it holds a right one or nothing that looks like an attempt."""
@@ -107,6 +122,7 @@ def said_this_turn(tracker: Tracker, responses: Collection[str]) -> bool:
 
 __all__ = [
     "EMAIL_SHAPES",
+    "asks_for_order_number_help",
     "ORDER_NUMBER_SHAPES",
     "email_problem",
     "find_email",

@@ -63,6 +63,17 @@ def check_secret_key(settings: Settings) -> List[str]:
     return []
 
 
+def check_support_hours(settings: Settings) -> List[str]:
+    """The support team's hours, time zone and holidays must be readable before any shopper asks for a person."""
+    from handoff.hours import InvalidHours, SupportHours
+
+    try:
+        SupportHours.from_settings(settings)
+    except InvalidHours as error:
+        return [f"SHOP_SUPPORT_HOURS / SHOP_SUPPORT_TIMEZONE / SHOP_SUPPORT_HOLIDAYS: {error}"]
+    return []
+
+
 def check_database(url: str) -> List[str]:
     """Connect (5 s at most) and find the shop's tables; never creates a SQLite file."""
     from sqlalchemy import create_engine, inspect
@@ -136,6 +147,7 @@ def check(settings: Settings, model: Optional[Path]) -> List[str]:
     """Every start-up problem, one line each (empty: good to go). The database comes first:
     without it the index cannot be rebuilt, so its hint would mislead."""
     problems = check_model(model, settings.var_dir / "models") + check_secret_key(settings)
+    problems += check_support_hours(settings)
     database = check_database(settings.resolved_database_url)
     problems += database
     if not database:

@@ -98,6 +98,26 @@ class Settings(BaseSettings):
     verify_client_window: int = Field(900, gt=0, description="Window of verify_client_limit, seconds")
     handoff_client_limit: int = Field(5, gt=0, description="Hand-off tickets one client may open per hour")
 
+    # -- the support team ------------------------------------------------------------------------
+    support_hours: str = Field(
+        "Mon-Fri 09:00-18:00; Sat 10:00-16:00",
+        description="When agents take hand-offs: weekly spans like 'Mon-Fri 09:00-18:00; Sat 10:00-16:00', "
+        "'always' or 'never'; outside them shoppers can leave a message",
+    )
+    support_timezone: str = Field("Europe/Berlin", description="Time zone of support_hours (IANA name)")
+    support_holidays: str = Field(
+        "", description="Days without support, comma-separated: dates (2026-12-24) or yearly days (12-25)"
+    )
+    handoff_minutes_per_ticket: float = Field(
+        4.0, gt=0, description="Estimated wait per queue place until the queue has a history of its own"
+    )
+    smtp_url: Optional[str] = Field(
+        None,
+        description="Mail server for answers to left messages and complaints: smtp://[user:password@]host:port "
+        "(smtp+starttls://, smtps://); unset: answers reach the chat only",
+    )
+    mail_from: str = Field("Larkspur Market support <help@larkspur-market.example>", description="Sender of e-mails")
+
     # -- invoices ------------------------------------------------------------------------------
     vat_rate: float = Field(
         0.21, ge=0, lt=1, description="VAT included in the shop's prices: 0.21, the Dutch standard rate"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import statistics
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import Any, ContextManager, Dict, List, Optional, Sequence, Tuple
@@ -338,6 +339,18 @@ class HandoffStore:
             ).scalar_one()
             return int(ahead) + 1
 
+    def typical_wait_seconds(self, sample: int = 50) -> Optional[float]:
+        """Median seconds from queueing to an agent taking over, over the latest ``sample`` hand-offs."""
+        with self.session() as session:
+            rows = session.execute(
+                select(HandoffTicket.created_at, HandoffTicket.assigned_at)
+                .where(HandoffTicket.kind == TicketKind.HANDOFF, HandoffTicket.assigned_at.is_not(None))
+                .order_by(HandoffTicket.assigned_at.desc())
+                .limit(sample)
+            ).all()
+        waits = sorted(max(0.0, (assigned - created).total_seconds()) for created, assigned in rows)
+        return statistics.median(waits) if waits else None
+
     def recent_resolved(self, limit: int = 20) -> List[TicketInfo]:
         with self.session() as session:
             rows = session.execute(
@@ -404,37 +417,40 @@ class HandoffStore:
             resolved_at=utcnow(),
         )
 
-    # -- complaints ---------------------------------------------------------------
-    def record_complaint(
+    # -- follow-ups: complaints and messages left outside opening hours --------------------
+    def record_followup(
         self,
         sender_id: str,
         words: object,
         *,
+        kind: str = TicketKind.COMPLAINT,
         summary: str = "",
         intents: Sequence[Dict[str, Any]] = (),
         transcript: Sequence[Dict[str, Any]] = (),
         context: Optional[Dict[str, Any]] = None,
         customer_id: Optional[str] = None,
     ) -> Tuple[TicketInfo, bool]:
-        """Store the shopper's words as a complaint; returns (ticket, was it new).
+        """Store the shopper's words for the team to answer later; returns (ticket, was it new).
 
-        The conversation's complaint that no agent has closed yet gets the words as one more message
-        (transcript and intents refreshed, context merged; its summary stays the first complaint's),
-        so one conversation files one complaint at a time. A complaint is never open: the bot keeps
-        answering while agents see it in the console.
+        The conversation's follow-up of this kind that no agent has dealt with yet gets the words as
+        one more message (transcript and intents refreshed, context merged; its summary stays the
+        first one's), so one conversation files one complaint (one message) at a time. A follow-up is
+        never open: the bot keeps answering while agents see it in the console.
         """
+        if kind not in TicketKind.FOLLOW_UPS:
+            raise InvalidInput(f"kind must be one of {', '.join(TicketKind.FOLLOW_UPS)}")
         if not sender_id or len(sender_id) > 128:
             raise InvalidInput("a conversation id is 1-128 characters")
         text = clean_text(words)
         with self.session() as session:
-            ticket = self._recorded_for(session, sender_id)
+            ticket = self._recorded_for(session, sender_id, kind)
             is_new = ticket is None
             if ticket is None:
                 ticket = HandoffTicket(
                     sender_id=sender_id,
-                    kind=TicketKind.COMPLAINT,
+                    kind=kind,
                     status=TicketStatus.RECORDED,
-                    reason=TicketKind.COMPLAINT,
+                    reason=kind,
                     summary=summary,
                     intents=list(intents),
                     transcript=list(transcript),
@@ -453,43 +469,73 @@ class HandoffStore:
             return _ticket_info(ticket), is_new
 
     @staticmethod
-    def _recorded_for(session: Session, sender_id: str) -> Optional[HandoffTicket]:
+    def _recorded_for(session: Session, sender_id: str, kind: str) -> Optional[HandoffTicket]:
         return session.execute(
             select(HandoffTicket)
             .where(
                 HandoffTicket.sender_id == sender_id,
-                HandoffTicket.kind == TicketKind.COMPLAINT,
+                HandoffTicket.kind == kind,
                 HandoffTicket.status == TicketStatus.RECORDED,
             )
             .order_by(HandoffTicket.id.desc())
             .limit(1)
         ).scalar_one_or_none()
 
-    def recorded_complaint(self, sender_id: str) -> Optional[TicketInfo]:
-        """The conversation's complaint that no agent has closed yet."""
+    def recorded_followup(self, sender_id: str, kind: str = TicketKind.COMPLAINT) -> Optional[TicketInfo]:
+        """The conversation's follow-up of this kind that no agent has dealt with yet."""
         with self.session() as session:
-            ticket = self._recorded_for(session, sender_id)
+            ticket = self._recorded_for(session, sender_id, kind)
             return _ticket_info(ticket) if ticket else None
 
-    def complaints(self) -> List[TicketInfo]:
-        """Complaints no agent has closed yet, oldest first."""
+    def followups(self) -> List[TicketInfo]:
+        """Complaints and left messages no agent has dealt with yet, oldest first."""
         with self.session() as session:
             rows = session.execute(
                 select(HandoffTicket)
-                .where(HandoffTicket.kind == TicketKind.COMPLAINT, HandoffTicket.status == TicketStatus.RECORDED)
+                .where(HandoffTicket.kind.in_(TicketKind.FOLLOW_UPS), HandoffTicket.status == TicketStatus.RECORDED)
                 .order_by(HandoffTicket.created_at, HandoffTicket.id)
             ).scalars()
             return [_ticket_info(t) for t in rows]
 
-    def close_complaint(self, ticket_id: int, agent_id: int) -> TicketInfo:
-        """The agent has dealt with the complaint (by e-mail, by phone): it leaves the list, signed by them."""
+    def close_followup(self, ticket_id: int, agent_id: int) -> TicketInfo:
+        """The agent has dealt with it (by e-mail, by phone): it leaves the list, signed by them."""
         return self._transition(
             ticket_id,
-            (HandoffTicket.kind == TicketKind.COMPLAINT) & (HandoffTicket.status == TicketStatus.RECORDED),
+            HandoffTicket.kind.in_(TicketKind.FOLLOW_UPS) & (HandoffTicket.status == TicketStatus.RECORDED),
             status=TicketStatus.CLOSED,
             agent_id=agent_id,
             resolved_at=utcnow(),
         )
+
+    def answer_followup(self, ticket_id: int, agent_id: int, text: object) -> Tuple[TicketInfo, MessageInfo]:
+        """The agent's answer to a follow-up: stored, and the follow-up closed, in one transaction.
+
+        Only a follow-up nobody has dealt with yet can be answered, so two agents answering at once
+        cannot both send their answer to the shopper.
+        """
+        cleaned = clean_text(text)
+        with self.session() as session:
+            result = session.execute(
+                update(HandoffTicket)
+                .where(
+                    HandoffTicket.id == ticket_id,
+                    HandoffTicket.kind.in_(TicketKind.FOLLOW_UPS),
+                    HandoffTicket.status == TicketStatus.RECORDED,
+                )
+                .values(status=TicketStatus.CLOSED, agent_id=agent_id, resolved_at=utcnow(), updated_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )
+            ticket = session.get(HandoffTicket, ticket_id)
+            if ticket is None:
+                raise TicketNotFound(f"no ticket {ticket_id}")
+            if result.rowcount != 1:
+                raise TicketConflict(f"ticket {ticket_id} is {ticket.status}")
+            message = HandoffMessage(ticket_id=ticket_id, author=Author.AGENT, text=cleaned, agent_id=agent_id, meta={})
+            session.add(message)
+            session.flush()
+            session.refresh(ticket)
+            session.refresh(message)
+            return _ticket_info(ticket), _message_info(message)
 
     # -- messages -----------------------------------------------------------------
     def add_message(

@@ -19,6 +19,7 @@ from handoff.transcript import _quote, conversation_messages, detected_intents, 
 from insights.handoff_summary import summarise_for_handoff
 from insights.profile_store import get_profile
 from shopdb.counters import Limit, default_limiter
+from shopdb.models import TicketKind
 
 logger = logging.getLogger(__name__)
 
@@ -102,23 +103,87 @@ def record_complaint(
     the page context. A new complaint counts against the client's hourly hand-off limit (raises
     :class:`TooManyTickets`); more words for the conversation's unhandled complaint cost nothing.
     """
-    store = default_store()
-    if store.recorded_complaint(sender_id) is None:
-        _count_new_ticket(client)
-    context = page_context(events)
     lines = [f"Complaint: {_quote(words)}"]
+    context: Dict[str, Any] = {}
     if order_number:
         context.update(order_number=order_number, order_verified=order_verified)
         lines.append(f"Order {order_number} ({'verified in the chat' if order_verified else 'named, not verified'}).")
-    return store.record_complaint(
+    return _record_followup(TicketKind.COMPLAINT, sender_id, events, words, lines, context, customer_id, client)
+
+
+def _record_followup(
+    kind: str,
+    sender_id: str,
+    events: List[Dict[str, Any]],
+    words: str,
+    summary_lines: List[str],
+    context: Dict[str, Any],
+    customer_id: Optional[str],
+    client: Optional[str],
+) -> Tuple[TicketInfo, bool]:
+    """A complaint or a left message with what an agent needs; a new one counts against the client's limit."""
+    store = default_store()
+    if store.recorded_followup(sender_id, kind) is None:
+        _count_new_ticket(client)
+    return store.record_followup(
         sender_id,
         words,
-        summary="\n".join(lines),
+        kind=kind,
+        summary="\n".join(summary_lines),
         intents=detected_intents(events),
         transcript=conversation_messages(events),
-        context=context,
+        context={**page_context(events), **context},
         customer_id=customer_id,
     )
+
+
+def leave_message(
+    sender_id: str,
+    events: List[Dict[str, Any]],
+    words: str,
+    *,
+    contact_email: Optional[str] = None,
+    customer_id: Optional[str] = None,
+    client: Optional[str] = None,
+) -> Tuple[TicketInfo, bool]:
+    """A message for the support team while it is away; returns (ticket, was it new).
+
+    Agents answer it from the console when they are back: the answer reaches the chat (shown when
+    the shopper returns) and ``contact_email`` (:mod:`handoff.mail`). Counts like a new ticket.
+    """
+    lines = [f"Message left outside opening hours: {_quote(words)}"]
+    context: Dict[str, Any] = {}
+    if contact_email:
+        context["contact_email"] = contact_email
+        lines.append("The shopper asked for the answer by e-mail too.")
+    return _record_followup(TicketKind.MESSAGE, sender_id, events, words, lines, context, customer_id, client)
+
+
+def followup_address(ticket: TicketInfo) -> Optional[str]:
+    """Where the answer to a follow-up may be e-mailed: the address the shopper gave for it, the signed-in
+    customer's, or that of the order this conversation verified; never an order merely named."""
+    if ticket.context.get("contact_email"):
+        return str(ticket.context["contact_email"])
+    from sqlalchemy import select
+
+    from shopdb.models.shop import Customer, Order
+
+    with default_store().session() as session:
+        if ticket.customer_id:
+            email = session.execute(
+                select(Customer.email).where(Customer.customer_id == ticket.customer_id)
+            ).scalar_one_or_none()
+            if email:
+                return str(email)
+        if ticket.context.get("order_verified") and ticket.context.get("order_number"):
+            email = session.execute(
+                select(Customer.email)
+                .join(Order, Order.customer_ref == Customer.id)
+                .where(Order.order_number == str(ticket.context["order_number"]))
+            ).scalar_one_or_none()
+            if email:
+                return str(email)
+    return None
 
 
 def client_of_events(events: List[Dict[str, Any]]) -> Optional[str]:
@@ -130,4 +195,11 @@ def client_of_events(events: List[Dict[str, Any]]) -> Optional[str]:
     return None
 
 
-__all__ = ["TooManyTickets", "client_of_events", "create_ticket", "record_complaint"]
+__all__ = [
+    "TooManyTickets",
+    "client_of_events",
+    "create_ticket",
+    "followup_address",
+    "leave_message",
+    "record_complaint",
+]

@@ -19,9 +19,7 @@ import argparse
 import asyncio
 import csv
 import json
-import shutil
 import sqlite3
-import tempfile
 import time
 import uuid
 from collections import Counter, defaultdict
@@ -32,8 +30,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import aiohttp
 import yaml
 
-from assistant.launcher import AssistantProcesses, LaunchConfig, latest_model
+from assistant.launcher import AssistantProcesses, latest_model
 from core.settings import PROJECT_ROOT, get_settings
+from perf.shop_copy import launch_on_a_copy
 
 MAPPING = PROJECT_ROOT / "bot" / "bitext_intents.yml"
 SKIPPED_ACTIONS = frozenset(
@@ -209,17 +208,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
     settings = get_settings()
     model = args.model or latest_model(settings.var_dir / "models")
-    work = Path(tempfile.mkdtemp(prefix="routing-"))
-    shutil.copyfile(settings.var_dir / "shop.db", work / "shop.db")
-    shutil.copytree(settings.resolved_index_dir, work / "index")
-    config = LaunchConfig(
-        model=model,
-        rasa_port=args.port,
-        actions_port=args.port + 1,
-        tracker_db=work / "tracker.db",
-        log_dir=work / "logs",
-        extra_env={"SHOP_VAR_DIR": str(work)},
-    )
+    config = launch_on_a_copy(settings, model, args.port, "routing-")
     with AssistantProcesses(config):
         report = run(config.rasa_url, config.tracker_db, args.concurrency, args.limit)
     print(f"model {model.name}; Bitext validation split, each message as a first turn")

@@ -27,6 +27,9 @@ from core.settings import PROJECT_ROOT, Settings
 
 BOT_DIR = PROJECT_ROOT / "bot"
 TEST_CATALOGUE_SIZE = 600
+# Hand-off tests need agents on duty whatever the hour the suite runs at, in this process and in the
+# servers it starts (shop_env copies the environment); tests of the closed hours set their own.
+os.environ["SHOP_SUPPORT_HOURS"] = "always"
 
 
 def free_ports(count: int) -> List[int]:
@@ -69,8 +72,8 @@ def shop_env(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, str]:
         PYTHONUNBUFFERED="1",
         # Every test of the session talks from 127.0.0.1, and the limits are shared and persistent:
         # room for all of them (the limit tests use addresses of their own).
-        SHOP_HANDOFF_CLIENT_LIMIT="40",
-        SHOP_VERIFY_CLIENT_LIMIT="60",
+        SHOP_HANDOFF_CLIENT_LIMIT="100",
+        SHOP_VERIFY_CLIENT_LIMIT="200",
     )
     env.pop("SHOP_DATABASE_URL", None)
     env.pop("SHOP_INDEX_DIR", None)

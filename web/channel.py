@@ -15,7 +15,9 @@ Everything is served by the Rasa server under ``/webhooks/shop/``:
 * ``GET /invoices/<token>.pdf``: an invoice behind a link the assistant signed (:mod:`web.invoices`).
 
 While the conversation has an open hand-off ticket, the shopper's messages go
-to the agents (database + tracker store + console sockets) and never to the bot.
+to the agents (database + tracker store + console sockets) and never to the bot;
+each one is acknowledged (a delivery receipt) and a queued shopper's question gets
+the queue position, the estimated wait, or when the team is back.
 """
 
 from __future__ import annotations
@@ -285,8 +287,11 @@ class ShopChannel(InputChannel):
         output_channel: OutputChannel,
         skip_sid: Optional[str] = None,
         client: Optional[str] = None,
-    ) -> Optional[TicketInfo]:
-        """Route one message: to the agent when a ticket is open, else to the bot."""
+    ) -> Tuple[Optional[TicketInfo], bool]:
+        """Route one message: to the agent when a ticket is open, else to the bot.
+
+        Returns the conversation's open ticket after the message and whether the message went to the agents.
+        """
         assert self.sio is not None and self.service is not None
         cleaned = clean_text(text)
         metadata = self.clean_metadata(raw_metadata, sender_id)
@@ -299,7 +304,12 @@ class ShopChannel(InputChannel):
         ticket = await self.active_ticket(sender_id)
         if ticket is not None:
             await self.service.shopper_message(ticket, cleaned, metadata)
-            return ticket
+            reply = await self.service.waiting_reply(ticket, cleaned)
+            if reply:
+                await self.service.say_system(ticket, reply)
+                if isinstance(output_channel, CollectingOutputChannel):  # REST: the reply is the answer
+                    output_channel.messages.append({"recipient_id": sender_id, "text": reply, "system": True})
+            return ticket, True
         cleaned = await guard_message(getattr(self.app.ctx, "agent", None) if self.app else None, sender_id, cleaned)
         await self.sio.emit(TYPING_EVENT, {"on": True, "who": "bot"}, room=sender_id)
         try:
@@ -311,7 +321,7 @@ class ShopChannel(InputChannel):
         ticket = await self.active_ticket(sender_id)
         if ticket is not None:  # the bot just handed over (action_handoff_to_human)
             await self.service.announce_ticket(ticket)
-        return ticket
+        return ticket, False
 
     # -- blueprint -----------------------------------------------------------------
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
@@ -421,7 +431,7 @@ class ShopChannel(InputChannel):
                         "'sender' must be a conversation id issued by this server: POST /webhooks/shop/session"
                     )
                 collector = CollectingOutputChannel()
-                ticket = await self.handle_shopper_message(
+                ticket, to_agents = await self.handle_shopper_message(
                     on_new_message,
                     sender_id,
                     body.get("message"),
@@ -432,9 +442,10 @@ class ShopChannel(InputChannel):
             except StoreError as refused:
                 raise HttpError(400, str(refused)) from None
             messages = collector.messages
-            if ticket is not None and not messages:
-                # Queued or with an agent: say so, so a REST client knows why the bot is silent.
-                messages = [{"recipient_id": sender_id, "custom": {"handoff": await service.handoff_state(ticket)}}]
+            if ticket is not None:
+                # Queued or with an agent: the line reached the agents; say so, and where the queue is.
+                state = await service.handoff_state(ticket)
+                messages.append({"recipient_id": sender_id, "custom": {"handoff": state, "delivered": to_agents}})
             return response.json(messages)
 
         @bp.route("/history/<session_id>", methods=["GET"])

@@ -3,9 +3,10 @@
 HTTP under ``/webhooks/shop/agent/...`` for every action (JSON, session cookie
 plus ``X-CSRF-Token`` on every POST) and the socket.io namespace ``/agents``
 for live pushes (``queue_changed``, ``ticket_message``, ``shopper_typing``),
-authenticated by the same cookie. An agent sees the hand-off queue, the complaints
-no agent has closed yet (recorded by the bot, which keeps talking to the shopper)
-and the shop context of their conversations, nothing else.
+authenticated by the same cookie. An agent sees the hand-off queue, the follow-ups
+no agent has dealt with yet (complaints and messages left outside opening hours, recorded
+by the bot, which keeps talking to the shopper; an answer reaches the chat and the
+shopper's e-mail) and the shop context of their conversations, nothing else.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from sanic.response import HTTPResponse
 
 from handoff.store import AgentInfo, InvalidInput
 from shopdb.counters import Limit, SharedLimiter
-from shopdb.models import TicketStatus
+from shopdb.models import TicketKind, TicketStatus
 from web.auth import CSRF_HEADER, SESSION_COOKIE, AgentSession, csrf_matches
 from web.http import HttpError, json_body
 from web.live_handoff import AGENTS_NAMESPACE, AGENTS_ROOM, TYPING_EVENT, HandoffService
@@ -195,12 +196,12 @@ def register_console(bp: Blueprint, channel: "ShopChannel") -> None:
     async def queue(request: Request) -> HTTPResponse:
         await current_agent(request, csrf=False)
         open_tickets = await service.db(store.queue)
-        complaints = await service.db(store.complaints)
+        followups = await service.db(store.followups)
         resolved = await service.db(store.recent_resolved, 10)
         return secured(
             {
                 "tickets": [t.as_json(full=False) for t in open_tickets],
-                "complaints": [t.as_json(full=False) for t in complaints],
+                "followups": [t.as_json(full=False) for t in followups],
                 "resolved": [t.as_json(full=False) for t in resolved],
             }
         )
@@ -232,8 +233,8 @@ def register_console(bp: Blueprint, channel: "ShopChannel") -> None:
             return secured({"ticket": (await service.take(ticket_id, agent)).as_json(full=False)})
         if verb == "release":
             return secured({"ticket": (await service.release(ticket_id, agent)).as_json(full=False)})
-        if verb == "close_complaint":
-            closed = await service.db(store.close_complaint, ticket_id, agent.id)
+        if verb == "close_followup":
+            closed = await service.db(store.close_followup, ticket_id, agent.id)
             await service.queue_changed(closed)
             return secured({"ticket": closed.as_json(full=False)})
         body = json_body(request)
@@ -243,6 +244,10 @@ def register_console(bp: Blueprint, channel: "ShopChannel") -> None:
                 raise InvalidInput("outcome must be 'handed_back' or 'closed'")
             return secured({"ticket": (await service.resolve(ticket_id, agent, outcome)).as_json(full=False)})
         if verb == "messages":
+            info = await service.db(store.get_ticket, ticket_id)
+            if info.kind in TicketKind.FOLLOW_UPS:  # the answer to a complaint or a left message
+                message, delivery = await service.answer_followup(ticket_id, agent, body.get("text"))
+                return secured({"message": message.as_json(), "delivered_by": delivery}, status=201)
             message = await service.agent_message(ticket_id, agent, body.get("text"))
             return secured({"message": message.as_json()}, status=201)
         raise HttpError(404, f"unknown action {verb[:20]!r}")

@@ -12,14 +12,21 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import math
+import re
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 from rasa.shared.core.events import ActionExecuted, BotUttered, ConversationResumed, Event, UserUttered
 from socketio import AsyncServer
 
+from core.clock import utcnow
+from core.settings import get_settings
+from handoff.hours import SupportHours
+from handoff.mail import MailNotConfigured, configured_server
 from handoff.store import AgentInfo, DatabaseBusy, HandoffStore, MessageInfo, TicketInfo
-from handoff.tickets import TooManyTickets, client_of_events, create_ticket
+from handoff.tickets import TooManyTickets, client_of_events, create_ticket, followup_address
 from shopdb.models import Author, TicketStatus
 
 logger = logging.getLogger(__name__)
@@ -30,12 +37,39 @@ BOT_MESSAGE_EVENT = "bot_uttered"
 HANDOFF_EVENT = "handoff"
 TYPING_EVENT = "typing"
 
-JOINED_TEXT = "{agent} from our support team has joined the conversation."
-RELEASED_TEXT = "{agent} has passed your conversation on; the next free agent will reply here."
-HANDED_BACK_TEXT = "{agent} has handed you back to the shop assistant. Ask me anything!"
-CLOSED_TEXT = (
-    "{agent} has closed this conversation. Thanks for contacting us! You can keep chatting with the shop assistant."
-)
+DELIVERED_EVENT = "delivered"
+# The words of the hand-off's notices are responses of bot/domain.yml, like every other word of the bot.
+JOINED = "utter_handoff_agent_joined"
+RELEASED = "utter_handoff_agent_released"
+HANDED_BACK = "utter_handoff_handed_back"
+CLOSED = "utter_handoff_closed_by_agent"
+WAITING = "utter_handoff_waiting"
+WAITING_AWAY = "utter_handoff_waiting_team_away"
+ANSWER_SUBJECT = "utter_followup_answer_email_subject"
+ANSWER_BODY = "utter_followup_answer_email_body"
+# A queued shopper's line gets the queue position again when it asks something, or when the last
+# reminder is older than this; other lines get a delivery receipt only.
+WAITING_REMINDER_SECONDS = 60.0
+MAIL_SECONDS = 15.0
+
+
+def domain_text(domain: Any, response: str, **values: Any) -> str:
+    """The first variation of a domain response, its ``{placeholders}`` filled like Rasa fills slots."""
+    from rasa.core.nlg.interpolator import interpolate_text
+
+    variations = domain.responses.get(response) or []
+    if not variations or not variations[0].get("text"):
+        raise KeyError(f"bot/domain.yml has no text response {response!r}")
+    return str(interpolate_text(variations[0]["text"], {key: str(value) for key, value in values.items()}))
+
+
+def asks_something(text: str) -> bool:
+    """A question ("how long?", "are you open") rather than more detail for the agent."""
+    lowered = text.lower()
+    return "?" in text or bool(_WAIT_WORDS.search(lowered))
+
+
+_WAIT_WORDS = re.compile(r"\b(how long|wait|waiting|queue|anyone there|anybody there|open|still there|hello\W*$)")
 
 
 _ticket_threads = ThreadPoolExecutor(max_workers=4, thread_name_prefix="shop-handoff")
@@ -88,6 +122,11 @@ class HandoffService:
         # Our own threads: a locked database can never take the event loop's default executor
         # (6 threads on 2 cores) away from Rasa; each stuck call ends by the database's own timeout.
         self._executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="shop-db")
+        self._last_reminder: Dict[int, float] = {}  # ticket id -> monotonic time of the last queue reminder
+
+    def text(self, response: str, **values: Any) -> str:
+        """A response of the running model's domain (:func:`domain_text`)."""
+        return domain_text(self._rasa_agent().domain, response, **values)
 
     # -- database (blocking calls run in our worker threads, each bounded in time) -----
     async def db(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -166,7 +205,37 @@ class HandoffService:
             ],
         )
         await self.to_agents("ticket_message", {"ticket_id": ticket.id, "message": message.as_json()})
+        await self.to_shopper(ticket.sender_id, DELIVERED_EVENT, {"ticket_id": ticket.id, "message_id": message.id})
         return message
+
+    async def estimated_wait_minutes(self, position: int) -> int:
+        """About how long the shopper at ``position`` waits: the queue's median wait per place so far,
+        or ``SHOP_HANDOFF_MINUTES_PER_TICKET`` until agents have taken enough tickets to tell."""
+        typical = await self.db(self.store.typical_wait_seconds)
+        per_place = typical / 60.0 if typical else get_settings().handoff_minutes_per_ticket
+        return max(1, math.ceil(per_place * max(position, 1)))
+
+    async def waiting_reply(self, ticket: TicketInfo, text: str) -> Optional[str]:
+        """What a queued shopper is told about their line: the queue position, the wait, whether the team
+        is on duty; None (a delivery receipt only) for more detail typed right after a reminder."""
+        if ticket.status != TicketStatus.WAITING:
+            return None  # an agent is in the conversation: they answer
+        last = self._last_reminder.get(ticket.id)
+        if last is not None and time.monotonic() - last < WAITING_REMINDER_SECONDS and not asks_something(text):
+            return None
+        self._last_reminder[ticket.id] = time.monotonic()
+        if len(self._last_reminder) > 10_000:  # old tickets' entries
+            self._last_reminder.pop(next(iter(self._last_reminder)))
+        hours = SupportHours.from_settings()
+        now = utcnow()
+        if not hours.is_open(now):
+            return self.text(WAITING_AWAY, back=hours.describe_next_opening(now) or "as soon as they can")
+        position = max(1, await self.db(self.store.queue_position, ticket.id))
+        return self.text(WAITING, position=position, minutes=await self.estimated_wait_minutes(position))
+
+    async def say_system(self, ticket: TicketInfo, text: str) -> None:
+        """A notice from the shop (not the bot, not an agent) into the conversation and the shopper's tabs."""
+        await self._say_to_shopper(ticket, text, agent=None, system=True)
 
     # -- agent -> shopper ------------------------------------------------------------
     async def _say_to_shopper(self, ticket: TicketInfo, text: str, *, agent: Optional[AgentInfo], system: bool) -> None:
@@ -198,14 +267,14 @@ class HandoffService:
         before = await self.db(self.store.get_ticket, ticket_id)
         ticket = await self.db(self.store.take, ticket_id, agent.id)
         if before.status != TicketStatus.ASSIGNED:
-            await self._system_line(ticket, JOINED_TEXT.format(agent=agent.display_name))
+            await self._system_line(ticket, self.text(JOINED, agent_name=agent.display_name))
         await self.to_shopper(ticket.sender_id, HANDOFF_EVENT, await self.handoff_state(ticket))
         await self.queue_changed(ticket)
         return ticket
 
     async def release(self, ticket_id: int, agent: AgentInfo) -> TicketInfo:
         ticket = await self.db(self.store.release, ticket_id, agent.id)
-        await self._system_line(ticket, RELEASED_TEXT.format(agent=agent.display_name))
+        await self._system_line(ticket, self.text(RELEASED, agent_name=agent.display_name))
         await self.to_shopper(ticket.sender_id, HANDOFF_EVENT, await self.handoff_state(ticket))
         await self.queue_changed(ticket)
         return ticket
@@ -213,8 +282,8 @@ class HandoffService:
     async def resolve(self, ticket_id: int, agent: AgentInfo, outcome: str) -> TicketInfo:
         """Hand back to the bot or close; either way the bot listens again, so no shopper is stranded."""
         ticket = await self.db(self.store.resolve, ticket_id, agent.id, outcome)
-        notice = (HANDED_BACK_TEXT if outcome == TicketStatus.HANDED_BACK else CLOSED_TEXT).format(
-            agent=agent.display_name
+        notice = self.text(
+            HANDED_BACK if outcome == TicketStatus.HANDED_BACK else CLOSED, agent_name=agent.display_name
         )
         # The ticket is resolved, so this notice is not a hand-off message: it goes to the tracker only.
         await self.append_events(
@@ -230,5 +299,48 @@ class HandoffService:
         await self.queue_changed(ticket)
         return ticket
 
+    # -- follow-ups: answers to complaints and left messages ---------------------------------
+    async def answer_followup(self, ticket_id: int, agent: AgentInfo, text: object) -> Tuple[MessageInfo, str]:
+        """The agent's answer to a complaint or a left message; returns (message, how it was delivered).
 
-__all__ = ["AGENTS_NAMESPACE", "AGENTS_ROOM", "HandoffService"]
+        Stored first (and the follow-up closed), then appended to the conversation, so the widget shows
+        it when the shopper comes back (or at once, in an open tab), then e-mailed when the follow-up has
+        an address. Delivery is "chat", "chat and e-mail", or why not by e-mail.
+        """
+        ticket, message = await self.db(self.store.answer_followup, ticket_id, agent.id, text)
+        await self.append_events(
+            ticket.sender_id,
+            [BotUttered(message.text, data={}, metadata={"agent": agent.display_name, "followup_ticket": ticket.id})],
+        )
+        await self.to_shopper(
+            ticket.sender_id, BOT_MESSAGE_EVENT, {"text": message.text, "agent": {"name": agent.display_name}}
+        )
+        delivery = await self._mail_answer(ticket, agent, message.text)
+        await self.to_agents("ticket_message", {"ticket_id": ticket.id, "message": message.as_json()})
+        await self.queue_changed(ticket)
+        return message, delivery
+
+    async def _mail_answer(self, ticket: TicketInfo, agent: AgentInfo, text: str) -> str:
+        settings = get_settings()
+        try:
+            server = configured_server()
+        except MailNotConfigured:
+            return "chat (no mail server configured)"
+        address = await self.db(followup_address, ticket)
+        if not address:
+            return "chat (no verified e-mail address)"
+        subject = self.text(ANSWER_SUBJECT, shop=settings.seller_name)
+        # The agent's words go in after the placeholders are filled: braces in them stay as written.
+        body = self.text(ANSWER_BODY, agent_name=agent.display_name, answer="\x00", shop=settings.seller_name)
+        body = body.replace("\x00", text)
+        send = functools.partial(server.send, settings.mail_from, address, subject, body)
+        try:
+            await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(self._executor, send), MAIL_SECONDS)
+        except Exception as error:  # the chat has the answer already; the agent sees that the mail failed
+            logger.error("could not e-mail the answer to ticket %s (%s)", ticket.id, type(error).__name__)
+            return "chat (the e-mail could not be sent)"
+        logger.info("answer to ticket %s e-mailed", ticket.id)
+        return "chat and e-mail"
+
+
+__all__ = ["AGENTS_NAMESPACE", "AGENTS_ROOM", "HandoffService", "domain_text"]

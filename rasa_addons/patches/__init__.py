@@ -11,6 +11,7 @@ module                      what it changes                                     
 ``sqlite_stores``           WAL + one kept connection for Rasa's SQLite stores                17 ms -> 0.8 ms per event
 ``event_delivery``          Rasa ``MessageProcessor.save_tracker`` waits for broker confirms  no event lost on a kill -9
 ``action_fallback``         Rasa ``RemoteAction.run``: time limit, circuit breaker, apology   no silence without actions
+``no_silence``              Rasa ``MessageProcessor._run_prediction_loop``: a reply if none   no message without a reply
 ==========================  ================================================================  ==========================
 
 :func:`install_all` first checks the installed versions against :data:`PINNED`: a patch of another
@@ -24,7 +25,14 @@ from __future__ import annotations
 from importlib.metadata import version
 from typing import Dict, Optional
 
-from rasa_addons.patches import action_fallback, action_validation, event_delivery, sanic_websocket, sqlite_stores
+from rasa_addons.patches import (
+    action_fallback,
+    action_validation,
+    event_delivery,
+    no_silence,
+    sanic_websocket,
+    sqlite_stores,
+)
 from rasa_addons.patches.action_fallback import LocalHandoff
 
 PINNED: Dict[str, str] = {"rasa": "3.6.21", "sanic": "21.12.2"}
@@ -52,6 +60,7 @@ def install_all(local_handoff: Optional[LocalHandoff] = None) -> None:
     sqlite_stores.install()
     event_delivery.install()
     action_fallback.install(local_handoff=local_handoff)
+    no_silence.install()
 
 
 __all__ = ["PINNED", "UnpatchedVersion", "check_versions", "install_all"]

@@ -36,10 +36,14 @@ class TicketStatus:
 
 
 class TicketKind:
-    """A hand-off (the shopper waits for a person in the chat) or a complaint (followed up by the team)."""
+    """A hand-off (the shopper waits for a person in the chat), or a follow-up the team answers later:
+    a complaint, or a message left while the support team was away (``handoff.hours``)."""
 
     HANDOFF = "handoff"
     COMPLAINT = "complaint"
+    MESSAGE = "message"
+
+    FOLLOW_UPS = (COMPLAINT, MESSAGE)
 
 
 class AgentRole:

@@ -6,12 +6,14 @@ the responses are rendered with Rasa's NLG and ``bot/domain.yml`` (``run`` of co
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import shutil
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Tuple
 
 import pytest
+from rasa_sdk.executor import CollectingDispatcher
 
 from actions.account import ActionAccountHelp, ActionDeleteAccount
 from actions.complaints import ActionRecordComplaint
@@ -92,7 +94,7 @@ def test_a_complaint_is_recorded_with_the_words_and_the_bot_keeps_talking(shop_d
     messages, events = run(ActionRecordComplaint(), t, domain)
 
     store = default_store()
-    [ticket] = store.complaints()
+    [ticket] = store.followups()
     assert (ticket.kind, ticket.status, ticket.reason) == ("complaint", "recorded", "complaint")
     assert ticket.sender_id == SENDER and ticket.customer_id == "C0000001"
     assert [(m.author, m.text) for m in store.messages(ticket.id)] == [("shopper", COMPLAINT)]
@@ -115,7 +117,7 @@ def test_a_complaint_is_recorded_with_the_words_and_the_bot_keeps_talking(shop_d
     assert [m.text for m in store.messages(ticket.id)] == [COMPLAINT, "And nobody answered my e-mail about it"]
     handoff, _, _ = create_ticket(SENDER, [])
     assert handoff.kind == "handoff" and handoff.status == "waiting" and handoff.id != ticket.id
-    assert [c.id for c in store.complaints()] == [ticket.id]
+    assert [c.id for c in store.followups()] == [ticket.id]
 
 
 def test_a_complaint_by_button_asks_for_the_words_and_records_the_next_message(
@@ -125,7 +127,7 @@ def test_a_complaint_by_button_asks_for_the_words_and_records_the_next_message(
 
     messages, events = run(ActionRecordComplaint(), tracker("/complaint", "complaint"), domain)
     assert messages == [] and events == [{"event": "followup", "timestamp": None, "name": "complaint_form"}]
-    assert default_store().complaints() == []
+    assert default_store().followups() == []
     assert "in your own words" in " ".join(m["text"] for m in domain["responses"]["utter_ask_complaint_text"])
 
     # complaint_form filled complaint_text with the next message; the order was verified earlier in the chat
@@ -133,7 +135,7 @@ def test_a_complaint_by_button_asks_for_the_words_and_records_the_next_message(
     words = "It came two weeks late and the box was wet"
     t = tracker(words, "inform", slots={**slots, "complaint_text": words})
     messages, events = run(ActionRecordComplaint(), t, domain)
-    [ticket] = default_store().complaints()
+    [ticket] = default_store().followups()
     assert [m.text for m in default_store().messages(ticket.id)] == [words]
     assert ticket.customer_id is None  # a guest
     assert ticket.context["order_number"] == "10000003" and ticket.context["order_verified"] is True
@@ -162,7 +164,7 @@ def test_complaints_count_against_the_clients_ticket_limit(shop_db, tracker, run
     assert complain("script-1", "client-x") == "utter_complaint_recorded_guest"
     assert complain("script-2", "client-x") == "utter_complaint_recorded_guest"
     assert complain("script-3", "client-x") == "utter_complaint_limit"  # SHOP_HANDOFF_CLIENT_LIMIT=2
-    assert {c.sender_id for c in default_store().complaints()} == {"script-1", "script-2"}
+    assert {c.sender_id for c in default_store().followups()} == {"script-1", "script-2"}
     with pytest.raises(TooManyTickets):  # one limit for complaints and hand-offs
         create_ticket("script-4", [], client="client-x")
     assert complain("someone-else", "client-y") == "utter_complaint_recorded_guest"
@@ -320,3 +322,73 @@ def test_the_words_agree_with_the_shops_policies(domain):
         assert "within one business day" in words[name][0]["text"] and "5 business days" in words[name][0]["text"]
     for name in ("utter_account_deletion_guest", "utter_ask_confirm_account_deletion"):
         assert f"within {ERASURE_DAYS} days" in words[name][0]["text"] and "7 years" in words[name][0]["text"]
+
+
+# --------------------------------------------------------------------------- messages left outside opening hours
+
+
+def test_a_guests_left_message_asks_where_to_email_the_answer(shop_db, tracker, run, domain, slots_of):
+    from actions.handoff import ActionLeaveMessage, ValidateLeaveMessageForm
+    from handoff.store import default_store
+
+    form = ValidateLeaveMessageForm()
+    slots = list(domain["forms"]["leave_message_form"]["required_slots"])
+    guest = tracker("My parcel never came", "inform", active_loop="leave_message_form")
+    assert asyncio.run(form.required_slots(slots, CollectingDispatcher(), guest, domain)) == [
+        "left_message",
+        "contact_email",
+    ]
+    # a wrong address is asked again, with an example; "no" keeps the answer to the chat
+    dispatcher = CollectingDispatcher()
+    assert form.validate_contact_email("sam at home", dispatcher, guest, domain) == {"contact_email": None}
+    assert dispatcher.messages[0]["response"] == "utter_contact_email_invalid"
+    no = tracker("no", "deny", active_loop="leave_message_form")
+    assert form.validate_contact_email("no", CollectingDispatcher(), no, domain) == {"contact_email": "none"}
+    assert form.validate_contact_email("it's Sam.Lee@Example.com", CollectingDispatcher(), guest, domain) == {
+        "contact_email": "sam.lee@example.com"
+    }
+
+    t = tracker(
+        "sam.lee@example.com",
+        "inform",
+        slots={"left_message": "My parcel never came", "contact_email": "sam.lee@example.com"},
+        metadata={"client": "client-m"},
+    )
+    messages, events = run(ActionLeaveMessage(), t, domain)
+    [ticket] = default_store().followups()
+    assert (ticket.kind, ticket.status) == ("message", "recorded")
+    assert ticket.context["contact_email"] == "sam.lee@example.com"
+    assert [m.text for m in default_store().messages(ticket.id)] == ["My parcel never came"]
+    assert default_store().active_ticket(SENDER) is None  # nothing waits: the bot keeps talking
+    assert messages[0]["response"] == "utter_message_left_email" and f"#{ticket.id}" in messages[0]["text"]
+    assert slots_of(events) == {"left_message": None, "contact_email": None}
+
+
+def test_a_signed_in_customer_is_not_asked_for_an_address(shop_db, tracker, run, domain):
+    from actions.handoff import ActionLeaveMessage, ValidateLeaveMessageForm
+    from handoff.store import default_store
+
+    slots = list(domain["forms"]["leave_message_form"]["required_slots"])
+    t = tracker("Call me please", "inform", slots={"customer_id": "C0000001"}, metadata=signed(), channel="shop")
+    assert asyncio.run(ValidateLeaveMessageForm().required_slots(slots, CollectingDispatcher(), t, domain)) == [
+        "left_message"
+    ]
+    t = tracker(
+        "Call me please",
+        "inform",
+        slots={"customer_id": "C0000001", "left_message": "Call me please"},
+        metadata=signed(),
+        channel="shop",
+    )
+    messages, _ = run(ActionLeaveMessage(), t, domain)
+    [ticket] = default_store().followups()
+    assert ticket.customer_id == "C0000001" and "contact_email" not in ticket.context
+    assert messages[0]["response"] == "utter_message_left_email"  # the team writes to the customer's address
+
+
+def test_a_message_left_for_the_chat_only_says_so(shop_db, tracker, run, domain):
+    from actions.handoff import ActionLeaveMessage
+
+    t = tracker("no", "deny", slots={"left_message": "Is the shop open on Sunday?", "contact_email": "none"})
+    messages, _ = run(ActionLeaveMessage(), t, domain)
+    assert messages[0]["response"] == "utter_message_left_chat" and "in this chat" in messages[0]["text"]

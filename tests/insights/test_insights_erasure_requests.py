@@ -36,8 +36,8 @@ def _customer_with_data(shop, broker, tmp_path: Path):
     store = tracker_store(tmp_path / "tracker.db")
     save_trackers(store, CHAT, "stranger")
     handoff = HandoffStore.from_url(shop.url)
-    handoff.record_complaint(CHAT, "The boots fell apart", customer_id="C0000042")
-    handoff.record_complaint("stranger", "Slow delivery")
+    handoff.record_followup(CHAT, "The boots fell apart", customer_id="C0000042")
+    handoff.record_followup("stranger", "Slow delivery")
     return store, handoff
 
 
@@ -106,7 +106,7 @@ def test_the_request_made_in_the_chat_is_carried_out_by_the_operator_command(
         subjects = set(session.execute(select(ShopperProfile.subject)).scalars())
     assert subjects == {"stranger"}
     assert set(tracker_rows(store)) == {"stranger"}
-    assert [c.sender_id for c in HandoffStore.from_url(shop.url).complaints()] == ["stranger"]
+    assert [c.sender_id for c in HandoffStore.from_url(shop.url).followups()] == ["stranger"]
     # The request stays as the record, done, with what was erased.
     assert erasure_requests.pending_requests(shop.sessions) == []
     with shop.sessions() as session:

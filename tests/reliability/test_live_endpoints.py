@@ -225,7 +225,9 @@ def _verify(base: str, number: str, email: str) -> str:
 def test_wrong_number_and_wrong_email_get_the_same_answer(base: str) -> None:
     wrong_email = _verify(base, DEMO_ORDER, "someone.else@example.com")
     wrong_number = _verify(base, "19999999", DEMO_EMAIL)
-    assert wrong_email == wrong_number and "couldn't find" in wrong_email
+    # the same words, with the number the shopper typed echoed back: nothing tells which one was wrong
+    assert wrong_email.replace(DEMO_ORDER, "<n>") == wrong_number.replace("19999999", "<n>")
+    assert "couldn't find order" in wrong_email
     assert "delivered" not in wrong_email
 
 
@@ -236,7 +238,8 @@ def test_three_wrong_guesses_end_the_check_and_offer_a_person(base: str) -> None
     for guess in range(3):
         rest(base, sender, str(10000001 + guess))
         answers.append(texts(rest(base, sender, f"guess{guess}@example.com")))
-    assert "try again" in answers[0] and "try again" not in answers[-1]
+    retry = "which e-mail address did you use for it"  # the number stays, the e-mail is asked again
+    assert retry in answers[0].lower() and retry not in answers[-1].lower()
     assert "person" in answers[-1].lower() or "team" in answers[-1].lower(), answers[-1]
 
 

@@ -70,6 +70,11 @@ def no_secret_key(shop: Dict) -> List[str]:
     return []
 
 
+def unreadable_hours(shop: Dict) -> List[str]:
+    shop["env"]["SHOP_SUPPORT_HOURS"] = "weekdays 9 to 5"
+    return []
+
+
 def damage_sqlite(shop: Dict) -> List[str]:
     (shop["var"] / "shop.db").write_bytes(b"this is not SQLite " * 100)
     for suffix in ("-wal", "-shm"):
@@ -127,6 +132,7 @@ CASES = {
         [f"127.0.0.1:{NOTHING_LISTENS}", "database server is running", "SHOP_DATABASE_URL"],
     ),
     "secret key missing": (no_secret_key, ["SHOP_SECRET_KEY must be set", "secrets.token_urlsafe"]),
+    "support hours unreadable": (unreadable_hours, ["SHOP_SUPPORT_HOURS", "weekdays 9 to 5", "Mon-Fri 09:00-18:00"]),
     "sqlite damaged": (damage_sqlite, ["shop.db", "not a database", "shop build"]),
     "sqlite missing": (remove_sqlite, ["shop.db", "missing", "shop build"]),
     "index missing": (remove_index, ["products.faiss", "missing", "shop index --rebuild"]),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import threading
 import time
@@ -124,9 +125,15 @@ def test_console_api_needs_login_csrf_and_the_ticket_holder(live_shop, agent_acc
     handoff = requests.get(f"{base}/history/{sender}", timeout=10).json()["handoff"]
     assert handoff["status"] == "waiting"
     ticket = f"{base}/agent/tickets/{handoff['ticket_id']}"
-    # While queued the bot is silent; a REST client is told why.
-    waiting = post(live_shop, "/webhook", json={"sender": sender, "message": "hello?"}).json()
-    assert waiting == [{"recipient_id": sender, "custom": {"handoff": handoff}}]
+    # While queued the bot is silent: the line goes to the team, and the shopper hears where the queue is.
+    waiting = post(live_shop, "/webhook", json={"sender": sender, "message": "how long will I have to wait?"}).json()
+    assert waiting[-1] == {"recipient_id": sender, "custom": {"handoff": handoff, "delivered": True}}
+    [notice] = waiting[:-1]
+    assert notice["system"] is True and f"number {handoff['position']} in the queue" in notice["text"]
+    assert re.search(r"about \d+ min", notice["text"])
+    # More detail right after: a receipt only, no second reminder
+    detail = post(live_shop, "/webhook", json={"sender": sender, "message": "it is about my parcel"}).json()
+    assert detail == [{"recipient_id": sender, "custom": {"handoff": handoff, "delivered": True}}]
 
     assert requests.get(f"{base}/agent/queue", timeout=10).status_code == 401
     assert requests.post(f"{ticket}/take", timeout=10).status_code == 401
@@ -163,7 +170,7 @@ def test_console_api_needs_login_csrf_and_the_ticket_holder(live_shop, agent_acc
 
     detail = robin.get(ticket, timeout=10).json()
     assert [m["text"] for m in detail["messages"]][-1] == "Hello from the console"
-    assert "hello?" in [m["text"] for m in detail["messages"]]
+    assert "how long will I have to wait?" in [m["text"] for m in detail["messages"]]
     closed = robin.post(f"{ticket}/resolve", json={"outcome": "closed"}, headers=robin_csrf, timeout=10)
     assert closed.json()["ticket"]["status"] == "closed"
 
@@ -171,7 +178,7 @@ def test_console_api_needs_login_csrf_and_the_ticket_holder(live_shop, agent_acc
     again = post(live_shop, "/webhook", json={"sender": sender, "message": "hi"}).json()
     assert any(m.get("text") for m in again)
     texts = [m["text"] for m in requests.get(f"{base}/history/{sender}", timeout=10).json()["messages"]]
-    assert "hello?" in texts and "Hello from the console" in texts
+    assert "how long will I have to wait?" in texts and "Hello from the console" in texts
 
 
 def test_login_throttle_answers_429_after_repeated_failures(live_shop, make_agent) -> None:

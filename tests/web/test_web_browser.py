@@ -8,6 +8,7 @@ README's ``docs/screenshots/widget.png`` and ``console.png``.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -32,7 +33,7 @@ def say(page: Page, text: str) -> None:
     box = page.get_by_label("Message to the shop assistant")
     box.fill(text)
     box.press("Enter")
-    expect(page.locator(".shopchat-msg--user").last).to_have_text(f"You said: {text}")
+    expect(page.locator(".shopchat-msg--user .shopchat-bubble").last).to_have_text(f"You said: {text}")
 
 
 def bot_count(page: Page) -> int:
@@ -92,6 +93,12 @@ def test_shopper_path_search_handoff_reload_and_back_to_the_bot(
     session_id = page.evaluate("window.ShopChat.instance.sessionId")
     bots_before = bot_count(page)
     say(page, "My order of running shoes is late, can someone check?")
+    # Queued: the line reaches the team (a receipt under it) and the shopper hears the place and the wait.
+    expect(page.locator(".shopchat-msg--user").last.locator(".shopchat-receipt")).to_have_text(
+        "Delivered to our team", timeout=LIVE_TIMEOUT
+    )
+    expect(page.locator(".shopchat-msg--system").last).to_contain_text(re.compile(r"number \d+ in the queue"))
+    expect(page.locator(".shopchat-msg--system").last).to_contain_text(re.compile(r"about \d+ min"))
 
     # 3. The agent, in a second browser context, sees it live, takes it and answers.
     agent_context = browser.new_context(viewport={"width": 1280, "height": 860})
@@ -129,6 +136,7 @@ def test_shopper_path_search_handoff_reload_and_back_to_the_bot(
     assert page.evaluate("window.ShopChat.instance.sessionId") == session_id
     say(page, "Thanks! It is order 10000001")
     expect(console.locator("#thread")).to_contain_text("It is order 10000001", timeout=LIVE_TIMEOUT)
+    expect(page.locator(".shopchat-msg--user").last.locator(".shopchat-receipt")).to_be_visible()
     assert bot_count(page) == bots_before  # the bot stayed silent while the agent had the conversation
     page.screenshot(path=str(artifacts / "widget-agent.png"))
     console.screenshot(path=str(artifacts / "console.png"))

@@ -66,7 +66,7 @@ def test_agents_see_complaints_with_the_words_and_mark_them_dealt_with(web_setti
 
             queue = await _json(await client.get(f"{base}/agent/queue"))
             assert [t["id"] for t in queue["tickets"]] == [handoff.id]  # the hand-off queue only
-            [listed] = queue["complaints"]
+            [listed] = queue["followups"]
             assert (listed["id"], listed["kind"], listed["status"]) == (complaint.id, "complaint", "recorded")
             assert listed["summary"].splitlines() == [
                 f"Complaint: “{WORDS}”",
@@ -78,27 +78,21 @@ def test_agents_see_complaints_with_the_words_and_mark_them_dealt_with(web_setti
             assert [m["text"] for m in detail["ticket"]["transcript"]] == ["hi", "Hi! How can I help?", WORDS]
             assert detail["ticket"]["customer_id"] == "C0000001"
 
-            # Not a live chat: it cannot be taken, and nothing may be written to the shopper from it.
+            # Not a live chat: it cannot be taken (answering it is tests/web/test_web_followups.py's).
             taken = await client.post(f"{base}/agent/tickets/{complaint.id}/take", headers=csrf)
             assert taken.status == 409
-            reply = await client.post(
-                f"{base}/agent/tickets/{complaint.id}/messages", headers=csrf, json={"text": "Hello"}
-            )
-            assert reply.status == 409
 
-            refused = await client.post(f"{base}/agent/tickets/{complaint.id}/close_complaint")
+            refused = await client.post(f"{base}/agent/tickets/{complaint.id}/close_followup")
             assert refused.status == 403  # CSRF header missing
-            closed = await _json(
-                await client.post(f"{base}/agent/tickets/{complaint.id}/close_complaint", headers=csrf)
-            )
+            closed = await _json(await client.post(f"{base}/agent/tickets/{complaint.id}/close_followup", headers=csrf))
             assert closed["ticket"]["status"] == "closed" and closed["ticket"]["agent_name"] == "Robin"
-            again = await client.post(f"{base}/agent/tickets/{complaint.id}/close_complaint", headers=csrf)
+            again = await client.post(f"{base}/agent/tickets/{complaint.id}/close_followup", headers=csrf)
             assert again.status == 409
-            not_a_complaint = await client.post(f"{base}/agent/tickets/{handoff.id}/close_complaint", headers=csrf)
+            not_a_complaint = await client.post(f"{base}/agent/tickets/{handoff.id}/close_followup", headers=csrf)
             assert not_a_complaint.status == 409
 
             queue = await _json(await client.get(f"{base}/agent/queue"))
-            assert queue["complaints"] == []
+            assert queue["followups"] == []
             assert complaint.id in [t["id"] for t in queue["resolved"]]
 
     serve_app(app, lambda root: scenario(root + "/webhooks/shop"))

@@ -86,3 +86,40 @@ def test_database_down_means_an_apology_and_no_pause(web_settings, monkeypatch, 
 def test_the_dialogues_handoff_reason_is_kept(web_settings) -> None:
     _run(_tracker("conversation-handoff-5", {"handoff_reason": "repeated_failure"}))
     assert default_store().active_ticket("conversation-handoff-5").reason == "repeated_failure"
+
+
+def _closed_hours(monkeypatch, hours: str) -> None:
+    from core.settings import get_settings
+
+    monkeypatch.setenv("SHOP_SUPPORT_HOURS", hours)
+    monkeypatch.setenv("SHOP_SUPPORT_TIMEZONE", "UTC")
+    get_settings.cache_clear()
+
+
+def test_outside_opening_hours_no_ticket_waits_and_a_message_is_offered(web_settings, monkeypatch) -> None:
+    import datetime as dt
+
+    from core.clock import utcnow
+    from handoff.hours import DAYS
+
+    day_after_tomorrow = DAYS[(utcnow().weekday() + 2) % 7].title()
+    _closed_hours(monkeypatch, f"{day_after_tomorrow} 09:00-17:00")
+    messages, events = _run(_tracker("conversation-closed-1"))
+
+    assert default_store().active_ticket("conversation-closed-1") is None  # nobody would answer it
+    assert {"event": "pause", "timestamp": None} not in events
+    assert events[-1] == {"event": "followup", "timestamp": None, "name": "leave_message_form"}
+    [said] = messages
+    opening = (utcnow() + dt.timedelta(days=2)).strftime("%A")
+    assert said["response"] == "utter_handoff_team_away"
+    assert said["back"] == f"on {opening} {(utcnow() + dt.timedelta(days=2)).day} " + (
+        utcnow() + dt.timedelta(days=2)
+    ).strftime("%B at 09:00 (UTC)")
+    assert said["hours"] == f"{day_after_tomorrow} 09:00-17:00"
+
+
+def test_a_team_that_never_chats_live_still_takes_messages(web_settings, monkeypatch) -> None:
+    _closed_hours(monkeypatch, "never")
+    messages, events = _run(_tracker("conversation-closed-2"))
+    assert messages[0]["response"] == "utter_handoff_no_live_support"
+    assert events[-1]["name"] == "leave_message_form"

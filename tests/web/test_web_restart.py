@@ -49,8 +49,10 @@ def test_handoff_survives_a_killed_rasa_server(request, live_shop, agent_account
     texts = [m["text"] for m in history["messages"]]
     assert "Before the crash" in texts and "Did you get my message?" in texts
     assert history["handoff"]["status"] == "assigned"
-    # Still with the agent: the bot stays silent, the agent's session cookie still works.
-    assert shopper("Are you still there?") == [{"recipient_id": sender, "custom": {"handoff": history["handoff"]}}]
+    # Still with the agent: the bot stays silent (a receipt only), the agent's session cookie still works.
+    assert shopper("Are you still there?") == [
+        {"recipient_id": sender, "custom": {"handoff": history["handoff"], "delivered": True}}
+    ]
     assert (
         agent.post(f"{ticket}/messages", json={"text": "After the crash"}, headers=csrf, timeout=10).status_code == 201
     )

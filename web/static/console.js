@@ -1,12 +1,14 @@
 /* Agent console: login, the live queue, one conversation at a time, take/release/resolve, replies,
-   and the complaints the bot recorded (the shopper keeps talking to the bot; an agent follows up
+   and the follow-ups the bot recorded: complaints and messages left outside opening hours (the
+   shopper keeps talking to the bot; an agent answers, in the chat and by e-mail, or follows up
    and marks them dealt with). State changes go through the JSON API with the session's CSRF token;
    the /agents socket.io namespace only pushes news (queue_changed, ticket_message, shopper_typing).
    Complaints are recorded by the action server, which cannot push: the lists are also reloaded
    every COMPLAINT_POLL_MS. */
 (function () {
   "use strict";
-  var state = { me: null, csrf: null, tickets: [], complaints: [], selected: null, detail: null, socket: null, unread: {} };
+  var followupKinds = { complaint: "complaint", message: "message" };
+  var state = { me: null, csrf: null, tickets: [], followups: [], selected: null, detail: null, socket: null, unread: {} };
   var COMPLAINT_POLL_MS = 15000;
   var $ = function (id) { return document.getElementById(id); };
 
@@ -131,7 +133,7 @@
   function refreshQueue() {
     return api("GET", "agent/queue").then(function (data) {
       state.tickets = data.tickets;
-      state.complaints = data.complaints || [];
+      state.followups = data.followups || [];
       state.resolved = data.resolved;
       renderQueue();
     }).catch(function () {});
@@ -158,7 +160,7 @@
     first.appendChild(node("strong", {}, "#" + ticket.id + (ticket.customer_id ? " · " + ticket.customer_id : "")));
     first.appendChild(node("span", { class: "status " + ticket.status },
       ticket.status === "assigned" ? "with " + ticket.agent_name :
-      ticket.kind === "complaint" ? (ticket.status === "recorded" ? "complaint" : "complaint " + ticket.status) :
+      followupKinds[ticket.kind] ? (ticket.status === "recorded" ? followupKinds[ticket.kind] : followupKinds[ticket.kind] + " " + ticket.status) :
       ticket.status.replace("_", " ")));
     button.appendChild(first);
     var second = node("span", { class: "row" });
@@ -174,16 +176,16 @@
   }
 
   function renderQueue() {
-    var list = $("queue-list"), complaints = $("complaint-list"), resolved = $("resolved-list");
+    var list = $("queue-list"), followups = $("followup-list"), resolved = $("resolved-list");
     list.textContent = "";
-    complaints.textContent = "";
+    followups.textContent = "";
     resolved.textContent = "";
     $("queue-count").textContent = String(state.tickets.length);
     if (!state.tickets.length) list.appendChild(node("li", { class: "muted small" }, "Nobody is waiting."));
     state.tickets.forEach(function (t) { var li = node("li"); li.appendChild(queueButton(t)); list.appendChild(li); });
-    $("complaints-count").textContent = String(state.complaints.length);
-    if (!state.complaints.length) complaints.appendChild(node("li", { class: "muted small" }, "No complaints to follow up."));
-    state.complaints.forEach(function (t) { var li = node("li"); li.appendChild(queueButton(t)); complaints.appendChild(li); });
+    $("followups-count").textContent = String(state.followups.length);
+    if (!state.followups.length) followups.appendChild(node("li", { class: "muted small" }, "No complaints or messages to answer."));
+    state.followups.forEach(function (t) { var li = node("li"); li.appendChild(queueButton(t)); followups.appendChild(li); });
     (state.resolved || []).forEach(function (t) { var li = node("li"); li.appendChild(queueButton(t)); resolved.appendChild(li); });
   }
 
@@ -223,7 +225,7 @@
 
   function renderTicket(data) {
     var t = data.ticket, mine = state.me && t.agent_id === state.me.id, open = t.status === "waiting" || t.status === "assigned";
-    var complaint = t.kind === "complaint";
+    var followup = followupKinds[t.kind], recorded = t.status === "recorded";
     $("empty").hidden = true;
     $("ticket").hidden = false;
     $("action-error").textContent = "";
@@ -231,20 +233,21 @@
     $("ticket-status").textContent =
       t.status === "waiting" ? "Waiting since " + new Date(t.created_at).toLocaleTimeString() + " — take it to reply" :
       t.status === "assigned" ? (mine ? "You are talking to this shopper" : "Taken by " + t.agent_name) :
-      t.status === "recorded" ? "Complaint recorded " + new Date(t.created_at).toLocaleString() + " — the shopper is still with the bot; follow up, then mark it dealt with" :
+      recorded ? (t.kind === "message" ? "Message left " : "Complaint recorded ") + new Date(t.created_at).toLocaleString() + " — the shopper is still with the bot; answer here (chat and e-mail) or follow up and mark it dealt with" :
       t.status === "handed_back" ? "Handed back to the bot" :
-      complaint ? "Complaint dealt with" + (t.agent_name ? " by " + t.agent_name : "") : "Closed";
-    ["take", "release", "hand-back", "close"].forEach(function (id) { $(id).hidden = complaint; });
-    $("close-complaint").hidden = !complaint;
-    $("close-complaint").disabled = t.status !== "recorded";
-    $("reply-form").hidden = complaint;
+      followup ? followup.charAt(0).toUpperCase() + followup.slice(1) + " dealt with" + (t.agent_name ? " by " + t.agent_name : "") : "Closed";
+    ["take", "release", "hand-back", "close"].forEach(function (id) { $(id).hidden = !!followup; });
+    $("close-followup").hidden = !followup;
+    $("close-followup").disabled = !recorded;
+    $("reply-form").hidden = !!followup && !recorded;
     $("take").disabled = !(t.status === "waiting");
     $("release").disabled = !(open && mine);
     $("hand-back").disabled = !(open && mine);
     $("close").disabled = !(open && mine);
-    $("reply").disabled = !(open && mine);
-    $("send").disabled = !(open && mine);
-    $("canned").disabled = !(open && mine);
+    var canWrite = (open && mine) || (!!followup && recorded);
+    $("reply").disabled = !canWrite;
+    $("send").disabled = !canWrite;
+    $("canned").disabled = !canWrite;
 
     var thread = $("thread");
     thread.textContent = "";
@@ -259,7 +262,8 @@
       if (m.frustration && m.frustration.score > 0) li.appendChild(frustrationBadge(m.frustration, false));
       thread.appendChild(li);
     });
-    thread.appendChild(node("li", { class: "divider" }, complaint ? "Complaint (the shopper's words)" : "Handed over to a person"));
+    thread.appendChild(node("li", { class: "divider" },
+      t.kind === "complaint" ? "Complaint (the shopper's words)" : t.kind === "message" ? "Message left for the team" : "Handed over to a person"));
     data.messages.forEach(appendMessage);
 
     $("summary").textContent = t.summary || "—";
@@ -313,7 +317,7 @@
   $("release").addEventListener("click", function () { act("release"); });
   $("hand-back").addEventListener("click", function () { act("resolve", { outcome: "handed_back" }); });
   $("close").addEventListener("click", function () { act("resolve", { outcome: "closed" }); });
-  $("close-complaint").addEventListener("click", function () { act("close_complaint"); });
+  $("close-followup").addEventListener("click", function () { act("close_followup"); });
   $("canned").addEventListener("change", function (event) {
     if (!event.target.value) return;
     $("reply").value = event.target.value;
@@ -344,6 +348,11 @@
         if (state.detail && !state.detail.messages.some(function (m) { return m.id === data.message.id; })) {
           state.detail.messages.push(data.message);
           appendMessage(data.message);
+        }
+        if (data.delivered_by) {  // a follow-up's answer: say where it went, then show it closed
+          $("action-error").textContent = "";
+          $("ticket-status").textContent = "Answer sent by " + data.delivered_by + ".";
+          refreshQueue();
         }
       })
       .catch(function (e) { $("action-error").textContent = e.message; })

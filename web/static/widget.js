@@ -229,8 +229,17 @@
     }
     if (payload.image) this.renderImage(payload.image, history);
     if (payload.custom && payload.custom.handoff) this.setHandoff(payload.custom.handoff);
+    if (payload.custom && payload.custom.delivered) this.markDelivered();
     this.setQuickReplies(payload.quick_replies || payload.buttons || []);
     if (!history) self.setTyping(false);
+  };
+
+  /* The support team has the shopper's latest line (queued or with an agent): a receipt under it. */
+  ShopChatWidget.prototype.markDelivered = function () {
+    var lines = this.log.querySelectorAll(".shopchat-msg--user");
+    var last = lines[lines.length - 1];
+    if (!last || last.querySelector(".shopchat-receipt")) return;
+    last.appendChild(el("span", { class: "shopchat-receipt", text: "Delivered to our team" }));
   };
 
   ShopChatWidget.prototype.renderImage = function (src, history) {
@@ -436,6 +445,7 @@
       socket.on("user_echo", function (payload) { if (payload && payload.text) self.addMessage("user", payload.text); });
       socket.on("typing", function (data) { self.setTyping(!!(data && data.on), data && data.who, data && data.name); });
       socket.on("handoff", function (state) { self.setHandoff(state); });
+      socket.on("delivered", function () { self.markDelivered(); });
       socket.on("shop_error", function (data) {
         self.setTyping(false);
         self.addMessage("system", (data && data.error) || "Something went wrong.", { error: true });

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from typing import Any, Dict, Iterable, Mapping, Optional
+from typing import Any, Dict, Iterable, List, Mapping, Optional
 
 DEFAULT_PRODUCT_URL = "/webhooks/shop/demo?product={id}"
-DEFAULT_TITLES = {"view": "View", "add_to_cart": "Add to cart"}
+DEFAULT_TITLES = {"view": "View", "add_to_cart": "Add to cart", "out_of_stock": "out of stock"}
 
 
 def _get(product: Any, key: str, default: Any = None) -> Any:
@@ -45,9 +45,26 @@ def product_element(
     rating: Optional[float] = _get(product, "rating")
     url = _get(product, "url") or url_template.format(id=product_id)
     price_text = _price_text(price, currency)
+    in_stock = _get(product, "in_stock", True) is not False  # unknown (a plain dict): assume it can be bought
     subtitle = _get(product, "subtitle") or " · ".join(
-        part for part in (price_text, f"★ {rating:.1f}" if rating is not None else "") if part
+        part
+        for part in (
+            price_text,
+            f"★ {rating:.1f}" if rating is not None else "",
+            "" if in_stock else titles["out_of_stock"],
+        )
+        if part
     )
+    buttons: List[Dict[str, Any]] = [{"type": "web_url", "title": titles["view"], "url": url}]
+    if in_stock:  # nothing to add to a cart while it is out of stock
+        buttons.append(
+            {
+                "type": "postback",
+                "title": titles["add_to_cart"],
+                "action": "add_to_cart",
+                "payload": "/add_to_cart" + json.dumps({"product_id": product_id}),
+            }
+        )
     return {
         "title": title,
         "subtitle": subtitle,
@@ -59,16 +76,9 @@ def product_element(
             "currency": currency,
             "rating": float(rating) if rating is not None else None,
             "url": url,
+            "in_stock": in_stock,
         },
-        "buttons": [
-            {"type": "web_url", "title": titles["view"], "url": url},
-            {
-                "type": "postback",
-                "title": titles["add_to_cart"],
-                "action": "add_to_cart",
-                "payload": "/add_to_cart" + json.dumps({"product_id": product_id}),
-            },
-        ],
+        "buttons": buttons,
     }
 
 

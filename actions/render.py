@@ -64,7 +64,11 @@ def product_attachment(domain: DomainDict, products: Iterable[Any]) -> Dict[str,
     from actions.cards import product_carousel
 
     products = list(products)
-    titles = {"view": label(domain, "utter_label_view"), "add_to_cart": label(domain, "utter_label_add_to_cart")}
+    titles = {
+        "view": label(domain, "utter_label_view"),
+        "add_to_cart": label(domain, "utter_label_add_to_cart"),
+        "out_of_stock": label(domain, "utter_label_out_of_stock"),
+    }
     attachment = product_carousel([p.to_dict() if hasattr(p, "to_dict") else p for p in products], titles=titles)
     details = label(domain, "utter_label_details")
     for element, product in zip(attachment["payload"]["elements"], products):

@@ -303,19 +303,28 @@ class ActionDefaultFallback(Action):
         return "action_default_fallback"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        # A question the shop's texts answer (a policy follow-up) gets that answer instead of "didn't get
+        # that", or instead of a person after repeated misunderstandings.
+        answered = await answer_from_policies(dispatcher, tracker)
+        if answered is not None:
+            return answered
         gave_up = latest_intent(tracker) == "nlu_fallback"
         if gave_up:
             dispatcher.utter_message(response="utter_fallback_handoff")
             return [SlotSet("handoff_reason", "repeated_failure"), FollowupAction("action_handoff_to_human")]
-        # A question the shop's texts answer (a policy follow-up) gets that answer instead of "didn't get that".
-        # Imported here: actions.policies builds on this module.
-        from actions.policies import policy_follow_up, say_passage
-
-        passage = await asyncio.to_thread(policy_follow_up, tracker)
-        if passage is not None:
-            return say_passage(dispatcher, passage)
         dispatcher.utter_message(response="utter_default")
         return [UserUtteranceReverted()]
+
+
+async def answer_from_policies(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:
+    """The shop's passage for a message the classifier could not place, said; None when none fits.
+
+    Imported when called: actions.policies builds on this module.
+    """
+    from actions.policies import policy_follow_up, say_passage
+
+    passage = await asyncio.to_thread(policy_follow_up, tracker)
+    return say_passage(dispatcher, passage) if passage is not None else None
 
 
 INTENT_LABEL = "utter_label_intent_"  # + intent name: how the shopper would say it ("check where your order is")
@@ -333,6 +342,9 @@ class ActionDefaultAskAffirmation(Action):
         return "action_default_ask_affirmation"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        answered = await answer_from_policies(dispatcher, tracker)  # the shop's texts answer it: no guessing
+        if answered is not None:
+            return answered
         labelled = domain_responses(domain)
         guesses = [
             (str(r["name"]), float(r.get("confidence") or 0.0))

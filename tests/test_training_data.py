@@ -66,3 +66,25 @@ def test_the_bitext_data_is_what_the_importer_writes(tmp_path: Path) -> None:
     out = tmp_path / "bitext.yml"
     assert main(["--out", str(out)]) == 0
     assert out.read_text() == (NLU_DIR / "bitext.yml").read_text()
+
+
+@pytest.mark.parametrize(
+    ("text", "price_min", "price_max"),
+    [
+        ("tent for 2 ppl, not more than 150 euros", [], ["150"]),
+        ("no more than 60 please", [], ["60"]),
+        ("nothing more than 30", [], ["30"]),
+        ("something more than 40 euros", ["40"], []),
+        ("between 20 and 50", ["20"], ["50"]),
+        ("under €99", [], ["€99"]),
+    ],
+)
+def test_the_price_regexes_read_a_budget_the_way_it_is_meant(text: str, price_min: list, price_max: list) -> None:
+    """A "not more than 150" budget is an upper limit only (it once also set "more than 150" as the minimum)."""
+    blocks = yaml.safe_load((PROJECT_ROOT / "bot" / "data" / "nlu" / "regexes.yml").read_text())["nlu"]
+    patterns = {b["regex"]: [line[2:] for line in b["examples"].splitlines() if line.strip()] for b in blocks}
+
+    def found(entity: str) -> list:
+        return [m.group(0) for pattern in patterns[entity] for m in re.finditer(pattern, text)]
+
+    assert (found("price_min"), found("price_max")) == (price_min, price_max)

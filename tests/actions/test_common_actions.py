@@ -176,3 +176,28 @@ def test_there_are_at_least_sixty_test_stories_with_real_text():
     for story in stories:
         users = [s for s in story["steps"] if "user" in s]
         assert users and all("intent" in s for s in users), story["story"]
+
+
+def test_a_question_the_classifier_could_not_place_gets_the_shops_own_answer(kb, tracker, run, domain, slots_of):
+    """Before "didn't get that", "did you mean" or "which product?", the shop's policy texts are asked."""
+    from actions.products import ActionProductQuestion
+
+    follow_up = tracker(
+        "and the tags have to still be on when i send it back?", "nlu_fallback", slots={"policy_topic": "returns/x"}
+    )
+    messages, events = run(ActionDefaultAskAffirmation(), follow_up, domain)
+    assert messages[0]["response"] == "utter_policy_answer" and "return" in messages[0]["text"].lower()
+    assert slots_of(events)["policy_topic"].startswith("returns/")
+    messages, _ = run(ActionDefaultFallback(), follow_up, domain)
+    assert messages[0]["response"] == "utter_policy_answer"
+
+    # no product in the conversation: a policy question is answered, not met with "which product?"
+    question = tracker("how long does delivery to spain take", "product_question")
+    messages, _ = run(ActionProductQuestion(), question, domain)
+    assert messages[0]["response"] == "utter_policy_answer" and "business days" in messages[0]["text"]
+
+    # chatter the texts do not answer still gets the usual words
+    messages, _ = run(ActionDefaultFallback(), tracker("awkward, ok then bye", "greet"), domain)
+    assert messages[0]["response"] == "utter_default"
+    messages, _ = run(ActionProductQuestion(), tracker("is it nice", "product_question"), domain)
+    assert messages[0]["response"] != "utter_policy_answer"

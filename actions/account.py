@@ -17,7 +17,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import ShopAction, latest_intent, shop_url, signed_in_customer
+from actions.common import ShopAction, answers_question_of, latest_intent, shop_url, signed_in_customer
 from core.log_masking import conversation_ref
 
 logger = logging.getLogger(__name__)
@@ -33,17 +33,6 @@ HELP_RESPONSES = {
     "switch_account": "utter_account_help_switch_account",
     "set_up_address": "utter_account_help_set_up_address",
 }
-
-
-def answers_our_question(tracker: Tracker) -> bool:
-    """True when the bot's last action before the shopper's latest message was ``action_delete_account``."""
-    events = list(tracker.events)
-    users = [n for n, e in enumerate(events) if e.get("event") == "user"]
-    if not users:
-        return False
-    before = [e.get("name") for e in events[: users[-1]] if e.get("event") == "action"]
-    asked = [name for name in before if name != "action_listen"]
-    return bool(asked) and asked[-1] == "action_delete_account"
 
 
 def nice_day(value: Any) -> str:
@@ -64,7 +53,7 @@ class ActionDeleteAccount(ShopAction):
         if customer_id is None:
             dispatcher.utter_message(response="utter_account_deletion_guest", shop_url=shop_url())
             return reset
-        confirming = bool(tracker.get_slot(PENDING_SLOT)) and answers_our_question(tracker)
+        confirming = bool(tracker.get_slot(PENDING_SLOT)) and answers_question_of(tracker, "action_delete_account")
         intent = latest_intent(tracker)
         if confirming and intent == "deny":
             dispatcher.utter_message(response="utter_account_deletion_kept")

@@ -75,6 +75,18 @@ def shop_url() -> str:
     return get_settings().storefront_url.rstrip("/")
 
 
+def answers_question_of(tracker: Tracker, action: str) -> bool:
+    """True when the bot's last action before the shopper's latest message was ``action``: the "yes" or "no"
+    answers the question that action asked (a confirmation), not another one or one from before a digression."""
+    events = list(tracker.events)
+    users = [n for n, e in enumerate(events) if e.get("event") == "user"]
+    if not users:
+        return False
+    before = [e.get("name") for e in events[: users[-1]] if e.get("event") == "action"]
+    asked = [name for name in before if name != "action_listen"]
+    return bool(asked) and asked[-1] == action
+
+
 def signed_in_customer(tracker: Tracker) -> Optional[str]:
     """The ``customer_id`` slot when this very message proves it; None for a guest, an unproven
     claim, or a shopper who has signed out since the slot was filled."""

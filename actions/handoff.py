@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ConversationPaused, EventType, FollowupAction, SlotSet
@@ -21,9 +21,8 @@ from rasa_sdk.types import DomainDict
 from actions.common import ShopAction, ShopFormValidation, latest_intent, signed_in_customer
 from actions.orders import has_proof
 from actions.typed_details import find_email
-from core.clock import utcnow
 from core.log_masking import conversation_ref
-from handoff.hours import SupportHours
+from handoff.hours import team_is_away
 from handoff.store import MAX_MESSAGE_CHARS
 from handoff.tickets import TooManyTickets, client_of_events, create_ticket, leave_message
 
@@ -33,15 +32,6 @@ MESSAGE_SLOT = "left_message"
 EMAIL_SLOT = "contact_email"
 NO_EMAIL = "none"  # the shopper wants the answer in the chat only
 DECLINES = frozenset({"deny", "stop"})
-
-
-def team_is_away(hours: Optional[SupportHours] = None) -> Optional[Dict[str, str]]:
-    """None while agents are on duty; else the words' values: when they are back, the weekly hours."""
-    hours = hours or SupportHours.from_settings()
-    now = utcnow()
-    if hours.is_open(now):
-        return None
-    return {"back": hours.describe_next_opening(now), "hours": hours.describe_week()}
 
 
 class ActionHandoffToHuman(Action):

@@ -27,6 +27,7 @@ from actions.addresses import parse_address
 from actions.common import (
     ShopAction,
     ShopFormValidation,
+    answers_question_of,
     entity_values,
     first_entity,
     label,
@@ -270,9 +271,9 @@ class ValidateOrderForm(ShopFormValidation):
 
     @staticmethod
     def _failed(
-        dispatcher: CollectingDispatcher, tracker: Tracker, response: str = NOT_FOUND, keep_number: Optional[str] = None
+        dispatcher: CollectingDispatcher, tracker: Tracker, keep_number: Optional[str] = None
     ) -> Dict[Text, Any]:
-        """A miss: ``response`` (no values: nothing about what was tried), its "try again" form while tries are left.
+        """A miss: ``NOT_FOUND`` (no values: nothing about what was tried), its "try again" form while tries are left.
 
         With ``keep_number`` (the e-mail was the detail just given) the number the shopper typed stays
         and only the e-mail is asked again, saying a wrong number can simply be typed again: the
@@ -286,7 +287,7 @@ class ValidateOrderForm(ShopFormValidation):
             conversation_ref(tracker.sender_id),
         )
         if failures >= MAX_VERIFICATION_FAILURES:
-            dispatcher.utter_message(response=response)
+            dispatcher.utter_message(response=NOT_FOUND)
         elif keep_number:
             dispatcher.utter_message(response=TRY_EMAIL_AGAIN, typed_number=keep_number)
             return {"order_number": keep_number, "email": None, "verification_failures": failures, "order_proof": None}
@@ -615,19 +616,6 @@ class ValidateAddressForm(ShopFormValidation):
         return {"new_address": address}
 
 
-def confirmed_just_now(tracker: Tracker, question: str) -> bool:
-    """A "yes" to ``question`` itself: the bot's last words before this message asked it."""
-    seen_user = False
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            if seen_user:
-                return False
-            seen_user = True
-        elif seen_user and event.get("event") == "bot":
-            return (event.get("metadata") or {}).get("utter_action") == question
-    return False
-
-
 class ActionChangeAddress(ShopAction):
     """Shows the order, the old and the new address and asks; changes only on a "yes" to that question.
 
@@ -658,7 +646,7 @@ class ActionChangeAddress(ShopAction):
                 **order_values(order, domain),
             )
             return [SlotSet(PENDING_ADDRESS, True)]
-        if latest_intent(tracker) != "affirm" or not confirmed_just_now(tracker, CONFIRM_ADDRESS):
+        if latest_intent(tracker) != "affirm" or not answers_question_of(tracker, self.name()):
             dispatcher.utter_message(response="utter_address_kept", order_number=number)
             return done
         result = shop_orders().change_delivery_address(number, address, **proof(tracker))
@@ -680,9 +668,7 @@ class ActionChangeAddress(ShopAction):
 
 def address_line(address: Dict[str, Any]) -> str:
     """ "Keizersgracht 100, 1015 CV Amsterdam, the Netherlands": what a shopper checks before saying yes."""
-    street = ", ".join(part for part in (address.get("line1"), address.get("line2")) if part)
-    country = country_name(str(address.get("country") or ""))
-    return f"{street}, {address.get('postcode')} {address.get('city')}, {country}"
+    return address_text({**address, "name": None, "country": country_name(str(address.get("country") or ""))})
 
 
 # --------------------------------------------------------------------------- missing / damaged items

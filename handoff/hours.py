@@ -12,9 +12,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import FrozenSet, List, Optional, Sequence, Tuple
+from typing import Dict, FrozenSet, List, Optional, Sequence, Tuple
 from zoneinfo import ZoneInfo
 
+from core.clock import utcnow
 from core.settings import Settings, get_settings
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -159,4 +160,14 @@ class SupportHours:
         return ", ".join(parts)
 
 
-__all__ = ["InvalidHours", "SupportHours", "parse_holidays", "parse_spans"]
+def team_is_away(hours: Optional[SupportHours] = None) -> Optional[Dict[str, str]]:
+    """None while agents are on duty (``SHOP_SUPPORT_*``); else the words' values: ``back`` (when they are
+    back, "" for a team that never chats live) and ``hours`` (the weekly hours)."""
+    hours = hours or SupportHours.from_settings()
+    now = utcnow()
+    if hours.is_open(now):
+        return None
+    return {"back": hours.describe_next_opening(now), "hours": hours.describe_week()}
+
+
+__all__ = ["InvalidHours", "SupportHours", "parse_holidays", "parse_spans", "team_is_away"]

@@ -29,6 +29,8 @@ from shopdb.db import create_db_engine, session_factory, session_scope
 from shopdb.models import Agent, AgentRole, Author, HandoffMessage, HandoffTicket, TicketKind, TicketStatus
 
 MAX_MESSAGE_CHARS = 4000
+# A complaint or left message that no agent has answered or closed yet.
+_UNANSWERED_FOLLOWUP = HandoffTicket.kind.in_(TicketKind.FOLLOW_UPS) & (HandoffTicket.status == TicketStatus.RECORDED)
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
@@ -370,20 +372,26 @@ class HandoffStore:
 
     def _transition(self, ticket_id: int, condition, **values: Any) -> TicketInfo:
         with self.session() as session:
-            result = session.execute(
-                update(HandoffTicket)
-                .where(HandoffTicket.id == ticket_id, condition)
-                .values(updated_at=utcnow(), **values)
-                .execution_options(synchronize_session=False)
-            )
-            ticket = session.get(HandoffTicket, ticket_id)
-            if ticket is None:
-                raise TicketNotFound(f"no ticket {ticket_id}")
-            if result.rowcount != 1:
-                holder = f" (held by {ticket.agent.display_name})" if ticket.agent else ""
-                raise TicketConflict(f"ticket {ticket_id} is {ticket.status}{holder}")
-            session.refresh(ticket)
-            return _ticket_info(ticket)
+            return _ticket_info(self._transition_in(session, ticket_id, condition, **values))
+
+    @staticmethod
+    def _transition_in(session: Session, ticket_id: int, condition, **values: Any) -> HandoffTicket:
+        """A conditional UPDATE in ``session``: the ticket moves only from the state ``condition`` names, so
+        of two agents acting at once one wins and the other gets :class:`TicketConflict`."""
+        result = session.execute(
+            update(HandoffTicket)
+            .where(HandoffTicket.id == ticket_id, condition)
+            .values(updated_at=utcnow(), **values)
+            .execution_options(synchronize_session=False)
+        )
+        ticket = session.get(HandoffTicket, ticket_id)
+        if ticket is None:
+            raise TicketNotFound(f"no ticket {ticket_id}")
+        if result.rowcount != 1:
+            holder = f" (held by {ticket.agent.display_name})" if ticket.agent else ""
+            raise TicketConflict(f"ticket {ticket_id} is {ticket.status}{holder}")
+        session.refresh(ticket)
+        return ticket
 
     def take(self, ticket_id: int, agent_id: int) -> TicketInfo:
         """Assign a waiting ticket to the agent (idempotent for the holder)."""
@@ -491,20 +499,14 @@ class HandoffStore:
         """Complaints and left messages no agent has dealt with yet, oldest first."""
         with self.session() as session:
             rows = session.execute(
-                select(HandoffTicket)
-                .where(HandoffTicket.kind.in_(TicketKind.FOLLOW_UPS), HandoffTicket.status == TicketStatus.RECORDED)
-                .order_by(HandoffTicket.created_at, HandoffTicket.id)
+                select(HandoffTicket).where(_UNANSWERED_FOLLOWUP).order_by(HandoffTicket.created_at, HandoffTicket.id)
             ).scalars()
             return [_ticket_info(t) for t in rows]
 
     def close_followup(self, ticket_id: int, agent_id: int) -> TicketInfo:
         """The agent has dealt with it (by e-mail, by phone): it leaves the list, signed by them."""
         return self._transition(
-            ticket_id,
-            HandoffTicket.kind.in_(TicketKind.FOLLOW_UPS) & (HandoffTicket.status == TicketStatus.RECORDED),
-            status=TicketStatus.CLOSED,
-            agent_id=agent_id,
-            resolved_at=utcnow(),
+            ticket_id, _UNANSWERED_FOLLOWUP, status=TicketStatus.CLOSED, agent_id=agent_id, resolved_at=utcnow()
         )
 
     def answer_followup(self, ticket_id: int, agent_id: int, text: object) -> Tuple[TicketInfo, MessageInfo]:
@@ -515,25 +517,17 @@ class HandoffStore:
         """
         cleaned = clean_text(text)
         with self.session() as session:
-            result = session.execute(
-                update(HandoffTicket)
-                .where(
-                    HandoffTicket.id == ticket_id,
-                    HandoffTicket.kind.in_(TicketKind.FOLLOW_UPS),
-                    HandoffTicket.status == TicketStatus.RECORDED,
-                )
-                .values(status=TicketStatus.CLOSED, agent_id=agent_id, resolved_at=utcnow(), updated_at=utcnow())
-                .execution_options(synchronize_session=False)
+            ticket = self._transition_in(
+                session,
+                ticket_id,
+                _UNANSWERED_FOLLOWUP,
+                status=TicketStatus.CLOSED,
+                agent_id=agent_id,
+                resolved_at=utcnow(),
             )
-            ticket = session.get(HandoffTicket, ticket_id)
-            if ticket is None:
-                raise TicketNotFound(f"no ticket {ticket_id}")
-            if result.rowcount != 1:
-                raise TicketConflict(f"ticket {ticket_id} is {ticket.status}")
             message = HandoffMessage(ticket_id=ticket_id, author=Author.AGENT, text=cleaned, agent_id=agent_id, meta={})
             session.add(message)
             session.flush()
-            session.refresh(ticket)
             session.refresh(message)
             return _ticket_info(ticket), _message_info(message)
 

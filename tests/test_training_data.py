@@ -8,6 +8,7 @@ from typing import Set
 
 import pytest
 import yaml
+from rasa.shared.nlu.training_data.entities_parser import replace_entities
 
 from core.settings import PROJECT_ROOT, get_settings
 
@@ -22,8 +23,7 @@ def _examples(path: Path) -> Set[str]:
         for line in (block.get("examples") or "").splitlines():
             line = line.strip()
             if line.startswith("- "):
-                text = re.sub(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})", r"\1", line[2:])
-                found.add(" ".join(text.lower().split()))
+                found.add(" ".join(replace_entities(line[2:]).lower().split()))
     return found
 
 
@@ -32,6 +32,14 @@ def test_the_nlu_test_sets_share_no_message_with_the_training_data() -> None:
     for test_file in TEST_NLU_DIR.glob("*.yml"):
         shared = sorted(_examples(test_file) & training)
         assert not shared, f"{test_file.name} repeats training examples: {shared[:10]}"
+
+
+def test_the_conversation_suite_shares_no_message_with_the_training_data() -> None:
+    from perf.conversation_suite import load_suite
+
+    training = set().union(*(_examples(p) for p in NLU_DIR.glob("*.yml")))
+    said = {" ".join(turn.say.lower().split()) for conversation in load_suite() for turn in conversation.turns}
+    assert sorted(said & training) == [], "suite turns that are training examples"
 
 
 def test_the_second_test_set_is_large_and_covers_every_request_type() -> None:

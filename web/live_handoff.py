@@ -21,9 +21,8 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 from rasa.shared.core.events import ActionExecuted, BotUttered, ConversationResumed, Event, UserUttered
 from socketio import AsyncServer
 
-from core.clock import utcnow
 from core.settings import get_settings
-from handoff.hours import SupportHours
+from handoff.hours import team_is_away
 from handoff.mail import MailNotConfigured, configured_server
 from handoff.store import AgentInfo, DatabaseBusy, HandoffStore, MessageInfo, TicketInfo
 from handoff.tickets import TooManyTickets, client_of_events, create_ticket, followup_address
@@ -226,10 +225,9 @@ class HandoffService:
         self._last_reminder[ticket.id] = time.monotonic()
         if len(self._last_reminder) > 10_000:  # old tickets' entries
             self._last_reminder.pop(next(iter(self._last_reminder)))
-        hours = SupportHours.from_settings()
-        now = utcnow()
-        if not hours.is_open(now):
-            return self.text(WAITING_AWAY, back=hours.describe_next_opening(now) or "as soon as they can")
+        away = team_is_away()
+        if away is not None:
+            return self.text(WAITING_AWAY, back=away["back"] or "as soon as they can")
         position = max(1, await self.db(self.store.queue_position, ticket.id))
         return self.text(WAITING, position=position, minutes=await self.estimated_wait_minutes(position))
 
@@ -308,13 +306,7 @@ class HandoffService:
         an address. Delivery is "chat", "chat and e-mail", or why not by e-mail.
         """
         ticket, message = await self.db(self.store.answer_followup, ticket_id, agent.id, text)
-        await self.append_events(
-            ticket.sender_id,
-            [BotUttered(message.text, data={}, metadata={"agent": agent.display_name, "followup_ticket": ticket.id})],
-        )
-        await self.to_shopper(
-            ticket.sender_id, BOT_MESSAGE_EVENT, {"text": message.text, "agent": {"name": agent.display_name}}
-        )
+        await self._say_to_shopper(ticket, message.text, agent=agent, system=False)
         delivery = await self._mail_answer(ticket, agent, message.text)
         await self.to_agents("ticket_message", {"ticket_id": ticket.id, "message": message.as_json()})
         await self.queue_changed(ticket)

@@ -651,7 +651,7 @@ class ActionChangeAddress(ShopAction):
             return done
         result = shop_orders().change_delivery_address(number, address, **proof(tracker))
         if result.code == "not_found":
-            return not_verified(dispatcher)
+            return not_verified(dispatcher) + done
         if result.code == "invalid_address" or result.order is None:
             say_invalid_address(dispatcher, result.details.get("errors") or [], address)
         elif result.code == "address_changed":

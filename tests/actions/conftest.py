@@ -49,9 +49,13 @@ def catalogue(shop_settings: Settings):
     search.engine.dispose()
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def kb(catalogue) -> Iterator[Any]:
-    """Actions use the shared shop; its orders are the session shop's (tests that change orders use orders_kb)."""
+    """Actions use the shared shop; its orders are the session shop's (tests that change orders use orders_kb).
+
+    Used by every action test: an action that asks the shop (a fallback looks in the policy texts) must
+    never reach the default ``var/``, which a fresh clone does not have.
+    """
     shop.use_shop(search=catalogue)
     yield catalogue
     shop.use_shop()

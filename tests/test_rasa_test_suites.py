@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
-from typing import Dict
+from typing import Dict, List, Tuple
 
 import pytest
 
@@ -27,44 +28,81 @@ NLU_TESTS = PROJECT_ROOT / "tests" / "nlu"
 # intent kind (the test model reads 96.9 %); shoppers.yml: 654 messages written apart from the
 # training data in shoppers' styles (slang, typos, no punctuation, long messages; 88.2 %).
 MIN_INTENT_ACCURACY = {"test_nlu.yml": 0.93, "shoppers.yml": 0.86}
+MIN_MISSPELT_INTENT_ACCURACY = 0.88  # test_nlu.yml, one typo per message: the test bot reads 91.9 %
+MISSPELT = "misspelt.yml"
 
 
-def run_rasa(args: list, env: Dict[str, str]) -> subprocess.CompletedProcess:
-    # From the project root: bot/endpoints.yml (read by default inside bot/) is not needed to test.
-    return subprocess.run([RASA, *args], cwd=PROJECT_ROOT, env=env, capture_output=True, text=True)
+STORIES = PROJECT_ROOT / "tests" / "stories"
+# Share of test stories that pass with NLU reading the shopper's text: the quick test model reads
+# 89/92 (the production model's figure is in the README).
+MIN_END_TO_END_STORIES = 0.95
 
 
-def test_story_suite_passes(
-    trained_model: Path, shop_env: Dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture
-) -> None:
-    stories = PROJECT_ROOT / "tests" / "stories"
-    assert len(list(stories.glob("*.yml"))) > 0
-    result = run_rasa(
-        [
-            "test",
-            "core",
-            "--model",
-            str(trained_model),
-            "--stories",
-            str(stories),
-            "--out",
-            str(tmp_path),
-            "--no-plot",
-            "--fail-on-prediction-errors",
-        ],
-        shop_env,
-    )
-    report = (
-        json.loads((tmp_path / "story_report.json").read_text()) if (tmp_path / "story_report.json").exists() else {}
-    )
+@pytest.fixture(scope="module")
+def rasa_test_runs(
+    trained_model: Path, shop_env: Dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Dict[str, Tuple[subprocess.CompletedProcess, Path]]:
+    """Rasa's three test runs, started together (each process mostly waits on loading the model, so on two
+    cores three at once take about as long as two one after the other): `rasa test core` on the test stories
+    with their intents ("core") and with the NLU reading the shopper's text ("e2e"), and one `rasa test
+    nlu` over every held-out set ("nlu", :func:`held_out_sets`)."""
+    stories = ["test", "core", "--model", str(trained_model), "--stories", str(STORIES), "--no-plot"]
+    nlu = ["test", "nlu", "--model", str(trained_model), "--nlu", str(held_out_sets(tmp_path_factory))]
+    runs = {
+        "core": (stories + ["--fail-on-prediction-errors"], tmp_path_factory.mktemp("rasa-test-core")),
+        "e2e": (stories + ["--e2e"], tmp_path_factory.mktemp("rasa-test-e2e")),
+        "nlu": (nlu + ["--no-plot", "--successes"], tmp_path_factory.mktemp("rasa-test-nlu")),
+    }
+    started = {
+        name: subprocess.Popen(
+            [RASA, *args, "--out", str(out)],
+            cwd=PROJECT_ROOT,  # bot/endpoints.yml (read by default inside bot/) is not needed to test
+            env=shop_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name, (args, out) in runs.items()
+    }
+    finished = {}
+    for name, process in started.items():
+        stdout, stderr = process.communicate()
+        finished[name] = (subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr), runs[name][1])
+    return finished
+
+
+def held_out_sets(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder of every held-out NLU set: ``tests/nlu/*.yml``, and ``test_nlu.yml`` again with one typo per
+    message ("refnud", "ordr")."""
+    from rasa.shared.nlu.training_data.message import Message
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    from nlu_models.data import load_rasa_nlu, misspelt
+
+    sets = tmp_path_factory.mktemp("nlu-sets")
+    for name in MIN_INTENT_ACCURACY:
+        (sets / name).write_text((NLU_TESTS / name).read_text(encoding="utf-8"), encoding="utf-8")
+    typed = misspelt(load_rasa_nlu(NLU_TESTS / "test_nlu.yml"), seed=0)
+    data = TrainingData([Message.build(text=t, intent=i) for t, i in zip(typed.texts, typed.labels)])
+    (sets / MISSPELT).write_text(data.nlu_as_yaml(), encoding="utf-8")
+    return sets
+
+
+def _story_count() -> int:
+    return sum(path.read_text().count("- story:") for path in STORIES.glob("*.yml"))
+
+
+def test_story_suite_passes(rasa_test_runs, capsys: pytest.CaptureFixture) -> None:
+    assert len(list(STORIES.glob("*.yml"))) > 0
+    result, out = rasa_test_runs["core"]
+    report = json.loads((out / "story_report.json").read_text()) if (out / "story_report.json").exists() else {}
     weighted = report.get("weighted avg", {})
-    story_count = sum(path.read_text().count("- story:") for path in stories.glob("*.yml"))
     with capsys.disabled():  # Rasa's figures belong in the test command's output
         print(
-            f"\n[rasa test core] {story_count} test stories; action-level F1 (weighted) "
+            f"\n[rasa test core] {_story_count()} test stories; action-level F1 (weighted) "
             f"{weighted.get('f1-score')}, accuracy {report.get('accuracy')}, support {weighted.get('support')}"
         )
-    failed = tmp_path / "failed_test_stories.yml"
+    failed = out / "failed_test_stories.yml"
     failed_text = failed.read_text() if failed.exists() else ""
     assert result.returncode == 0 and "- story:" not in failed_text, (
         f"rasa test core failed ({result.returncode}).\nFailed stories:\n{failed_text[-6000:]}\n"
@@ -72,34 +110,12 @@ def test_story_suite_passes(
     )
 
 
-# Share of test stories that pass with NLU reading the shopper's text: the quick test model reads
-# 89/92 (the production model's figure is in the README).
-MIN_END_TO_END_STORIES = 0.95
-
-
-def test_story_suite_end_to_end(
-    trained_model: Path, shop_env: Dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture
-) -> None:
+def test_story_suite_end_to_end(rasa_test_runs, capsys: pytest.CaptureFixture) -> None:
     """The same stories, but every intent predicted from the user's text by the trained NLU."""
-    stories = PROJECT_ROOT / "tests" / "stories"
-    result = run_rasa(
-        [
-            "test",
-            "core",
-            "--model",
-            str(trained_model),
-            "--stories",
-            str(stories),
-            "--out",
-            str(tmp_path),
-            "--no-plot",
-            "--e2e",
-        ],
-        shop_env,
-    )
+    result, out = rasa_test_runs["e2e"]
     assert result.returncode == 0, result.stderr[-4000:]
-    story_count = sum(path.read_text().count("- story:") for path in stories.glob("*.yml"))
-    failed = tmp_path / "failed_test_stories.yml"
+    story_count = _story_count()
+    failed = out / "failed_test_stories.yml"
     failed_text = failed.read_text() if failed.exists() else ""
     failures = failed_text.count("- story:")
     misread = [line.strip() for line in failed_text.splitlines() if "# predicted:" in line]
@@ -111,72 +127,50 @@ def test_story_suite_end_to_end(
     assert story_count and (story_count - failures) / story_count >= MIN_END_TO_END_STORIES, failed_text[-6000:]
 
 
+@pytest.fixture(scope="module")
+def nlu_predictions(rasa_test_runs) -> Dict[str, List[Tuple[str, str]]]:
+    """For each held-out set, the (true, predicted) intent of each of its messages, from the successes and
+    errors files of the one `rasa test nlu` run over them all (one model load, not one per set)."""
+    from nlu_models.data import load_rasa_nlu
+
+    result, out = rasa_test_runs["nlu"]
+    assert result.returncode == 0, result.stderr[-4000:]
+    predicted: Dict[Tuple[str, str], str] = {}
+    for report in ("intent_successes.json", "intent_errors.json"):
+        path = out / report
+        for item in json.loads(path.read_text()) if path.exists() else []:
+            predicted[(item["text"], item["intent"])] = (item.get("intent_prediction") or {}).get("name") or ""
+    sets = Path(result.args[result.args.index("--nlu") + 1])
+    by_file: Dict[str, List[Tuple[str, str]]] = {}
+    for path in sorted(sets.glob("*.yml")):
+        examples = load_rasa_nlu(path)
+        by_file[path.name] = [(label, predicted[(text, label)]) for text, label in zip(examples.texts, examples.labels)]
+    return by_file
+
+
+def _accuracy(pairs: List[Tuple[str, str]]) -> float:
+    return sum(true == guess for true, guess in pairs) / len(pairs)
+
+
 @pytest.mark.parametrize("test_file", sorted(MIN_INTENT_ACCURACY))
 def test_nlu_suite_meets_accuracy(
-    test_file: str, trained_model: Path, shop_env: Dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture
+    test_file: str, nlu_predictions: Dict[str, List[Tuple[str, str]]], capsys: pytest.CaptureFixture
 ) -> None:
-    result = run_rasa(
-        [
-            "test",
-            "nlu",
-            "--model",
-            str(trained_model),
-            "--nlu",
-            str(NLU_TESTS / test_file),
-            "--out",
-            str(tmp_path),
-            "--no-plot",
-        ],
-        shop_env,
-    )
-    assert result.returncode == 0, result.stderr[-4000:]
-    report = json.loads((tmp_path / "intent_report.json").read_text())
-    summary = f"intent accuracy {report['accuracy']:.3f}, macro F1 {report['macro avg']['f1-score']:.3f}"
-    worst = sorted(
-        (
-            (name, v["f1-score"])
-            for name, v in report.items()
-            if isinstance(v, dict) and "support" in v and name not in ("macro avg", "weighted avg", "micro avg")
-        ),
-        key=lambda item: item[1],
-    )[:5]
+    pairs = nlu_predictions[test_file]
+    confusions = Counter(f"{true} -> {guess}" for true, guess in pairs if true != guess).most_common(5)
     with capsys.disabled():
-        print(f"\n[rasa test nlu {test_file}] {summary}; weakest intents: {worst}")
-    assert report["accuracy"] >= MIN_INTENT_ACCURACY[test_file], worst
-
-
-MIN_MISSPELT_INTENT_ACCURACY = 0.88  # test_nlu.yml, one typo per message: the test bot reads 91.9 %
+        print(
+            f"\n[rasa test nlu {test_file}] intent accuracy {_accuracy(pairs):.3f} of {len(pairs)}; "
+            f"most frequent confusions: {confusions}"
+        )
+    assert _accuracy(pairs) >= MIN_INTENT_ACCURACY[test_file], confusions
 
 
 def test_nlu_suite_reads_misspelt_messages(
-    trained_model: Path, shop_env: Dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture
+    nlu_predictions: Dict[str, List[Tuple[str, str]]], capsys: pytest.CaptureFixture
 ) -> None:
     """The short held-out requests again, every message with one typo ("refnud", "ordr"), through `rasa test nlu`."""
-    from rasa.shared.nlu.training_data.message import Message
-    from rasa.shared.nlu.training_data.training_data import TrainingData
-
-    from nlu_models.data import load_rasa_nlu, misspelt
-
-    typed = misspelt(load_rasa_nlu(NLU_TESTS / "test_nlu.yml"), seed=0)
-    data = TrainingData([Message.build(text=t, intent=i) for t, i in zip(typed.texts, typed.labels)])
-    nlu_file = tmp_path / "misspelt_nlu.yml"
-    nlu_file.write_text(data.nlu_as_yaml(), encoding="utf-8")
-    result = run_rasa(
-        [
-            "test",
-            "nlu",
-            "--model",
-            str(trained_model),
-            "--nlu",
-            str(nlu_file),
-            "--out",
-            str(tmp_path / "out"),
-            "--no-plot",
-        ],
-        shop_env,
-    )
-    assert result.returncode == 0, result.stderr[-4000:]
-    report = json.loads((tmp_path / "out" / "intent_report.json").read_text())
+    pairs = nlu_predictions[MISSPELT]
     with capsys.disabled():
-        print(f"\n[rasa test nlu, one typo per message] intent accuracy {report['accuracy']:.3f}")
-    assert report["accuracy"] >= MIN_MISSPELT_INTENT_ACCURACY
+        print(f"\n[rasa test nlu, one typo per message] intent accuracy {_accuracy(pairs):.3f}")
+    assert _accuracy(pairs) >= MIN_MISSPELT_INTENT_ACCURACY

@@ -33,7 +33,6 @@ import requests
 from sqlalchemy import MetaData, create_engine, text
 from sqlalchemy.engine import make_url
 
-from assistant.launcher import AssistantProcesses
 from core.settings import Settings, get_settings
 from rasa_addons.patches.action_fallback import apology_text
 from web.client import new_conversation_id
@@ -119,34 +118,9 @@ def stored_turns(db: Path, sender: str) -> List[Tuple[str, str]]:
     return [(kind, json.loads(data).get("text") or "") for kind, data in rows]
 
 
-@contextmanager
-def restarted(assistant: AssistantProcesses, name: str, kill: bool = False, **env: str) -> Iterator[None]:
-    """Restart server ``name`` ("actions" or "rasa"; SIGKILL first if ``kill``) with ``env`` added,
-    then back to the old settings.
-
-    The action server restarts in seconds and is restarted again on the way out; the
-    Rasa server (about a minute) is left running as restarted: only the settings are restored.
-    """
-    saved = dict(assistant.config.extra_env)
-    start = assistant.start_actions if name == "actions" else assistant.start_rasa
-    assistant.stop(name, kill=kill)
-    assistant.config.extra_env.update(env)
-    try:
-        start()
-        yield
-    finally:
-        assistant.config.extra_env.clear()
-        assistant.config.extra_env.update(saved)
-        if name == "actions":
-            assistant.stop(name)
-            start()
-        elif name not in assistant.processes:
-            start()
-
-
 # --------------------------------------------------------------------------- kill -9 and the API token
 def test_kill_9_of_both_servers_loses_nothing_and_the_api_needs_the_token(
-    running_assistant, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+    running_assistant, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest, restarted
 ) -> None:
     assistant = running_assistant
     base, db = assistant.config.rasa_url, assistant.config.tracker_db
@@ -271,7 +245,9 @@ def database_away(url: str) -> Iterator[None]:
         admin.dispose()
 
 
-def test_database_going_away_mid_conversation_gets_an_apology_then_recovers(running_assistant, postgres_shop) -> None:
+def test_database_going_away_mid_conversation_gets_an_apology_then_recovers(
+    running_assistant, postgres_shop, restarted
+) -> None:
     base = running_assistant.config.rasa_url
     # The action server on PostgreSQL is a deployment: it needs the secret the Rasa server signs with.
     secret = (Path(running_assistant.config.tracker_db).parent / "secret_key").read_text().strip()
@@ -303,7 +279,7 @@ def test_database_going_away_mid_conversation_gets_an_apology_then_recovers(runn
 
 
 # --------------------------------------------------------------------------- guessing from many conversations
-def test_verification_misses_are_limited_per_client_not_per_conversation(running_assistant) -> None:
+def test_verification_misses_are_limited_per_client_not_per_conversation(running_assistant, restarted) -> None:
     base = running_assistant.config.rasa_url
     with restarted(running_assistant, "actions", SHOP_VERIFY_CLIENT_LIMIT="3", SHOP_VERIFY_CLIENT_WINDOW="600"):
         guesser = new_conversation_id(base)

@@ -22,6 +22,9 @@ class ProductFilters:
     category: Optional[str] = None  # a category path prefix or name: "Shoes", "Shoes/Running shoes", "running shoes"
     min_price: Optional[float] = None
     max_price: Optional[float] = None
+    # "under 150" leaves out a 150.00 item, "up to 150" keeps it: the bound's word decides (None: inclusive)
+    min_exclusive: Optional[bool] = None
+    max_exclusive: Optional[bool] = None
     colour: Optional[str] = None
     size: Optional[str] = None  # "42" also matches a "39-42" product, "M" an "S/M" one
     brand: Optional[str] = None
@@ -49,9 +52,19 @@ class ProductFilters:
             v = getattr(out, name)
             if v is not None:
                 setattr(out, name, str(v))
-        if out.in_stock is not None and not isinstance(out.in_stock, bool):
-            out.in_stock = str(out.in_stock).lower() in ("1", "true", "yes")
+        for name in ("in_stock", "min_exclusive", "max_exclusive"):
+            v = getattr(out, name)
+            if v is not None and not isinstance(v, bool):
+                setattr(out, name, str(v).lower() in ("1", "true", "yes"))
         return out
+
+    def admits_price(self, price: float) -> bool:
+        """Whether ``price`` is within the price bounds (the other filters are not looked at)."""
+        if self.max_price is not None and (price >= self.max_price if self.max_exclusive else price > self.max_price):
+            return False
+        if self.min_price is not None and (price <= self.min_price if self.min_exclusive else price < self.min_price):
+            return False
+        return True
 
     def is_empty(self) -> bool:
         return all(v is None for v in asdict(self).values())
@@ -63,6 +76,17 @@ class ProductFilters:
     def without(self, *names: str) -> "ProductFilters":
         """A copy with the filters ``names`` unset."""
         return replace(self, **dict.fromkeys(names))
+
+
+_STRICT_BOUND = re.compile(
+    r"(?<!no )(?<!not )(?<!nothing )\b(?:under|below|less than|cheaper than|over|above|more than)\b|[<>]"
+)
+
+
+def is_strict_bound(words: str) -> bool:
+    """Whether the words before a price make it a strict bound: "under 150", "over 50" (not "up to 150",
+    "at least 50", "no more than 150")."""
+    return bool(_STRICT_BOUND.search(words.lower()))
 
 
 # ----------------------------------------------------------------------------- sizes

@@ -32,7 +32,7 @@ from typing import Dict, FrozenSet, Iterable, List, Mapping, Optional, Sequence,
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from retrieval.filters import ProductFilters, measure_in, measure_of, size_matches
+from retrieval.filters import ProductFilters, is_strict_bound, measure_in, measure_of, size_matches
 
 # Words a search is made of that are not about products: never repaired, never evidence.
 COMMON_WORDS = frozenset(
@@ -413,15 +413,16 @@ class QueryParser:
             reading.filters.min_price, reading.filters.max_price = sorted((low, high))
             reading.take(found)
             return
-        for pattern, name in (
-            (_PRICE_MAX, "max_price"),
-            (_PRICE_MAX_AFTER, "max_price"),
-            (_PRICE_MIN, "min_price"),
-            (_PRICE_MIN_AFTER, "min_price"),
+        for pattern, name, strictness in (
+            (_PRICE_MAX, "max_price", "max_exclusive"),
+            (_PRICE_MAX_AFTER, "max_price", "max_exclusive"),
+            (_PRICE_MIN, "min_price", "min_exclusive"),
+            (_PRICE_MIN_AFTER, "min_price", "min_exclusive"),
         ):
             found = pattern.search(reading.text)
             if found and getattr(reading.filters, name) is None:
                 setattr(reading.filters, name, _amount(found.group(1), found.group(2)))
+                setattr(reading.filters, strictness, is_strict_bound(found.group(0)))
                 reading.take(found)
 
     def _read_capacity(self, reading: _Reading) -> None:

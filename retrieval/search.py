@@ -115,9 +115,9 @@ class CatalogueView:
             )
             m &= table[self._cat_codes]
         if f.min_price is not None:
-            m &= self.price >= f.min_price
+            m &= (self.price > f.min_price) if f.min_exclusive else (self.price >= f.min_price)
         if f.max_price is not None:
-            m &= self.price <= f.max_price
+            m &= (self.price < f.max_price) if f.max_exclusive else (self.price <= f.max_price)
         if f.in_stock:
             m &= self.stock > 0
         if f.brand:

@@ -154,6 +154,25 @@ def test_slang_prices(parser, text, low, high):
     assert (f.min_price, f.max_price) == (low, high)
 
 
+@pytest.mark.parametrize(
+    "text,strict_max,strict_min",
+    [
+        ("tent under 150", True, None),
+        ("tent below 150", True, None),
+        ("tent up to 150", False, None),
+        ("tent, no more than 150", False, None),
+        ("tent 150 max", False, None),
+        ("tent over 50", None, True),
+        ("tent at least 50", None, False),
+        ("tent 50 or more", None, False),
+    ],
+)
+def test_under_is_a_strict_bound_up_to_is_not(parser, text, strict_max, strict_min):
+    """ "under 150" leaves out a 150.00 tent; "up to 150" keeps it."""
+    f = parser.parse(text).filters
+    assert (f.max_exclusive, f.min_exclusive) == (strict_max, strict_min)
+
+
 def test_capacity_is_the_catalogues_value_when_it_has_one(parser):
     f = parser.parse("tent for 2 people").filters
     assert (f.category, f.capacity, f.size) == ("Camping/Tents", "2-person", None)

@@ -31,6 +31,18 @@ def test_colour_size_brand_filters(search):
         assert size in sizes
 
 
+def test_a_strict_price_bound_leaves_out_the_price_itself(search):
+    item = search.search_products("shoes", {}, k=1)[0]
+    near = {"min_price": item.price - 0.001, "max_price": item.price}
+    assert item.id in [h.id for h in search.search_products(item.title, near, k=50)]
+    assert item.id not in [h.id for h in search.search_products(item.title, {**near, "max_exclusive": True}, k=50)]
+    low = {"min_price": item.price, "max_price": item.price + 0.001}
+    assert item.id not in [h.id for h in search.search_products(item.title, {**low, "min_exclusive": True}, k=50)]
+    assert ProductFilters(max_price=150, max_exclusive=True).admits_price(149.99)
+    assert not ProductFilters(max_price=150, max_exclusive=True).admits_price(150.0)
+    assert ProductFilters(max_price=150).admits_price(150.0)
+
+
 def test_impossible_filter_gives_nothing(search):
     assert search.search_products("headphones", {"max_price": 0.5}) == []
     with pytest.raises(ValueError):

@@ -17,7 +17,12 @@ from decimal import Decimal
 from typing import Any, Dict, Iterable, List, Mapping, Optional
 
 DEFAULT_PRODUCT_URL = "/webhooks/shop/demo?product={id}"
-DEFAULT_TITLES = {"view": "View", "add_to_cart": "Add to cart", "out_of_stock": "out of stock"}
+DEFAULT_TITLES = {
+    "view": "View",
+    "add_to_cart": "Add to cart",
+    "out_of_stock": "out of stock",
+    "notify_me": "Tell me when it's back",
+}
 
 
 def _get(product: Any, key: str, default: Any = None) -> Any:
@@ -56,13 +61,21 @@ def product_element(
         if part
     )
     buttons: List[Dict[str, Any]] = [{"type": "web_url", "title": titles["view"], "url": url}]
-    if in_stock:  # nothing to add to a cart while it is out of stock
+    if in_stock:
         buttons.append(
             {
                 "type": "postback",
                 "title": titles["add_to_cart"],
                 "action": "add_to_cart",
                 "payload": "/add_to_cart" + json.dumps({"product_id": product_id}),
+            }
+        )
+    else:  # nothing to add to a cart: a stock alert instead
+        buttons.append(
+            {
+                "type": "postback",
+                "title": titles["notify_me"],
+                "payload": "/stock_alert" + json.dumps({"product_id": product_id}),
             }
         )
     return {

@@ -43,7 +43,7 @@ logger = logging.getLogger(__name__)
 WIDGET_CHANNELS = frozenset({"shop", "socketio"})  # channels that render cards and buttons
 # Channels that put a customer id into metadata only from a verified signed token (web/channel.py).
 IDENTITY_CHANNELS = frozenset({"shop"})
-FORM_SLOTS = ("order_item", "return_reason", "problem_type", "new_address")
+FORM_SLOTS = ("order_item", "return_reason", "problem_type", "new_address", "stock_alert_product")
 
 # --------------------------------------------------------------------------- signatures
 
@@ -75,16 +75,21 @@ def shop_url() -> str:
     return get_settings().storefront_url.rstrip("/")
 
 
-def answers_question_of(tracker: Tracker, action: str) -> bool:
-    """True when the bot's last action before the shopper's latest message was ``action``: the "yes" or "no"
-    answers the question that action asked (a confirmation), not another one or one from before a digression."""
+def last_bot_action(tracker: Tracker) -> Optional[str]:
+    """The bot's last action before the shopper's latest message (None when there was none)."""
     events = list(tracker.events)
     users = [n for n, e in enumerate(events) if e.get("event") == "user"]
     if not users:
-        return False
+        return None
     before = [e.get("name") for e in events[: users[-1]] if e.get("event") == "action"]
     asked = [name for name in before if name != "action_listen"]
-    return bool(asked) and asked[-1] == action
+    return asked[-1] if asked else None
+
+
+def answers_question_of(tracker: Tracker, action: str) -> bool:
+    """True when the bot's last action before the shopper's latest message was ``action``: the "yes" or "no"
+    answers the question that action asked (a confirmation), not another one or one from before a digression."""
+    return last_bot_action(tracker) == action
 
 
 def signed_in_customer(tracker: Tracker) -> Optional[str]:
@@ -179,6 +184,16 @@ def entity_values(tracker: Tracker, entity: str) -> List[str]:
         if value is not None and str(value) not in values:
             values.append(str(value))
     return values
+
+
+def words_before_entity(tracker: Tracker, entity: str, width: int = 20) -> str:
+    """Up to ``width`` characters of the latest message before the first ``entity`` ("under " for a price)."""
+    found = [e for e in (tracker.latest_message or {}).get("entities") or [] if e.get("entity") == entity]
+    starts = [e["start"] for e in found if isinstance(e.get("start"), int)]
+    if not starts:
+        return ""
+    start = min(starts)
+    return str((tracker.latest_message or {}).get("text") or "")[max(0, start - width) : start]
 
 
 def first_entity(tracker: Tracker, entity: str) -> Optional[str]:
@@ -317,7 +332,7 @@ class ActionDefaultFallback(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         # A question the shop's texts answer (a policy follow-up) gets that answer instead of "didn't get
         # that", or instead of a person after repeated misunderstandings.
-        answered = await answer_from_policies(dispatcher, tracker)
+        answered = await answer_from_policies(dispatcher, tracker, domain)
         if answered is not None:
             return answered
         gave_up = latest_intent(tracker) == "nlu_fallback"
@@ -328,13 +343,20 @@ class ActionDefaultFallback(Action):
         return [UserUtteranceReverted()]
 
 
-async def answer_from_policies(dispatcher: CollectingDispatcher, tracker: Tracker) -> Optional[List[EventType]]:
-    """The shop's passage for a message the classifier could not place, said; None when none fits.
+async def answer_from_policies(
+    dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+) -> Optional[List[EventType]]:
+    """The shop's passage for a message the classifier could not place, said; None when none fits. A country
+    named right after a delivery answer ("what about Norway?") gets the delivery options for it instead
+    (answered here, not by a follow-up action: inside the two-stage fallback this is one step of its loop).
 
-    Imported when called: actions.policies builds on this module.
+    Imported when called: actions.policies and actions.delivery build on this module.
     """
+    from actions.delivery import ActionDelivery, asks_delivery_to_another_country
     from actions.policies import policy_follow_up, say_passage
 
+    if asks_delivery_to_another_country(tracker):
+        return await asyncio.to_thread(ActionDelivery().respond, dispatcher, tracker, domain)
     passage = await asyncio.to_thread(policy_follow_up, tracker)
     return say_passage(dispatcher, passage) if passage is not None else None
 
@@ -354,7 +376,7 @@ class ActionDefaultAskAffirmation(Action):
         return "action_default_ask_affirmation"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        answered = await answer_from_policies(dispatcher, tracker)  # the shop's texts answer it: no guessing
+        answered = await answer_from_policies(dispatcher, tracker, domain)  # the shop's texts answer it: no guessing
         if answered is not None:
             return answered
         labelled = domain_responses(domain)

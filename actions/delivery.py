@@ -15,11 +15,11 @@ from decimal import Decimal
 from typing import Callable, List, Optional, Sequence, Text, TypeVar
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import ShopAction, entity_values, label, latest_intent, latest_text
+from actions.common import ShopAction, entity_values, label, last_bot_action, latest_intent, latest_text
 from actions.render import money
 from actions.shop import shop_orders
 from shopdb.countries import country_code, country_name, find_country, sorted_by_name
@@ -39,6 +39,26 @@ def destination(tracker: Tracker) -> Optional[str]:
         if code is not None:
             return code
     return find_country(latest_text(tracker)) or country_code(tracker.get_slot("country"))
+
+
+def names_a_country(tracker: Tracker) -> bool:
+    """Whether the latest message names a country (the NLU's entity or the words)."""
+    return any(country_code(v) for v in entity_values(tracker, "country")) or bool(find_country(latest_text(tracker)))
+
+
+def asks_delivery_to_another_country(tracker: Tracker) -> bool:
+    """A country named right after a delivery answer ("what about Norway?"): the same question for it."""
+    if not names_a_country(tracker):
+        return False
+    last, topic = last_bot_action(tracker), str(tracker.get_slot("policy_topic") or "")
+    return last == "action_delivery_options" or (last == "action_answer_policy" and topic.startswith("shipping/"))
+
+
+def asks_about_the_order_in_view(tracker: Tracker) -> bool:
+    """ "When will it arrive?" right after a verified order's status means that order, not delivery times."""
+    from actions.orders import has_proof  # imported when called: actions.orders builds on this module
+
+    return not names_a_country(tracker) and last_bot_action(tracker) == "action_order_status" and has_proof(tracker)
 
 
 def method_label(domain: DomainDict, method: str) -> str:
@@ -112,6 +132,8 @@ class ActionDelivery(ShopAction):
 
     def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         period = latest_intent(tracker) == PERIOD_INTENT
+        if period and asks_about_the_order_in_view(tracker):
+            return [FollowupAction("action_order_status")]  # "and when will it arrive?" after its status
         options = delivery_options(shop_orders().sessions)
         if not options:
             logger.warning("the shop has no delivery options (import them: shopdb/importer.py)")

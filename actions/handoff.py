@@ -100,13 +100,20 @@ class ValidateLeaveMessageForm(ShopFormValidation):
     def validate_contact_email(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
-        email = find_email(value)
-        if email:
-            return {EMAIL_SLOT: email}
-        if latest_intent(tracker) in DECLINES or str(value or "").strip().lower() in ("no", "no thanks", "nope", "n"):
-            return {EMAIL_SLOT: NO_EMAIL}
-        dispatcher.utter_message(response="utter_contact_email_invalid")
-        return {EMAIL_SLOT: None}
+        return contact_email_answer(value, dispatcher, tracker)
+
+
+def contact_email_answer(
+    value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, invalid: str = "utter_contact_email_invalid"
+) -> Dict[Text, Any]:
+    """The ``contact_email`` slot from an answer: an address, ``NO_EMAIL`` for "no", or asked again (``invalid``)."""
+    email = find_email(value)
+    if email:
+        return {EMAIL_SLOT: email}
+    if latest_intent(tracker) in DECLINES or str(value or "").strip().lower() in ("no", "no thanks", "nope", "n"):
+        return {EMAIL_SLOT: NO_EMAIL}
+    dispatcher.utter_message(response=invalid)
+    return {EMAIL_SLOT: None}
 
 
 class ActionLeaveMessage(ShopAction):

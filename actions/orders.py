@@ -38,6 +38,8 @@ from actions.common import (
     order_proofs,
     shop_url,
 )
+from actions.delivery import asks_delivery_to_another_country
+from actions.policies import policy_follow_up, say_passage
 from actions.render import address_text, intent_payload, money, order_items_text
 from actions.shop import shop_orders
 from actions.typed_details import (
@@ -67,6 +69,26 @@ NOT_IN_ACCOUNT_ASK_EMAIL = "utter_order_not_in_account_ask_email"
 NO_NUMBER_HELP = "utter_where_to_find_order_number"
 CONFIRM_ADDRESS = "utter_confirm_address_change"
 PENDING_ADDRESS = "address_change_pending"
+# A question typed where the form asked for a detail: "wait whats ur return policy", "how long is delivery?"
+_QUESTION_RE = re.compile(
+    r"\?\s*$|^\W*(?:(?:wait|hang on|hold on|btw|actually|first|but|and|sorry|ok|okay)\W+)*"
+    r"(?:what|whats|what's|how|when|where|why|which|do|does|can|could|is|are|will|would|should)\b",
+    re.I,
+)
+
+
+def answered_digression(dispatcher: CollectingDispatcher, tracker: Tracker, value: Any) -> Optional[Dict[Text, Any]]:
+    """A question where the form asked for a detail, answered from the shop's policy texts when they have
+    the answer: the slots to set (the policy topic), and the form asks for the detail again; else None."""
+    if not _QUESTION_RE.search(str(value or "")):
+        return None
+    hit = policy_follow_up(tracker)
+    if hit is None:
+        return None
+    say_passage(dispatcher, hit)
+    return {"policy_topic": hit.key}
+
+
 _WHOLE_PARCEL_RE = re.compile(r"\b(all|whole|entire|everything|both|parcel|package|all of them)\b", re.I)
 
 
@@ -186,11 +208,15 @@ class ValidateOrderForm(ShopFormValidation):
         return domain_slots
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        """Details left from earlier in the chat are not a proof: ask for what is missing again."""
+        """Details left from earlier in the chat are not a proof: ask for what is missing again.
+
+        Only an e-mail that is there is cleared: a slot event on a turn that filled nothing would tell Rasa
+        the form took the message, and a question typed instead of the e-mail would go unanswered."""
         stale: List[EventType] = []
         being_validated = set(tracker.slots_to_validate())
         if (
             tracker.get_slot("order_number")
+            and tracker.get_slot("email")
             and not has_proof(tracker)
             and not being_validated & {"order_number", "email"}
         ):
@@ -206,6 +232,9 @@ class ValidateOrderForm(ShopFormValidation):
         if number is None and asks_for_order_number_help(value):  # "I don't have my order number"
             dispatcher.utter_message(response=NO_NUMBER_HELP, shop_url=shop_url())
             return {"order_number": None}
+        digression = answered_digression(dispatcher, tracker, value) if number is None else None
+        if digression is not None:
+            return {"order_number": None, **digression}
         if number is None:  # no order number: say what is wrong with it, before any look-up; not a miss
             problem = order_number_problem(value)
             if problem:
@@ -242,6 +271,9 @@ class ValidateOrderForm(ShopFormValidation):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
         email = find_email(value)
+        digression = answered_digression(dispatcher, tracker, value) if email is None else None
+        if digression is not None:
+            return {"email": None, **digression}
         if email is None:  # no e-mail address: say what is wrong with it, before any look-up; not a miss
             problem = email_problem(value)
             if problem:
@@ -379,7 +411,8 @@ class ActionDetailsOutsideForm(ShopAction):
     through?"): the conversation's last reading request (status, return, refund, invoice) for that order,
     else its status, through the order form's checks. A changing request (cancel, new address, return)
     never carries over to another order unasked. A colour, size or price alone after a product list refines
-    that list. Anything else (an e-mail alone) gets the question back.
+    that list; a country alone after a delivery answer ("what about Norway?") asks the same for it.
+    Anything else (an e-mail alone) gets the question back.
     """
 
     def name(self) -> Text:
@@ -389,6 +422,8 @@ class ActionDetailsOutsideForm(ShopAction):
         number = find_order_number(latest_text(tracker)) or find_order_number(first_entity(tracker, "order_number"))
         if not number and tracker.get_slot("last_search") and any(first_entity(tracker, e) for e in PRODUCT_DETAILS):
             return [FollowupAction("action_refine_search")]  # "black one", "grey pls" after a product list
+        if not number and asks_delivery_to_another_country(tracker):
+            return [FollowupAction("action_delivery_options")]
         if not number:
             dispatcher.utter_message(response="utter_what_to_do_with_details")
             return []
@@ -429,7 +464,37 @@ def say_status(dispatcher: CollectingDispatcher, order: Any, domain: DomainDict)
         )
 
 
+_TRACKING_RE = re.compile(r"\b(?:tracking|track|parcel|shipment) ?(?:number|no|nr|code|id|link)\b", re.I)
+SPECIFIC_QUESTION_WORDS = 15  # a longer message tells a story: it gets the whole status
+STATUS_QUESTION_MESSAGES = 4  # the request, the number, the e-mail, and one question in between
+_ARRIVAL_RE = re.compile(
+    r"\b(?:when|what day|how long|how many days)\b.*\b(?:arrive|come|get here|be here|deliver(?:ed|y)?|get it)\b"
+    r"|\b(?:arrival|delivery) date\b|\beta\b",
+    re.I,
+)
+
+
+def status_question(tracker: Tracker) -> Optional[str]:
+    """What the shopper's status request asks for in particular: ``tracking``, ``arrival`` or None (all of it).
+
+    Read from the request (``order_status``) and what was typed after it (the form's answers, a question
+    in between), at most the last few messages: never an older request."""
+    users = [e for e in tracker.events if e.get("event") == "user"][-STATUS_QUESTION_MESSAGES:]
+    for event in reversed(users):
+        text = str(event.get("text") or "")
+        short = len(text.split()) <= SPECIFIC_QUESTION_WORDS
+        if short and _TRACKING_RE.search(text):
+            return "tracking"
+        if short and _ARRIVAL_RE.search(text):
+            return "arrival"
+        if ((event.get("parse_data") or {}).get("intent") or {}).get("name") == "order_status":
+            return None  # the request itself
+    return None
+
+
 class ActionOrderStatus(ShopAction):
+    """The order's status; a question about the tracking number or the arrival gets that, in one line."""
+
     def name(self) -> Text:
         return "action_order_status"
 
@@ -437,7 +502,25 @@ class ActionOrderStatus(ShopAction):
         order = verified_order(tracker)
         if order is None:
             return not_verified(dispatcher)
-        say_status(dispatcher, order, domain)
+        asked = status_question(tracker)
+        on_the_way = order.status in ("placed", "paid", "packed", "shipped")
+        if asked == "tracking" and order.status == "shipped" and order.tracking_number:
+            dispatcher.utter_message(
+                response="utter_order_tracking_number",
+                carrier=order.carrier or "",
+                tracking_number=order.tracking_number,
+                **order_values(order, domain),
+            )
+        elif asked == "tracking" and order.status in ("placed", "paid", "packed"):
+            dispatcher.utter_message(response="utter_order_no_tracking_yet", **order_values(order, domain))
+        elif asked == "arrival" and on_the_way and order.estimated_delivery:
+            dispatcher.utter_message(
+                response="utter_order_arrives_by",
+                estimated_delivery=nice_date(order.estimated_delivery),
+                **order_values(order, domain),
+            )
+        else:
+            say_status(dispatcher, order, domain)
         return answered()
 
 

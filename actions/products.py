@@ -21,7 +21,15 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import ShopAction, entity_values, first_entity, label, latest_text, rich_channel
+from actions.common import (
+    ShopAction,
+    entity_values,
+    first_entity,
+    label,
+    latest_text,
+    rich_channel,
+    words_before_entity,
+)
 from actions.policies import policy_follow_up, say_passage
 from actions.render import (
     intent_payload,
@@ -40,6 +48,7 @@ from actions.vocabulary import (
     ordinal_position,
     parse_price,
 )
+from retrieval.filters import ProductFilters, is_strict_bound
 from retrieval.query_parser import ParsedQuery
 from retrieval.results import ProductSearch
 
@@ -74,16 +83,21 @@ def search_filters(tracker: Tracker, base: Optional[Dict[str, Any]] = None) -> D
     size = normalise_size(first_entity(tracker, "size"))
     if size:
         filters["size"] = size
-    for entity, key in (("price_max", "max_price"), ("price_min", "min_price")):
+    for entity, key, strictness in (
+        ("price_max", "max_price", "max_exclusive"),
+        ("price_min", "min_price", "min_exclusive"),
+    ):
         price = parse_price(first_entity(tracker, entity))
         if price is not None:
             filters[key] = float(price)
+            filters[strictness] = is_strict_bound(words_before_entity(tracker, entity))
     if (
         filters.get("min_price") is not None
         and filters.get("max_price") is not None
         and filters["min_price"] > filters["max_price"]
     ):
         filters["min_price"], filters["max_price"] = filters["max_price"], filters["min_price"]
+        filters["min_exclusive"], filters["max_exclusive"] = filters.get("max_exclusive"), filters.get("min_exclusive")
     return filters
 
 
@@ -113,17 +127,24 @@ def describe(domain: DomainDict, filters: Dict[str, Any], query: str = "") -> st
             )
         )
     elif filters.get("max_price") is not None:
-        parts.append(label(domain, "utter_label_search_under", max_price=money(filters["max_price"])))
+        upper = "utter_label_search_under" if filters.get("max_exclusive") else "utter_label_search_up_to"
+        parts.append(label(domain, upper, max_price=money(filters["max_price"])))
     elif filters.get("min_price") is not None:
-        parts.append(label(domain, "utter_label_search_over", min_price=money(filters["min_price"])))
+        lower = "utter_label_search_over" if filters.get("min_exclusive") else "utter_label_search_from"
+        parts.append(label(domain, lower, min_price=money(filters["min_price"])))
     return " ".join(parts)
 
 
 def refinements(understood: Optional[ParsedQuery]) -> Dict[str, Any]:
-    """The filters a follow-up's words set ("any in blak?" -> colour black); the kind of product stays."""
+    """The filters a follow-up's words set ("any in blak?" -> colour black); the kind of product stays.
+    A new price bound comes with its own strictness ("under 50" after "up to 80")."""
     if understood is None:
         return {}
-    return {name: value for name in REFINABLE if (value := getattr(understood.filters, name)) is not None}
+    changed = {name: value for name in REFINABLE if (value := getattr(understood.filters, name)) is not None}
+    for bound, strictness in (("max_price", "max_exclusive"), ("min_price", "min_exclusive")):
+        if bound in changed:
+            changed[strictness] = getattr(understood.filters, strictness)
+    return changed
 
 
 def read_as(domain: DomainDict, corrections: Mapping[str, str]) -> str:
@@ -270,7 +291,7 @@ def answer_about(product: Any, question: str) -> Dict[str, Any]:
     if re.search(r"\b(in stock|stock|available|availability|left)\b", q):
         if product.in_stock:
             return {"response": "utter_product_in_stock", "title": title}
-        return {"response": "utter_product_out_of_stock", "title": title}
+        return {"response": "utter_product_out_of_stock", "title": title, "product_id": str(product.id)}
     if re.search(r"\b(made of|made from|material|fabric)\b", q):
         material = attrs.get("material")
         if material:
@@ -370,10 +391,10 @@ class ActionRefineSearch(ShopAction):
         if CHEAPEST_RE.search(text):
             sort, k = "price", 20
         elif CHEAPER_RE.search(text) and not explicit_price and prices:
-            filters["max_price"] = round(min(prices) - 0.01, 2)
+            filters.update(max_price=float(min(prices)), max_exclusive=True)
             filters.pop("min_price", None)
         elif PRICIER_RE.search(text) and not explicit_price and prices:
-            filters["min_price"] = round(max(prices) + 0.01, 2)
+            filters.update(min_price=float(max(prices)), min_exclusive=True)
             filters.pop("max_price", None)
         elif RATING_RE.search(text):
             sort, k = "rating", 20
@@ -390,12 +411,13 @@ class ActionRefineSearch(ShopAction):
         products = products[:PAGE_SIZE]
         search = {"query": query, "filters": filters}
         if not products and "max_price" in filters and prices and not explicit_price:
-            filters["max_price"] = round(statistics.median(prices) - 0.01, 2)
+            filters.update(max_price=float(statistics.median(prices)), max_exclusive=True)
             products = shop_search().search_products(query, filters, k=PAGE_SIZE)
         response = "utter_refined_results"
         if not products:  # keep the budget, let go of colour and size
+            budget = ProductFilters.coerce(filters)
             products = search_with_relaxation(query, filters, exclude=exclude).hits
-            products = [p for p in products if filters.get("max_price") is None or p.price <= filters["max_price"]]
+            products = [p for p in products if budget.admits_price(float(p.price))]
             response = "utter_refined_closest"
         asked, read = describe(domain, filters, query), read_as(domain, understood.corrections if understood else {})
         if not products:
@@ -655,23 +677,22 @@ class ActionSimilarProducts(ShopAction):
             return []
         text = latest_text(tracker)
         max_price = parse_price(first_entity(tracker, "price_max"))
-        cheaper = max_price is None and (CHEAPER_RE.search(text) or not text)  # the button says "cheaper"
-        if cheaper:
-            max_price = product.price - 0.01
+        budget = ProductFilters(max_price=float(max_price) if max_price is not None else None)
+        budget.max_exclusive = is_strict_bound(words_before_entity(tracker, "price_max"))
+        if max_price is None and (CHEAPER_RE.search(text) or not text):  # the button says "cheaper"
+            budget = ProductFilters(max_price=float(product.price), max_exclusive=True)
         colour = normalise_colour(first_entity(tracker, "colour"))
-        similar = shop_search().similar_products(
-            product.id, k=10 if colour else PAGE_SIZE, max_price=float(max_price) if max_price is not None else None
-        )
+        similar = shop_search().similar_products(product.id, k=10, max_price=budget.max_price)
+        similar = [p for p in similar if budget.admits_price(float(p.price))]
         if colour:
             similar = [p for p in similar if str((p.attributes or {}).get("colour", "")).lower() == colour.lower()]
         similar = similar[:PAGE_SIZE]
         conditions = []
         if colour:
             conditions.append(label(domain, "utter_label_search_colour", colour=colour))
-        if max_price:
-            conditions.append(
-                label(domain, "utter_label_search_under", max_price=money(float(max_price), product.currency))
-            )
+        if budget.max_price is not None:
+            bound = "utter_label_search_under" if budget.max_exclusive else "utter_label_search_up_to"
+            conditions.append(label(domain, bound, max_price=money(budget.max_price, product.currency)))
         condition = " ".join(conditions)
         if not similar:
             dispatcher.utter_message(

@@ -21,15 +21,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import label, rich_channel
-
-CURRENCY_SYMBOLS = {"EUR": "€", "GBP": "£", "USD": "$"}
-
-
-def money(amount: Optional[float], currency: str = "EUR") -> str:
-    if amount is None:
-        return ""
-    symbol = CURRENCY_SYMBOLS.get(currency, f"{currency} ")
-    return f"{symbol}{float(amount):,.2f}"
+from core.money import money
 
 
 def stars(domain: DomainDict, rating: Optional[float]) -> str:
@@ -68,6 +60,7 @@ def product_attachment(domain: DomainDict, products: Iterable[Any]) -> Dict[str,
         "view": label(domain, "utter_label_view"),
         "add_to_cart": label(domain, "utter_label_add_to_cart"),
         "out_of_stock": label(domain, "utter_label_out_of_stock"),
+        "notify_me": label(domain, "utter_label_notify_me"),
     }
     attachment = product_carousel([p.to_dict() if hasattr(p, "to_dict") else p for p in products], titles=titles)
     details = label(domain, "utter_label_details")

@@ -8,18 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import re
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Text, Tuple
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import ShopAction, ShopFormValidation, label
+from actions.common import ShopAction, ShopFormValidation, answers_question_of, label, latest_intent
 from actions.orders import answered, match_order_item, not_verified, proof, status_label, verified_order
 from actions.render import money
 from actions.shop import shop_orders
 from actions.vocabulary import parse_quantity
+from shopdb.models import ReturnResolution
 
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]+")
 
@@ -142,36 +143,83 @@ class ValidateReturnForm(ShopFormValidation):
         return {"return_reason": reason}
 
 
+RETURN_PENDING = "return_pending"
+_REPLACEMENT_RE = re.compile(
+    r"\b(?:replace(?:ment)?|replace it|exchange|swap(?: it)?|(?:a |another )new one|send (?:me )?(?:a )?new)\b", re.I
+)
+_NO_REPLACEMENT_RE = re.compile(
+    r"\b(?:no|not|don'?t want|rather than|instead of)\s+(?:a\s+|an\s+)?(?:replacement|exchange|new one)\b", re.I
+)
+
+
+def return_request(tracker: Tracker) -> Tuple[int, str]:
+    """The quantity the return request asked for ("I want to return 2 pairs", else 1), and what the shopper
+    wants for it: ``refund``, or ``replacement`` when any message since the request says so ("a
+    replacement, not a refund"; "a refund, not a replacement" stays a refund)."""
+    quantity, texts = 1, []
+    for event in reversed(tracker.events):
+        if event.get("event") != "user":
+            continue
+        texts.append(str(event.get("text") or ""))
+        parse = event.get("parse_data") or {}
+        if (parse.get("intent") or {}).get("name") == "request_return":
+            values = [e.get("value") for e in parse.get("entities") or [] if e.get("entity") == "quantity"]
+            quantity = (parse_quantity(values[0]) or 1) if values else 1
+            break
+    words = " ".join(texts)
+    wants_replacement = bool(_REPLACEMENT_RE.search(words)) and not _NO_REPLACEMENT_RE.search(words)
+    return quantity, ReturnResolution.REPLACEMENT if wants_replacement else ReturnResolution.REFUND
+
+
 class ActionCreateReturn(ShopAction):
+    """Shows what the return will be (item, quantity, the refund or a replacement) and asks; opens the return
+    only on a "yes" to that question (``return_pending`` carries it, like an address change)."""
+
     def name(self) -> Text:
         return "action_create_return"
 
     def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        cleared: List[EventType] = [
+            SlotSet("order_item", None),
+            SlotSet("return_reason", None),
+            SlotSet(RETURN_PENDING, None),
+        ]
         order = verified_order(tracker)
         if order is None:
-            return not_verified(dispatcher)
+            return not_verified(dispatcher) + cleared
         item = next((i for i in order.items if str(i.item_id) == str(tracker.get_slot("order_item"))), None)
-        quantity = 1
-        for event in reversed(tracker.events):  # "I want to return 2 pairs": the quantity asked for, if any
-            if (
-                event.get("event") == "user"
-                and (event.get("parse_data") or {}).get("intent", {}).get("name") == "request_return"
-            ):
-                values = [
-                    e.get("value") for e in event["parse_data"].get("entities") or [] if e.get("entity") == "quantity"
-                ]
-                quantity = (parse_quantity(values[0]) or 1) if values else 1
-                break
+        quantity, resolution = return_request(tracker)
         if item is not None:
             quantity = min(quantity, item.quantity)
+        if not tracker.get_slot(RETURN_PENDING):
+            if item is None:
+                dispatcher.utter_message(response="utter_ask_which_item_to_return")
+                return cleared
+            values = {
+                "order_number": order.order_number,
+                "quantity": quantity,
+                "item_title": item.title,
+                "return_reason": tracker.get_slot("return_reason") or "",
+                "refund_amount": money(item.unit_price * quantity, order.currency),
+            }
+            response = (
+                "utter_confirm_return_replacement"
+                if resolution == ReturnResolution.REPLACEMENT
+                else "utter_confirm_return"
+            )
+            dispatcher.utter_message(response=response, **values)
+            return [SlotSet(RETURN_PENDING, True)]
+        if latest_intent(tracker) != "affirm" or not answers_question_of(tracker, self.name()):
+            dispatcher.utter_message(response="utter_return_not_started", order_number=order.order_number)
+            return cleared
         result = shop_orders().create_return(
             order.order_number,
             item.sku if item else None,
             tracker.get_slot("return_reason") or "",
             quantity,
+            resolution=resolution,
             **proof(tracker),
         )
-        cleared: List[EventType] = [SlotSet("order_item", None), SlotSet("return_reason", None)]
         if result.code == "not_found":
             return not_verified(dispatcher) + cleared
         say_return_result(dispatcher, domain, result)
@@ -185,17 +233,24 @@ def say_return_result(dispatcher: CollectingDispatcher, domain: DomainDict, resu
     details = result.details
     order_number = result.order.order_number if result.order else ""
     if result.code == "return_created":
-        low, high = details["refund_days"]
-        dispatcher.utter_message(
-            response="utter_return_created",
-            rma_number=result.reference,
-            quantity=details["quantity"],
-            item_title=details["item"]["title"],
-            deadline=details["deadline"],
-            refund_days_min=low,
-            refund_days_max=high,
-            refund_amount=money(details["refund_amount"], details["currency"]),
-        )
+        opened = {
+            "rma_number": result.reference,
+            "quantity": details["quantity"],
+            "item_title": details["item"]["title"],
+            "deadline": details["deadline"],
+        }
+        if details.get("resolution") == ReturnResolution.REPLACEMENT:
+            dispatcher.utter_message(response="utter_return_created_replacement", **opened)
+        else:
+            low, high = details["refund_days"]
+            refund = money(details["refund_amount"], details["currency"])
+            dispatcher.utter_message(
+                response="utter_return_created",
+                refund_days_min=low,
+                refund_days_max=high,
+                refund_amount=refund,
+                **opened,
+            )
     elif "eligibility" in details:  # not_delivered, window_closed, nothing_returnable
         eligibility = dict(details["eligibility"])
         eligibility["items"] = [ItemEligibility(**i) for i in eligibility.get("items") or []]
@@ -223,7 +278,9 @@ def say_refunds(dispatcher: CollectingDispatcher, domain: DomainDict, result: An
     lines = [
         label(
             domain,
-            "utter_label_refund_return",
+            "utter_label_refund_replacement"
+            if r.resolution == ReturnResolution.REPLACEMENT
+            else "utter_label_refund_return",
             rma_number=r.rma_number,
             item_title=r.title,
             return_status=label(domain, f"utter_label_return_status_{r.status}", default=r.status),

@@ -113,10 +113,13 @@ class Settings(BaseSettings):
     )
     smtp_url: Optional[str] = Field(
         None,
-        description="Mail server for answers to left messages and complaints: smtp://[user:password@]host:port "
+        description="Mail server for answers to left messages and complaints, and stock alerts: smtp://[user:password@]host:port "
         "(smtp+starttls://, smtps://); unset: answers reach the chat only",
     )
     mail_from: str = Field("Larkspur Market support <help@larkspur-market.example>", description="Sender of e-mails")
+    stock_alert_seconds: float = Field(
+        60.0, gt=0, description="How often the Rasa server looks for products back in stock to tell waiting shoppers"
+    )
 
     # -- invoices ------------------------------------------------------------------------------
     vat_rate: float = Field(

@@ -6,6 +6,7 @@ address, no templates of our own (the words come from the domain, :mod:`web.live
 
 from __future__ import annotations
 
+import email.policy
 import logging
 import smtplib
 from dataclasses import dataclass
@@ -50,7 +51,9 @@ class MailServer:
 
     def send(self, sender: str, to: str, subject: str, body: str) -> str:
         """Send one plain-text message; returns its Message-ID. Raises ``smtplib.SMTPException``/``OSError``."""
-        message = EmailMessage()
+        # Headers up to RFC 5322's line limit stay on one line: Python folds a long subject onto a line of
+        # its own ("Subject:\n Back in stock..."), which some readers show with a leading space.
+        message = EmailMessage(policy=email.policy.default.clone(max_line_length=998))
         message["From"], message["To"], message["Subject"] = sender, to, subject
         message["Message-ID"] = make_msgid(domain=sender.rsplit("@", 1)[-1].strip("> ") or None)
         message.set_content(body)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from insights.stream import SQLEventSource
 from shopdb import handoff_records
 from shopdb.models import ConsumerCursor, InsightFact, ProfileScope, ShopperProfile
+from shopdb.stock_alerts import erase_shopper_alerts, export_shopper_alerts
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +111,7 @@ def export_data(
             ],
         }
         out["handoff"] = handoff_records.export_shopper(session, sorted(senders), customer_id)
+        out["stock_alerts"] = export_shopper_alerts(session, sorted(senders), customer_id)
     if broker is not None and senders:
         out["events"] = broker.events_of(sorted(senders))
     return out
@@ -132,6 +134,7 @@ def delete_data(
         ).rowcount
         counts["facts"] = session.execute(_bulk(delete(InsightFact).where(_fact_filter(customer_id, senders)))).rowcount
         counts["handoff"] = int(handoff_records.erase_shopper(session, sorted(senders), customer_id))
+        counts["stock_alerts"] = erase_shopper_alerts(session, sorted(senders), customer_id)
     if broker is not None:
         counts["broker_events"] = broker.delete_senders(sorted(senders))
     if tracker_url:

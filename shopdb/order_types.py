@@ -119,6 +119,7 @@ class ReturnInfo(_Serialisable):
     refund_amount: float
     currency: str
     created_at: str
+    resolution: str = "refund"  # or "replacement"
 
 
 @dataclass

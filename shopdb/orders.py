@@ -16,6 +16,7 @@ import hmac
 import logging
 import re
 import secrets
+from decimal import Decimal
 from typing import Any, Callable, Dict, List, Mapping, Optional, Union
 
 from pydantic import BaseModel, PydanticValueError, ValidationError, constr, validator
@@ -28,7 +29,7 @@ from core.settings import Settings, get_settings
 from shopdb import policies as pol
 from shopdb.counters import SharedLimiter
 from shopdb.db import create_db_engine, session_factory, session_scope
-from shopdb.models import Customer, Order, OrderIssue, OrderStatus, RefundStatus, Return, ReturnStatus
+from shopdb.models import Customer, Order, OrderIssue, OrderStatus, RefundStatus, Return, ReturnResolution, ReturnStatus
 from shopdb.order_types import (
     ActionResult,
     ItemEligibility,
@@ -373,8 +374,11 @@ class Orders:
         *,
         email: Any = None,
         customer_id: Any = None,
+        resolution: str = ReturnResolution.REFUND,
     ) -> ActionResult:
         """Open a return (RMA) for one item of a delivered order, when the policy allows it.
+
+        ``resolution`` is a refund of the item's price, or a replacement (no refund).
 
         ``sku`` may be omitted for single-item orders.
         """
@@ -413,6 +417,8 @@ class Orders:
                     details={"item": match.to_dict(), "max_quantity": match.returnable_quantity},
                 )
             line = next(i for i in order.items if i.id == match.item_id)
+            replacement = resolution == ReturnResolution.REPLACEMENT
+            refund = Decimal("0") if replacement else line.unit_price * qty
             rma = f"RMA-{secrets.token_hex(4).upper()}"
             now = self.clock()
             s.add(
@@ -423,8 +429,9 @@ class Orders:
                     quantity=qty,
                     reason=(reason or "Not specified")[:300],
                     status=ReturnStatus.REQUESTED,
-                    refund_status=RefundStatus.NOT_STARTED,
-                    refund_amount=line.unit_price * qty,
+                    refund_status=RefundStatus.NOT_APPLICABLE if replacement else RefundStatus.NOT_STARTED,
+                    refund_amount=refund,
+                    resolution=ReturnResolution.REPLACEMENT if replacement else ReturnResolution.REFUND,
                     created_at=now,
                     updated_at=now,
                 )
@@ -436,7 +443,8 @@ class Orders:
                 self._summary(order),
                 reference=rma,
                 details={
-                    "refund_amount": float(line.unit_price * qty),
+                    "resolution": ReturnResolution.REPLACEMENT if replacement else ReturnResolution.REFUND,
+                    "refund_amount": float(refund),
                     "currency": order.currency,
                     "item": match.to_dict(),
                     "quantity": qty,
@@ -471,6 +479,7 @@ class Orders:
                     float(r.refund_amount),
                     order.currency,
                     r.created_at.isoformat(),
+                    r.resolution,
                 )
                 for r in rets
             ]

@@ -22,6 +22,7 @@ the queue position, the estimated wait, or when the team is back.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -45,6 +46,7 @@ from handoff.transcript import conversation_messages
 from insights.api import analytics_blueprint, privacy_blueprint, site_events_blueprint
 from rasa_addons.patches import install_all as install_rasa_patches
 from shopdb.counters import SharedLimiter
+from shopdb.db import session_factory
 from web.auth import SessionTokens
 from web.console import admin_guard, register_console
 from web.hardening import CLIENT_METADATA_KEY, client_address, client_tag, install_http_hardening
@@ -52,6 +54,7 @@ from web.http import HttpError, install_error_handlers, json_body, json_error
 from web.invoices import register_invoices
 from web.live_handoff import BOT_MESSAGE_EVENT, HANDOFF_EVENT, TYPING_EVENT, HandoffService, queue_from_rasa_server
 from web.payloads import guard_message
+from web.stock_alerts import StockAlertNotifier
 
 logger = logging.getLogger(__name__)
 
@@ -336,7 +339,23 @@ class ShopChannel(InputChannel):
         self._register_http_routes(bp, on_new_message)
         register_console(bp, self)
         register_invoices(bp, self)
+        self._run_stock_alerts(bp)
         return bp
+
+    def _run_stock_alerts(self, bp: Blueprint) -> None:
+        """Tell waiting shoppers when a product is back (web/stock_alerts.py), for as long as the server runs."""
+        assert self.service is not None
+        notifier = StockAlertNotifier(self.service, session_factory(self.store.engine))
+
+        @bp.listener("after_server_start")
+        async def start_stock_alerts(app: Sanic, _: Any) -> None:
+            app.ctx.stock_alerts = asyncio.create_task(notifier.run_forever())
+
+        @bp.listener("before_server_stop")
+        async def stop_stock_alerts(app: Sanic, _: Any) -> None:
+            task = getattr(app.ctx, "stock_alerts", None)
+            if task is not None:
+                task.cancel()
 
     def _register_socket_handlers(
         self, sio: AsyncServer, on_new_message: Callable[[UserMessage], Awaitable[Any]]

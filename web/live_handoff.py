@@ -245,8 +245,13 @@ class HandoffService:
         elif agent is not None:
             metadata["agent"] = agent.display_name
             payload["agent"] = {"name": agent.display_name}
-        await self.append_events(ticket.sender_id, [BotUttered(text, data={}, metadata=metadata)])
-        await self.to_shopper(ticket.sender_id, BOT_MESSAGE_EVENT, payload)
+        await self.say_in_conversation(ticket.sender_id, payload, metadata)
+
+    async def say_in_conversation(self, sender_id: str, payload: Dict[str, Any], metadata: Dict[str, Any]) -> None:
+        """A line outside any turn of the bot: kept in the conversation (the widget finds it when the shopper
+        comes back), then shown in any open tab."""
+        await self.append_events(sender_id, [BotUttered(payload.get("text"), data={}, metadata=metadata)])
+        await self.to_shopper(sender_id, BOT_MESSAGE_EVENT, payload)
 
     async def agent_message(self, ticket_id: int, agent: AgentInfo, text: object) -> MessageInfo:
         """Store the agent's line (``text`` as the console sent it: ``add_message`` validates it) and deliver it."""
@@ -325,14 +330,19 @@ class HandoffService:
         # The agent's words go in after the placeholders are filled: braces in them stay as written.
         body = self.text(ANSWER_BODY, agent_name=agent.display_name, answer="\x00", shop=settings.seller_name)
         body = body.replace("\x00", text)
-        send = functools.partial(server.send, settings.mail_from, address, subject, body)
         try:
-            await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(self._executor, send), MAIL_SECONDS)
+            await self.send_mail(server, address, subject, body)
         except Exception as error:  # the chat has the answer already; the agent sees that the mail failed
             logger.error("could not e-mail the answer to ticket %s (%s)", ticket.id, type(error).__name__)
             return "chat (the e-mail could not be sent)"
         logger.info("answer to ticket %s e-mailed", ticket.id)
         return "chat and e-mail"
+
+    async def send_mail(self, server: Any, address: str, subject: str, body: str) -> None:
+        """Send through ``server`` (:func:`handoff.mail.configured_server`) in a worker thread, within
+        ``MAIL_SECONDS``; raises what the mail server or the wait raised."""
+        send = functools.partial(server.send, get_settings().mail_from, address, subject, body)
+        await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(self._executor, send), MAIL_SECONDS)
 
 
 __all__ = ["AGENTS_NAMESPACE", "AGENTS_ROOM", "HandoffService", "domain_text"]

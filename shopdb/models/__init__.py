@@ -5,7 +5,8 @@
 - :mod:`shopdb.models.handoff`: support agents, hand-off tickets and their messages;
 - :mod:`shopdb.models.insights`: shopper profiles, analytics facts, consumer cursors;
 - :mod:`shopdb.models.counters`: the shared rate counters;
-- :mod:`shopdb.models.data_rights`: shoppers' data-rights requests (account deletion).
+- :mod:`shopdb.models.data_rights`: shoppers' data-rights requests (account deletion);
+- :mod:`shopdb.models.stock_alerts`: "tell me when it's back" alerts.
 """
 
 from shopdb.models.base import Base, Money
@@ -27,9 +28,11 @@ from shopdb.models.shop import (
     ProductRelation,
     RefundStatus,
     Return,
+    ReturnResolution,
     ReturnStatus,
     ShipmentEvent,
 )
+from shopdb.models.stock_alerts import StockAlert
 
 __all__ = [
     "Agent",
@@ -60,9 +63,11 @@ __all__ = [
     "RequestKind",
     "RequestStatus",
     "Return",
+    "ReturnResolution",
     "ReturnStatus",
     "ShipmentEvent",
     "ShopperProfile",
+    "StockAlert",
     "TicketKind",
     "TicketStatus",
 ]

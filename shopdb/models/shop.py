@@ -53,6 +53,13 @@ class ReturnStatus:
     REJECTED = "rejected"
 
 
+class ReturnResolution:
+    """What the shopper gets for a returned item."""
+
+    REFUND = "refund"
+    REPLACEMENT = "replacement"  # the same item sent again once the return arrives; no money moves
+
+
 class RefundStatus:
     NOT_STARTED = "not_started"
     PENDING = "pending"
@@ -205,6 +212,7 @@ class Return(Base):
     status = Column(String(20), nullable=False, default=ReturnStatus.REQUESTED)
     refund_status = Column(String(20), nullable=False, default=RefundStatus.NOT_STARTED)
     refund_amount = Column(Money(), nullable=False, default=Decimal("0"))
+    resolution = Column(String(20), nullable=False, default=ReturnResolution.REFUND, server_default="refund")
     created_at = Column(DateTime, nullable=False, default=utcnow_seconds)
     updated_at = Column(DateTime, nullable=False, default=utcnow_seconds, onupdate=utcnow_seconds)
 

@@ -321,3 +321,25 @@ def test_the_wish_in_the_words(tracker):
     assert {text: wish(tracker(text, "newsletter")) for text in cases} == cases
     button = tracker("/newsletter", "newsletter", entities=[{"entity": "newsletter_choice", "value": "subscribe"}])
     assert wish(button) == "subscribe"
+
+
+def test_a_country_alone_after_a_delivery_answer_asks_the_same_for_it(orders, tracker, run, domain, say):
+    """ "what about Norway?" after the delivery options: the options for Norway, however the NLU read it."""
+    from actions.common import ActionDefaultFallback
+    from actions.orders import ActionDetailsOutsideForm
+
+    answered = [{"event": "action", "name": "action_delivery_options"}]
+    read_as_detail = tracker(
+        "what about Norway?", "inform", [{"entity": "country", "value": "Norway"}], history=answered
+    )
+    _, events = run(ActionDetailsOutsideForm(), read_as_detail, domain)
+    assert {"event": "followup", "name": "action_delivery_options"} in [
+        {k: e[k] for k in ("event", "name") if k in e} for e in events
+    ]
+    not_placed = tracker("hmm what about norway then", "nlu_fallback", history=answered)
+    messages, _ = run(ActionDefaultFallback(), not_placed, domain)
+    assert "Norway" in say(messages) and messages[0]["response"].startswith("utter_delivery_")
+    # after anything else a country alone is not a delivery question
+    elsewhere = tracker("what about Norway?", "inform", history=[{"event": "action", "name": "action_order_status"}])
+    messages, events = run(ActionDetailsOutsideForm(), elsewhere, domain)
+    assert messages[0]["response"] == "utter_what_to_do_with_details"

@@ -76,6 +76,45 @@ def test_wrong_email_and_unknown_order_get_the_same_answer(orders_kb, tracker, r
     assert "If the number is wrong, just type the right one" in answers[0][0]
 
 
+def test_a_question_instead_of_the_email_is_answered_and_the_number_kept(orders_kb, tracker, run, domain, slots_of):
+    """ "wait whats ur return policy" where the e-mail was asked: the answer, then the e-mail again."""
+    t = _order_form(
+        tracker,
+        "wait whats ur return policy",
+        {"email": "wait whats ur return policy"},
+        slots={"order_number": "10000002"},
+    )
+    messages, events = run(ValidateOrderForm(), t, domain)
+    assert [m["response"] for m in messages] == ["utter_policy_answer"] and "return" in messages[0]["text"].lower()
+    slots = slots_of(events)
+    assert slots["email"] is None and slots["policy_topic"].startswith("returns/")
+    assert "verification_failures" not in slots and "order_number" not in slots  # nothing counted, nothing lost
+    # a plain non-address is still told what is wrong with it
+    messages, _ = run(ValidateOrderForm(), _order_form(tracker, "sam at home", {"email": "sam at home"}), domain)
+    assert messages[0]["response"] != "utter_policy_answer"
+
+
+def test_a_digression_while_the_email_is_asked_sets_no_slot_so_rasa_lets_the_rules_answer(
+    orders_kb, tracker, run, domain
+):
+    """A slot event on a turn that filled nothing would make Rasa's form keep the message (no rejection):
+    "wait whats ur return policy" would only get the e-mail question again."""
+    asked = tracker(
+        "wait whats ur return policy first",
+        "ask_policy",
+        slots={"order_number": "10000002", "requested_slot": "email"},
+        active_loop="order_form",
+    )
+    _, events = run(ValidateOrderForm(), asked, domain)
+    assert [e for e in events if e.get("event") == "slot" and e.get("name") != "requested_slot"] == []
+    # an e-mail left from earlier in the chat is still cleared: it proves nothing
+    stale = tracker("hm", "ask_policy", slots={"order_number": "10000002", "email": ALEX}, active_loop="order_form")
+    _, events = run(ValidateOrderForm(), stale, domain)
+    assert {"event": "slot", "name": "email", "value": None} in [
+        {k: e.get(k) for k in ("event", "name", "value")} for e in events
+    ]
+
+
 def test_third_failure_ends_the_form(orders_kb, tracker, run, domain, slots_of):
     t = _order_form(
         tracker,
@@ -227,6 +266,40 @@ def test_status_of_a_shipped_order_has_carrier_and_tracking(proven, orders_kb, t
     messages, _ = run(ActionOrderStatus(), t, domain)
     text = messages[0]["text"]
     assert "is on its way with" in text and order.tracking_number in text and order.carrier in text
+
+
+def test_a_question_about_one_thing_gets_that_thing(proven, orders_kb, tracker, run, domain):
+    """ "what's the tracking number?" and "when will it arrive?" are not answered with the same paragraph."""
+    shipped = orders_kb.get_order("10000002", email=ALEX)
+    proof = proven({"order_number": "10000002", "email": ALEX})
+    messages, _ = run(ActionOrderStatus(), tracker("whats the tracking number", "order_status", slots=proof), domain)
+    assert [m["response"] for m in messages] == ["utter_order_tracking_number"]
+    assert shipped.tracking_number in messages[0]["text"] and "placed on" not in messages[0]["text"]
+    # asked before the form's questions: the e-mail typed last is not the question
+    asked = [
+        {"event": "user", "text": "when will my parcel arrive", "parse_data": {"intent": {"name": "order_status"}}}
+    ]
+    messages, _ = run(ActionOrderStatus(), tracker(ALEX, "inform", slots=proof, history=asked), domain)
+    assert [m["response"] for m in messages] == ["utter_order_arrives_by"] and "should arrive by" in messages[0]["text"]
+    # not shipped yet: no tracking number, and says why
+    paid = proven({"order_number": "10000003", "email": ALEX})
+    messages, _ = run(ActionOrderStatus(), tracker("tracking number pls", "order_status", slots=paid), domain)
+    assert [m["response"] for m in messages] == ["utter_order_no_tracking_yet"]
+    # the whole status otherwise
+    messages, _ = run(ActionOrderStatus(), tracker("where is my order", "order_status", slots=proof), domain)
+    assert messages[0]["response"] == "utter_order_status_shipped"
+    # "and when will it arrive?" read as a delivery-times question right after the status: this order's date
+    from actions.delivery import ActionDelivery
+
+    after_status = [{"event": "action", "name": "action_order_status"}]
+    when = tracker("and when will it arrive", "ask_delivery_period", slots=proof, history=after_status)
+    _, events = run(ActionDelivery(), when, domain)
+    assert [e.get("name") for e in events if e.get("event") == "followup"] == ["action_order_status"]
+    messages, _ = run(ActionOrderStatus(), when, domain)
+    assert [m["response"] for m in messages] == ["utter_order_arrives_by"]
+    unproven = tracker("and when will it arrive", "ask_delivery_period", history=after_status)
+    _, events = run(ActionDelivery(), unproven, domain)
+    assert "followup" not in [e.get("event") for e in events]
 
 
 def test_status_without_proof_reveals_nothing_and_offers_a_person(orders_kb, tracker, run, domain, slots_of):

@@ -92,6 +92,20 @@ def test_search_relaxes_filters_that_match_nothing_and_says_so(kb, tracker, run,
     assert all(kb.get_product(i).category == "Shoes/Running shoes" for i in slots_of(events)["last_results"])
 
 
+@pytest.mark.parametrize("bound, strict", [("under", True), ("up to", False)])
+def test_under_a_price_leaves_out_that_price_up_to_keeps_it(kb, tracker, run, domain, slots_of, bound, strict):
+    priced = kb.search_products("headphones", {"category": "Electronics/Audio"}, k=20)
+    budget = sorted(p.price for p in priced)[len(priced) // 2]
+    text = f"headphones {bound} {budget:.2f}"
+    price = {"entity": "price_max", "value": f"{budget:.2f}", "start": text.index(f"{budget:.2f}")}
+    t = tracker(text, "search_products", [{"entity": "category", "value": "headphones"}, price])
+    messages, events = run(ActionSearchProducts(), t, domain)
+    assert f"audio {bound} €{budget:.2f}:" in messages[0]["text"]  # the category, and the bound as said
+    prices = [kb.get_product(i).price for i in slots_of(events)["last_results"]]
+    assert prices and all(p < budget if strict else p <= budget for p in prices)
+    assert slots_of(events)["last_search"]["filters"]["max_exclusive"] is strict
+
+
 def test_button_without_words_asks_what_to_look_for(kb, tracker, run, domain):
     messages, events = run(ActionSearchProducts(), tracker("/search_products", "search_products"), domain)
     assert [m["response"] for m in messages] == ["utter_ask_what_product"]

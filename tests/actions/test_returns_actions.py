@@ -88,15 +88,70 @@ def test_return_reason_is_cleaned(alex, orders_kb, tracker, run, domain, slots_o
     assert slots_of(events)["return_reason"] is None and messages
 
 
-def test_create_return_opens_an_rma_and_refund_status_shows_it(alex, orders_kb, tracker, run, domain, slots_of):
+ASKED = [{"event": "action", "name": "action_create_return"}]  # the bot's last action: the confirmation
+
+
+def _returns_of(orders_kb, alex):
+    return orders_kb.refund_status("10000001", email=alex["email"]).returns
+
+
+def test_create_return_asks_first_then_opens_an_rma_and_refund_status_shows_it(
+    alex, orders_kb, tracker, run, domain, slots_of
+):
     order = orders_kb.get_order("10000001", email=alex["email"])
     item = order.items[0]
     slots = {**alex, "order_item": str(item.item_id), "return_reason": "Too small"}
     messages, events = run(ActionCreateReturn(), tracker("", slots=slots), domain)
+    assert messages[0]["response"] == "utter_confirm_return"
+    for shown in ("10000001", item.title, "Too small", f"€{item.unit_price:.2f}"):
+        assert shown in messages[0]["text"]
+    assert slots_of(events) == {"return_pending": True} and _returns_of(orders_kb, alex) == []
+
+    yes = tracker("yes please", "affirm", slots={**slots, "return_pending": True}, history=ASKED)
+    messages, events = run(ActionCreateReturn(), yes, domain)
     assert messages[0]["text"].startswith("Return RMA-") and item.title in messages[0]["text"]
-    assert slots_of(events) == {"order_item": None, "return_reason": None}
+    assert slots_of(events) == {"order_item": None, "return_reason": None, "return_pending": None}
     messages, _ = run(ActionRefundStatus(), tracker("", slots=alex), domain)
     assert "RMA-" in messages[0]["text"] and "refund not started" in messages[0]["text"]
+
+
+def test_no_or_a_yes_to_another_question_opens_no_return(alex, orders_kb, tracker, run, domain, slots_of):
+    item = orders_kb.get_order("10000001", email=alex["email"]).items[0]
+    pending = {**alex, "order_item": str(item.item_id), "return_reason": "Too small", "return_pending": True}
+    messages, events = run(ActionCreateReturn(), tracker("no", "deny", slots=pending, history=ASKED), domain)
+    assert messages[0]["response"] == "utter_return_not_started"
+    assert slots_of(events)["return_pending"] is None
+    digressed = ASKED + [{"event": "action", "name": "action_answer_policy"}]
+    messages, _ = run(ActionCreateReturn(), tracker("yes", "affirm", slots=pending, history=digressed), domain)
+    assert messages[0]["response"] == "utter_return_not_started"
+    assert _returns_of(orders_kb, alex) == []
+
+
+@pytest.mark.parametrize(
+    "request_words, replacement",
+    [
+        ("the strap broke, I want a replacement not a refund", True),
+        ("can you exchange it for a new one", True),
+        ("I want my money back, not a replacement", False),
+        ("I want to return it", False),
+    ],
+)
+def test_a_replacement_is_a_replacement_not_a_refund(alex, orders_kb, tracker, run, domain, request_words, replacement):
+    item = orders_kb.get_order("10000001", email=alex["email"]).items[0]
+    asked_for = [{"event": "user", "text": request_words, "parse_data": {"intent": {"name": "request_return"}}}]
+    slots = {**alex, "order_item": str(item.item_id), "return_reason": "Broken"}
+    messages, _ = run(ActionCreateReturn(), tracker("Broken", "inform", slots=slots, history=asked_for), domain)
+    assert messages[0]["response"] == ("utter_confirm_return_replacement" if replacement else "utter_confirm_return")
+    yes = tracker("yes", "affirm", slots={**slots, "return_pending": True}, history=asked_for + ASKED)
+    messages, _ = run(ActionCreateReturn(), yes, domain)
+    created = "utter_return_created_replacement" if replacement else "utter_return_created"
+    assert messages[0]["response"] == created
+    [opened] = _returns_of(orders_kb, alex)
+    assert (opened.resolution, opened.refund_amount == 0) == (
+        ("replacement", True) if replacement else ("refund", False)
+    )
+    messages, _ = run(ActionRefundStatus(), tracker("", slots=alex), domain)
+    assert ("a replacement instead of a refund" in messages[0]["text"]) is replacement
 
 
 def test_refund_in_progress(proven, orders_kb, tracker, run, domain):

@@ -18,8 +18,10 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from email import message_from_bytes, policy
+from email.message import Message
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Dict, Iterator
+from typing import Any, Awaitable, Callable, Dict, Iterator, List, Tuple
 
 import pytest
 
@@ -84,6 +86,64 @@ def web_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str) -
     get_settings.cache_clear()
     default_store.cache_clear()
     default_limiter.cache_clear()
+
+
+# -- the shop channel without a model ------------------------------------------------------------
+def _channel_app(name: str) -> Tuple[Any, Any]:
+    from rasa.core.agent import Agent
+    from rasa.shared.core.domain import Domain
+    from sanic import Sanic
+
+    from web.channel import ShopChannel
+
+    async def on_new_message(_: Any) -> None:  # the bot is never asked here
+        raise AssertionError("no message goes to the bot")
+
+    Sanic.test_mode = True
+    app = Sanic(name)
+    channel = ShopChannel.from_credentials({})
+    app.blueprint(channel.blueprint(on_new_message), url_prefix="/webhooks/shop")
+    app.ctx.agent = Agent(domain=Domain.load(str(PROJECT_ROOT / "bot" / "domain.yml")))
+    return app, channel
+
+
+@pytest.fixture
+def channel_app() -> Callable[[str], Tuple[Any, Any]]:
+    """``channel_app(name)`` -> (app, channel): a Sanic app with the shop channel's real blueprint and a Rasa
+    ``Agent`` holding the bot's domain with Rasa's in-memory tracker and lock stores (no model: nothing
+    may ask the bot). Serve it with ``serve_app``."""
+    return _channel_app
+
+
+# -- a real mail server on loopback ---------------------------------------------------------------
+class Inbox:
+    """aiosmtpd handler: keeps every message the server accepts."""
+
+    def __init__(self) -> None:
+        self.messages: List[Message] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def smtp_server(monkeypatch: pytest.MonkeyPatch, web_settings: None) -> Iterator[Inbox]:
+    """aiosmtpd on a free loopback port, and ``SHOP_SMTP_URL`` pointing at it."""
+    from aiosmtpd.controller import Controller
+
+    from core.settings import get_settings
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    monkeypatch.setenv("SHOP_SMTP_URL", f"smtp://127.0.0.1:{port}")
+    get_settings.cache_clear()
+    yield inbox
+    controller.stop()
 
 
 # -- the running assistant ------------------------------------------------------------------

@@ -111,12 +111,13 @@ def test_product_carousel_from_dicts_and_rows() -> None:
     assert [b["title"] for b in first["buttons"]] == ["View", "Add to cart"]
     assert first["buttons"][1]["payload"] == '/add_to_cart{"product_id": "7"}'
     assert second["subtitle"] == "5.00 EUR" and second["image_url"] == ""
-    # out of stock: said on the card, and nothing to add to a cart
+    # out of stock: said on the card, nothing to add to a cart, a stock alert instead
     [gone] = product_carousel([{"id": 9, "title": "Tent", "price": 99, "currency": "EUR", "in_stock": False}])[
         "payload"
     ]["elements"]
     assert gone["subtitle"] == "99.00 EUR · out of stock" and gone["product"]["in_stock"] is False
-    assert [b["title"] for b in gone["buttons"]] == ["View"]
+    assert [b["title"] for b in gone["buttons"]] == ["View", "Tell me when it's back"]
+    assert gone["buttons"][1]["payload"] == '/stock_alert{"product_id": "9"}'
 
 
 def test_login_throttle_blocks_guessing_per_account_then_per_address() -> None:

@@ -8,54 +8,17 @@ an agent logged in over HTTP, and a real SMTP server (aiosmtpd) on loopback rece
 
 from __future__ import annotations
 
-import socket
-from email import message_from_bytes
-from email.message import Message
-from pathlib import Path
-from typing import Any, Dict, Iterator, List
+from typing import Any, Dict, List
 
 import aiohttp
-import pytest
-from aiosmtpd.controller import Controller
-from rasa.core.agent import Agent
-from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
-from sanic import Sanic
 
 from handoff.store import default_store
 from handoff.tickets import leave_message, record_complaint
 
 PASSWORD = "a long enough test password"
-DOMAIN_FILE = Path(__file__).resolve().parents[2] / "bot" / "domain.yml"
 WORDS = "My parcel says delivered but it is not here. Order 10000003. Please call me back."
 ANSWER = "Hi! The courier left it with your neighbour at no. 12 {they signed for it}. Sorry for the worry!"
-
-
-class Inbox:
-    """aiosmtpd handler: keeps every message the server accepts."""
-
-    def __init__(self) -> None:
-        self.messages: List[Message] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(message_from_bytes(envelope.content))
-        return "250 Message accepted for delivery"
-
-
-@pytest.fixture
-def smtp_server(monkeypatch: pytest.MonkeyPatch, web_settings: None) -> Iterator[Inbox]:
-    from core.settings import get_settings
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    monkeypatch.setenv("SHOP_SMTP_URL", f"smtp://127.0.0.1:{port}")
-    get_settings.cache_clear()
-    yield inbox
-    controller.stop()
 
 
 def _conversation() -> List[Dict[str, Any]]:
@@ -71,24 +34,10 @@ async def _json(reply: aiohttp.ClientResponse, status: int = 200) -> Dict[str, A
     return await reply.json()
 
 
-def _console_app(name: str):
-    from web.channel import ShopChannel
-
-    async def on_new_message(_: Any) -> None:  # the bot is never asked here
-        raise AssertionError("no message goes to the bot")
-
-    Sanic.test_mode = True
-    app = Sanic(name)
-    channel = ShopChannel.from_credentials({})
-    app.blueprint(channel.blueprint(on_new_message), url_prefix="/webhooks/shop")
-    app.ctx.agent = Agent(domain=Domain.load(str(DOMAIN_FILE)))  # Rasa's in-memory tracker and lock stores
-    return app, channel
-
-
-def test_an_answer_to_a_left_message_reaches_the_chat_and_the_email(smtp_server: Inbox, serve_app) -> None:
+def test_an_answer_to_a_left_message_reaches_the_chat_and_the_email(smtp_server, serve_app, channel_app) -> None:
     store = default_store()
     store.create_agent("robin", PASSWORD, "Robin")
-    app, channel = _console_app("followup_message_test")
+    app, channel = channel_app("followup_message_test")
     conversation = channel.conversation_ids.new()
     message, is_new = leave_message(conversation, _conversation(), WORDS, contact_email="sam.shopper@example.org")
     assert is_new and (message.kind, message.status) == ("message", "recorded")
@@ -148,10 +97,10 @@ def test_an_answer_to_a_left_message_reaches_the_chat_and_the_email(smtp_server:
     assert default_store().get_ticket(message.id).status == "closed"
 
 
-def test_without_a_mail_server_the_answer_reaches_the_chat_only(web_settings, serve_app) -> None:
+def test_without_a_mail_server_the_answer_reaches_the_chat_only(web_settings, serve_app, channel_app) -> None:
     store = default_store()
     store.create_agent("sam", PASSWORD, "Sam")
-    app, channel = _console_app("followup_no_mail_test")
+    app, channel = channel_app("followup_no_mail_test")
     conversation = channel.conversation_ids.new()
     message, _ = leave_message(conversation, _conversation(), WORDS, contact_email="sam.shopper@example.org")
 

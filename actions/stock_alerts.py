@@ -1,0 +1,123 @@
+"""Stock alerts: "tell me when it's back" for a product that is out of stock.
+
+The product is the one the shopper points at (a card's button, "the second one", the one in focus), or the
+only out-of-stock one of the last list. A signed-in customer is told in the chat and at their account's
+address; a guest is asked for an address (``stock_alert_form``; "no" means the chat only). The alert is
+kept in the shop database (:mod:`shopdb.stock_alerts`); the Rasa server says it in the conversation and
+sends the e-mail once the product has stock again (:mod:`web.stock_alerts`).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List, Optional, Text, Tuple
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.common import ShopAction, ShopFormValidation, first_entity, signed_in_customer
+from actions.handoff import EMAIL_SLOT, NO_EMAIL, contact_email_answer
+from actions.products import resolve_product, shown_products
+from actions.render import intent_payload
+from actions.shop import shop_orders, shop_search
+from core.log_masking import conversation_ref
+from shopdb.stock_alerts import add_stock_alert
+
+logger = logging.getLogger(__name__)
+
+PRODUCT_SLOT = "stock_alert_product"
+
+
+def product_to_watch(tracker: Tracker) -> Tuple[Optional[Any], Optional[Dict[str, Any]]]:
+    """(product, None), or (None, the message that asks which one)."""
+    pointed = any(first_entity(tracker, e) for e in ("product_id", "ordinal"))
+    if pointed or tracker.get_slot("current_product") or tracker.get_slot("page_product"):
+        return resolve_product(tracker, default_first=False)
+    shown = shown_products(tracker)
+    missing = [p for p in shown if not p.in_stock]
+    if len(missing) == 1:
+        return missing[0], None
+    if len(missing) > 1:
+        buttons = [{"title": p.title, "payload": intent_payload("stock_alert", product_id=p.id)} for p in missing]
+        return None, {"response": "utter_ask_which_stock_alert", "buttons": buttons}
+    return resolve_product(tracker, default_first=False)
+
+
+class ActionStockAlert(ShopAction):
+    """Which product, whether it is really out of stock, then keep the alert (or ask a guest for an address)."""
+
+    def name(self) -> Text:
+        return "action_stock_alert"
+
+    def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        product, problem = product_to_watch(tracker)
+        if product is None:
+            dispatcher.utter_message(**(problem or {"response": "utter_ask_which_product"}))
+            return []
+        if product.in_stock:
+            dispatcher.utter_message(response="utter_stock_alert_in_stock", title=product.title)
+            return [SlotSet("current_product", str(product.id))]
+        events: List[EventType] = [SlotSet("current_product", str(product.id)), SlotSet(PRODUCT_SLOT, str(product.id))]
+        if signed_in_customer(tracker):
+            return events + keep_alert(dispatcher, tracker, str(product.id), email=None)
+        return events + [SlotSet(EMAIL_SLOT, None), FollowupAction("stock_alert_form")]
+
+
+class ValidateStockAlertForm(ShopFormValidation):
+    """A guest's address for the alert; "no" keeps it to the chat."""
+
+    def name(self) -> Text:
+        return "validate_stock_alert_form"
+
+    def validate_contact_email(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        return contact_email_answer(value, dispatcher, tracker, invalid="utter_stock_alert_email_invalid")
+
+
+class ActionSaveStockAlert(ShopAction):
+    """Keep the alert ``stock_alert_form`` filled in."""
+
+    def name(self) -> Text:
+        return "action_save_stock_alert"
+
+    def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        product_id = tracker.get_slot(PRODUCT_SLOT)
+        if not product_id:
+            dispatcher.utter_message(response="utter_ask_which_product")
+            return [SlotSet(EMAIL_SLOT, None)]
+        email = tracker.get_slot(EMAIL_SLOT)
+        return keep_alert(dispatcher, tracker, str(product_id), email=email if email != NO_EMAIL else None)
+
+
+def keep_alert(
+    dispatcher: CollectingDispatcher, tracker: Tracker, product_id: str, *, email: Optional[str]
+) -> List[EventType]:
+    """Store the alert and say how the shopper will hear of it."""
+    reset: List[EventType] = [SlotSet(PRODUCT_SLOT, None), SlotSet(EMAIL_SLOT, None)]
+    product = shop_search().get_product(product_id)
+    if product is None:
+        dispatcher.utter_message(response="utter_product_gone")
+        return reset
+    customer_id = signed_in_customer(tracker)
+    try:
+        is_new = add_stock_alert(
+            shop_orders().sessions, int(product.id), tracker.sender_id, customer_id=customer_id, email=email
+        )
+    except Exception as error:  # database down or locked: say so, keep the bot answering
+        logger.error("could not store a stock alert (%s)", type(error).__name__)
+        dispatcher.utter_message(response="utter_stock_alert_failed")
+        return reset
+    logger.info("stock alert for product %s kept for conversation %s", product.id, conversation_ref(tracker.sender_id))
+    by_email = bool(email or customer_id)
+    if not is_new:
+        response = "utter_stock_alert_already_email" if by_email else "utter_stock_alert_already"
+    else:
+        response = "utter_stock_alert_saved_email" if by_email else "utter_stock_alert_saved_chat"
+    dispatcher.utter_message(response=response, title=product.title)
+    return reset
+
+
+__all__ = ["ActionSaveStockAlert", "ActionStockAlert", "ValidateStockAlertForm", "product_to_watch"]

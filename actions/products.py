@@ -48,7 +48,7 @@ from actions.vocabulary import (
     ordinal_position,
     parse_price,
 )
-from retrieval.filters import ProductFilters, is_strict_bound
+from retrieval.filters import ProductFilters, colour_matches, is_strict_bound
 from retrieval.query_parser import ParsedQuery
 from retrieval.results import ProductSearch
 
@@ -685,7 +685,7 @@ class ActionSimilarProducts(ShopAction):
         similar = shop_search().similar_products(product.id, k=10, max_price=budget.max_price)
         similar = [p for p in similar if budget.admits_price(float(p.price))]
         if colour:
-            similar = [p for p in similar if str((p.attributes or {}).get("colour", "")).lower() == colour.lower()]
+            similar = [p for p in similar if colour_matches(colour, str((p.attributes or {}).get("colour") or ""))]
         similar = similar[:PAGE_SIZE]
         conditions = []
         if colour:

@@ -111,6 +111,30 @@ def normalise_size(value: Any) -> str:
     return _NUMBER_UNIT.sub(r"\1 ", text).replace(" - ", "-").replace(" / ", "/")
 
 
+# A basic colour a shopper names also means its shades, as a person in a shop would show them: "in blue?"
+# includes navy ones. A shade the shopper names ("navy") means that shade only.
+COLOUR_SHADES = {
+    "blue": ("navy", "teal", "cobalt", "denim", "indigo"),
+    "red": ("burgundy", "maroon", "wine", "crimson"),
+    "green": ("olive", "khaki", "mint", "sage"),
+    "grey": ("graphite", "charcoal", "slate", "steel"),
+    "gray": ("graphite", "charcoal", "slate", "steel"),
+    "brown": ("tan", "walnut", "camel", "chocolate", "cognac"),
+    "yellow": ("mustard",),
+    "orange": ("terracotta",),
+    "purple": ("lilac", "lavender", "violet", "plum"),
+}
+
+
+def colour_matches(wanted: str, offered: str) -> bool:
+    """Whether a product in colour ``offered`` ("midnight blue", "navy") is what a shopper asking for ``wanted``
+    ("blue") would be shown: the colour or one of its shades, as a whole word of the product's colour."""
+    want, have = wanted.strip().lower(), offered.strip().lower()
+    if not want or not have:
+        return False
+    return any(re.search(rf"\b{re.escape(name)}\b", have) for name in (want, *COLOUR_SHADES.get(want, ())))
+
+
 def size_matches(wanted: str, offered: str) -> bool:
     """Whether a product offered in size ``offered`` fits a shopper asking for ``wanted``."""
     want, have = normalise_size(wanted), normalise_size(offered)

@@ -28,7 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from retrieval.embeddings import Embedder, shared_embedder
-from retrieval.filters import Measure, ProductFilters, measure_of, size_matches
+from retrieval.filters import Measure, ProductFilters, colour_matches, measure_of, size_matches
 from retrieval.index import VectorIndex
 from retrieval.indexing import POLICIES, PRODUCTS, product_fingerprint, sync_product_index
 from retrieval.query_parser import CatalogueVocabulary, ParsedQuery, QueryParser
@@ -125,14 +125,7 @@ class CatalogueView:
         if f.material:
             m &= self.material == f.material.strip().lower()
         if f.colour:
-            want = f.colour.strip().lower()
-            table = np.array(
-                [
-                    bool(c) and (c == want or re.search(rf"\b{re.escape(want)}\b", c) is not None)
-                    for c in self._col_values
-                ],
-                dtype=bool,
-            )
+            table = np.array([colour_matches(f.colour, c) for c in self._col_values], dtype=bool)
             m &= table[self._col_codes]
         if f.size:
             fitting = {s for s in self._size_values if size_matches(str(f.size), s)}

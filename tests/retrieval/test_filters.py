@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval.filters import ProductFilters, measure_of, normalise_size, size_matches
+from retrieval.filters import ProductFilters, colour_matches, measure_of, normalise_size, size_matches
 
 
 @pytest.mark.parametrize(
@@ -82,3 +82,23 @@ def test_explicit_filters_win_and_details_can_be_let_go():
     merged = explicit.merged(inferred)
     assert (merged.category, merged.colour, merged.size) == ("Shoes", "white", "42")
     assert merged.without("colour", "size") == ProductFilters(category="Shoes")
+
+
+@pytest.mark.parametrize(
+    "wanted, offered, shown",
+    [
+        ("blue", "blue", True),
+        ("blue", "midnight blue", True),
+        ("blue", "navy", True),  # "in blue?" includes navy, as a person in a shop would
+        ("red", "burgundy", True),
+        ("green", "sage green", True),
+        ("grey", "graphite", True),
+        ("navy", "blue", False),  # a shade asked for is that shade
+        ("blue", "black", False),
+        ("red", "tortoiseshell", False),  # a whole word, not letters inside one
+        ("white", "cream", False),
+        ("blue", "", False),
+    ],
+)
+def test_a_basic_colour_includes_its_shades(wanted, offered, shown):
+    assert colour_matches(wanted, offered) is shown

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval.filters import ProductFilters, size_matches
+from retrieval.filters import ProductFilters, colour_matches, size_matches
 
 
 def test_filters_are_respected(search):
@@ -26,7 +26,7 @@ def test_colour_size_brand_filters(search):
     )
     assert shoe.id in [h.id for h in hits]
     for h in hits:
-        assert h.attributes["colour"] == shoe.attributes["colour"] and h.brand == shoe.brand
+        assert colour_matches(shoe.attributes["colour"], h.attributes["colour"]) and h.brand == shoe.brand
         sizes = h.attributes["size"] if isinstance(h.attributes["size"], list) else [h.attributes["size"]]
         assert size in sizes
 
@@ -41,6 +41,17 @@ def test_a_strict_price_bound_leaves_out_the_price_itself(search):
     assert ProductFilters(max_price=150, max_exclusive=True).admits_price(149.99)
     assert not ProductFilters(max_price=150, max_exclusive=True).admits_price(150.0)
     assert ProductFilters(max_price=150).admits_price(150.0)
+
+
+def test_in_blue_includes_navy_and_in_navy_only_navy(search):
+    navy = next(
+        h for h in search.search_products("navy", {"colour": "navy"}, k=50) if h.attributes.get("colour") == "navy"
+    )
+    blue = search.search_products(navy.title, {"category": navy.category, "colour": "blue"}, k=50)
+    assert navy.id in [h.id for h in blue]
+    assert all(colour_matches("blue", h.attributes["colour"]) for h in blue)
+    only_navy = search.search_products(navy.title, {"category": navy.category, "colour": "navy"}, k=50)
+    assert {h.attributes["colour"] for h in only_navy} == {"navy"}
 
 
 def test_impossible_filter_gives_nothing(search):

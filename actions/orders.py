@@ -31,6 +31,7 @@ from actions.common import (
     entity_values,
     first_entity,
     label,
+    last_bot_action,
     latest_intent,
     latest_text,
     message_metadata,
@@ -522,6 +523,35 @@ class ActionOrderStatus(ShopAction):
         else:
             say_status(dispatcher, order, domain)
         return answered()
+
+
+ORDER_ANSWERS = frozenset(
+    {"action_order_status", "action_check_cancellation", "action_check_return_eligibility", "action_refund_status"}
+)
+OPTIONS_RESPONSES = {
+    "placed": "utter_order_options_open",
+    "paid": "utter_order_options_open",
+    "packed": "utter_order_options_packed",
+    "shipped": "utter_order_options_shipped",
+    "delivered": "utter_order_options_delivered",
+    "cancelled": "utter_order_options_cancelled",
+}
+
+
+class ActionCapabilities(ShopAction):
+    """ "What are my options?" right after an answer about a verified order: what can be done with that order
+    in its state; otherwise everything the assistant can do (``utter_capabilities``)."""
+
+    def name(self) -> Text:
+        return "action_capabilities"
+
+    def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        order = verified_order(tracker) if last_bot_action(tracker) in ORDER_ANSWERS else None
+        if order is not None and order.status in OPTIONS_RESPONSES:
+            dispatcher.utter_message(response=OPTIONS_RESPONSES[order.status], order_number=order.order_number)
+        else:
+            dispatcher.utter_message(response="utter_capabilities")
+        return []
 
 
 # --------------------------------------------------------------------------- cancel

@@ -302,6 +302,41 @@ def test_a_question_about_one_thing_gets_that_thing(proven, orders_kb, tracker, 
     assert "followup" not in [e.get("event") for e in events]
 
 
+@pytest.mark.parametrize(
+    "number, response, offered",
+    [
+        ("10000003", "utter_order_options_open", ["/cancel_order", "/change_address", "/invoice"]),
+        ("10000006", "utter_order_options_packed", ["/change_address", "/invoice"]),
+        ("10000002", "utter_order_options_shipped", ["/order_status", "/report_problem", "/invoice"]),
+        ("10000001", "utter_order_options_delivered", ["/request_return", "/report_problem", "/invoice"]),
+    ],
+)
+def test_what_are_my_options_after_an_order_answer_fits_that_orders_state(
+    proven, orders_kb, tracker, run, domain, number, response, offered
+):
+    from actions.orders import ActionCapabilities
+
+    after_status = [{"event": "action", "name": "action_order_status"}]
+    asked = tracker(
+        "ok so what are my options then?",
+        "ask_capabilities",
+        slots=proven({"order_number": number, "email": ALEX}),
+        history=after_status,
+    )
+    messages, _ = run(ActionCapabilities(), asked, domain)
+    assert messages[0]["response"] == response and number in messages[0]["text"]
+    assert [b["payload"] for b in messages[0]["buttons"]] == offered
+    # without an order answer just before, or without proof: everything the assistant can do
+    for history, slots in (
+        ([], proven({"order_number": number, "email": ALEX})),
+        (after_status, {"order_number": number}),
+    ):
+        messages, _ = run(
+            ActionCapabilities(), tracker("what can you do", "ask_capabilities", slots=slots, history=history), domain
+        )
+        assert messages[0]["response"] == "utter_capabilities"
+
+
 def test_status_without_proof_reveals_nothing_and_offers_a_person(orders_kb, tracker, run, domain, slots_of):
     # The right pair in the slots, set by any path but the order form, proves nothing (issue #19:
     # "/affirm{order_number, email}" or a forged tracker); a wrong e-mail even less.

@@ -127,12 +127,17 @@ def describe(domain: DomainDict, filters: Dict[str, Any], query: str = "") -> st
             )
         )
     elif filters.get("max_price") is not None:
-        upper = "utter_label_search_under" if filters.get("max_exclusive") else "utter_label_search_up_to"
-        parts.append(label(domain, upper, max_price=money(filters["max_price"])))
+        parts.append(price_limit(domain, filters["max_price"], bool(filters.get("max_exclusive"))))
     elif filters.get("min_price") is not None:
         lower = "utter_label_search_over" if filters.get("min_exclusive") else "utter_label_search_from"
         parts.append(label(domain, lower, min_price=money(filters["min_price"])))
     return " ".join(parts)
+
+
+def price_limit(domain: DomainDict, max_price: float, exclusive: bool, currency: str = "EUR") -> str:
+    """ "under €150.00" for a strict bound, "up to €150.00" for an inclusive one."""
+    upper = "utter_label_search_under" if exclusive else "utter_label_search_up_to"
+    return label(domain, upper, max_price=money(max_price, currency))
 
 
 def refinements(understood: Optional[ParsedQuery]) -> Dict[str, Any]:
@@ -677,10 +682,11 @@ class ActionSimilarProducts(ShopAction):
             return []
         text = latest_text(tracker)
         max_price = parse_price(first_entity(tracker, "price_max"))
-        budget = ProductFilters(max_price=float(max_price) if max_price is not None else None)
-        budget.max_exclusive = is_strict_bound(words_before_entity(tracker, "price_max"))
         if max_price is None and (CHEAPER_RE.search(text) or not text):  # the button says "cheaper"
             budget = ProductFilters(max_price=float(product.price), max_exclusive=True)
+        else:
+            strict = is_strict_bound(words_before_entity(tracker, "price_max"))
+            budget = ProductFilters(max_price=float(max_price) if max_price is not None else None, max_exclusive=strict)
         colour = normalise_colour(first_entity(tracker, "colour"))
         similar = shop_search().similar_products(product.id, k=10, max_price=budget.max_price)
         similar = [p for p in similar if budget.admits_price(float(p.price))]
@@ -691,8 +697,7 @@ class ActionSimilarProducts(ShopAction):
         if colour:
             conditions.append(label(domain, "utter_label_search_colour", colour=colour))
         if budget.max_price is not None:
-            bound = "utter_label_search_under" if budget.max_exclusive else "utter_label_search_up_to"
-            conditions.append(label(domain, bound, max_price=money(budget.max_price, product.currency)))
+            conditions.append(price_limit(domain, budget.max_price, bool(budget.max_exclusive), product.currency))
         condition = " ".join(conditions)
         if not similar:
             dispatcher.utter_message(

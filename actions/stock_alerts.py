@@ -19,7 +19,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.common import ShopAction, ShopFormValidation, first_entity, signed_in_customer
 from actions.handoff import EMAIL_SLOT, NO_EMAIL, contact_email_answer
-from actions.products import resolve_product, shown_products
+from actions.products import WHICH_PRODUCT, resolve_product, shown_products
 from actions.render import intent_payload
 from actions.shop import shop_orders, shop_search
 from core.log_masking import conversation_ref
@@ -33,15 +33,13 @@ PRODUCT_SLOT = "stock_alert_product"
 def product_to_watch(tracker: Tracker) -> Tuple[Optional[Any], Optional[Dict[str, Any]]]:
     """(product, None), or (None, the message that asks which one)."""
     pointed = any(first_entity(tracker, e) for e in ("product_id", "ordinal"))
-    if pointed or tracker.get_slot("current_product") or tracker.get_slot("page_product"):
-        return resolve_product(tracker, default_first=False)
-    shown = shown_products(tracker)
-    missing = [p for p in shown if not p.in_stock]
-    if len(missing) == 1:
-        return missing[0], None
-    if len(missing) > 1:
-        buttons = [{"title": p.title, "payload": intent_payload("stock_alert", product_id=p.id)} for p in missing]
-        return None, {"response": "utter_ask_which_stock_alert", "buttons": buttons}
+    if not (pointed or tracker.get_slot("current_product") or tracker.get_slot("page_product")):
+        missing = [p for p in shown_products(tracker) if not p.in_stock]
+        if len(missing) == 1:
+            return missing[0], None
+        if len(missing) > 1:
+            buttons = [{"title": p.title, "payload": intent_payload("stock_alert", product_id=p.id)} for p in missing]
+            return None, {"response": "utter_ask_which_stock_alert", "buttons": buttons}
     return resolve_product(tracker, default_first=False)
 
 
@@ -54,14 +52,14 @@ class ActionStockAlert(ShopAction):
     def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         product, problem = product_to_watch(tracker)
         if product is None:
-            dispatcher.utter_message(**(problem or {"response": "utter_ask_which_product"}))
+            dispatcher.utter_message(**(problem or WHICH_PRODUCT))
             return []
         if product.in_stock:
             dispatcher.utter_message(response="utter_stock_alert_in_stock", title=product.title)
             return [SlotSet("current_product", str(product.id))]
         events: List[EventType] = [SlotSet("current_product", str(product.id)), SlotSet(PRODUCT_SLOT, str(product.id))]
         if signed_in_customer(tracker):
-            return events + keep_alert(dispatcher, tracker, str(product.id), email=None)
+            return events + keep_alert(dispatcher, tracker, product, email=None)
         return events + [SlotSet(EMAIL_SLOT, None), FollowupAction("stock_alert_form")]
 
 
@@ -85,22 +83,23 @@ class ActionSaveStockAlert(ShopAction):
 
     def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         product_id = tracker.get_slot(PRODUCT_SLOT)
+        reset: List[EventType] = [SlotSet(PRODUCT_SLOT, None), SlotSet(EMAIL_SLOT, None)]
         if not product_id:
             dispatcher.utter_message(response="utter_ask_which_product")
-            return [SlotSet(EMAIL_SLOT, None)]
+            return reset
+        product = shop_search().get_product(product_id)
+        if product is None:
+            dispatcher.utter_message(response="utter_product_gone")
+            return reset
         email = tracker.get_slot(EMAIL_SLOT)
-        return keep_alert(dispatcher, tracker, str(product_id), email=email if email != NO_EMAIL else None)
+        return keep_alert(dispatcher, tracker, product, email=email if email != NO_EMAIL else None)
 
 
 def keep_alert(
-    dispatcher: CollectingDispatcher, tracker: Tracker, product_id: str, *, email: Optional[str]
+    dispatcher: CollectingDispatcher, tracker: Tracker, product: Any, *, email: Optional[str]
 ) -> List[EventType]:
-    """Store the alert and say how the shopper will hear of it."""
+    """Store the alert for ``product`` and say how the shopper will hear of it."""
     reset: List[EventType] = [SlotSet(PRODUCT_SLOT, None), SlotSet(EMAIL_SLOT, None)]
-    product = shop_search().get_product(product_id)
-    if product is None:
-        dispatcher.utter_message(response="utter_product_gone")
-        return reset
     customer_id = signed_in_customer(tracker)
     try:
         is_new = add_stock_alert(

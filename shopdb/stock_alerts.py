@@ -114,15 +114,6 @@ def record_delivery(sessions: sessionmaker, alert_id: int, delivery: Optional[st
         s.execute(update(StockAlert).where(StockAlert.id == alert_id).values(**values))
 
 
-def waiting_stock_alerts(sessions: sessionmaker, sender_id: str) -> List[int]:
-    """The products this conversation waits for."""
-    with sessions() as s:
-        rows = s.execute(
-            select(StockAlert.product_id).where(StockAlert.sender_id == sender_id, StockAlert.notified_at.is_(None))
-        ).scalars()
-        return [int(r) for r in rows]
-
-
 def _of_shopper(senders: Sequence[str], customer_id: Optional[str]) -> Any:
     mine = StockAlert.sender_id.in_(list(senders))
     return or_(mine, StockAlert.customer_id == customer_id) if customer_id else mine
@@ -156,5 +147,4 @@ __all__ = [
     "erase_shopper_alerts",
     "export_shopper_alerts",
     "record_delivery",
-    "waiting_stock_alerts",
 ]

@@ -61,9 +61,7 @@ class StockAlertNotifier:
         while True:
             try:
                 await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:  # the database is away: try again next round
+            except Exception as error:  # (cancelling the task is a BaseException: it ends the loop)  # the database is away: try again next round
                 logger.warning("stock alerts could not be checked (%s)", type(error).__name__)
             await asyncio.sleep(interval)
 

@@ -14,8 +14,16 @@ from shopdb.stock_alerts import (
     erase_shopper_alerts,
     export_shopper_alerts,
     record_delivery,
-    waiting_stock_alerts,
 )
+
+
+def waiting_stock_alerts(sessions, sender_id: str):
+    """The products the conversation waits for (alerts not said yet)."""
+    with sessions() as s:
+        waiting = select(m.StockAlert.product_id).where(
+            m.StockAlert.sender_id == sender_id, m.StockAlert.notified_at.is_(None)
+        )
+        return list(s.execute(waiting).scalars())
 
 
 def _out_of_stock(orders) -> int:

@@ -393,9 +393,11 @@ class ActionRefineSearch(ShopAction):
         exclude: List[str] = []
         k = PAGE_SIZE
         sort = None
+        cheaper = False
         if CHEAPEST_RE.search(text):
             sort, k = "price", 20
         elif CHEAPER_RE.search(text) and not explicit_price and prices:
+            cheaper = True
             filters.update(max_price=float(min(prices)), max_exclusive=True)
             filters.pop("min_price", None)
         elif PRICIER_RE.search(text) and not explicit_price and prices:
@@ -415,7 +417,7 @@ class ActionRefineSearch(ShopAction):
             products.sort(key=lambda p: -(p.rating or 0))
         products = products[:PAGE_SIZE]
         search = {"query": query, "filters": filters}
-        if not products and "max_price" in filters and prices and not explicit_price:
+        if not products and cheaper:  # nothing under the cheapest shown: under the middle of them
             filters.update(max_price=float(statistics.median(prices)), max_exclusive=True)
             products = shop_search().search_products(query, filters, k=PAGE_SIZE)
         response = "utter_refined_results"

@@ -132,6 +132,16 @@ def test_cheaper_ones_are_all_cheaper_than_everything_shown(kb, tracker, run, do
     assert all(kb.get_product(i).category == "Electronics/Audio" for i in new["last_results"])
 
 
+def test_another_colour_keeps_the_shoppers_budget(kb, tracker, run, domain, slots_of):
+    """ "in blue?" after "red dresses under 50" with nothing blue: the budget stays 50, never the cheapest shown."""
+    first = _search(kb, tracker, run, domain, slots_of, "headphones", "headphones")
+    first["last_search"]["filters"].update(colour="red", max_price=50.0, max_exclusive=True)
+    t = tracker("in purple?", "refine_search", [{"entity": "colour", "value": "purple"}], slots=first)
+    messages, events = run(ActionRefineSearch(), t, domain)
+    assert slots_of(events)["last_search"]["filters"]["max_price"] == 50.0
+    assert "under €50.00" in messages[0]["text"]
+
+
 def test_a_follow_up_in_other_words_refines_and_says_what_it_read(kb, tracker, run, domain, slots_of):
     first = _search(kb, tracker, run, domain, slots_of, "sneakers", "sneakers")
     messages, events = run(ActionRefineSearch(), tracker("any in blak?", "refine_search", slots=first), domain)

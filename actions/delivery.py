@@ -20,6 +20,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import ShopAction, entity_values, label, last_bot_action, latest_intent, latest_text
+from actions.policies import closer_passage, say_passage
 from actions.render import money
 from actions.shop import shop_orders
 from shopdb.countries import country_code, country_name, find_country, sorted_by_name
@@ -30,6 +31,11 @@ from shopdb.policies import DISPATCH_CUTOFF
 logger = logging.getLogger(__name__)
 
 PERIOD_INTENT = "ask_delivery_period"
+# What this action answers from the shop's delivery options; another shipping passage ("Carriers and
+# tracking", "Missed deliveries") answers a question about something else (actions.policies.closer_passage).
+OPTIONS_PASSAGES = frozenset(
+    {"shipping/delivery-countries", "shipping/delivery-options-and-times", "shipping/shipping-costs"}
+)
 
 
 def destination(tracker: Tracker) -> Optional[str]:
@@ -134,6 +140,9 @@ class ActionDelivery(ShopAction):
         period = latest_intent(tracker) == PERIOD_INTENT
         if period and asks_about_the_order_in_view(tracker):
             return [FollowupAction("action_order_status")]  # "and when will it arrive?" after its status
+        specific = closer_passage(latest_text(tracker), OPTIONS_PASSAGES) if latest_text(tracker) else None
+        if specific is not None:  # "which courier do you use for germany", "what if I'm not home"
+            return say_passage(dispatcher, specific)
         options = delivery_options(shop_orders().sessions)
         if not options:
             logger.warning("the shop has no delivery options (import them: shopdb/importer.py)")

@@ -42,6 +42,7 @@ from actions.common import (
 from actions.delivery import asks_delivery_to_another_country
 from actions.policies import policy_follow_up, say_passage
 from actions.render import address_text, intent_payload, money, order_items_text
+from actions.return_questions import asks_about_returns_in_general
 from actions.shop import shop_orders
 from actions.typed_details import (
     EMAIL_SHAPES,
@@ -203,6 +204,8 @@ class ValidateOrderForm(ShopFormValidation):
         self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[Text]:
         if (tracker.get_slot("verification_failures") or 0) >= MAX_VERIFICATION_FAILURES:
+            return []
+        if asks_about_returns_in_general(tracker):  # "if it doesn't fit can I send it back?": no order to ask for
             return []
         if tracker.get_slot("customer_id") and not (tracker.get_slot("order_number") and not has_proof(tracker)):
             return ["order_number"]  # signed in: the number is enough, unless it is another account's order

@@ -11,7 +11,7 @@ nothing scores high enough the bot says it does not know and offers a person, in
 from __future__ import annotations
 
 import logging
-from typing import Dict, List, Optional, Text
+from typing import Collection, Dict, List, Optional, Text
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -48,6 +48,31 @@ def say_passage(dispatcher: CollectingDispatcher, best: PolicyHit) -> List[Event
     return [SlotSet("human_offered", None), SlotSet("policy_topic", best.key)]
 
 
+SPECIFIC_MARGIN = 0.1  # how much closer (cosine) a passage must be than the topic's own to replace it
+
+
+def closer_passage(question: str, topic_keys: Collection[str], skip: Collection[str] = ()) -> Optional[PolicyHit]:
+    """Another passage of the topic's document that answers ``question`` clearly better than the topic's
+    own passages (``topic_keys``), or None.
+
+    An intent names a topic ("payment methods"), but the question may ask a detail the shop's texts
+    answer elsewhere in the same document: "is it safe to pay by card?" (payment security), "which
+    courier brings it?" (carriers). Passages of one document score close together, so only a clear
+    lead (``SPECIFIC_MARGIN``) replaces the topic's answer; ``skip`` lists passages never to say here.
+    """
+    document = next(iter(topic_keys)).split("/")[0]
+    hits = [
+        hit
+        for hit in shop_search().answer_policy_question(f"{document}: {question}", k=5)
+        if hit.key.split("/")[0] == document and hit.key not in skip
+    ]
+    bar = max((hit.score for hit in hits if hit.key in topic_keys), default=0.0)
+    best = hits[0] if hits else None
+    if best is None or best.key in topic_keys or best.score < bar + SPECIFIC_MARGIN:
+        return None
+    return best
+
+
 MIN_FOLLOW_UP_WORDS = 3  # "ok", "awkward", "merci": nothing to look up
 
 
@@ -76,7 +101,9 @@ class ActionAnswerPolicy(ShopAction):
     def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         question = latest_text(tracker)
         topic = POLICY_TOPICS.get(latest_intent(tracker) or "")
-        best: Optional[PolicyHit] = shop_search().policy_passage(topic) if topic else None
+        best: Optional[PolicyHit] = None
+        if topic:
+            best = (closer_passage(question, {topic}) if question else None) or shop_search().policy_passage(topic)
         if best is None and not question:
             dispatcher.utter_message(response="utter_ask_policy_question")
             return []

@@ -18,6 +18,7 @@ from rasa_sdk.types import DomainDict
 from actions.common import ShopAction, ShopFormValidation, answers_question_of, label, latest_intent
 from actions.orders import answered, match_order_item, not_verified, proof, status_label, verified_order
 from actions.render import money
+from actions.return_questions import answer_returns_in_general, asks_about_returns_in_general
 from actions.shop import shop_orders
 from actions.vocabulary import parse_quantity
 from shopdb.models import ReturnResolution
@@ -95,6 +96,8 @@ class ActionCheckReturnEligibility(ShopAction):
 
     def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         number = tracker.get_slot("order_number")
+        if not number and asks_about_returns_in_general(tracker):
+            return answer_returns_in_general(dispatcher, tracker)
         if not number:
             return not_verified(dispatcher)
         eligibility = shop_orders().return_eligibility(number, **proof(tracker))

@@ -10,7 +10,7 @@ Each subcommand hands its arguments to the module that does the work (and that k
     shop report [--since 7d]        the support team's figures (``shop insights ...`` for the rest)
     shop nlu train | evaluate | predict | import-bitext   the intent classifier without Rasa; Bitext training data
     shop bench NAME [...]           load | soak | scaleout | stack | search | recommendations | events | nlu | routing
-                                    | languages | entities | conversations
+                                    | languages | entities | conversations | requests
     shop settings                   every SHOP_* setting in effect (secrets hidden)
     shop action-token               the token the Rasa servers send the action servers
 """
@@ -53,6 +53,7 @@ BENCHMARKS: Dict[str, str] = {
     "routing": "perf.routing_benchmark",
     "languages": "perf.language_benchmark",
     "entities": "perf.entity_benchmark",
+    "requests": "perf.requests_benchmark",
     "conversations": "perf.conversation_suite",
 }
 

@@ -36,7 +36,14 @@ _STRONG = (
     r"aside from that|apart from that|besides that|on another note"
 )
 _WEAK = r"also|plus|separately|and"
-_BOUNDARY = re.compile(rf"(?<=[.?!])\s+|\s*;\s*|,?\s*\b(?:{_STRONG})\b[,:]?\s*|,\s*(?=(?:{_WEAK})\b)", re.I)
+# "and" opens another request when a question follows it: "where is my order 10000002 and do you ship
+# to austria" (not "black and white sneakers", nor "cancel it and refund me": one request, two verbs).
+_AND_QUESTION = r"do|does|can|could|will|would|is|are|what|whats|what's|how|where|wheres|where's|when|which|if"
+_BOUNDARY = re.compile(
+    rf"(?<=[.?!])\s+|\s*;\s*|,?\s*\b(?:{_STRONG})\b[,:]?\s*|,\s*(?=(?:{_WEAK})\b)"
+    rf"|,?\s+and\s+(?=(?:{_AND_QUESTION})\b)",
+    re.I,
+)
 _OPENING_CUE = re.compile(rf"^(?:{_STRONG}|{_WEAK})\b[,:]?\s*", re.I)
 # How a request reads: a question, a wish, a plea, or an imperative opening.
 _REQUEST_LIKE = re.compile(

@@ -42,12 +42,12 @@ def small_shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def orders(small_shop: Path, tmp_path: Path) -> Iterator[Orders]:
-    """The actions use a private copy of the small shop."""
+def orders(small_shop: Path, tmp_path: Path, kb: Any) -> Iterator[Orders]:
+    """The actions use a private copy of the small shop (and the session's policy texts)."""
     copy = tmp_path / "shop.db"
     shutil.copyfile(small_shop, copy)
     orders = Orders(create_db_engine(f"sqlite:///{copy}"))
-    shop.use_shop(orders=orders)
+    shop.use_shop(search=kb, orders=orders)
     yield orders
     shop.use_shop()
     orders.engine.dispose()
@@ -343,3 +343,20 @@ def test_a_country_alone_after_a_delivery_answer_asks_the_same_for_it(orders, tr
     elsewhere = tracker("what about Norway?", "inform", history=[{"event": "action", "name": "action_order_status"}])
     messages, events = run(ActionDetailsOutsideForm(), elsewhere, domain)
     assert messages[0]["response"] == "utter_what_to_do_with_details"
+
+
+@pytest.mark.parametrize(
+    "question, key",
+    [
+        ("who delivers your parcels", "shipping/carriers-and-tracking"),
+        ("what if nobody is home to sign for it", "shipping/missed-deliveries"),
+        ("do you ship to italy", None),  # the options themselves, from the database
+    ],
+)
+def test_a_delivery_question_about_something_else_gets_its_passage(orders, tracker, run, domain, question, key):
+    messages, _ = run(ActionDelivery(), tracker(question, "ask_delivery_options"), domain)
+    if key is None:
+        assert messages[0]["response"].startswith("utter_delivery_options")
+    else:
+        assert messages[0]["response"] == "utter_policy_answer"
+        assert messages[0]["text"].endswith(f"(Source: {key.replace('/', '#')})")

@@ -36,6 +36,22 @@ def test_an_intent_that_names_its_topic_gets_that_passage(kb, tracker, run, doma
     assert slots_of(events)["policy_topic"] == key
 
 
+@pytest.mark.parametrize(
+    "question, intent, key",
+    [
+        ("is my card data safe with you", "ask_payment_methods", "payment/payment-security"),
+        ("can i use a gift voucher", "ask_payment_methods", "payment/discount-codes-and-gift-cards"),
+    ],
+)
+def test_a_detail_of_the_topic_gets_the_passage_that_answers_it(
+    kb, tracker, run, domain, slots_of, question, intent, key
+):
+    """The topic's own passage (payment methods) does not answer a question about card safety."""
+    messages, events = run(ActionAnswerPolicy(), tracker(question, intent), domain)
+    assert messages[0]["text"].startswith(f"{kb.policy_passage(key).title}: ")
+    assert slots_of(events)["policy_topic"] == key
+
+
 def test_a_topic_the_shop_lacks_falls_back_to_the_retrieval(kb, tracker, run, domain, slots_of, monkeypatch):
     from actions import policies
 

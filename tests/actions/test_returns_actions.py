@@ -6,6 +6,8 @@ Demo orders: 10000001 delivered 5 days ago (returnable), 10000004 delivered 45 d
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from actions.orders import ActionAskOrderItem
@@ -174,3 +176,51 @@ def test_the_return_form_starting_after_the_email_answer_asks_without_complainin
     t = tracker(alex["email"], "inform", slots=alex, slot_events={"order_item": None, "return_reason": None})
     messages, _ = run(ValidateReturnForm(), t, domain)
     assert messages == []
+
+
+@pytest.mark.parametrize(
+    "text, intent, passage",
+    [
+        ("if she doesnt like it can she send it back", "request_return", None),
+        ("if the boots hurt after one walk can i still return them", "return_eligibility", None),
+        ("how long do i have after delivery", "return_eligibility", None),
+        ("how long have i got to send something back", "return_eligibility", None),
+        (
+            "and if he doesnt like it can he return it even though it was a gift",
+            "return_eligibility",
+            "Returning gifts",
+        ),
+    ],
+)
+def test_a_return_question_about_no_order_is_answered_from_the_policy(
+    kb, tracker, run, domain, slots_of, text, intent, passage
+):
+    """No order form: the returns passage (the 30-day window unless another fits better), then the offer to check."""
+    from actions.orders import ValidateOrderForm
+
+    asked = tracker(text, intent=intent, slots={"order_task": "return"})
+    assert asyncio.run(ValidateOrderForm().required_slots(["order_number", "email"], None, asked, domain)) == []
+    messages, events = run(ActionCheckReturnEligibility(), asked, domain)
+    assert passage in messages[0]["text"] if passage else "30 days" in messages[0]["text"]
+    assert "order number" in messages[-1]["text"]
+    assert slots_of(events)["order_action_allowed"] is False
+    assert "order_number" not in slots_of(events)  # nothing verified, nothing cleared either
+
+
+@pytest.mark.parametrize(
+    "text, slots",
+    [
+        ("if the jacket from order 10000001 doesnt fit can i send it back", {}),  # an order number
+        ("i bought boots last week, if they hurt can i return them", {}),  # the shopper's own purchase
+        ("can i return my order", {}),  # no rule asked about: the order matters
+        ("if it doesnt fit can i send it back", {"order_number": "10000001"}),  # an order is in view
+    ],
+)
+def test_a_return_of_something_bought_still_asks_for_the_order(tracker, domain, text, slots) -> None:
+    from actions.orders import ValidateOrderForm
+    from actions.return_questions import asks_about_returns_in_general
+
+    asked = tracker(text, intent="return_eligibility", slots={"order_task": "return_eligibility", **slots})
+    assert not asks_about_returns_in_general(asked)
+    required = asyncio.run(ValidateOrderForm().required_slots(["order_number", "email"], None, asked, domain))
+    assert required == ["order_number", "email"]

@@ -70,6 +70,11 @@ def read(text: str, whole: Tuple[str, float], table: Dict[str, Tuple[str, float]
         ),
         ("where is my order; btw do you have tents", ["where is my order", "do you have tents"]),
         ("Where is my parcel? Thanks.", ["Where is my parcel? Thanks."]),  # short pieces stay with a neighbour
+        # "and" before a question opens another request; "and" inside one request does not
+        ("wheres my ordr 10000002 and do u ship to austria", ["wheres my ordr 10000002", "do u ship to austria"]),
+        ("black and white sneakers and how much are they", ["black and white sneakers", "how much are they"]),
+        ("cancel it and refund me please", ["cancel it and refund me please"]),
+        ("do u deliver to spain and how much", ["do u deliver to spain and how much"]),  # "how much" alone: too short
     ],
 )
 def test_split_message(text: str, parts: List[str]) -> None:

@@ -457,6 +457,18 @@ class ActionShowProduct(ShopAction):
         return [SlotSet("current_product", str(product.id))]
 
 
+def answer_without_a_product(
+    dispatcher: CollectingDispatcher, tracker: Tracker, ask: Dict[str, Any]
+) -> List[EventType]:
+    """No product to talk about: a question the shop's texts answer ("is it free from france", "when will
+    I hear back", "how will I know when it's back") gets that answer; otherwise ``ask`` (which product?)."""
+    passage = policy_follow_up(tracker)
+    if passage is not None:
+        return say_passage(dispatcher, passage)
+    dispatcher.utter_message(**ask)
+    return []
+
+
 class ActionProductQuestion(ShopAction):
     """Answers a question about a product from its data, then suggests what goes with it."""
 
@@ -466,13 +478,7 @@ class ActionProductQuestion(ShopAction):
     def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         product, problem = resolve_product(tracker)
         if product is None:
-            # No product in the conversation: a question the shop's texts answer ("is it free from france",
-            # "does it cover if i drop it") gets that answer rather than "which product?"
-            passage = policy_follow_up(tracker)
-            if passage is not None:
-                return say_passage(dispatcher, passage)
-            dispatcher.utter_message(**problem)
-            return []
+            return answer_without_a_product(dispatcher, tracker, problem or WHICH_PRODUCT)
         question = latest_text(tracker)
         if not question:
             details, values = product_details(domain, product)

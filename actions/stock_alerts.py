@@ -10,6 +10,7 @@ sends the e-mail once the product has stock again (:mod:`web.stock_alerts`).
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Tracker
@@ -17,9 +18,11 @@ from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import ShopAction, ShopFormValidation, first_entity, signed_in_customer
+from actions.common import ShopAction, ShopFormValidation, first_entity, latest_text, signed_in_customer
+from actions.delivery import asks_about_the_order_in_view
 from actions.handoff import EMAIL_SLOT, NO_EMAIL, contact_email_answer
-from actions.products import WHICH_PRODUCT, resolve_product, shown_products
+from actions.policies import say_passage
+from actions.products import WHICH_PRODUCT, answer_without_a_product, resolve_product, shown_products
 from actions.render import intent_payload
 from actions.shop import shop_orders, shop_search
 from core.log_masking import conversation_ref
@@ -28,6 +31,14 @@ from shopdb.stock_alerts import add_stock_alert
 logger = logging.getLogger(__name__)
 
 PRODUCT_SLOT = "stock_alert_product"
+
+
+OUT_OF_STOCK_PASSAGE = "orders/out-of-stock-items-and-pre-orders"
+_RESTOCK_WORDS = re.compile(
+    r"\b(?:re-?stock\w*|in stock|out of stock|sold out|available|availability|notify|alert)\b"
+    r"|\b(?:comes?|coming|be|it's|its|they're|theyre|is|are) back\b",
+    re.I,
+)
 
 
 def product_to_watch(tracker: Tracker) -> Tuple[Optional[Any], Optional[Dict[str, Any]]]:
@@ -51,6 +62,8 @@ class ActionStockAlert(ShopAction):
 
     def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         product, problem = product_to_watch(tracker)
+        if product is None and (problem is None or problem.get("response") == WHICH_PRODUCT["response"]):
+            return self._no_product(dispatcher, tracker)
         if product is None:
             dispatcher.utter_message(**(problem or WHICH_PRODUCT))
             return []
@@ -61,6 +74,21 @@ class ActionStockAlert(ShopAction):
         if signed_in_customer(tracker):
             return events + keep_alert(dispatcher, tracker, product, email=None)
         return events + [SlotSet(EMAIL_SLOT, None), FollowupAction("stock_alert_form")]
+
+    @staticmethod
+    def _no_product(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+        """No product in the chat at all. A restock question gets the shop's out-of-stock text and "which
+        product?"; anything else read as a restock ("when will I hear back?") is answered from the shop's
+        texts when they can, since the classifier leans on "when ... back" for this intent; "when do I get
+        it?" right after an order's status is about that order."""
+        if asks_about_the_order_in_view(tracker) and not _RESTOCK_WORDS.search(latest_text(tracker)):
+            return [FollowupAction("action_order_status")]  # "so when do I actually get it?" after its status
+        if _RESTOCK_WORDS.search(latest_text(tracker)):
+            passage = shop_search().policy_passage(OUT_OF_STOCK_PASSAGE)
+            events = say_passage(dispatcher, passage) if passage is not None else []
+            dispatcher.utter_message(**WHICH_PRODUCT)
+            return events
+        return answer_without_a_product(dispatcher, tracker, WHICH_PRODUCT)
 
 
 class ValidateStockAlertForm(ShopFormValidation):

@@ -107,6 +107,20 @@ def test_an_item_in_stock_needs_no_alert_and_several_missing_ones_are_asked_abou
     assert any(e.get("name") == "stock_alert_product" and e.get("value") == str(missing[0].id) for e in events)
 
 
+def test_with_no_product_in_the_chat_the_shops_texts_answer_first(kb, orders_kb, tracker, run, domain):
+    """ "How will I know when it's back?" with nothing shown: the out-of-stock passage, not "which product?";
+    a message the texts do not answer still gets the question."""
+    messages, _ = run(ActionStockAlert(), tracker("how would i find out when something is back", "stock_alert"), domain)
+    assert messages[0]["response"] == "utter_policy_answer" and "Out-of-stock" in messages[0]["text"]
+    assert messages[1]["response"] == "utter_ask_which_product"
+    # read as a restock, asked about something else: the shop's texts, when they answer it
+    messages, _ = run(ActionStockAlert(), tracker("who is the carrier that delivers parcels", "stock_alert"), domain)
+    assert messages[0]["response"] == "utter_policy_answer" and "Carriers" in messages[0]["text"]
+    messages, _ = run(ActionStockAlert(), tracker("ping me", "stock_alert"), domain)
+    assert [m["response"] for m in messages] == ["utter_ask_which_product"]
+    assert _alerts(orders_kb) == []
+
+
 def test_an_out_of_stock_answer_and_card_offer_the_alert(kb, tracker, run, domain):
     from actions.products import ActionProductQuestion
 
@@ -115,3 +129,14 @@ def test_an_out_of_stock_answer_and_card_offer_the_alert(kb, tracker, run, domai
     messages, _ = run(ActionProductQuestion(), t, domain)
     assert messages[0]["response"] == "utter_product_out_of_stock"
     assert messages[0]["buttons"][0]["payload"] == f'/stock_alert{{"product_id": "{product.id}"}}'
+
+
+def test_when_do_i_get_it_after_an_orders_status_is_about_that_order(kb, proven, tracker, run, domain):
+    slots = proven({"order_number": "10000002", "email": "alex.morgan@example.com"})
+    after_status = [{"event": "action", "name": "action_order_status"}]
+    _, events = run(
+        ActionStockAlert(), tracker("so when do i get it", "stock_alert", slots=slots, history=after_status), domain
+    )
+    assert {"event": "followup", "name": "action_order_status"} in [
+        {k: e[k] for k in ("event", "name") if k in e} for e in events
+    ]

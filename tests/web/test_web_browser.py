@@ -33,7 +33,10 @@ def say(page: Page, text: str) -> None:
     box = page.get_by_label("Message to the shop assistant")
     box.fill(text)
     box.press("Enter")
-    expect(page.locator(".shopchat-msg--user .shopchat-bubble").last).to_have_text(f"You said: {text}")
+    # The widget shows the line at once; a loaded machine (the whole suite running) can take seconds to paint it.
+    expect(page.locator(".shopchat-msg--user .shopchat-bubble").last).to_have_text(
+        f"You said: {text}", timeout=LIVE_TIMEOUT
+    )
 
 
 def bot_count(page: Page) -> int:

@@ -140,7 +140,8 @@ class ActionDelivery(ShopAction):
         period = latest_intent(tracker) == PERIOD_INTENT
         if period and asks_about_the_order_in_view(tracker):
             return [FollowupAction("action_order_status")]  # "and when will it arrive?" after its status
-        specific = closer_passage(latest_text(tracker), OPTIONS_PASSAGES) if latest_text(tracker) else None
+        question = latest_text(tracker)
+        specific = closer_passage(question, OPTIONS_PASSAGES) if question else None
         if specific is not None:  # "which courier do you use for germany", "what if I'm not home"
             return say_passage(dispatcher, specific)
         options = delivery_options(shop_orders().sessions)

@@ -81,9 +81,10 @@ class ActionStockAlert(ShopAction):
         product?"; anything else read as a restock ("when will I hear back?") is answered from the shop's
         texts when they can, since the classifier leans on "when ... back" for this intent; "when do I get
         it?" right after an order's status is about that order."""
-        if asks_about_the_order_in_view(tracker) and not _RESTOCK_WORDS.search(latest_text(tracker)):
+        restock = bool(_RESTOCK_WORDS.search(latest_text(tracker)))
+        if asks_about_the_order_in_view(tracker) and not restock:
             return [FollowupAction("action_order_status")]  # "so when do I actually get it?" after its status
-        if _RESTOCK_WORDS.search(latest_text(tracker)):
+        if restock:
             passage = shop_search().policy_passage(OUT_OF_STOCK_PASSAGE)
             events = say_passage(dispatcher, passage) if passage is not None else []
             dispatcher.utter_message(**WHICH_PRODUCT)

@@ -67,11 +67,12 @@ start: install data $(MODELS)/.trained
 ## Test ----------------------------------------------------------------------
 # Chromium from Debian's packages drives the browser tests (a test tool's own
 # browser download fails on these machines); nginx is the front of the scale-out
-# tests (tests/scaleout), as in docker-compose.yml.
+# tests (tests/scaleout), as in docker-compose.yml; npm fetches Rasa's stock widget
+# (rasa-webchat) for tests/web/test_web_stock_widgets.py.
 browser:
-	@command -v chromium >/dev/null && { command -v nginx >/dev/null || test -x /usr/sbin/nginx; } || { \
+	@command -v chromium >/dev/null && command -v npm >/dev/null && { command -v nginx >/dev/null || test -x /usr/sbin/nginx; } || { \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium nginx >/dev/null; }
+		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium nginx npm >/dev/null; }
 
 test: install browser
 	$(BIN)/python -m pytest

@@ -16,7 +16,8 @@ import json
 from decimal import Decimal
 from typing import Any, Dict, Iterable, List, Mapping, Optional
 
-DEFAULT_PRODUCT_URL = "/webhooks/shop/demo?product={id}"
+from core.links import DEFAULT_PRODUCT_URL, product_image, product_url
+
 DEFAULT_TITLES = {
     "view": "View",
     "add_to_cart": "Add to cart",
@@ -39,16 +40,19 @@ def _price_text(price: Any, currency: str) -> str:
 
 
 def product_element(
-    product: Any, url_template: str = DEFAULT_PRODUCT_URL, titles: Optional[Mapping[str, str]] = None
+    product: Any,
+    url_template: str = DEFAULT_PRODUCT_URL,
+    titles: Optional[Mapping[str, str]] = None,
+    base_url: str = "",
 ) -> Dict[str, Any]:
-    """One product (ORM row or dict) as a generic-template element."""
+    """One product (ORM row or dict) as a generic-template element; links below ``base_url``."""
     titles = {**DEFAULT_TITLES, **(titles or {})}
     product_id = str(_get(product, "id"))
     title = str(_get(product, "title", "") or "")
     currency = str(_get(product, "currency", "") or "")
     price = _get(product, "price")
     rating: Optional[float] = _get(product, "rating")
-    url = _get(product, "url") or url_template.format(id=product_id)
+    url = product_url(product, base_url, url_template)
     price_text = _price_text(price, currency)
     in_stock = _get(product, "in_stock", True) is not False  # unknown (a plain dict): assume it can be bought
     subtitle = _get(product, "subtitle") or " · ".join(
@@ -81,7 +85,7 @@ def product_element(
     return {
         "title": title,
         "subtitle": subtitle,
-        "image_url": _get(product, "image_url") or "",
+        "image_url": product_image(product, base_url),
         "product": {
             "id": product_id,
             "sku": _get(product, "sku"),
@@ -96,16 +100,19 @@ def product_element(
 
 
 def product_carousel(
-    products: Iterable[Any], url_template: str = DEFAULT_PRODUCT_URL, titles: Optional[Mapping[str, str]] = None
+    products: Iterable[Any],
+    url_template: str = DEFAULT_PRODUCT_URL,
+    titles: Optional[Mapping[str, str]] = None,
+    base_url: str = "",
 ) -> Dict[str, Any]:
     """An attachment for ``dispatcher.utter_message(attachment=...)``: one card or a carousel."""
     return {
         "type": "template",
         "payload": {
             "template_type": "generic",
-            "elements": [product_element(p, url_template, titles) for p in products],
+            "elements": [product_element(p, url_template, titles, base_url) for p in products],
         },
     }
 
 
-__all__ = ["DEFAULT_PRODUCT_URL", "product_carousel", "product_element"]
+__all__ = ["product_carousel", "product_element"]

@@ -75,6 +75,11 @@ def shop_url() -> str:
     return get_settings().storefront_url.rstrip("/")
 
 
+def public_url() -> str:
+    """The Rasa server's address as shoppers reach it (``SHOP_PUBLIC_URL``): links the bot sends start with it."""
+    return get_settings().public_url.rstrip("/")
+
+
 def last_bot_action(tracker: Tracker) -> Optional[str]:
     """The bot's last action before the shopper's latest message (None when there was none)."""
     events = list(tracker.events)
@@ -209,6 +214,13 @@ def message_metadata(tracker: Tracker) -> Dict[str, Any]:
 def rich_channel(tracker: Tracker) -> bool:
     """True when the shopper's channel renders cards, so the text can stay short."""
     return tracker.get_latest_input_channel() in WIDGET_CHANNELS
+
+
+def client_can(tracker: Tracker, capability: str) -> bool:
+    """The shopper's chat client announced ``capability`` (``cart``, ``cards``, ``speakers``: web/shopper_lines.py)
+    with its latest message; clients that announce nothing (Rasa's stock widgets, REST callers) can do none."""
+    capabilities = message_metadata(tracker).get("capabilities")
+    return isinstance(capabilities, list) and capability in capabilities
 
 
 def in_form(tracker: Tracker) -> bool:

@@ -23,10 +23,12 @@ from rasa_sdk.types import DomainDict
 
 from actions.common import (
     ShopAction,
+    client_can,
     entity_values,
     first_entity,
     label,
     latest_text,
+    public_url,
     rich_channel,
     words_before_entity,
 )
@@ -48,6 +50,8 @@ from actions.vocabulary import (
     ordinal_position,
     parse_price,
 )
+from core.capabilities import CART
+from core.links import product_url
 from retrieval.filters import ProductFilters, colour_matches, is_strict_bound
 from retrieval.query_parser import ParsedQuery
 from retrieval.results import ProductSearch
@@ -738,10 +742,13 @@ class ActionAddToCart(ShopAction):
             dispatcher.utter_message(**problem)
             return []
         from_button = ((tracker.latest_message or {}).get("text") or "").startswith("/add_to_cart")
-        if from_button:
-            dispatcher.utter_message(
-                response="utter_added_to_cart", title=product.title, price=money(product.price, product.currency)
-            )
+        price = money(product.price, product.currency)
+        if from_button and not client_can(tracker, CART):
+            # A client without a cart of its own (a stock Rasa widget): nothing was added; its page can.
+            url = product_url(product.to_dict(), public_url())
+            dispatcher.utter_message(response="utter_add_to_cart_on_page", title=product.title, price=price, url=url)
+        elif from_button:
+            dispatcher.utter_message(response="utter_added_to_cart", title=product.title, price=price)
             recommend_complements(dispatcher, tracker, domain, product, limit=3)
         else:
             show_products(dispatcher, tracker, domain, [product], response="utter_tap_add_to_cart", title=product.title)

@@ -20,7 +20,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import label, rich_channel
+from actions.common import label, public_url, rich_channel
 from core.money import money
 
 
@@ -62,7 +62,9 @@ def product_attachment(domain: DomainDict, products: Iterable[Any]) -> Dict[str,
         "out_of_stock": label(domain, "utter_label_out_of_stock"),
         "notify_me": label(domain, "utter_label_notify_me"),
     }
-    attachment = product_carousel([p.to_dict() if hasattr(p, "to_dict") else p for p in products], titles=titles)
+    attachment = product_carousel(
+        [p.to_dict() if hasattr(p, "to_dict") else p for p in products], titles=titles, base_url=public_url()
+    )
     details = label(domain, "utter_label_details")
     for element, product in zip(attachment["payload"]["elements"], products):
         element["buttons"] = [

@@ -140,6 +140,10 @@ def server_environment(config: LaunchConfig) -> Dict[str, str]:
     env.setdefault("SHOP_TRACKER_DB", str(config.tracker_db))
     env.setdefault("SHOP_EVENTS_DB", str(config.tracker_db.with_name("events.db")))  # SQL event broker (insights)
     env.update(config.extra_env)
+    # Links in cards and invoices are absolute (they are shown on other sites too): to this server
+    # unless the shop says how shoppers reach it.
+    if not env.get("SHOP_PUBLIC_URL"):
+        env["SHOP_PUBLIC_URL"] = config.rasa_url
     env.setdefault("SANIC_HOST", config.host)  # where `rasa run actions` listens (rasa-sdk reads SANIC_HOST)
     env.setdefault("SHOP_ACTION_TOKEN", action_server_token(_settings_for(env)))
     return env

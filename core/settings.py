@@ -86,8 +86,15 @@ class Settings(BaseSettings):
     )
     public_url: str = Field(
         "",
-        description="Address of the Rasa server in links the bot sends (invoice downloads); "
-        "empty: links start with /webhooks/shop/, right for pages the Rasa server serves",
+        description="Address of the Rasa server as shoppers reach it, in links the bot sends (product pages "
+        "and pictures, invoice downloads); `shop start` sets it to the server's own address when empty",
+    )
+
+    widget_origins: str = Field(
+        "",
+        description="Sites that may embed the widget, comma-separated origins (https://www.shop.example); "
+        "empty: none but the assistant's own pages (the demo shop, the console). credentials.yml's "
+        "cors_allowed_origins, when set, wins",
     )
 
     # -- limits -------------------------------------------------------------------------------

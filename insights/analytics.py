@@ -33,6 +33,7 @@ from sqlalchemy.orm import sessionmaker
 
 from insights.intent_meanings import normalise_question
 from shopdb.models import FactKind, InsightFact
+from shopdb.ratings import ratings_between, satisfaction
 
 
 def _in_period(since: Optional[dt.datetime], until: Optional[dt.datetime]):
@@ -233,6 +234,29 @@ class Analytics:
             ],
         }
 
+    def ratings(self) -> List[Dict[str, Any]]:
+        """Every rating of the period (CSAT): when, how many stars, with or without a person, the comment."""
+        with self.sessions() as session:
+            rows = ratings_between(session, self.since, self.until)
+            return [
+                {
+                    "rated_at": r.created_at.isoformat(timespec="seconds"),
+                    "rating": r.rating,
+                    "with_agent": r.with_agent,
+                    "comment": r.comment or "",
+                }
+                for r in rows
+            ]
+
+    def satisfaction(self) -> Dict[str, Any]:
+        """CSAT of the period: conversations the bot handled alone against those a person took part in."""
+        rated = self.ratings()
+        return {
+            "bot": satisfaction([r["rating"] for r in rated if not r["with_agent"]]).as_dict(),
+            "agent": satisfaction([r["rating"] for r in rated if r["with_agent"]]).as_dict(),
+            "all": satisfaction([r["rating"] for r in rated]).as_dict(),
+        }
+
     def overview(self, bucket: str = "day", top: int = 10) -> "Report":
         return Report(
             since=self.since.isoformat(timespec="seconds") if self.since else None,
@@ -242,6 +266,7 @@ class Analytics:
             containment=self.containment().as_dict("contained", "conversations"),
             conversion=self.recommendation_conversion(),
             frustration=self.frustration(),
+            satisfaction=self.satisfaction(),
             intents=self.intent_totals(),
             intent_volumes=self.intent_volumes(bucket),
             unanswered=self.top_unanswered(top),
@@ -257,6 +282,7 @@ class Report:
     containment: Dict[str, Any]
     conversion: Dict[str, Any]
     frustration: Dict[str, Any]
+    satisfaction: Dict[str, Any] = field(default_factory=dict)
     intents: List[Dict[str, Any]] = field(default_factory=list)
     intent_volumes: List[Dict[str, Any]] = field(default_factory=list)
     unanswered: List[Dict[str, Any]] = field(default_factory=list)
@@ -273,6 +299,9 @@ class Report:
         for key, value in self.frustration.items():
             if key != "top_intents":
                 out.append({"section": "frustration", "key": key, "name": "", "value": value})
+        for group, figures in self.satisfaction.items():
+            for key in ("rated", "average", "satisfied"):
+                out.append({"section": "satisfaction", "key": key, "name": group, "value": figures[key]})
         for row in self.frustration["top_intents"]:
             out.append({"section": "frustrated_intents", "key": "count", "name": row["intent"], "value": row["count"]})
         for row in self.intents:

@@ -173,6 +173,7 @@ def analytics_blueprint(
         "intents": lambda a, r: a.intent_totals(),
         "intent_volumes": lambda a, r: a.intent_volumes(r.args.get("bucket", "day")),
         "unanswered": lambda a, r: a.top_unanswered(int(r.args.get("limit", 50))),
+        "ratings": lambda a, r: a.ratings(),
     }
 
     @bp.get("/api/<filename:str>")  # "<table>.csv" (sanic-routing has no suffix patterns)

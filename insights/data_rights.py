@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from insights.stream import SQLEventSource
 from shopdb import handoff_records
 from shopdb.models import ConsumerCursor, InsightFact, ProfileScope, ShopperProfile
+from shopdb.ratings import erase_shopper_ratings, export_shopper_ratings
 from shopdb.stock_alerts import erase_shopper_alerts, export_shopper_alerts
 
 logger = logging.getLogger(__name__)
@@ -112,6 +113,7 @@ def export_data(
         }
         out["handoff"] = handoff_records.export_shopper(session, sorted(senders), customer_id)
         out["stock_alerts"] = export_shopper_alerts(session, sorted(senders), customer_id)
+        out["ratings"] = export_shopper_ratings(session, sorted(senders), customer_id)
     if broker is not None and senders:
         out["events"] = broker.events_of(sorted(senders))
     return out
@@ -135,6 +137,7 @@ def delete_data(
         counts["facts"] = session.execute(_bulk(delete(InsightFact).where(_fact_filter(customer_id, senders)))).rowcount
         counts["handoff"] = int(handoff_records.erase_shopper(session, sorted(senders), customer_id))
         counts["stock_alerts"] = erase_shopper_alerts(session, sorted(senders), customer_id)
+        counts["ratings"] = erase_shopper_ratings(session, sorted(senders), customer_id)
     if broker is not None:
         counts["broker_events"] = broker.delete_senders(sorted(senders))
     if tracker_url:

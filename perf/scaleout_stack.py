@@ -106,7 +106,7 @@ server {{
         proxy_http_version 1.1;
         proxy_set_header Upgrade $http_upgrade;
         proxy_set_header Connection "upgrade";
-        proxy_set_header Host $host;
+        proxy_set_header Host $http_host;  # with the port: the same-origin checks compare it
         proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
         proxy_set_header X-Forwarded-Proto $scheme;  # https at the front: the console cookie is Secure
         proxy_read_timeout 3600s;
@@ -116,7 +116,7 @@ server {{
         proxy_pass http://rasa_servers;
         proxy_http_version 1.1;
         proxy_set_header Connection "";
-        proxy_set_header Host $host;
+        proxy_set_header Host $http_host;  # with the port: the same-origin checks compare it
         proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
         proxy_set_header X-Forwarded-Proto $scheme;  # https at the front: the console cookie is Secure
         proxy_next_upstream error timeout http_502 http_503;

@@ -41,10 +41,9 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 from shopdb.policies import SHIPPING_COUNTRIES
 from shopdb.taxonomy import PRODUCT_TYPES, TYPES_BY_KEY, ProductType, category_code, type_code
 
-GENERATOR_VERSION = "2"  # 2: delivery options, newsletter consent
+GENERATOR_VERSION = "3"  # 2: delivery options, newsletter consent; 3: no photo links (the assistant draws them)
 DEFAULT_SEED = 20240501
 CURRENCY = "EUR"
-IMAGE_BASE = "https://img.larkspur-market.example/p"
 
 _SYL_A = [
     "Ae",
@@ -281,7 +280,7 @@ def generate_product(i: int, seed: int = DEFAULT_SEED) -> ProductRecord:
         currency=CURRENCY,
         stock=stock,
         rating=rating,
-        image_url=f"{IMAGE_BASE}/{sku.lower()}.jpg",
+        image_url=None,  # no photos: the assistant draws a picture (core.links.product_image)
         returnable=t.returnable,
         type_key=t.key,
     )

@@ -16,9 +16,11 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 from contextlib import ExitStack
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Dict, Iterator, List
+from typing import Dict, Iterator, List, Tuple
 
 import pytest
 
@@ -60,13 +62,59 @@ def _run(command: list, env: Dict[str, str], cwd: Path = PROJECT_ROOT) -> None:
         )
 
 
+class ShopSite:
+    """A shop's own web site on another loopback port: another origin than the assistant's.
+
+    Serves the pages a test puts in :attr:`pages` (path -> (content type, body)); 404 otherwise.
+    """
+
+    def __init__(self) -> None:
+        self.pages: Dict[str, Tuple[str, bytes]] = {}
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+                content_type, body = site.pages.get(self.path.split("?")[0], ("text/plain", b""))
+                self.send_response(200 if body else 404)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def origin(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def serve(self, path: str, body: str | bytes, content_type: str = "text/html; charset=utf-8") -> str:
+        """Serve ``body`` at ``path``; returns its URL."""
+        self.pages[path] = (content_type, body.encode() if isinstance(body, str) else body)
+        return self.origin + path
+
+
 @pytest.fixture(scope="session")
-def shop_env(tmp_path_factory: pytest.TempPathFactory) -> Dict[str, str]:
+def shop_sites() -> Iterator[Tuple[ShopSite, ShopSite]]:
+    """(a site allowed to embed the widget, one that is not): their ports are bound before the servers start."""
+    sites = ShopSite(), ShopSite()
+    yield sites
+    for site in sites:
+        site.server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def shop_env(tmp_path_factory: pytest.TempPathFactory, shop_sites: Tuple[ShopSite, ShopSite]) -> Dict[str, str]:
     """Environment pointing every process at a fresh, small shop in a temp folder."""
     var_dir = tmp_path_factory.mktemp("shop-var")
     env = dict(os.environ)
     env.update(
         SHOP_VAR_DIR=str(var_dir),
+        SHOP_WIDGET_ORIGINS=shop_sites[0].origin,  # the shop's own site embeds the widget
         HF_HUB_OFFLINE="1",
         TRANSFORMERS_OFFLINE="1",
         PYTHONUNBUFFERED="1",

@@ -12,7 +12,12 @@ Everything is served by the Rasa server under ``/webhooks/shop/``:
 * ``/static/widget.js`` and ``widget.css`` (the embeddable widget), ``/demo``
   (a demo shop page), ``/console`` and ``/agent/...`` (the agent console, see
   :mod:`web.console`);
-* ``GET /invoices/<token>.pdf``: an invoice behind a link the assistant signed (:mod:`web.invoices`).
+* ``GET /invoices/<token>.pdf``: an invoice behind a link the assistant signed (:mod:`web.invoices`);
+* ``GET /images/products/<id>.svg``: a picture of a product without a photo (:mod:`web.product_images`).
+
+A widget on the shop's own site (another origin) may use socket.io and the widget's endpoints when
+the site is listed (``SHOP_WIDGET_ORIGINS`` or ``cors_allowed_origins``, :mod:`web.cors`). Agent and
+notice lines go to each client in the shape it can show (:mod:`web.shopper_lines`).
 
 While the conversation has an open hand-off ticket, the shopper's messages go
 to the agents (database + tracker store + console sockets) and never to the bot;
@@ -39,6 +44,7 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 from sqlalchemy.exc import SQLAlchemyError
 
+from core.capabilities import clean_capabilities
 from core.settings import get_settings
 from core.signing import ConversationIds, CustomerProofs, CustomerTokens, resolve_secret_key
 from handoff.store import DatabaseBusy, HandoffStore, InvalidInput, StoreError, TicketInfo, clean_text
@@ -47,13 +53,18 @@ from insights.api import analytics_blueprint, privacy_blueprint, site_events_blu
 from rasa_addons.patches import install_all as install_rasa_patches
 from shopdb.counters import SharedLimiter
 from shopdb.db import session_factory
+from shopdb.ratings import MAX_COMMENT_CHARS
 from web.auth import SessionTokens
 from web.console import admin_guard, register_console
+from web.cors import WidgetOrigins, install_widget_cors
+from web.csat import RatingService, rating_of
 from web.hardening import CLIENT_METADATA_KEY, client_address, client_tag, install_http_hardening
 from web.http import HttpError, install_error_handlers, json_body, json_error
 from web.invoices import register_invoices
 from web.live_handoff import BOT_MESSAGE_EVENT, HANDOFF_EVENT, TYPING_EVENT, HandoffService, queue_from_rasa_server
 from web.payloads import guard_message
+from web.product_images import register_product_images
+from web.shopper_lines import speaker_room
 from web.stock_alerts import StockAlertNotifier
 
 logger = logging.getLogger(__name__)
@@ -139,7 +150,8 @@ class ShopChannelConfig:
     """The channel's ``credentials.yml`` section."""
 
     socketio_path: str = "/socket.io"
-    # None: same origin only (engine.io's default); a list or "*" for widgets on other sites.
+    # Sites that may embed the widget (web/cors.py): a list of origins or "*"; None: SHOP_WIDGET_ORIGINS.
+    # The assistant's own pages (demo shop, console) are always allowed.
     cors_allowed_origins: Optional[Any] = None
     # redis://... to share socket.io rooms between several Rasa instances (an agent's reply
     # sent by one server reaches the shopper's socket on another); default SHOP_SOCKETIO_MESSAGE_QUEUE.
@@ -186,6 +198,7 @@ class ShopChannel(InputChannel):
         self.customer_tokens = CustomerTokens(secret)
         self.customer_proofs = CustomerProofs(secret)
         self.conversation_ids = ConversationIds(secret)
+        self.origins = WidgetOrigins.from_config(self.config.cors_allowed_origins, settings.widget_origins)
         self._client_key = hashlib.sha256(b"shop-client-tag:" + secret.encode()).digest()
         self.demo_enabled = (
             self.config.demo_page if self.config.demo_page is not None else settings.database_url is None
@@ -193,6 +206,7 @@ class ShopChannel(InputChannel):
         self.app: Optional[Sanic] = None
         self.sio: Optional[AsyncServer] = None
         self.service: Optional[HandoffService] = None
+        self.ratings: Optional[RatingService] = None
 
     # -- wiring --------------------------------------------------------------------
     def attach(self, app: Sanic) -> None:
@@ -200,6 +214,7 @@ class ShopChannel(InputChannel):
         self.app = app
         assert self.sio is not None
         install_http_hardening(app, self)  # body size, Rasa's REST channel input, CSP on pages
+        install_widget_cors(app, self.origins)  # the widget on the shop's own site (another origin)
         self.sio.attach(app, self.config.socketio_path)
         if self.config.insights:
             guard = admin_guard(self)
@@ -238,7 +253,7 @@ class ShopChannel(InputChannel):
             manager = AsyncRedisManager(self.config.message_queue)
         return AsyncServer(
             async_mode="sanic",
-            cors_allowed_origins=self.config.cors_allowed_origins,
+            cors_allowed_origins=self.origins.allows,
             client_manager=manager,
             max_http_buffer_size=MAX_SOCKET_PAYLOAD_BYTES,
         )
@@ -265,6 +280,12 @@ class ShopChannel(InputChannel):
         display_text = _short_str(raw.get("display_text"), 200)
         if display_text:  # the button title shown instead of its payload
             metadata["display_text"] = display_text
+        comment = _short_str(raw.get("rating_comment"), MAX_COMMENT_CHARS)
+        if comment:  # the comment our widget sends with a rating (web.csat)
+            metadata["rating_comment"] = comment
+        capabilities = clean_capabilities(raw.get("capabilities"))
+        if capabilities:  # what the client can show (web.shopper_lines): a cart, product cards
+            metadata["capabilities"] = list(capabilities)
         customer_id = self.customer_tokens.verify(raw.get("customer_token"))
         if customer_id:
             metadata["customer_id"] = customer_id
@@ -311,9 +332,15 @@ class ShopChannel(InputChannel):
             if reply:
                 await self.service.say_system(ticket, reply)
                 if isinstance(output_channel, CollectingOutputChannel):  # REST: the reply is the answer
-                    output_channel.messages.append({"recipient_id": sender_id, "text": reply, "system": True})
+                    output_channel.messages.append(
+                        {"recipient_id": sender_id, "text": reply, "metadata": {"role": "system"}}
+                    )
             return ticket, True
         cleaned = await guard_message(getattr(self.app.ctx, "agent", None) if self.app else None, sender_id, cleaned)
+        rating = rating_of(cleaned)
+        if rating is not None and self.ratings is not None:  # an offered rating button (a forged one lost its "/")
+            await self.ratings.take(sender_id, cleaned, rating, metadata, output_channel)
+            return None, False
         await self.sio.emit(TYPING_EVENT, {"on": True, "who": "bot"}, room=sender_id)
         try:
             await on_new_message(
@@ -324,6 +351,8 @@ class ShopChannel(InputChannel):
         ticket = await self.active_ticket(sender_id)
         if ticket is not None:  # the bot just handed over (action_handoff_to_human)
             await self.service.announce_ticket(ticket)
+        elif self.ratings is not None:
+            await self.ratings.after_bot_turn(sender_id, cleaned, output_channel)
         return ticket, False
 
     # -- blueprint -----------------------------------------------------------------
@@ -333,12 +362,15 @@ class ShopChannel(InputChannel):
         install_rasa_patches(local_handoff=partial(queue_from_rasa_server, time_limit=self.settings.action_timeout))
         sio = self.sio = self._new_socket_server()
         self.service = HandoffService(self.store, sio, self.rasa_agent, timeout=self.settings.db_timeout)
+        self.ratings = RatingService(self.service)
+        self.service.rating_offer = self.ratings.offer
         bp = _ShopBlueprint(self, "shop_webhook")
         install_error_handlers(bp)
         self._register_socket_handlers(sio, on_new_message)
         self._register_http_routes(bp, on_new_message)
         register_console(bp, self)
         register_invoices(bp, self)
+        register_product_images(bp, self)
         self._run_stock_alerts(bp)
         return bp
 
@@ -371,13 +403,22 @@ class ShopChannel(InputChannel):
             await sio.save_session(sid, {"client": self.client_tag_of(environ.get("sanic.request"))})
             return True
 
+        async def join_conversation(sid: str, session_id: str) -> None:
+            """The session's room, and the room of the clients that show agent lines the same way."""
+            capabilities = (await sio.get_session(sid)).get("capabilities") or ()
+            await sio.enter_room(sid, session_id)
+            await sio.enter_room(sid, speaker_room(session_id, tuple(capabilities)))
+
         @sio.on("session_request")
         async def session_request(sid: str, data: Any = None) -> None:
             requested = data.get("session_id") if isinstance(data, dict) else None
             # Only an id this server issued continues a conversation; anything else starts a new one.
             session_id = requested if self.valid_session_id(requested) else self.conversation_ids.new()
-            await sio.save_session(sid, {**(await sio.get_session(sid)), "session_id": session_id})
-            await sio.enter_room(sid, session_id)
+            capabilities = clean_capabilities(data.get("capabilities") if isinstance(data, dict) else None)
+            await sio.save_session(
+                sid, {**(await sio.get_session(sid)), "session_id": session_id, "capabilities": capabilities}
+            )
+            await join_conversation(sid, session_id)
             await sio.emit("session_confirm", session_id, room=sid)
             ticket = await self.active_ticket(session_id)
             if ticket is not None:
@@ -387,12 +428,12 @@ class ShopChannel(InputChannel):
             session_id = data.get("session_id")
             if self.valid_session_id(session_id):
                 if session_id not in sio.rooms(sid):
-                    await sio.enter_room(sid, session_id)
+                    await join_conversation(sid, session_id)
                 return session_id
             confirmed = (await sio.get_session(sid)).get("session_id")
             if confirmed:
                 return confirmed
-            await sio.enter_room(sid, sid)  # no session: the socket is the conversation (Rasa's default)
+            await join_conversation(sid, sid)  # no session: the socket is the conversation (Rasa's default)
             return sid
 
         @sio.on("user_uttered")

@@ -16,7 +16,7 @@ import math
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Tuple
 
 from rasa.shared.core.events import ActionExecuted, BotUttered, ConversationResumed, Event, UserUttered
 from socketio import AsyncServer
@@ -27,6 +27,7 @@ from handoff.mail import MailNotConfigured, configured_server
 from handoff.store import AgentInfo, DatabaseBusy, HandoffStore, MessageInfo, TicketInfo
 from handoff.tickets import TooManyTickets, client_of_events, create_ticket, followup_address
 from shopdb.models import Author, TicketStatus
+from web.shopper_lines import AGENT_LINE, line_payloads, rooms_of
 
 logger = logging.getLogger(__name__)
 
@@ -122,6 +123,12 @@ class HandoffService:
         # (6 threads on 2 cores) away from Rasa; each stuck call ends by the database's own timeout.
         self._executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="shop-db")
         self._last_reminder: Dict[int, float] = {}  # ticket id -> monotonic time of the last queue reminder
+        # Asks the shopper to rate the conversation once a hand-off ends (web.csat, wired by the channel).
+        self.rating_offer: Optional[Callable[[str], Awaitable[None]]] = None
+
+    def rasa_agent(self) -> Any:
+        """The running Rasa agent (domain, tracker store, lock store)."""
+        return self._rasa_agent()
 
     def text(self, response: str, **values: Any) -> str:
         """A response of the running model's domain (:func:`domain_text`)."""
@@ -237,21 +244,34 @@ class HandoffService:
 
     # -- agent -> shopper ------------------------------------------------------------
     async def _say_to_shopper(self, ticket: TicketInfo, text: str, *, agent: Optional[AgentInfo], system: bool) -> None:
+        """An agent's line (``agent``) or a notice (``system``): kept in the conversation, then shown."""
         metadata: Dict[str, Any] = {"handoff_ticket": ticket.id}
-        payload: Dict[str, Any] = {"text": text}
-        if system:
+        if system or agent is None:
             metadata["system"] = True
-            payload["system"] = True
-        elif agent is not None:
+        else:
             metadata["agent"] = agent.display_name
-            payload["agent"] = {"name": agent.display_name}
-        await self.say_in_conversation(ticket.sender_id, payload, metadata)
+        await self.append_events(ticket.sender_id, [BotUttered(text, data={}, metadata=metadata)])
+        await self.show_line(ticket.sender_id, text, agent_name=metadata.get("agent"))
 
-    async def say_in_conversation(self, sender_id: str, payload: Dict[str, Any], metadata: Dict[str, Any]) -> None:
-        """A line outside any turn of the bot: kept in the conversation (the widget finds it when the shopper
-        comes back), then shown in any open tab."""
-        await self.append_events(sender_id, [BotUttered(payload.get("text"), data={}, metadata=metadata)])
-        await self.to_shopper(sender_id, BOT_MESSAGE_EVENT, payload)
+    async def show_line(self, sender_id: str, text: str, *, agent_name: Optional[str]) -> None:
+        """An agent's line or a notice (``agent_name`` None) in the shopper's open tabs, in the shape each
+        client can show (:mod:`web.shopper_lines`)."""
+        labelled, plain = line_payloads(text, agent_name=agent_name, agent_line=self._agent_line)
+        labelled_room, plain_room = rooms_of(sender_id)
+        await self.sio.emit(BOT_MESSAGE_EVENT, labelled, room=labelled_room, namespace=self.shopper_namespace)
+        await self.sio.emit(BOT_MESSAGE_EVENT, plain, room=plain_room, namespace=self.shopper_namespace)
+
+    def _agent_line(self, **values: Any) -> str:
+        try:
+            return self.text(AGENT_LINE, **values)
+        except KeyError:  # a model trained before the response existed: the name, then the line
+            return f"{values['agent_name']}: {values['line']}"
+
+    async def say_in_conversation(self, sender_id: str, text: str, metadata: Dict[str, Any]) -> None:
+        """A line of the bot outside any of its turns (a stock alert): kept in the conversation (the widget
+        finds it when the shopper comes back), then shown in any open tab as a plain text message."""
+        await self.append_events(sender_id, [BotUttered(text, data={}, metadata=metadata)])
+        await self.to_shopper(sender_id, BOT_MESSAGE_EVENT, {"text": text})
 
     async def agent_message(self, ticket_id: int, agent: AgentInfo, text: object) -> MessageInfo:
         """Store the agent's line (``text`` as the console sent it: ``add_message`` validates it) and deliver it."""
@@ -297,9 +317,14 @@ class HandoffService:
                 ActionExecuted("action_listen"),
             ],
         )
-        await self.to_shopper(ticket.sender_id, BOT_MESSAGE_EVENT, {"text": notice, "system": True})
+        await self.show_line(ticket.sender_id, notice, agent_name=None)
         await self.to_shopper(ticket.sender_id, HANDOFF_EVENT, await self.handoff_state(ticket))
         await self.queue_changed(ticket)
+        if self.rating_offer is not None:
+            try:
+                await self.rating_offer(ticket.sender_id)
+            except Exception as error:  # the hand-off ended either way; the rating question is a nicety
+                logger.warning("no rating offered after ticket %s (%s)", ticket.id, type(error).__name__)
         return ticket
 
     # -- follow-ups: answers to complaints and left messages ---------------------------------

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from core.links import product_image
 from shopdb.models import Customer, Order, Product
 
 logger = logging.getLogger(__name__)
@@ -46,7 +47,7 @@ def product_dict(product: Product) -> Dict[str, Any]:
         "currency": product.currency,
         "rating": product.rating,
         "stock": product.stock,
-        "image_url": product.image_url,
+        "image_url": product_image(product),
     }
 
 

@@ -67,8 +67,7 @@ class StockAlertNotifier:
 
     async def _say(self, alert: DueAlert) -> None:
         text = self.service.text(BACK_IN_STOCK, title=alert.title, price=money(alert.price, alert.currency))
-        payload = {"text": text, "stock_alert": {"product_id": str(alert.product_id)}}
-        await self.service.say_in_conversation(alert.sender_id, payload, {"stock_alert": alert.id})
+        await self.service.say_in_conversation(alert.sender_id, text, {"stock_alert": alert.id})
 
     async def _mail(self, alert: DueAlert) -> str:
         if not alert.email:

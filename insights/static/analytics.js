@@ -27,6 +27,11 @@
     return params.toString();
   }
 
+  // CSAT: the share of ratings of 4 or 5, with how many and the mean (web/csat.py asks for them).
+  function csat(label, s) {
+    return [label, pct(s.satisfied), s.rated + " rated" + (s.average === null ? "" : "; mean " + s.average.toFixed(2) + " of 5")];
+  }
+
   function kpis(report) {
     var list = document.getElementById("kpis");
     clear(list);
@@ -39,7 +44,9 @@
       ["Purchase after recommendation", pct(c.purchase_rate), c.purchased + " of " + c.conversations_with_recommendations + " conversations"],
       ["Frustrated messages", pct(f.rate), f.frustrated_messages + " of " + f.scored_messages + " scored messages; mean score " +
         (f.mean_score === null ? "n/a" : f.mean_score.toFixed(2))],
-      ["Frustrated, handed off", pct(f.handoff_rate), f.handed_off + " of " + f.frustrated_conversations + " frustrated conversations"]
+      ["Frustrated, handed off", pct(f.handoff_rate), f.handed_off + " of " + f.frustrated_conversations + " frustrated conversations"],
+      csat("Satisfaction, bot alone", report.satisfaction.bot),
+      csat("Satisfaction, with an agent", report.satisfaction.agent)
     ].forEach(function (k) {
       var item = el("li");
       item.appendChild(el("span", { "class": "label" }, k[0]));
@@ -147,7 +154,7 @@
   function exports(q) {
     var list = document.getElementById("exports");
     clear(list);
-    [["report", "Whole report"], ["intents", "Intents"], ["intent_volumes", "Intent volumes"], ["unanswered", "Unanswered questions"]]
+    [["report", "Whole report"], ["intents", "Intents"], ["intent_volumes", "Intent volumes"], ["unanswered", "Unanswered questions"], ["ratings", "Ratings (CSAT)"]]
       .forEach(function (t) {
         var item = el("li");
         item.appendChild(el("a", { href: "api/" + t[0] + ".csv?" + q, download: t[0] + ".csv" }, t[1] + " (CSV)"));

@@ -6,7 +6,8 @@
 - :mod:`shopdb.models.insights`: shopper profiles, analytics facts, consumer cursors;
 - :mod:`shopdb.models.counters`: the shared rate counters;
 - :mod:`shopdb.models.data_rights`: shoppers' data-rights requests (account deletion);
-- :mod:`shopdb.models.stock_alerts`: "tell me when it's back" alerts.
+- :mod:`shopdb.models.stock_alerts`: "tell me when it's back" alerts;
+- :mod:`shopdb.models.ratings`: shoppers' ratings of their conversations (CSAT).
 """
 
 from shopdb.models.base import Base, Money
@@ -14,6 +15,7 @@ from shopdb.models.counters import RateCounter
 from shopdb.models.data_rights import DataRightsRequest, RequestKind, RequestStatus
 from shopdb.models.handoff import Agent, AgentRole, Author, HandoffMessage, HandoffTicket, TicketKind, TicketStatus
 from shopdb.models.insights import ConsumerCursor, FactKind, InsightFact, ProfileScope, ShopperProfile
+from shopdb.models.ratings import ConversationRating
 from shopdb.models.shop import (
     Category,
     Customer,
@@ -36,6 +38,7 @@ from shopdb.models.stock_alerts import StockAlert
 
 __all__ = [
     "Agent",
+    "ConversationRating",
     "AgentRole",
     "Author",
     "Base",

@@ -291,15 +291,38 @@ def test_similar_but_cheaper_is_cheaper(kb, tracker, run, domain, slots_of):
     assert str(product.id) not in slots_of(events)["last_results"]
 
 
-def test_add_to_cart_button_confirms(kb, tracker, run, domain):
+def test_add_to_cart_button_confirms_in_a_client_with_a_cart(kb, tracker, run, domain):
     product = kb.search_products("yoga mat", k=1)[0]
     t = tracker(
         f'/add_to_cart{{"product_id": "{product.id}"}}',
         "add_to_cart",
         [{"entity": "product_id", "value": str(product.id)}],
+        metadata={"capabilities": ["cards", "cart", "speakers"]},
     )
     messages, _ = run(ActionAddToCart(), t, domain)
     assert messages[0]["text"].startswith(f"Added to your cart: {product.title}")
+
+
+def test_add_to_cart_in_a_client_without_a_cart_offers_the_products_page(kb, tracker, run, domain, monkeypatch):
+    """A stock Rasa widget has no cart: saying "Added to your cart" would be false; the product's page can add it."""
+    from core.settings import get_settings
+
+    monkeypatch.setenv("SHOP_PUBLIC_URL", "https://chat.shop.example/")
+    get_settings.cache_clear()
+    try:
+        product = kb.search_products("yoga mat", k=1)[0]
+        t = tracker(
+            f'/add_to_cart{{"product_id": "{product.id}"}}',
+            "add_to_cart",
+            [{"entity": "product_id", "value": str(product.id)}],
+            metadata={"capabilities": ["cards"]},
+        )
+        messages, _ = run(ActionAddToCart(), t, domain)
+    finally:
+        get_settings.cache_clear()
+    [message] = messages
+    assert "Added" not in message["text"] and product.title in message["text"]
+    assert f"https://chat.shop.example/webhooks/shop/demo?product={product.id}" in message["text"]
 
 
 def test_question_without_any_product_in_view_asks_which(kb, tracker, run, domain):

@@ -7,6 +7,7 @@ Demo orders: 10000001 delivered 5 days ago (returnable), 10000004 delivered 45 d
 from __future__ import annotations
 
 import asyncio
+import re
 
 import pytest
 
@@ -201,7 +202,8 @@ def test_a_return_question_about_no_order_is_answered_from_the_policy(
     asked = tracker(text, intent=intent, slots={"order_task": "return"})
     assert asyncio.run(ValidateOrderForm().required_slots(["order_number", "email"], None, asked, domain)) == []
     messages, events = run(ActionCheckReturnEligibility(), asked, domain)
-    assert passage in messages[0]["text"] if passage else "30 days" in messages[0]["text"]
+    said = messages[0]["text"]
+    assert passage in said if passage else re.search(r"30[ -]day", said), said  # the window, in either wording
     assert "order number" in messages[-1]["text"]
     assert slots_of(events)["order_action_allowed"] is False
     assert "order_number" not in slots_of(events)  # nothing verified, nothing cleared either

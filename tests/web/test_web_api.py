@@ -129,7 +129,7 @@ def test_console_api_needs_login_csrf_and_the_ticket_holder(live_shop, agent_acc
     waiting = post(live_shop, "/webhook", json={"sender": sender, "message": "how long will I have to wait?"}).json()
     assert waiting[-1] == {"recipient_id": sender, "custom": {"handoff": handoff, "delivered": True}}
     [notice] = waiting[:-1]
-    assert notice["system"] is True and f"number {handoff['position']} in the queue" in notice["text"]
+    assert notice["metadata"] == {"role": "system"} and f"number {handoff['position']} in the queue" in notice["text"]
     assert re.search(r"about \d+ min", notice["text"])
     # More detail right after: a receipt only, no second reminder
     detail = post(live_shop, "/webhook", json={"sender": sender, "message": "it is about my parcel"}).json()

@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from handoff.store import HandoffStore
+from shopdb.ratings import ratings_between
 
 pytestmark = pytest.mark.slow
 
@@ -77,9 +78,15 @@ def test_shopper_path_search_handoff_reload_and_back_to_the_bot(
     first = cards.first
     expect(first.locator(".shopchat-card-title")).not_to_be_empty()
     expect(first.locator(".shopchat-price")).to_contain_text("€")
+    # Absolute links (cards are shown on other sites too) and a picture drawn by the assistant.
     expect(first.get_by_role("link", name="View")).to_have_attribute(
-        "href", "/webhooks/shop/demo?product=" + first.get_attribute("data-product-id")
+        "href", f"{live_shop.channel}/demo?product=" + first.get_attribute("data-product-id")
     )
+    image = first.locator("img.shopchat-card-img")
+    expect(image).to_have_attribute("src", re.compile(r"/webhooks/shop/images/products/\d+\.svg$"))
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth === 400", arg=image.element_handle(), timeout=LIVE_TIMEOUT
+    )  # loaded, not the widget's fall-back picture (a data: URL)
     expect(page.get_by_role("button", name="Next products")).to_be_visible()
     # "Add to cart" lands in the host page's cart (the demo page handles the widget's event).
     first.get_by_role("button", name="Add to cart").click()
@@ -241,4 +248,146 @@ def test_widget_falls_back_to_rest_without_sockets(browser, live_shop) -> None:
     # The REST session is a real one: after a reload the history comes back from the tracker store.
     page.reload()
     expect(page.locator(".shopchat-msg--user").last).to_contain_text("hi", timeout=LIVE_TIMEOUT)
+    context.close()
+
+
+# -- the widget on the shop's own site (another origin) -----------------------------------------------
+def shop_page(site, live_shop, path: str = "/shop.html") -> str:
+    """A page of the shop's own site that embeds the widget the way the README says: one script tag."""
+    return site.serve(
+        path,
+        f"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sunny Shoes</title></head>
+<body><h1>Sunny Shoes</h1><p>Our own shop, on our own site.</p>
+<script src="{live_shop.channel}/static/widget.js"></script>
+<script>ShopChat.init({{getPage: () => ({{url: location.href, title: document.title}})}});</script>
+</body></html>""",
+    )
+
+
+def test_widget_on_another_origin_runs_a_conversation_and_a_hand_off(
+    browser, live_shop, shop_sites, agent_account, artifacts: Path, publish_screenshot
+) -> None:
+    site = shop_sites[0]  # listed in SHOP_WIDGET_ORIGINS
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    page = context.new_page()
+    errors: list = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(shop_page(site, live_shop))
+    assert page.evaluate("location.origin") == site.origin != live_shop.url
+    page.keyboard.press("Tab")  # the launcher is the page's first stop, whatever the page holds
+    expect(page.get_by_role("button", name="Open chat with the shop assistant")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("dialog")).to_be_visible()
+    # socket.io connected across origins (no fall-back to REST), and the widget brought its own styles.
+    expect(page.locator(".shopchat")).to_have_attribute("data-transport", "socket", timeout=LIVE_TIMEOUT)
+    assert page.evaluate("getComputedStyle(document.querySelector('.shopchat')).position") == "fixed"
+
+    say(page, "I'm looking for running shoes")
+    cards = page.locator(".shopchat-card")
+    expect(cards.first).to_be_visible(timeout=BOT_TIMEOUT)
+    say(page, "I want to talk to a human")
+    expect(page.locator(".shopchat-title")).to_have_text("Waiting for an agent", timeout=BOT_TIMEOUT)
+    ticket_id = page.evaluate("window.ShopChat.instance.handoff.ticket_id")
+
+    agent_context = browser.new_context()
+    console = agent_context.new_page()
+    login(console, live_shop, agent_account)
+    item = console.locator(f'#queue-list .queue-item[data-ticket="{ticket_id}"]')
+    item.click()
+    expect(console.locator("#thread")).to_contain_text("I'm looking for running shoes")
+    console.get_by_role("button", name="Take").click()
+    expect(page.locator(".shopchat-title")).to_have_text(
+        f"Connected to {agent_account.display_name}", timeout=LIVE_TIMEOUT
+    )
+    console.get_by_label("Reply to the shopper").fill("Hello from support, on your shop's own site.")
+    console.get_by_role("button", name="Send").click()
+    agent_line = page.locator(".shopchat-msg--agent").last
+    expect(agent_line).to_contain_text("on your shop's own site.", timeout=LIVE_TIMEOUT)
+    expect(agent_line).to_contain_text(f"{agent_account.display_name} (support agent)")
+    expect(agent_line.locator("time")).to_have_attribute("datetime", re.compile(r"^\d{4}-\d\d-\d\dT"))
+    say(page, "Great, thanks for the help")
+    expect(console.locator("#thread")).to_contain_text("thanks for the help", timeout=LIVE_TIMEOUT)
+    page.screenshot(path=str(artifacts / "widget-foreign-origin.png"))
+    publish_screenshot(artifacts / "widget-foreign-origin.png", "widget-foreign-origin.png")
+
+    console.get_by_role("button", name="Hand back to bot").click()
+    expect(page.locator(".shopchat-msg--system").last).to_contain_text("handed you back", timeout=LIVE_TIMEOUT)
+    # The conversation with a person ended: the shopper rates it with stars and a comment.
+    stars = page.get_by_role("radiogroup", name="Your rating, 1 to 5 stars")
+    expect(stars).to_be_visible(timeout=LIVE_TIMEOUT)
+    stars.get_by_role("radio", name="4 stars").click()
+    page.get_by_label("Comment on your rating (optional)").fill("Friendly and quick.")
+    page.get_by_role("button", name="Send rating").click()
+    expect(page.locator(".shopchat-msg--user").last).to_contain_text("★★★★☆ (4 of 5)")
+    expect(page.locator(".shopchat-msg--bot").last).to_contain_text("rating us 4 out of 5", timeout=LIVE_TIMEOUT)
+    store = HandoffStore.from_url(f"sqlite:///{Path(live_shop.env['SHOP_VAR_DIR']) / 'shop.db'}")
+    with store.session() as session:
+        kept = next(r for r in ratings_between(session) if r.sender_id == page.evaluate("ShopChat.instance.sessionId"))
+        assert (kept.rating, kept.with_agent, kept.comment) == (4, True, "Friendly and quick.")
+    bots = bot_count(page)
+    say(page, "hi")
+    wait_for_more_bot_messages(page, bots)
+    # The REST fallback and the history answer this origin too (CORS), preflighted headers included.
+    session_id = page.evaluate("window.ShopChat.instance.sessionId")
+    restored = page.evaluate(
+        """([base, id]) => fetch(`${base}/history/${id}`, {headers: {'X-Shop-Session': id}})
+             .then(r => r.json()).then(d => d.messages.map(m => m.text))""",
+        [live_shop.channel, session_id],
+    )
+    assert "Hello from support, on your shop's own site." in restored
+    answers = page.evaluate(
+        """async (base) => {
+             const {session_id} = await (await fetch(`${base}/session`, {method: 'POST', body: '{}',
+               headers: {'Content-Type': 'application/json'}})).json();
+             const reply = await fetch(`${base}/webhook`, {method: 'POST', headers: {'Content-Type': 'application/json'},
+               body: JSON.stringify({sender: session_id, message: 'hi'})});
+             return (await reply.json()).map(m => m.text).filter(Boolean);
+           }""",
+        live_shop.channel,
+    )
+    assert answers
+    assert errors == []
+    context.close()
+    agent_context.close()
+
+
+def test_a_site_not_listed_cannot_embed_the_widget(browser, live_shop, shop_sites, artifacts: Path) -> None:
+    foreign = shop_sites[1]  # not in SHOP_WIDGET_ORIGINS
+    # The server refuses it before any browser is involved: no socket handshake, no CORS answer.
+    handshake = requests.get(
+        f"{live_shop.url}/socket.io/?EIO=4&transport=polling", headers={"Origin": foreign.origin}, timeout=10
+    )
+    assert handshake.status_code == 400
+    preflight = requests.options(
+        f"{live_shop.channel}/webhook",
+        headers={"Origin": foreign.origin, "Access-Control-Request-Method": "POST"},
+        timeout=10,
+    )
+    assert "Access-Control-Allow-Origin" not in preflight.headers
+    allowed = requests.options(
+        f"{live_shop.channel}/webhook",
+        headers={
+            "Origin": shop_sites[0].origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+        timeout=10,
+    )
+    assert allowed.headers.get("Access-Control-Allow-Origin") == shop_sites[0].origin
+    console = requests.get(f"{live_shop.channel}/agent/queue", headers={"Origin": shop_sites[0].origin}, timeout=10)
+    assert "Access-Control-Allow-Origin" not in console.headers  # the console stays same-origin
+
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(shop_page(foreign, live_shop, "/stolen.html"))
+    open_chat(page)
+    say(page, "hi")
+    expect(page.locator(".shopchat-msg--system").last).to_contain_text("offline", timeout=LIVE_TIMEOUT)
+    assert bot_count(page) == 0  # no answer (not even the welcome line, which follows a session) reached this page
+    refused = page.evaluate(
+        "(base) => fetch(`${base}/session`, {method: 'POST', body: '{}'}).then(() => 'read', () => 'refused')",
+        live_shop.channel,
+    )
+    assert refused == "refused"
+    page.screenshot(path=str(artifacts / "widget-origin-refused.png"))
     context.close()

@@ -13,6 +13,7 @@ from core.signing import CustomerTokens
 from shopdb.counters import SharedLimiter
 from web.channel import ShopChannel, ShopChannelConfig, clean_page
 from web.console import LoginThrottle, cookie_is_secure
+from web.product_images import colour_of, product_svg
 
 
 def test_only_conversation_ids_this_server_issued_are_valid(web_settings) -> None:
@@ -110,7 +111,12 @@ def test_product_carousel_from_dicts_and_rows() -> None:
     }
     assert [b["title"] for b in first["buttons"]] == ["View", "Add to cart"]
     assert first["buttons"][1]["payload"] == '/add_to_cart{"product_id": "7"}'
-    assert second["subtitle"] == "5.00 EUR" and second["image_url"] == ""
+    assert second["subtitle"] == "5.00 EUR" and second["image_url"] == "/webhooks/shop/images/products/8.svg"
+    # Below the public address, every link is absolute: cards are shown on other sites too.
+    [absolute] = product_carousel([{"id": 8, "title": "Sock"}], base_url="https://chat.example/")["payload"]["elements"]
+    assert absolute["product"]["url"] == "https://chat.example/webhooks/shop/demo?product=8"
+    assert absolute["image_url"] == "https://chat.example/webhooks/shop/images/products/8.svg"
+    assert absolute["buttons"][0] == {"type": "web_url", "title": "View", "url": absolute["product"]["url"]}
     # out of stock: said on the card, nothing to add to a cart, a stock alert instead
     [gone] = product_carousel([{"id": 9, "title": "Tent", "price": 99, "currency": "EUR", "in_stock": False}])[
         "payload"
@@ -137,3 +143,11 @@ def test_console_cookie_is_secure_behind_tls() -> None:
     assert cookie_is_secure("https", None)  # TLS here, or at nginx with X-Forwarded-Proto trusted
     assert not cookie_is_secure("http", None)  # the embedded mode on loopback
     assert cookie_is_secure("http", True) and not cookie_is_secure("https", False)  # SHOP_COOKIE_SECURE
+
+
+def test_product_pictures_escape_the_title() -> None:
+    svg = product_svg('Boots <script>alert("x")</script> & more', "Shoes/Hiking-boots")
+    assert "<script>" not in svg and "&lt;script&gt;" in svg and "&amp; more" in svg
+    assert 'fill="#' in svg and "Hiking boots" in svg
+    assert colour_of("Shoes/Hiking-boots") == colour_of("Shoes/Hiking-boots")  # one colour per category
+    assert len({colour_of(f"Category {n}") for n in range(40)}) > 4  # and several across categories

@@ -37,6 +37,10 @@
     eventsPath: "/insights/events", // site events for shopper insights; null switches them off
   };
   var MAX_CHARS = 4000;
+  // What this widget can show (web/shopper_lines.py): agent/notice lines labelled from their metadata,
+  // product cards, and a cart (the host page's, through the "shopchat:add-to-cart" event).
+  var CAPABILITIES = ["speakers", "cards", "cart"];
+  var RATING_PAYLOAD = "/rate_conversation";  // the rating question's buttons (web/csat.py): drawn as stars
 
   function el(tag, attrs, children) {
     var node = document.createElement(tag);
@@ -86,6 +90,8 @@
     this.typingTimer = null;
     this.lastTypingSent = 0;
     this.pendingEvents = [];
+    this.pendingMessages = [];  // typed before the server confirmed the conversation: sent right after
+    this.loadStyles();
     this.build();
     var open = this.o.open === null ? this.read("open") === "1" : !!this.o.open;
     this.setOpen(open, false);
@@ -101,6 +107,16 @@
   };
 
   // -- DOM -----------------------------------------------------------------------------
+  /* The widget's stylesheet from the assistant, unless the page links it already: one script tag embeds it. */
+  ShopChatWidget.prototype.loadStyles = function () {
+    var href = this.base + "/static/widget.css";
+    var links = document.querySelectorAll('link[rel="stylesheet"]');
+    for (var i = 0; i < links.length; i++) {
+      if (links[i].href === href) return;
+    }
+    document.head.appendChild(el("link", { rel: "stylesheet", href: href }));
+  };
+
   ShopChatWidget.prototype.build = function () {
     var self = this;
     var id = "shopchat-" + Math.random().toString(36).slice(2, 8);
@@ -151,7 +167,8 @@
       this.log, this.typing, this.quick, this.form,
     ]);
     this.root = el("div", { class: "shopchat", "data-open": "false" }, [this.panel, this.launcher]);
-    document.body.appendChild(this.root);
+    // First in the page's tab order (it is fixed in a corner, so nothing moves): one Tab reaches the launcher.
+    document.body.insertBefore(this.root, document.body.firstChild);
   };
 
   function svgIcon() {
@@ -194,6 +211,15 @@
   };
 
   // -- rendering -----------------------------------------------------------------------
+  function timeOf(at) {
+    var when = at ? new Date(at) : new Date();
+    if (isNaN(when.getTime())) when = new Date();
+    return el("time", {
+      class: "shopchat-time", datetime: when.toISOString(),
+      text: when.toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit" }),
+    });
+  }
+
   ShopChatWidget.prototype.addMessage = function (role, text, extra) {
     extra = extra || {};
     var author = null;
@@ -203,6 +229,7 @@
     if (author) node.appendChild(el("span", { class: "shopchat-msg-author", "aria-hidden": "true", text: author }));
     if (text) {
       node.appendChild(el("div", { class: "shopchat-bubble" }, [el("span", { class: "shopchat-sr", text: srPrefix + " " }), text]));
+      node.appendChild(timeOf(extra.at));
     }
     this.log.appendChild(node);
     if (!extra.history) {
@@ -217,9 +244,12 @@
 
   ShopChatWidget.prototype.renderBot = function (payload, history) {
     var self = this;
-    var role = payload.role || (payload.system ? "system" : payload.agent ? "agent" : "bot");
-    var agentName = payload.agent && typeof payload.agent === "object" ? payload.agent.name : payload.agent;
-    if (payload.text) this.addMessage(role, payload.text, { agent: agentName, history: history });
+    // Live lines carry their speaker in metadata (agent, system); history lines in role/agent.
+    var meta = payload.metadata || {};
+    var role = payload.role || meta.role || "bot";
+    var agent = meta.agent || payload.agent;
+    var agentName = agent && typeof agent === "object" ? agent.name : agent;
+    if (payload.text) this.addMessage(role, payload.text, { agent: agentName, history: history, at: payload.at });
     var attachment = payload.attachment;
     if (attachment && attachment.type === "template" && attachment.payload &&
         Array.isArray(attachment.payload.elements)) {
@@ -270,7 +300,8 @@
       var meta = el("div", { class: "shopchat-card-meta" }, [
         el("span", { class: "shopchat-price", text: formatPrice(product) || item.subtitle || "" }),
         rating !== null ? el("span", {
-          class: "shopchat-rating", text: "★ " + rating.toFixed(1), "aria-label": "Rated " + rating.toFixed(1) + " out of 5",
+          class: "shopchat-rating", role: "img", text: "★ " + rating.toFixed(1),
+          "aria-label": "Rated " + rating.toFixed(1) + " out of 5",
         }) : null,
       ]);
       var actions = el("div", { class: "shopchat-card-actions" });
@@ -320,12 +351,58 @@
       if (button.payload) this.send(button.payload, "Add to cart: " + item.title);
       return;
     }
-    if (button.payload) this.send(button.payload, button.title);
+    if (button.payload) this.send(button.payload, button.title + ": " + item.title);  // "Details: Trail runner"
+  };
+
+  function ratingOf(reply) {
+    if (!reply || typeof reply.payload !== "string" || reply.payload.indexOf(RATING_PAYLOAD + "{") !== 0) return null;
+    try { return parseInt(JSON.parse(reply.payload.slice(RATING_PAYLOAD.length)).rating, 10) || null; } catch (e) { return null; }
+  }
+
+  /* The rating question: five stars, an optional comment, then one message (the chosen button's payload). */
+  ShopChatWidget.prototype.renderRating = function (replies) {
+    var self = this;
+    var chosen = null;
+    var stars = el("div", { class: "shopchat-stars", role: "radiogroup", "aria-label": "Your rating, 1 to 5 stars" });
+    var comment = el("textarea", {
+      class: "shopchat-csat-comment", rows: "2", maxlength: "1000", placeholder: "Anything to add? (optional)",
+      "aria-label": "Comment on your rating (optional)",
+    });
+    var send = el("button", {
+      type: "button", class: "shopchat-csat-send", text: "Send rating", disabled: true,
+      onclick: function () {
+        if (!chosen) return;
+        var value = ratingOf(chosen);
+        var shown = new Array(value + 1).join("★") + new Array(6 - value).join("☆") + " (" + value + " of 5)";
+        self.send(chosen.payload, shown, { rating_comment: comment.value.trim() || undefined });
+      },
+    });
+    replies.forEach(function (reply, index) {
+      var value = ratingOf(reply);
+      stars.appendChild(el("button", {
+        type: "button", role: "radio", class: "shopchat-star", "aria-checked": "false", text: "★",
+        "aria-label": value + (value === 1 ? " star" : " stars"),
+        onclick: function () {
+          chosen = reply;
+          send.disabled = false;
+          Array.prototype.forEach.call(stars.children, function (star, i) {
+            star.setAttribute("aria-checked", i === index ? "true" : "false");
+            star.classList.toggle("shopchat-star--on", i <= index);
+          });
+        },
+      }));
+    });
+    this.quick.appendChild(el("div", { class: "shopchat-csat" }, [stars, comment, send]));
   };
 
   ShopChatWidget.prototype.setQuickReplies = function (replies) {
     var self = this;
     this.quick.textContent = "";
+    if (replies && replies.length && replies.every(function (r) { return ratingOf(r) !== null; })) {
+      this.renderRating(replies);
+      this.scrollToEnd();
+      return;
+    }
     (replies || []).forEach(function (reply) {
       if (!reply || !reply.title) return;
       self.quick.appendChild(el("button", {
@@ -333,6 +410,7 @@
         onclick: function () { self.send(reply.payload || reply.title, reply.title); },
       }));
     });
+    this.scrollToEnd();  // the suggestions take room from the log: keep its newest line in view
   };
 
   ShopChatWidget.prototype.setTyping = function (on, who, name) {
@@ -373,7 +451,7 @@
     if (this.o.welcome) this.addMessage("bot", this.o.welcome, { history: true });  // always the first line
     messages.forEach(function (message, index) {
       if (message.role === "event") return;
-      if (message.role === "user") self.addMessage("user", message.text, { history: true });
+      if (message.role === "user") self.addMessage("user", message.text, { history: true, at: message.at });
       else self.renderBot(message, true);
       if (index !== messages.length - 1) self.quick.textContent = "";
     });
@@ -382,13 +460,14 @@
   };
 
   // -- transport -----------------------------------------------------------------------
-  ShopChatWidget.prototype.metadata = function (displayText) {
-    var metadata = {};
+  ShopChatWidget.prototype.metadata = function (displayText, extra) {
+    var metadata = Object.assign({}, extra || {});
     try {
       if (typeof this.o.getPage === "function") metadata.page = this.o.getPage() || undefined;
     } catch (e) { /* the host page's problem, not the message's */ }
     if (this.o.customerToken) metadata.customer_token = this.o.customerToken;
     if (displayText) metadata.display_text = displayText;
+    metadata.capabilities = CAPABILITIES;
     return metadata;
   };
 
@@ -422,7 +501,7 @@
         everConnected = true;
         self.mode = "socket";
         self.root.setAttribute("data-transport", "socket");
-        socket.emit("session_request", { session_id: self.sessionId });
+        socket.emit("session_request", { session_id: self.sessionId, capabilities: CAPABILITIES });
       });
       socket.on("connect_error", function () {
         failures += 1;
@@ -438,6 +517,9 @@
         self.sessionId = id;
         self.write("session", id);
         self.flushEvents();
+        self.pendingMessages.splice(0).forEach(function (m) {
+          socket.emit("user_uttered", { message: m.message, session_id: id, metadata: m.metadata });
+        });
         self.stopPolling();
         self.loadHistory();
       });
@@ -517,12 +599,16 @@
     this.send(text, null);
   };
 
-  ShopChatWidget.prototype.send = function (message, displayText) {
+  ShopChatWidget.prototype.send = function (message, displayText, extraMetadata) {
     var self = this;
     this.setQuickReplies([]);
     this.addMessage("user", displayText || message);
-    var metadata = this.metadata(displayText && displayText !== message ? displayText : null);
+    var metadata = this.metadata(displayText && displayText !== message ? displayText : null, extraMetadata);
     if (this.mode === "socket" && this.socket && this.socket.connected) {
+      if (!this.sessionId) {  // without the conversation id the line would start a conversation of its own
+        this.pendingMessages.push({ message: message, metadata: metadata });
+        return;
+      }
       this.socket.emit("user_uttered", { message: message, session_id: this.sessionId, metadata: metadata });
       return;
     }

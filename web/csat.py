@@ -1,0 +1,183 @@
+"""Conversation ratings (CSAT): offered when a conversation reached its end, taken from any widget.
+
+Offered twice over, never twice in a session: when an agent ends a hand-off (:meth:`RatingService.offer`
+from :mod:`web.live_handoff`), and when a shopper says goodbye or thanks after the bot answered a
+request (:meth:`RatingService.after_bot_turn`). The offer is the domain's ``utter_ask_rating``: a
+text with five buttons (``/rate_conversation{"rating": "4"}``), a standard message every Rasa
+widget shows; ours draws stars and a comment box (the comment travels as ``metadata.rating_comment``).
+
+The click is taken here, in the channel, not by the dialogue: a rating is about the conversation,
+not a request in it, so it must not move the dialogue's state (an open form, the last search). It
+is kept in the conversation (tracker) and in the shop database (:mod:`shopdb.ratings`), with
+whether a person took part, and answered with ``utter_thanks_for_rating``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Dict, Iterable, List, Optional
+
+from rasa.core.channels.channel import OutputChannel
+from rasa.shared.core.events import BotUttered, UserUttered
+
+from core.log_masking import conversation_ref
+from shopdb.ratings import RATINGS, add_comment, record_rating
+
+logger = logging.getLogger(__name__)
+
+RATE_INTENT = "rate_conversation"
+ASK = "utter_ask_rating"
+THANKS = "utter_thanks_for_rating"
+THANKS_WITH_COMMENT = "utter_thanks_for_rating_comment"
+OFFER_MARK = "rating_offer"  # metadata of the offer's BotUttered: one offer per session
+# Intents that end a conversation; the offer follows only when the bot answered a request before.
+CLOSING_INTENTS = frozenset({"goodbye", "thank"})
+# Actions that answer nothing (bookkeeping, fallbacks, hand-offs): they do not make a conversation a success.
+NOT_AN_ANSWER = frozenset(
+    {
+        "action_listen",
+        "action_session_start",
+        "action_restart",
+        "action_default_fallback",
+        "action_two_stage_fallback",
+        "action_default_ask_affirmation",
+        "action_default_ask_rephrase",
+        "action_deactivate_loop",
+        "action_unlikely_intent",
+        "action_handoff_to_human",
+        "action_back",
+        "action_extract_slots",
+    }
+)
+# Responses that answer no request (small talk) and those that say the bot did not understand.
+SMALL_TALK = frozenset(
+    {
+        "utter_greet",
+        "utter_goodbye",
+        "utter_you_are_welcome",
+        "utter_iamabot",
+        "utter_how_are_you",
+        "utter_out_of_scope",
+    }
+)
+FALLBACKS = frozenset({"utter_default", "utter_ask_rephrase", "action_default_fallback", "action_two_stage_fallback"})
+MAX_CLOSING_CHARS = 80  # "thanks, bye!": longer lines are not worth reading the conversation for
+
+
+def rating_of(text: str) -> Optional[int]:
+    """The rating of a ``/rate_conversation{"rating": "4"}`` payload; None for anything else."""
+    if not text.startswith("/" + RATE_INTENT + "{"):
+        return None
+    try:
+        value = int(json.loads(text[len(RATE_INTENT) + 1 :]).get("rating"))
+    except (ValueError, TypeError, AttributeError):
+        return None
+    return value if value in RATINGS else None
+
+
+def _session_events(events: Iterable[Any]) -> List[Dict[str, Any]]:
+    current: List[Dict[str, Any]] = []
+    for event in events:
+        data = event if isinstance(event, dict) else event.as_dict()
+        if data.get("event") == "session_started":
+            current = []
+        current.append(data)
+    return current
+
+
+def should_offer_after(events: Iterable[Any]) -> bool:
+    """A goodbye or thanks closes a session in which the bot answered a request, and no rating was offered."""
+    session = _session_events(events)
+    users = [e for e in session if e.get("event") == "user"]
+    if not users or ((users[-1].get("parse_data") or {}).get("intent") or {}).get("name") not in CLOSING_INTENTS:
+        return False
+    if any((e.get("metadata") or {}).get(OFFER_MARK) for e in session if e.get("event") == "bot"):
+        return False
+    answered = False
+    for event in session:
+        name = (event.get("name") or "") if event.get("event") == "action" else ""
+        if name in FALLBACKS:
+            answered = False  # the last request went unanswered
+        elif name.startswith("action_") and name not in NOT_AN_ANSWER:
+            answered = True
+        elif name.startswith("utter_") and name not in SMALL_TALK:
+            answered = True
+    return answered
+
+
+class RatingService:
+    """Offers the rating and takes it; ``service`` is the channel's :class:`web.live_handoff.HandoffService`."""
+
+    def __init__(self, service: Any) -> None:
+        self.service = service
+
+    def _ask(self) -> Dict[str, Any]:
+        variations = self.service.rasa_agent().domain.responses.get(ASK) or []
+        if not variations:
+            raise KeyError(f"bot/domain.yml has no response {ASK!r}")
+        return variations[0]
+
+    async def offer(self, sender_id: str, output: Optional[OutputChannel] = None) -> None:
+        """The rating question in the conversation and the shopper's open tabs (or ``output``: the turn's answer)."""
+        try:
+            ask = self._ask()
+        except KeyError:  # a model trained before ratings existed
+            logger.warning("the model's domain has no %s: no rating offered", ASK)
+            return
+        buttons = [{"title": b["title"], "payload": b["payload"]} for b in ask.get("buttons") or []]
+        await self.service.append_events(
+            sender_id, [BotUttered(ask["text"], data={"buttons": buttons}, metadata={OFFER_MARK: True})]
+        )
+        if output is not None:
+            await output.send_text_with_buttons(sender_id, ask["text"], buttons)
+        else:
+            quick = [{"content_type": "text", **button} for button in buttons]
+            await self.service.to_shopper(sender_id, "bot_uttered", {"text": ask["text"], "quick_replies": quick})
+
+    async def after_bot_turn(self, sender_id: str, text: str, output: OutputChannel) -> None:
+        """Offer the rating when the shopper just closed a successful conversation.
+
+        Reads the conversation only after a short line (goodbyes and thanks are short): one tracker
+        read on those turns, none on the others."""
+        if len(text) > MAX_CLOSING_CHARS:
+            return
+        try:
+            tracker = await self.service.rasa_agent().tracker_store.retrieve(sender_id)
+            if tracker is not None and should_offer_after(tracker.events):
+                await self.offer(sender_id, output)
+        except Exception as error:  # the rating is a nicety: never let it break the shopper's turn
+            logger.warning(
+                "no rating offered in conversation %s (%s)", conversation_ref(sender_id), type(error).__name__
+            )
+
+    async def take(
+        self, sender_id: str, text: str, rating: int, metadata: Dict[str, Any], output: OutputChannel
+    ) -> None:
+        """Keep the rating (and comment), say thanks, and keep both lines in the conversation."""
+        comment = str(metadata.get("rating_comment") or "").strip()
+
+        def keep() -> bool:
+            with self.service.store.session() as session:
+                with_agent = record_rating(session, sender_id, rating, customer_id=metadata.get("customer_id"))
+                if comment:
+                    add_comment(session, sender_id, comment)
+                return with_agent
+
+        with_agent = await self.service.db(keep)
+        logger.info(
+            "rating %s (%s) for conversation %s", rating, "agent" if with_agent else "bot", conversation_ref(sender_id)
+        )
+        thanks = self.service.text(THANKS_WITH_COMMENT if comment else THANKS, rating=rating)
+        shown = metadata.get("display_text") or text
+        await self.service.append_events(
+            sender_id,
+            [
+                UserUttered(shown, intent={"name": RATE_INTENT, "confidence": 1.0}, metadata=metadata),
+                BotUttered(thanks, data={}, metadata={}),
+            ],
+        )
+        await output.send_text_message(sender_id, thanks)
+
+
+__all__ = ["RATE_INTENT", "RatingService", "rating_of", "should_offer_after"]

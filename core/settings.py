@@ -115,6 +115,9 @@ class Settings(BaseSettings):
     support_holidays: str = Field(
         "", description="Days without support, comma-separated: dates (2026-12-24) or yearly days (12-25)"
     )
+    handoff_expiry_minutes: float = Field(
+        240, gt=0, description="An open hand-off with no line from the shopper or an agent for this long is closed"
+    )
     handoff_minutes_per_ticket: float = Field(
         4.0, gt=0, description="Estimated wait per queue place until the queue has a history of its own"
     )

@@ -26,9 +26,20 @@ from core.clock import utcnow
 from handoff.passwords import hash_password, needs_rehash, verify_password
 from handoff.transcript import peak_frustration
 from shopdb.db import create_db_engine, session_factory, session_scope
-from shopdb.models import Agent, AgentRole, Author, HandoffMessage, HandoffTicket, TicketKind, TicketStatus
+from shopdb.models import (
+    Agent,
+    AgentPresence,
+    AgentRole,
+    Author,
+    HandoffMessage,
+    HandoffTicket,
+    TicketKind,
+    TicketStatus,
+)
 
 MAX_MESSAGE_CHARS = 4000
+# An agent counts as online while their console called within this time (it polls every 15 s).
+PRESENCE_TIMEOUT = dt.timedelta(seconds=60)
 # A complaint or left message that no agent has answered or closed yet.
 _UNANSWERED_FOLLOWUP = HandoffTicket.kind.in_(TicketKind.FOLLOW_UPS) & (HandoffTicket.status == TicketStatus.RECORDED)
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -253,6 +264,36 @@ class HandoffStore:
         with self.session() as session:
             return [_agent_info(a) for a in session.execute(select(Agent).order_by(Agent.id)).scalars()]
 
+    # -- presence -----------------------------------------------------------------
+    def set_presence(self, agent_id: int, presence: str) -> None:
+        """The agent says they are online or away (the console's switch)."""
+        if presence not in AgentPresence.ALL:
+            raise InvalidInput(f"presence must be one of {', '.join(AgentPresence.ALL)}")
+        with self.session() as session:
+            session.execute(update(Agent).where(Agent.id == agent_id).values(presence=presence, seen_at=utcnow()))
+
+    def touch(self, agent_id: int) -> None:
+        """The agent's console is open (it polls the queue): keeps an online agent online."""
+        with self.session() as session:
+            session.execute(update(Agent).where(Agent.id == agent_id).values(seen_at=utcnow()))
+
+    def team(self, now: Optional[dt.datetime] = None) -> List[Dict[str, Any]]:
+        """Every active agent with their presence; ``online`` only while their console is open."""
+        cutoff = (now or utcnow()) - PRESENCE_TIMEOUT
+        with self.session() as session:
+            agents = session.execute(
+                select(Agent).where(Agent.is_active.is_(True)).order_by(Agent.display_name)
+            ).scalars()
+            return [
+                {
+                    "id": a.id,
+                    "display_name": a.display_name,
+                    "presence": a.presence,
+                    "online": a.presence == AgentPresence.ONLINE and a.seen_at is not None and a.seen_at >= cutoff,
+                }
+                for a in agents
+            ]
+
     # -- tickets ------------------------------------------------------------------
     def open_ticket(
         self,
@@ -404,6 +445,19 @@ class HandoffStore:
             assigned_at=func.coalesce(HandoffTicket.assigned_at, utcnow()),
         )
 
+    def transfer(self, ticket_id: int, agent_id: int, to_agent_id: int) -> TicketInfo:
+        """Pass the agent's ticket to another agent who is online (the console's transfer)."""
+        if to_agent_id == agent_id:
+            raise InvalidInput("the conversation is already yours")
+        if not any(member["id"] == to_agent_id and member["online"] for member in self.team()):
+            raise TicketConflict("that agent is not online: pick someone who is, or release the conversation")
+        return self._transition(
+            ticket_id,
+            (HandoffTicket.status == TicketStatus.ASSIGNED) & (HandoffTicket.agent_id == agent_id),
+            agent_id=to_agent_id,
+            assigned_at=utcnow(),
+        )
+
     def release(self, ticket_id: int, agent_id: int) -> TicketInfo:
         """Put the agent's ticket back in the queue for someone else."""
         return self._transition(
@@ -424,6 +478,35 @@ class HandoffStore:
             status=outcome,
             resolved_at=utcnow(),
         )
+
+    def expire_idle(self, idle: dt.timedelta, now: Optional[dt.datetime] = None) -> List[TicketInfo]:
+        """Close the open tickets of conversations that ended: no line from either side for ``idle``.
+
+        Each moves with the same conditional update as an agent's action (still open, still idle), so
+        several servers expiring at once close each ticket once; returns those this call closed.
+        """
+        now = now or utcnow()
+        cutoff = now - idle
+        closed: List[TicketInfo] = []
+        with self.session() as session:
+            idle_ids = session.scalars(
+                select(HandoffTicket.id).where(
+                    HandoffTicket.status.in_(TicketStatus.OPEN), HandoffTicket.updated_at < cutoff
+                )
+            ).all()
+        for ticket_id in idle_ids:
+            try:
+                closed.append(
+                    self._transition(
+                        ticket_id,
+                        HandoffTicket.status.in_(TicketStatus.OPEN) & (HandoffTicket.updated_at < cutoff),
+                        status=TicketStatus.CLOSED,
+                        resolved_at=now,
+                    )
+                )
+            except TicketConflict:  # someone answered meanwhile, or another server closed it
+                continue
+        return closed
 
     # -- follow-ups: complaints and messages left outside opening hours --------------------
     def record_followup(

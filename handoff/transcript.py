@@ -103,6 +103,8 @@ def conversation_messages(events: Iterable[Dict[str, Any]]) -> List[Dict[str, An
                 "intent": _intent(event).get("name"),
                 "to_agent": bool(metadata.get("handoff_ticket")),
             }
+            if metadata.get("photo"):  # a photo the shopper sent (shopdb/photos.py): agents see it
+                line["photo"] = metadata["photo"]
             frustration = frustration_in(event.get("parse_data"))
             if frustration is not None:
                 line["frustration"] = _frustration(frustration)

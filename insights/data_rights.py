@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from insights.stream import SQLEventSource
 from shopdb import handoff_records
 from shopdb.models import ConsumerCursor, InsightFact, ProfileScope, ShopperProfile
+from shopdb.photos import erase_shopper_photos, photos_dir
 from shopdb.ratings import erase_shopper_ratings, export_shopper_ratings
 from shopdb.stock_alerts import erase_shopper_alerts, export_shopper_alerts
 
@@ -138,6 +139,7 @@ def delete_data(
         counts["handoff"] = int(handoff_records.erase_shopper(session, sorted(senders), customer_id))
         counts["stock_alerts"] = erase_shopper_alerts(session, sorted(senders), customer_id)
         counts["ratings"] = erase_shopper_ratings(session, sorted(senders), customer_id)
+    counts["photos"] = erase_shopper_photos(photos_dir(), sorted(senders))
     if broker is not None:
         counts["broker_events"] = broker.delete_senders(sorted(senders))
     if tracker_url:

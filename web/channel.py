@@ -38,6 +38,7 @@ from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Tex
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, OutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketIOOutput
+from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -51,8 +52,9 @@ from handoff.store import DatabaseBusy, HandoffStore, InvalidInput, StoreError, 
 from handoff.transcript import conversation_messages
 from insights.api import analytics_blueprint, privacy_blueprint, site_events_blueprint
 from rasa_addons.patches import install_all as install_rasa_patches
-from shopdb.counters import SharedLimiter
+from shopdb.counters import Limit, SharedLimiter
 from shopdb.db import session_factory
+from shopdb.photos import PhotoRefused, decode_upload, keep_photo, photos_dir
 from shopdb.ratings import MAX_COMMENT_CHARS
 from web.auth import SessionTokens
 from web.console import admin_guard, register_console
@@ -73,6 +75,7 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 SESSION_HEADER = "X-Shop-Session"
 CUSTOMER_TOKEN_HEADER = "X-Shop-Customer-Token"
 MAX_PAGE_METADATA_CHARS = 8192
+PHOTOS_PER_CLIENT = Limit("photo-client", 20, 3600)  # photos one client may send per hour
 MAX_SOCKET_PAYLOAD_BYTES = 1_000_000
 DEFAULT_CANNED_REPLIES = (
     "Thanks for waiting! I'm looking into this for you now.",
@@ -372,6 +375,7 @@ class ShopChannel(InputChannel):
         register_invoices(bp, self)
         register_product_images(bp, self)
         self._run_stock_alerts(bp)
+        self._expire_idle_handoffs(bp)
         return bp
 
     def _run_stock_alerts(self, bp: Blueprint) -> None:
@@ -386,6 +390,21 @@ class ShopChannel(InputChannel):
         @bp.listener("before_server_stop")
         async def stop_stock_alerts(app: Sanic, _: Any) -> None:
             task = getattr(app.ctx, "stock_alerts", None)
+            if task is not None:
+                task.cancel()
+
+    def _expire_idle_handoffs(self, bp: Blueprint) -> None:
+        """Close hand-offs whose conversation ended (web.live_handoff.HandoffService.expire_idle), every minute."""
+        assert self.service is not None
+        service = self.service
+
+        @bp.listener("after_server_start")
+        async def start_expiry(app: Sanic, _: Any) -> None:
+            app.ctx.handoff_expiry = asyncio.create_task(service.expire_forever())
+
+        @bp.listener("before_server_stop")
+        async def stop_expiry(app: Sanic, _: Any) -> None:
+            task = getattr(app.ctx, "handoff_expiry", None)
             if task is not None:
                 task.cancel()
 
@@ -507,6 +526,40 @@ class ShopChannel(InputChannel):
                 state = await service.handoff_state(ticket)
                 messages.append({"recipient_id": sender_id, "custom": {"handoff": state, "delivered": to_agents}})
             return response.json(messages)
+
+        @bp.route("/photos", methods=["POST"])
+        async def photo(request: Request) -> HTTPResponse:
+            """A photo from the shopper (``{session_id, image}``, base64): checked and re-encoded
+            (:mod:`shopdb.photos`), then a line of the conversation: to the agents in a hand-off, else
+            kept for the team with the bot's word that it is."""
+            body = json_body(request)
+            sender_id = body.get("session_id")
+            if not self.valid_session_id(sender_id):
+                raise InvalidInput("'session_id' must be a conversation id issued by this server")
+            client = self.client_tag_of(request)
+            if not await service.db(self.limiter.hit, PHOTOS_PER_CLIENT, client or "unknown"):
+                raise HttpError(429, "too many photos for now, please try again later")
+            try:
+                raw = decode_upload(body.get("image"))
+                name = await service.db_within(10 * service.timeout, keep_photo, photos_dir(), raw, sender_id)
+            except PhotoRefused as refused:
+                raise HttpError(400, str(refused)) from None
+            label = service.text("utter_label_photo")
+            metadata = {"photo": name, **({CLIENT_METADATA_KEY: client} if client else {})}
+            ticket = await self.active_ticket(sender_id)
+            if ticket is not None:
+                await service.shopper_message(ticket, label, metadata)
+                return response.json({"photo": name, "delivered": True, "messages": []})
+            thanks = service.text("utter_photo_received")
+            await service.append_events(
+                sender_id,
+                [
+                    UserUttered(label, intent={}, metadata=metadata, input_channel=self.name()),
+                    BotUttered(thanks),
+                    ActionExecuted("action_listen"),  # the bot listens again, as after any turn
+                ],
+            )
+            return response.json({"photo": name, "delivered": False, "messages": [{"text": thanks}]})
 
         @bp.route("/history/<session_id>", methods=["GET"])
         async def history(_: Request, session_id: str) -> HTTPResponse:

@@ -23,6 +23,7 @@ from sanic.response import HTTPResponse
 from handoff.store import AgentInfo, InvalidInput
 from shopdb.counters import Limit, SharedLimiter
 from shopdb.models import TicketKind, TicketStatus
+from shopdb.photos import photo_path, photos_dir
 from web.auth import CSRF_HEADER, SESSION_COOKIE, AgentSession, csrf_matches
 from web.http import HttpError, json_body
 from web.live_handoff import AGENTS_NAMESPACE, AGENTS_ROOM, TYPING_EVENT, HandoffService
@@ -190,11 +191,39 @@ def register_console(bp: Blueprint, channel: "ShopChannel") -> None:
     @bp.route("/agent/me", methods=["GET"])
     async def me(request: Request) -> HTTPResponse:
         agent, session = await current_agent(request, csrf=False)
+        await service.db(store.touch, agent.id)
+        await service.to_agents("team_changed", {})
         return secured({"agent": asdict(agent), "csrf": session.csrf, "canned_replies": channel.config.canned_replies})
+
+    @bp.route("/agent/photos/<name>", methods=["GET"])
+    async def shopper_photo(request: Request, name: str) -> HTTPResponse:
+        """A photo a shopper sent (shopdb.photos): for logged-in agents only, never cached."""
+        await current_agent(request, csrf=False)
+        path = photo_path(photos_dir(), name)
+        if path is None:
+            raise HttpError(404, "no such photo")
+        return await response.file(
+            path, mime_type="image/jpeg", headers={**SECURITY_HEADERS, "Cache-Control": "no-store"}
+        )
+
+    @bp.route("/agent/team", methods=["GET"])
+    async def team(request: Request) -> HTTPResponse:
+        """Every agent with their presence (for transfers and for supervisors)."""
+        await current_agent(request, csrf=False)
+        return secured({"agents": await service.db(store.team)})
+
+    @bp.route("/agent/presence", methods=["POST"])
+    async def presence(request: Request) -> HTTPResponse:
+        """The agent's own switch: online (takes transfers) or away."""
+        agent, _ = await current_agent(request, csrf=True)
+        await service.db(store.set_presence, agent.id, json_body(request).get("presence"))
+        await service.to_agents("team_changed", {})
+        return secured({"agents": await service.db(store.team)})
 
     @bp.route("/agent/queue", methods=["GET"])
     async def queue(request: Request) -> HTTPResponse:
-        await current_agent(request, csrf=False)
+        agent, _ = await current_agent(request, csrf=False)
+        await service.db(store.touch, agent.id)  # the console polls this: the agent is here
         open_tickets = await service.db(store.queue)
         followups = await service.db(store.followups)
         resolved = await service.db(store.recent_resolved, 10)
@@ -233,6 +262,11 @@ def register_console(bp: Blueprint, channel: "ShopChannel") -> None:
             return secured({"ticket": (await service.take(ticket_id, agent)).as_json(full=False)})
         if verb == "release":
             return secured({"ticket": (await service.release(ticket_id, agent)).as_json(full=False)})
+        if verb == "transfer":
+            to_agent = json_body(request).get("agent_id")
+            if not isinstance(to_agent, int) or isinstance(to_agent, bool):
+                raise InvalidInput("give the agent_id of the colleague to pass the conversation to")
+            return secured({"ticket": (await service.transfer(ticket_id, agent, to_agent)).as_json(full=False)})
         if verb == "close_followup":
             closed = await service.db(store.close_followup, ticket_id, agent.id)
             await service.queue_changed(closed)

@@ -33,6 +33,7 @@ ORIGIN_PATTERN = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?$|^https?://\[[
 WIDGET_PATHS = (
     r"/webhooks/shop/session",
     r"/webhooks/shop/webhook",
+    r"/webhooks/shop/photos",
     r"/webhooks/shop/history/.*",
     r"/webhooks/shop/static/.*",
     r"/webhooks/shop/images/.*",

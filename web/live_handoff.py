@@ -10,6 +10,7 @@ loses no text; pushing last means nobody is shown what was not stored.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import functools
 import logging
 import math
@@ -43,6 +44,8 @@ JOINED = "utter_handoff_agent_joined"
 RELEASED = "utter_handoff_agent_released"
 HANDED_BACK = "utter_handoff_handed_back"
 CLOSED = "utter_handoff_closed_by_agent"
+EXPIRED = "utter_handoff_expired"
+TRANSFERRED = "utter_handoff_agent_transferred"
 WAITING = "utter_handoff_waiting"
 WAITING_AWAY = "utter_handoff_waiting_team_away"
 ANSWER_SUBJECT = "utter_followup_answer_email_subject"
@@ -193,9 +196,8 @@ class HandoffService:
     ) -> MessageInfo:
         """A shopper line while a ticket is open: to the agents, never to the bot."""
         page = metadata.get("page")
-        message = await self.db(
-            self.store.add_message, ticket.id, Author.SHOPPER, text, meta={"page": page} if page else {}
-        )
+        meta = {key: metadata[key] for key in ("page", "photo") if metadata.get(key)}
+        message = await self.db(self.store.add_message, ticket.id, Author.SHOPPER, text, meta=meta)
         if isinstance(page, dict):
             await self.db(self.store.update_context, ticket.id, {"page": page})
         await self.append_events(
@@ -295,6 +297,16 @@ class HandoffService:
         await self.queue_changed(ticket)
         return ticket
 
+    async def transfer(self, ticket_id: int, agent: AgentInfo, to_agent_id: int) -> TicketInfo:
+        """Pass the agent's conversation to a colleague who is online; the shopper is told who replies now."""
+        ticket = await self.db(self.store.transfer, ticket_id, agent.id, to_agent_id)
+        await self._system_line(
+            ticket, self.text(TRANSFERRED, agent_name=agent.display_name, other_agent=ticket.agent_name)
+        )
+        await self.to_shopper(ticket.sender_id, HANDOFF_EVENT, await self.handoff_state(ticket))
+        await self.queue_changed(ticket)
+        return ticket
+
     async def release(self, ticket_id: int, agent: AgentInfo) -> TicketInfo:
         ticket = await self.db(self.store.release, ticket_id, agent.id)
         await self._system_line(ticket, self.text(RELEASED, agent_name=agent.display_name))
@@ -326,6 +338,35 @@ class HandoffService:
             except Exception as error:  # the hand-off ended either way; the rating question is a nicety
                 logger.warning("no rating offered after ticket %s (%s)", ticket.id, type(error).__name__)
         return ticket
+
+    async def expire_idle(self) -> int:
+        """Close the hand-offs of conversations that ended (``SHOP_HANDOFF_EXPIRY_MINUTES`` without a line):
+        the bot listens again, the shopper's tabs and the agents' queues are told. Returns how many."""
+        minutes = get_settings().handoff_expiry_minutes
+        closed = await self.db_within(10 * self.timeout, self.store.expire_idle, dt.timedelta(minutes=minutes))
+        for ticket in closed:
+            notice = self.text(EXPIRED, minutes=f"{minutes:g}")
+            await self.append_events(
+                ticket.sender_id,
+                [
+                    ConversationResumed(),
+                    BotUttered(notice, data={}, metadata={"system": True, "handoff_ticket": ticket.id}),
+                    ActionExecuted("action_listen"),
+                ],
+            )
+            await self.show_line(ticket.sender_id, notice, agent_name=None)
+            await self.to_shopper(ticket.sender_id, HANDOFF_EVENT, await self.handoff_state(ticket))
+            await self.queue_changed(ticket)
+        return len(closed)
+
+    async def expire_forever(self, interval: float = 60.0) -> None:
+        """:meth:`expire_idle` every ``interval`` seconds until cancelled."""
+        while True:
+            try:
+                await self.expire_idle()
+            except Exception as error:  # the database is away: try again next round
+                logger.warning("idle hand-offs could not be expired (%s)", type(error).__name__)
+            await asyncio.sleep(interval)
 
     # -- follow-ups: answers to complaints and left messages ---------------------------------
     async def answer_followup(self, ticket_id: int, agent: AgentInfo, text: object) -> Tuple[MessageInfo, str]:

@@ -13,7 +13,16 @@
 from shopdb.models.base import Base, Money
 from shopdb.models.counters import RateCounter
 from shopdb.models.data_rights import DataRightsRequest, RequestKind, RequestStatus
-from shopdb.models.handoff import Agent, AgentRole, Author, HandoffMessage, HandoffTicket, TicketKind, TicketStatus
+from shopdb.models.handoff import (
+    Agent,
+    AgentPresence,
+    AgentRole,
+    Author,
+    HandoffMessage,
+    HandoffTicket,
+    TicketKind,
+    TicketStatus,
+)
 from shopdb.models.insights import ConsumerCursor, FactKind, InsightFact, ProfileScope, ShopperProfile
 from shopdb.models.ratings import ConversationRating
 from shopdb.models.shop import (
@@ -38,6 +47,7 @@ from shopdb.models.stock_alerts import StockAlert
 
 __all__ = [
     "Agent",
+    "AgentPresence",
     "ConversationRating",
     "AgentRole",
     "Author",

@@ -64,6 +64,14 @@ class Author:
 _OPEN_STATUSES_SQL = "status IN ('waiting', 'assigned')"
 
 
+class AgentPresence:
+    """What an agent says about themself in the console; transfers go to agents online only."""
+
+    ONLINE = "online"
+    AWAY = "away"
+    ALL = (ONLINE, AWAY)
+
+
 class Agent(Base):
     """A support agent who may log into the console (password stored as an argon2 hash)."""
 
@@ -77,6 +85,9 @@ class Agent(Base):
     is_active = Column(Boolean, nullable=False, default=True)
     created_at = Column(DateTime, nullable=False, default=utcnow)
     last_login_at = Column(DateTime, nullable=True)
+    # "online" or "away", as the agent set it; online counts only while the console is open (seen_at).
+    presence = Column(String(10), nullable=False, default=AgentPresence.ONLINE, server_default=AgentPresence.ONLINE)
+    seen_at = Column(DateTime, nullable=True)  # the console's last call (it polls the queue every 15 s)
 
 
 class HandoffTicket(Base):

@@ -8,11 +8,13 @@ README's ``docs/screenshots/widget.png`` and ``console.png``.
 
 from __future__ import annotations
 
+import io
 import re
 from pathlib import Path
 
 import pytest
 import requests
+from PIL import Image
 
 from handoff.store import HandoffStore
 from shopdb.ratings import ratings_between
@@ -307,6 +309,18 @@ def test_widget_on_another_origin_runs_a_conversation_and_a_hand_off(
     expect(agent_line.locator("time")).to_have_attribute("datetime", re.compile(r"^\d{4}-\d\d-\d\dT"))
     say(page, "Great, thanks for the help")
     expect(console.locator("#thread")).to_contain_text("thanks for the help", timeout=LIVE_TIMEOUT)
+    # A photo of the damaged item: scaled in the browser, re-encoded by the server, seen by the agent.
+    photo = io.BytesIO()
+    Image.new("RGB", (2400, 1800), (180, 60, 40)).save(photo, "PNG")
+    page.locator(".shopchat-form input[type=file]").set_input_files(
+        files=[{"name": "damaged.png", "mimeType": "image/png", "buffer": photo.getvalue()}]
+    )
+    sent = page.locator(".shopchat-msg--user").last
+    expect(sent.locator("img.shopchat-photo")).to_be_visible(timeout=LIVE_TIMEOUT)
+    expect(sent.locator(".shopchat-receipt")).to_have_text("Delivered to our team", timeout=LIVE_TIMEOUT)
+    seen = console.locator("#thread img.photo").last
+    expect(seen).to_be_visible(timeout=LIVE_TIMEOUT)
+    console.wait_for_function("img => img.complete && img.naturalWidth === 1600", arg=seen.element_handle())
     page.screenshot(path=str(artifacts / "widget-foreign-origin.png"))
     publish_screenshot(artifacts / "widget-foreign-origin.png", "widget-foreign-origin.png")
 
@@ -391,3 +405,60 @@ def test_a_site_not_listed_cannot_embed_the_widget(browser, live_shop, shop_site
     assert refused == "refused"
     page.screenshot(path=str(artifacts / "widget-origin-refused.png"))
     context.close()
+
+
+# -- the console: notifications, reload, timers, presence, transfer ------------------------------------
+def test_console_tells_of_new_tickets_keeps_the_open_one_and_passes_it_to_a_colleague(
+    browser, live_shop, make_agent, artifacts: Path, publish_screenshot
+) -> None:
+    from web.client import new_conversation_id
+
+    robin, sam = make_agent("Robin"), make_agent("Sam")
+    robin_context, sam_context = browser.new_context(), browser.new_context()
+    console, other = robin_context.new_page(), sam_context.new_page()
+    login(console, live_shop, robin)
+    expect(console.locator("#live-state")).to_have_text("Live", timeout=LIVE_TIMEOUT)
+    login(other, live_shop, sam)
+    expect(console.locator("#team-list")).to_contain_text("Sam — online", timeout=LIVE_TIMEOUT)
+
+    # A shopper asks for a person: the console's title and badge say so.
+    sender = new_conversation_id(live_shop.url)
+    asked = requests.post(
+        f"{live_shop.channel}/webhook", json={"sender": sender, "message": "/request_human"}, timeout=60
+    )
+    assert asked.status_code == 200
+    ticket_id = requests.get(f"{live_shop.channel}/history/{sender}", timeout=10).json()["handoff"]["ticket_id"]
+    expect(console).to_have_title(re.compile(r"^\(\d+\) Agent console"), timeout=LIVE_TIMEOUT)
+    expect(console.locator("#alert-count")).to_contain_text("new")
+
+    item = console.locator(f'#queue-list .queue-item[data-ticket="{ticket_id}"]')
+    expect(item).to_contain_text("waiting")
+    item.click()
+    console.get_by_role("button", name="Take").click()
+    expect(console.locator("#ticket-status")).to_have_text("You are talking to this shopper")
+    expect(item.locator(".wait")).to_contain_text("taken ", timeout=LIVE_TIMEOUT)  # no longer "waiting"
+
+    # A reload keeps the open conversation.
+    console.reload()
+    expect(console.locator("#ticket-title")).to_contain_text(f"Conversation #{ticket_id}", timeout=LIVE_TIMEOUT)
+    expect(console.locator("#ticket-status")).to_have_text("You are talking to this shopper")
+
+    # Passing it on: only to a colleague who is online; the shopper is told who replies now.
+    console.get_by_label("Colleague to pass the conversation to").select_option(label="Sam")
+    console.screenshot(path=str(artifacts / "console-team.png"))
+    publish_screenshot(artifacts / "console-team.png", "console-team.png")
+    console.get_by_role("button", name="Pass on").click()
+    expect(console.locator("#ticket-status")).to_have_text("Taken by Sam", timeout=LIVE_TIMEOUT)
+    other.locator(f'#queue-list .queue-item[data-ticket="{ticket_id}"]').click()
+    expect(other.locator("#ticket-status")).to_have_text("You are talking to this shopper", timeout=LIVE_TIMEOUT)
+    history = requests.get(f"{live_shop.channel}/history/{sender}", timeout=10).json()
+    assert "Robin has passed your conversation to Sam, who will reply here." in [m["text"] for m in history["messages"]]
+    assert history["handoff"]["agent"] == "Sam"
+
+    # Sam steps away: Robin sees it, and cannot pass anything to Sam any more.
+    other.get_by_label("Status").select_option("away")
+    expect(console.locator("#team-list")).to_contain_text("Sam — away", timeout=LIVE_TIMEOUT)
+    other.get_by_role("button", name="Close", exact=True).click()
+    expect(other.locator("#ticket-status")).to_have_text("Closed", timeout=LIVE_TIMEOUT)
+    robin_context.close()
+    sam_context.close()

@@ -8,9 +8,49 @@
 (function () {
   "use strict";
   var followupKinds = { complaint: "complaint", message: "message" };
-  var state = { me: null, csrf: null, tickets: [], followups: [], selected: null, detail: null, socket: null, unread: {} };
+  var state = { me: null, csrf: null, tickets: [], followups: [], selected: null, detail: null, socket: null, unread: {}, team: [] };
   var COMPLAINT_POLL_MS = 15000;
+  var TITLE = document.title;
   var $ = function (id) { return document.getElementById(id); };
+
+  // -- telling the agent: title badge, a short tone, a desktop notification -------------------
+  // The badge counts what arrived since the agent last looked (new conversations and shopper lines in
+  // conversations not open); it clears when the tab is visible again. Tone and desktop notification
+  // only when the page is hidden or the line is for another conversation.
+  var alerts = { count: 0, seen: null, audio: null };
+
+  function updateTitle() {
+    document.title = (alerts.count ? "(" + alerts.count + ") " : "") + TITLE;
+    $("alert-count").textContent = alerts.count ? alerts.count + " new" : "";
+  }
+
+  function tone() {
+    try {
+      alerts.audio = alerts.audio || new (window.AudioContext || window.webkitAudioContext)();
+      var ctx = alerts.audio, osc = ctx.createOscillator(), gain = ctx.createGain();
+      osc.frequency.value = 880;
+      gain.gain.setValueAtTime(0.08, ctx.currentTime);
+      gain.gain.exponentialRampToValueAtTime(0.0001, ctx.currentTime + 0.35);
+      osc.connect(gain).connect(ctx.destination);
+      osc.start();
+      osc.stop(ctx.currentTime + 0.35);
+    } catch (e) { /* no audio on this machine */ }
+  }
+
+  function notify(title, body) {
+    alerts.count += 1;
+    updateTitle();
+    if (!document.hidden && document.hasFocus()) return;
+    tone();
+    if (window.Notification && Notification.permission === "granted") {
+      try { new Notification(title, { body: body || "", tag: "shop-console" }); } catch (e) { /* not allowed here */ }
+    }
+  }
+
+  document.addEventListener("visibilitychange", function () {
+    if (!document.hidden) { alerts.count = 0; updateTitle(); }
+  });
+  window.addEventListener("focus", function () { alerts.count = 0; updateTitle(); });
 
   function node(tag, attrs, text) {
     var n = document.createElement(tag);
@@ -59,7 +99,13 @@
     var username = $("username").value.trim(), password = $("password").value;
     if (!username || !password) { $("login-error").textContent = "Enter your username and password."; return; }
     api("POST", "agent/login", { username: username, password: password })
-      .then(function (data) { $("password").value = ""; state.csrf = data.csrf; return start(); })
+      .then(function (data) {
+        $("password").value = "";
+        state.csrf = data.csrf;
+        // Asked on the agent's own click (browsers only allow it then); a refusal changes nothing else.
+        if (window.Notification && Notification.permission === "default") Notification.requestPermission();
+        return start();
+      })
       .catch(function (e) {
         $("login-error").textContent = e.status === 401 ? "Wrong username or password." : e.message;
         $("password").select();
@@ -83,7 +129,11 @@
       $("login-view").hidden = true;
       $("app-view").hidden = false;
       connect();
-      return refreshQueue();
+      refreshTeam();
+      return refreshQueue().then(function () {
+        var fromUrl = /^#ticket-(\d+)$/.exec(location.hash);  // the conversation open before a reload
+        if (fromUrl && !state.selected) openTicket(Number(fromUrl[1]), true);
+      });
     });
   }
 
@@ -104,6 +154,7 @@
       $("live-state").textContent = "Offline";
       $("live-state").classList.remove("live");
     });
+    socket.on("team_changed", function () { refreshTeam(); });
     socket.on("queue_changed", function (data) {
       refreshQueue();
       if (data && data.ticket && data.ticket.id === state.selected) openTicket(state.selected, true);
@@ -119,6 +170,9 @@
         state.unread[data.ticket_id] = (state.unread[data.ticket_id] || 0) + 1;
         renderQueue();
       }
+      if (data.message && data.message.author === "shopper" && (data.ticket_id !== state.selected || document.hidden)) {
+        notify("New message in conversation #" + data.ticket_id, data.message.text);
+      }
       if (data.message && data.message.author === "shopper") $("shopper-typing").hidden = true;
     });
     var typingTimer = null;
@@ -130,8 +184,56 @@
     });
   }
 
+  // -- the team: presence, and whom a conversation can be passed to ------------------------------
+  function refreshTeam() {
+    return api("GET", "agent/team").then(function (data) { state.team = data.agents || []; renderTeam(); }).catch(function () {});
+  }
+
+  function renderTeam() {
+    var list = $("team-list"), select = $("transfer-to"), chosen = select.value;
+    list.textContent = "";
+    state.team.forEach(function (a) {
+      var you = state.me && a.id === state.me.id;
+      list.appendChild(node("li", { class: a.online ? "online" : "away" },
+        a.display_name + (you ? " (you)" : "") + " — " + (a.online ? "online" : "away")));
+      if (you) $("presence").value = a.presence;
+    });
+    select.length = 1;
+    state.team.filter(function (a) { return a.online && (!state.me || a.id !== state.me.id); }).forEach(function (a) {
+      select.appendChild(node("option", { value: String(a.id) }, a.display_name));
+    });
+    select.value = chosen;
+    updateTransfer();
+  }
+
+  function updateTransfer() {
+    var t = state.detail && state.detail.ticket;
+    var mine = t && state.me && t.agent_id === state.me.id && t.status === "assigned";
+    $("transfer-to").disabled = !mine;
+    $("transfer").disabled = !mine || !$("transfer-to").value;
+  }
+
+  $("presence").addEventListener("change", function (event) {
+    api("POST", "agent/presence", { presence: event.target.value })
+      .then(function (data) { state.team = data.agents || []; renderTeam(); })
+      .catch(function (e) { $("action-error").textContent = e.message; });
+  });
+  $("transfer-to").addEventListener("change", updateTransfer);
+  $("transfer").addEventListener("click", function () {
+    var to = Number($("transfer-to").value);
+    if (to) act("transfer", { agent_id: to }).then(function () { $("transfer-to").value = ""; updateTransfer(); });
+  });
+
   function refreshQueue() {
     return api("GET", "agent/queue").then(function (data) {
+      var waiting = data.tickets.filter(function (t) { return t.status === "waiting"; });
+      if (alerts.seen !== null) {
+        waiting.filter(function (t) { return !alerts.seen[t.id]; }).forEach(function (t) {
+          notify("New conversation #" + t.id + " waiting", (t.summary || "").split("\n")[0]);
+        });
+      }
+      alerts.seen = {};
+      data.tickets.concat(data.followups || []).forEach(function (t) { alerts.seen[t.id] = true; });
       state.tickets = data.tickets;
       state.followups = data.followups || [];
       state.resolved = data.resolved;
@@ -164,8 +266,14 @@
       ticket.status.replace("_", " ")));
     button.appendChild(first);
     var second = node("span", { class: "row" });
-    var timer = node("span", { class: "wait", "data-since": ticket.created_at });
-    timer.textContent = ticket.status === "waiting" || ticket.status === "assigned" || ticket.status === "recorded" ? "waiting " + waited(ticket.created_at) : "";
+    // Waiting counts until someone takes the conversation; then the time with the agent counts instead.
+    var taken = ticket.status === "assigned" && ticket.assigned_at;
+    var counting = ticket.status === "waiting" || ticket.status === "recorded" || taken;
+    var timer = node("span", {
+      class: "wait", "data-since": counting ? (taken ? ticket.assigned_at : ticket.created_at) : null,
+      "data-label": taken ? "taken " : "waiting ",
+    });
+    timer.textContent = counting ? timer.getAttribute("data-label") + waited(timer.getAttribute("data-since")) : "";
     second.appendChild(timer);
     if (ticket.peak_frustration && ticket.peak_frustration.score > 0) second.appendChild(frustrationBadge(ticket.peak_frustration, true));
     if (state.unread[ticket.id]) second.appendChild(node("span", { class: "unread", "aria-label": state.unread[ticket.id] + " new messages" }, String(state.unread[ticket.id])));
@@ -191,14 +299,15 @@
 
   setInterval(function () {
     document.querySelectorAll(".queue-list:not(.resolved) .wait[data-since]").forEach(function (el) {
-      el.textContent = "waiting " + waited(el.getAttribute("data-since"));
+      el.textContent = el.getAttribute("data-label") + waited(el.getAttribute("data-since"));
     });
   }, 1000);
-  setInterval(function () { if (state.me) refreshQueue(); }, COMPLAINT_POLL_MS);
+  setInterval(function () { if (state.me) { refreshQueue(); refreshTeam(); } }, COMPLAINT_POLL_MS);
 
   // -- one ticket ------------------------------------------------------------------------
   function openTicket(id, keepFocus) {
     state.selected = id;
+    if (location.hash !== "#ticket-" + id) history.replaceState(null, "", "#ticket-" + id);  // kept across a reload
     delete state.unread[id];
     renderQueue();
     return api("GET", "agent/tickets/" + id).then(function (data) {
@@ -215,10 +324,19 @@
     return li;
   }
 
+  // A photo the shopper sent (shopdb/photos.py), served to logged-in agents only.
+  function withPhoto(li, photo) {
+    if (!photo) return li;
+    var link = node("a", { href: "agent/photos/" + encodeURIComponent(photo), target: "_blank", rel: "noopener" });
+    link.appendChild(node("img", { class: "photo", src: "agent/photos/" + encodeURIComponent(photo), alt: "Photo from the shopper" }));
+    li.querySelector(".bubble").appendChild(link);
+    return li;
+  }
+
   function appendMessage(m) {
     var who = m.author === "shopper" ? "Shopper" : m.author === "agent" ? (m.agent_name || "Agent") : null;
     var cls = m.author === "shopper" ? "shopper" : m.author;
-    var li = bubble(cls, who, m.text, new Date(m.created_at).toLocaleString());
+    var li = withPhoto(bubble(cls, who, m.text, new Date(m.created_at).toLocaleString()), m.meta && m.meta.photo);
     $("thread").appendChild(li);
     $("thread").scrollTop = $("thread").scrollHeight;
   }
@@ -236,7 +354,7 @@
       recorded ? (t.kind === "message" ? "Message left " : "Complaint recorded ") + new Date(t.created_at).toLocaleString() + " — the shopper is still with the bot; answer here (chat and e-mail) or follow up and mark it dealt with" :
       t.status === "handed_back" ? "Handed back to the bot" :
       followup ? followup.charAt(0).toUpperCase() + followup.slice(1) + " dealt with" + (t.agent_name ? " by " + t.agent_name : "") : "Closed";
-    ["take", "release", "hand-back", "close"].forEach(function (id) { $(id).hidden = !!followup; });
+    ["take", "release", "hand-back", "close", "transfer", "transfer-to"].forEach(function (id) { $(id).hidden = !!followup; });
     $("close-followup").hidden = !followup;
     $("close-followup").disabled = !recorded;
     $("reply-form").hidden = !!followup && !recorded;
@@ -248,6 +366,7 @@
     $("reply").disabled = !canWrite;
     $("send").disabled = !canWrite;
     $("canned").disabled = !canWrite;
+    updateTransfer();
 
     var thread = $("thread");
     thread.textContent = "";
@@ -258,7 +377,7 @@
       var cards = elements ? "[cards: " + elements.map(function (e) { return e.title; }).join("; ") + "]" : "";
       var text = [m.text, cards].filter(Boolean).join("\n");
       if (!text) return;
-      var li = bubble(m.role === "user" ? "user" : m.role, who, text, m.intent ? "intent: " + m.intent : null);
+      var li = withPhoto(bubble(m.role === "user" ? "user" : m.role, who, text, m.intent ? "intent: " + m.intent : null), m.photo);
       if (m.frustration && m.frustration.score > 0) li.appendChild(frustrationBadge(m.frustration, false));
       thread.appendChild(li);
     });

@@ -153,9 +153,24 @@
       oninput: function () { self.sendTyping(); },
     });
     this.sendButton = el("button", { type: "submit", class: "shopchat-send", text: "Send" });
+    // A photo of a damaged or wrong item: scaled down here, checked and re-encoded by the server.
+    this.fileInput = el("input", {
+      type: "file", accept: "image/jpeg,image/png,image/webp", class: "shopchat-sr", tabindex: "-1",
+      "aria-hidden": "true",
+      onchange: function () {
+        var file = self.fileInput.files && self.fileInput.files[0];
+        if (file) self.sendPhoto(file);
+        self.fileInput.value = "";
+      },
+    });
+    this.attachButton = el("button", {
+      type: "button", class: "shopchat-attach", "aria-label": "Attach a photo", title: "Attach a photo",
+      onclick: function () { self.fileInput.click(); },
+    }, [cameraIcon()]);
     this.form = el("form", {
       class: "shopchat-form", onsubmit: function (event) { event.preventDefault(); self.submit(); },
-    }, [el("label", { class: "shopchat-sr", for: id + "-input", text: "Message" }), this.input, this.sendButton]);
+    }, [el("label", { class: "shopchat-sr", for: id + "-input", text: "Message" }), this.input, this.attachButton,
+      this.sendButton, this.fileInput]);
     this.panel = el("section", {
       id: id + "-panel", class: "shopchat-panel", role: "dialog", "aria-labelledby": id + "-title",
       "aria-describedby": id + "-status", hidden: true,
@@ -170,6 +185,38 @@
     // First in the page's tab order (it is fixed in a corner, so nothing moves): one Tab reaches the launcher.
     document.body.insertBefore(this.root, document.body.firstChild);
   };
+
+  function cameraIcon() {
+    var ns = "http://www.w3.org/2000/svg";
+    var svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("aria-hidden", "true");
+    var path = document.createElementNS(ns, "path");
+    path.setAttribute("d", "M9 4 7.5 6H4a2 2 0 0 0-2 2v10a2 2 0 0 0 2 2h16a2 2 0 0 0 2-2V8a2 2 0 0 0-2-2h-3.5L15 4H9zm3 5a4 4 0 1 1 0 8 4 4 0 0 1 0-8z");
+    svg.appendChild(path);
+    return svg;
+  }
+
+  /* The photo as a JPEG data URL of at most 1600 px a side and ~800 KB (the server takes 900 KB). */
+  function shrinkPhoto(file) {
+    return new Promise(function (resolve, reject) {
+      var url = URL.createObjectURL(file);
+      var img = new Image();
+      img.onload = function () {
+        var scale = Math.min(1, 1600 / Math.max(img.naturalWidth, img.naturalHeight));
+        var canvas = document.createElement("canvas");
+        canvas.width = Math.max(1, Math.round(img.naturalWidth * scale));
+        canvas.height = Math.max(1, Math.round(img.naturalHeight * scale));
+        canvas.getContext("2d").drawImage(img, 0, 0, canvas.width, canvas.height);
+        URL.revokeObjectURL(url);
+        var quality = 0.85, data = canvas.toDataURL("image/jpeg", quality);
+        while (data.length > 1100000 && quality > 0.4) { quality -= 0.15; data = canvas.toDataURL("image/jpeg", quality); }
+        resolve(data);
+      };
+      img.onerror = function () { URL.revokeObjectURL(url); reject(new Error("not an image")); };
+      img.src = url;
+    });
+  }
 
   function svgIcon() {
     var ns = "http://www.w3.org/2000/svg";
@@ -586,6 +633,34 @@
     if (this.handoff.status !== "assigned") return;
     this.lastTypingSent = now;
     this.socket.emit("typing", { session_id: this.sessionId });
+  };
+
+  ShopChatWidget.prototype.sendPhoto = function (file) {
+    var self = this;
+    shrinkPhoto(file).then(function (data) {
+      var line = self.addMessage("user", "Photo");
+      line.querySelector(".shopchat-bubble").appendChild(el("img", {
+        class: "shopchat-photo", src: data, alt: "Your photo", onload: function () { self.scrollToEnd(); },
+      }));
+      self.scrollToEnd();
+      return self.ensureSession().then(function (sessionId) {
+        return fetch(self.base + "/photos", {
+          method: "POST", headers: { "Content-Type": "application/json" }, credentials: "omit",
+          body: JSON.stringify({ session_id: sessionId, image: data }),
+        });
+      });
+    }).then(function (r) {
+      return r.json().then(function (body) { return { ok: r.ok, body: body }; });
+    }).then(function (result) {
+      if (!result.ok) {
+        self.addMessage("system", result.body.error || "The photo could not be sent.", { error: true });
+        return;
+      }
+      if (result.body.delivered) self.markDelivered();
+      (result.body.messages || []).forEach(function (m) { self.renderBot(m, false); });
+    }).catch(function () {
+      self.addMessage("system", "The photo could not be sent. Please try a JPEG or PNG photo.", { error: true });
+    });
   };
 
   ShopChatWidget.prototype.submit = function () {

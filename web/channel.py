@@ -34,7 +34,7 @@ import logging
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Text, Tuple, TypeGuard
+from typing import Any, Awaitable, Callable, Coroutine, Dict, Iterable, List, Optional, Text, Tuple, TypeGuard
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, OutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketIOOutput
@@ -374,37 +374,24 @@ class ShopChannel(InputChannel):
         register_console(bp, self)
         register_invoices(bp, self)
         register_product_images(bp, self)
-        self._run_stock_alerts(bp)
-        self._expire_idle_handoffs(bp)
+        # For as long as the server runs: tell waiting shoppers when a product is back (web/stock_alerts.py),
+        # and close the hand-offs of conversations that ended (HandoffService.expire_idle).
+        notifier = StockAlertNotifier(self.service, session_factory(self.store.engine))
+        self._in_background(bp, "stock_alerts", notifier.run_forever)
+        self._in_background(bp, "handoff_expiry", self.service.expire_forever)
         return bp
 
-    def _run_stock_alerts(self, bp: Blueprint) -> None:
-        """Tell waiting shoppers when a product is back (web/stock_alerts.py), for as long as the server runs."""
-        assert self.service is not None
-        notifier = StockAlertNotifier(self.service, session_factory(self.store.engine))
+    @staticmethod
+    def _in_background(bp: Blueprint, name: str, run_forever: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """``run_forever()`` as a task of the server from its start to its stop (kept as ``app.ctx.<name>``)."""
 
         @bp.listener("after_server_start")
-        async def start_stock_alerts(app: Sanic, _: Any) -> None:
-            app.ctx.stock_alerts = asyncio.create_task(notifier.run_forever())
+        async def start(app: Sanic, _: Any) -> None:
+            setattr(app.ctx, name, asyncio.create_task(run_forever()))
 
         @bp.listener("before_server_stop")
-        async def stop_stock_alerts(app: Sanic, _: Any) -> None:
-            task = getattr(app.ctx, "stock_alerts", None)
-            if task is not None:
-                task.cancel()
-
-    def _expire_idle_handoffs(self, bp: Blueprint) -> None:
-        """Close hand-offs whose conversation ended (web.live_handoff.HandoffService.expire_idle), every minute."""
-        assert self.service is not None
-        service = self.service
-
-        @bp.listener("after_server_start")
-        async def start_expiry(app: Sanic, _: Any) -> None:
-            app.ctx.handoff_expiry = asyncio.create_task(service.expire_forever())
-
-        @bp.listener("before_server_stop")
-        async def stop_expiry(app: Sanic, _: Any) -> None:
-            task = getattr(app.ctx, "handoff_expiry", None)
+        async def stop(app: Sanic, _: Any) -> None:
+            task = getattr(app.ctx, name, None)
             if task is not None:
                 task.cancel()
 

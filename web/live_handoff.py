@@ -320,18 +320,7 @@ class HandoffService:
         notice = self.text(
             HANDED_BACK if outcome == TicketStatus.HANDED_BACK else CLOSED, agent_name=agent.display_name
         )
-        # The ticket is resolved, so this notice is not a hand-off message: it goes to the tracker only.
-        await self.append_events(
-            ticket.sender_id,
-            [
-                ConversationResumed(),
-                BotUttered(notice, data={}, metadata={"system": True, "handoff_ticket": ticket.id}),
-                ActionExecuted("action_listen"),
-            ],
-        )
-        await self.show_line(ticket.sender_id, notice, agent_name=None)
-        await self.to_shopper(ticket.sender_id, HANDOFF_EVENT, await self.handoff_state(ticket))
-        await self.queue_changed(ticket)
+        await self._back_to_bot(ticket, notice)
         if self.rating_offer is not None:
             try:
                 await self.rating_offer(ticket.sender_id)
@@ -345,19 +334,23 @@ class HandoffService:
         minutes = get_settings().handoff_expiry_minutes
         closed = await self.db_within(10 * self.timeout, self.store.expire_idle, dt.timedelta(minutes=minutes))
         for ticket in closed:
-            notice = self.text(EXPIRED, minutes=f"{minutes:g}")
-            await self.append_events(
-                ticket.sender_id,
-                [
-                    ConversationResumed(),
-                    BotUttered(notice, data={}, metadata={"system": True, "handoff_ticket": ticket.id}),
-                    ActionExecuted("action_listen"),
-                ],
-            )
-            await self.show_line(ticket.sender_id, notice, agent_name=None)
-            await self.to_shopper(ticket.sender_id, HANDOFF_EVENT, await self.handoff_state(ticket))
-            await self.queue_changed(ticket)
+            await self._back_to_bot(ticket, self.text(EXPIRED, minutes=f"{minutes:g}"))
         return len(closed)
+
+    async def _back_to_bot(self, ticket: TicketInfo, notice: str) -> None:
+        """A resolved ticket's conversation resumes with the bot: the notice in the tracker (not a hand-off
+        message any more: the ticket is resolved) and the shopper's tabs, the new state, the agents' queues."""
+        await self.append_events(
+            ticket.sender_id,
+            [
+                ConversationResumed(),
+                BotUttered(notice, data={}, metadata={"system": True, "handoff_ticket": ticket.id}),
+                ActionExecuted("action_listen"),
+            ],
+        )
+        await self.show_line(ticket.sender_id, notice, agent_name=None)
+        await self.to_shopper(ticket.sender_id, HANDOFF_EVENT, await self.handoff_state(ticket))
+        await self.queue_changed(ticket)
 
     async def expire_forever(self, interval: float = 60.0) -> None:
         """:meth:`expire_idle` every ``interval`` seconds until cancelled."""

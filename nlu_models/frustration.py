@@ -23,7 +23,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Text
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
+from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from nlu_models.frustration_score import (
@@ -54,12 +54,26 @@ class FrustrationScorer(StatelessComponent):
                 "affirm",
                 "deny",
             ],
+            # A frustrated message that also asks for a person ("this is ridiculous, get me a real person":
+            # request_human second in the ranking, at least this confident) gets the person, not the offer of one.
+            "person_intent": "request_human",
+            "person_min_confidence": 0.25,
         }
 
     def __init__(self, config: Dict[Text, Any]) -> None:
         super().__init__(config)
         self.threshold = float(config["threshold"])
         self.keep = frozenset(config["keep_intents"])
+        self.person_intent = str(config["person_intent"])
+        self.person_min = float(config["person_min_confidence"])
+
+    def _asks_for_a_person(self, message: Message) -> bool:
+        ranking = message.get(INTENT_RANKING_KEY) or []
+        return any(
+            item.get(INTENT_NAME_KEY) == self.person_intent
+            and float(item.get(PREDICTED_CONFIDENCE_KEY) or 0) >= self.person_min
+            for item in ranking
+        )
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
@@ -67,6 +81,12 @@ class FrustrationScorer(StatelessComponent):
             message.set(SCORE_KEY, frustration.as_dict(), add_to_output=True)
             intent = message.get(INTENT) or {}
             name = intent.get(INTENT_NAME_KEY)
+            if frustration.frustrated and name != self.person_intent and self._asks_for_a_person(message):
+                message.set(ORIGINAL_INTENT_KEY, name, add_to_output=True)
+                message.set(
+                    INTENT, {INTENT_NAME_KEY: self.person_intent, PREDICTED_CONFIDENCE_KEY: 1.0}, add_to_output=True
+                )
+                continue
             if frustration.frustrated and name not in self.keep:
                 message.set(ORIGINAL_INTENT_KEY, name, add_to_output=True)
                 message.set(

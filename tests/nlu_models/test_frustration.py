@@ -114,3 +114,27 @@ def test_the_component_scores_every_message_and_reroutes_a_frustrated_request() 
     assert calm.get("frustration")["score"] == 0.0
     assert human.get("intent")["name"] == "request_human"  # already leads to a person
     assert human.get("frustration")["score"] == 0.6
+
+
+def test_a_frustrated_shopper_who_asks_for_a_person_gets_one() -> None:
+    from rasa.shared.nlu.training_data.message import Message
+
+    from nlu_models.frustration import FrustrationScorer
+
+    scorer = FrustrationScorer(FrustrationScorer.get_default_config())
+
+    def parsed(text: str, ranking: list) -> Message:
+        top = {"name": ranking[0][0], "confidence": ranking[0][1]}
+        return Message(
+            data={"text": text, "intent": top, "intent_ranking": [{"name": n, "confidence": c} for n, c in ranking]}
+        )
+
+    asks = parsed("this is ridiculous, get me a real person", [("express_frustration", 0.63), ("request_human", 0.3)])
+    vents = parsed("this is ridiculous", [("express_frustration", 0.9), ("request_human", 0.05)])
+    angry_order = parsed("this is ridiculous, WHERE IS MY ORDER", [("order_status", 0.7), ("request_human", 0.1)])
+    calm = parsed("could I talk to someone please", [("contact_us", 0.6), ("request_human", 0.35)])
+    scorer.process([asks, vents, angry_order, calm])
+    assert asks.get("intent")["name"] == "request_human" and asks.get("frustrated_intent") == "express_frustration"
+    assert vents.get("intent")["name"] == "express_frustration"  # an apology and the offer of a person
+    assert angry_order.get("intent")["name"] == "express_frustration"
+    assert calm.get("intent")["name"] == "contact_us"  # not frustrated: the classifier's choice stands

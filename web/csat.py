@@ -87,15 +87,19 @@ def _session_events(events: Iterable[Any]) -> List[Dict[str, Any]]:
 
 
 def should_offer_after(events: Iterable[Any]) -> bool:
-    """A goodbye or thanks closes a session in which the bot answered a request, and no rating was offered."""
+    """A goodbye or thanks closes a session in which the bot answered a request, and no rating was offered.
+
+    Not while a form still asks something (the order form waiting for a number): that is not an end."""
     session = _session_events(events)
     users = [e for e in session if e.get("event") == "user"]
     if not users or ((users[-1].get("parse_data") or {}).get("intent") or {}).get("name") not in CLOSING_INTENTS:
         return False
     if any((e.get("metadata") or {}).get(OFFER_MARK) for e in session if e.get("event") == "bot"):
         return False
-    answered = False
+    answered, open_form = False, None
     for event in session:
+        if event.get("event") == "active_loop":
+            open_form = event.get("name")
         name = (event.get("name") or "") if event.get("event") == "action" else ""
         if name in FALLBACKS:
             answered = False  # the last request went unanswered
@@ -103,7 +107,7 @@ def should_offer_after(events: Iterable[Any]) -> bool:
             answered = True
         elif name.startswith("utter_") and name not in SMALL_TALK:
             answered = True
-    return answered
+    return answered and not open_form
 
 
 class RatingService:

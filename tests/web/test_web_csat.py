@@ -11,7 +11,7 @@ import datetime as dt
 from typing import Any, Dict
 
 import aiohttp
-from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, UserUttered
+from rasa.shared.core.events import ActionExecuted, ActiveLoop, BotUttered, SessionStarted, UserUttered
 
 from handoff.store import default_store
 from handoff.tickets import create_ticket
@@ -44,6 +44,10 @@ def test_a_rating_is_offered_when_a_successful_conversation_closes_once() -> Non
     assert not should_offer_after(_turn("hi", "greet", "utter_greet") + _turn("bye", "goodbye", "utter_goodbye"))
     failed = answered + _turn("blorp", "nlu_fallback", "action_default_fallback")
     assert not should_offer_after(failed + _turn("bye", "goodbye", "utter_goodbye"))
+    # A form still waits for an answer ("what's your order number?"): the conversation has not ended.
+    asking = answered + _turn("and my other order", "order_status", "order_form") + [ActiveLoop("order_form")]
+    assert not should_offer_after(asking + _turn("thanks", "thank", "utter_you_are_welcome"))
+    assert should_offer_after(asking + [ActiveLoop(None)] + _turn("thanks", "thank", "utter_you_are_welcome"))
     # Not a closing line; or already offered in this session; a new session starts afresh.
     assert not should_offer_after(answered + _turn("and returns?", "ask_refund_policy", "action_answer_policy"))
     offered = [BotUttered("How did we do?", metadata={"rating_offer": True})]

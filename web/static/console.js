@@ -307,6 +307,7 @@
   // -- one ticket ------------------------------------------------------------------------
   function openTicket(id, keepFocus) {
     state.selected = id;
+    if (!keepFocus) { alerts.count = 0; updateTitle(); }  // the agent is looking: the news is seen
     if (location.hash !== "#ticket-" + id) history.replaceState(null, "", "#ticket-" + id);  // kept across a reload
     delete state.unread[id];
     renderQueue();

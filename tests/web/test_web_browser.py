@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import re
+import secrets
 from pathlib import Path
 
 import pytest
@@ -462,3 +463,30 @@ def test_console_tells_of_new_tickets_keeps_the_open_one_and_passes_it_to_a_coll
     expect(other.locator("#ticket-status")).to_have_text("Closed", timeout=LIVE_TIMEOUT)
     robin_context.close()
     sam_context.close()
+
+
+def test_a_complaints_words_show_once_in_the_console(browser, live_shop, agent_account) -> None:
+    """The shopper's words are the complaint's message; the transcript above it does not repeat them."""
+    from rasa.shared.core.events import BotUttered, UserUttered
+
+    from handoff.transcript import conversation_messages
+
+    words = "This is useless, the lamp arrived smashed and nobody answers my e-mails!"
+    events = [
+        UserUttered("hi", {"name": "greet", "confidence": 0.9}).as_dict(),
+        BotUttered("Hi! How can I help?").as_dict(),
+        UserUttered(words, {"name": "complaint", "confidence": 0.9}).as_dict(),
+    ]
+    store = HandoffStore.from_url(f"sqlite:///{Path(live_shop.env['SHOP_VAR_DIR']) / 'shop.db'}")
+    complaint, _ = store.record_followup(  # what action_record_complaint stores (handoff.tickets)
+        f"complaint-{secrets.token_hex(4)}", words, summary="Complaint", transcript=conversation_messages(events)
+    )
+    context = browser.new_context()
+    console = context.new_page()
+    login(console, live_shop, agent_account)
+    console.locator(f'#followup-list .queue-item[data-ticket="{complaint.id}"]').click()
+    thread = console.locator("#thread")
+    expect(thread).to_contain_text("Complaint (the shopper's words)", timeout=LIVE_TIMEOUT)
+    expect(thread.locator(".bubble", has_text="the lamp arrived smashed")).to_have_count(1)
+    expect(thread).to_contain_text("Hi! How can I help?")  # the rest of the transcript is there
+    context.close()

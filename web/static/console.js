@@ -371,8 +371,11 @@
 
     var thread = $("thread");
     thread.textContent = "";
+    // A complaint's words are its first message (after the divider): not again in the transcript above it.
+    var filed = {};
+    if (followup) data.messages.forEach(function (m) { if (m.author === "shopper") filed[m.text] = true; });
     (t.transcript || []).forEach(function (m) {
-      if (m.role === "event") return;
+      if (m.role === "event" || (m.role === "user" && filed[m.text])) return;
       var who = m.role === "user" ? "Shopper" : m.role === "bot" ? "Bot" : m.role === "agent" ? m.agent : null;
       var elements = m.attachment && m.attachment.payload && m.attachment.payload.elements;
       var cards = elements ? "[cards: " + elements.map(function (e) { return e.title; }).join("; ") + "]" : "";

@@ -217,7 +217,7 @@ def rich_channel(tracker: Tracker) -> bool:
 
 
 def client_can(tracker: Tracker, capability: str) -> bool:
-    """The shopper's chat client announced ``capability`` (``cart``, ``cards``, ``speakers``: web/shopper_lines.py)
+    """The shopper's chat client announced ``capability`` (``cart``, ``cards``, ``speakers``: core/capabilities.py)
     with its latest message; clients that announce nothing (Rasa's stock widgets, REST callers) can do none."""
     capabilities = message_metadata(tracker).get("capabilities")
     return isinstance(capabilities, list) and capability in capabilities

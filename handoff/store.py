@@ -134,6 +134,13 @@ def _iso(value: Optional[dt.datetime]) -> Optional[str]:
     return value.replace(tzinfo=dt.timezone.utc).isoformat() if value else None
 
 
+def _online(agent: Agent, now: dt.datetime) -> bool:
+    """Online: the agent says so, and their console called within :data:`PRESENCE_TIMEOUT`."""
+    return (
+        agent.presence == AgentPresence.ONLINE and agent.seen_at is not None and agent.seen_at >= now - PRESENCE_TIMEOUT
+    )
+
+
 def _agent_info(agent: Agent) -> AgentInfo:
     return AgentInfo(id=agent.id, username=agent.username, display_name=agent.display_name, role=agent.role)
 
@@ -279,7 +286,7 @@ class HandoffStore:
 
     def team(self, now: Optional[dt.datetime] = None) -> List[Dict[str, Any]]:
         """Every active agent with their presence; ``online`` only while their console is open."""
-        cutoff = (now or utcnow()) - PRESENCE_TIMEOUT
+        now = now or utcnow()
         with self.session() as session:
             agents = session.execute(
                 select(Agent).where(Agent.is_active.is_(True)).order_by(Agent.display_name)
@@ -289,7 +296,7 @@ class HandoffStore:
                     "id": a.id,
                     "display_name": a.display_name,
                     "presence": a.presence,
-                    "online": a.presence == AgentPresence.ONLINE and a.seen_at is not None and a.seen_at >= cutoff,
+                    "online": _online(a, now),
                 }
                 for a in agents
             ]
@@ -449,8 +456,10 @@ class HandoffStore:
         """Pass the agent's ticket to another agent who is online (the console's transfer)."""
         if to_agent_id == agent_id:
             raise InvalidInput("the conversation is already yours")
-        if not any(member["id"] == to_agent_id and member["online"] for member in self.team()):
-            raise TicketConflict("that agent is not online: pick someone who is, or release the conversation")
+        with self.session() as session:
+            colleague = session.get(Agent, to_agent_id)
+            if colleague is None or not colleague.is_active or not _online(colleague, utcnow()):
+                raise TicketConflict("that agent is not online: pick someone who is, or release the conversation")
         return self._transition(
             ticket_id,
             (HandoffTicket.status == TicketStatus.ASSIGNED) & (HandoffTicket.agent_id == agent_id),

@@ -38,7 +38,6 @@ from typing import Any, Awaitable, Callable, Coroutine, Dict, Iterable, List, Op
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, OutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketIOOutput
-from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -538,14 +537,7 @@ class ShopChannel(InputChannel):
                 await service.shopper_message(ticket, label, metadata)
                 return response.json({"photo": name, "delivered": True, "messages": []})
             thanks = service.text("utter_photo_received")
-            await service.append_events(
-                sender_id,
-                [
-                    UserUttered(label, intent={}, metadata=metadata, input_channel=self.name()),
-                    BotUttered(thanks),
-                    ActionExecuted("action_listen"),  # the bot listens again, as after any turn
-                ],
-            )
+            await service.keep_channel_turn(sender_id, label, metadata, thanks)
             return response.json({"photo": name, "delivered": False, "messages": [{"text": thanks}]})
 
         @bp.route("/history/<session_id>", methods=["GET"])

@@ -19,10 +19,12 @@ import logging
 from typing import Any, Dict, Iterable, List, Optional
 
 from rasa.core.channels.channel import OutputChannel
-from rasa.shared.core.events import BotUttered, UserUttered
+from rasa.core.channels.socketio import SocketIOOutput
+from rasa.shared.core.events import BotUttered
 
 from core.log_masking import conversation_ref
 from shopdb.ratings import RATINGS, add_comment, record_rating
+from web.live_handoff import BOT_MESSAGE_EVENT, HandoffService, domain_response
 
 logger = logging.getLogger(__name__)
 
@@ -111,21 +113,16 @@ def should_offer_after(events: Iterable[Any]) -> bool:
 
 
 class RatingService:
-    """Offers the rating and takes it; ``service`` is the channel's :class:`web.live_handoff.HandoffService`."""
+    """Offers the rating and takes it, through the channel's hand-off service (domain, tracker, store, sockets)."""
 
-    def __init__(self, service: Any) -> None:
+    def __init__(self, service: HandoffService) -> None:
         self.service = service
 
-    def _ask(self) -> Dict[str, Any]:
-        variations = self.service.rasa_agent().domain.responses.get(ASK) or []
-        if not variations:
-            raise KeyError(f"bot/domain.yml has no response {ASK!r}")
-        return variations[0]
-
     async def offer(self, sender_id: str, output: Optional[OutputChannel] = None) -> None:
-        """The rating question in the conversation and the shopper's open tabs (or ``output``: the turn's answer)."""
+        """The rating question in the conversation and to the shopper: in ``output`` (the turn's answer), or
+        without one (a hand-off ended) through Rasa's socket.io output to the conversation's open tabs."""
         try:
-            ask = self._ask()
+            ask = domain_response(self.service.rasa_agent().domain, ASK)
         except KeyError:  # a model trained before ratings existed
             logger.warning("the model's domain has no %s: no rating offered", ASK)
             return
@@ -133,22 +130,21 @@ class RatingService:
         await self.service.append_events(
             sender_id, [BotUttered(ask["text"], data={"buttons": buttons}, metadata={OFFER_MARK: True})]
         )
-        if output is not None:
-            await output.send_text_with_buttons(sender_id, ask["text"], buttons)
-        else:
-            quick = [{"content_type": "text", **button} for button in buttons]
-            await self.service.to_shopper(sender_id, "bot_uttered", {"text": ask["text"], "quick_replies": quick})
+        output = output or SocketIOOutput(self.service.sio, BOT_MESSAGE_EVENT)
+        await output.send_text_with_buttons(sender_id, ask["text"], buttons)
 
     async def after_bot_turn(self, sender_id: str, text: str, output: OutputChannel) -> None:
         """Offer the rating when the shopper just closed a successful conversation.
 
-        Reads the conversation only after a short line (goodbyes and thanks are short): one tracker
-        read on those turns, none on the others."""
+        Reads the conversation only after a short line (goodbyes and thanks are short): the tracker
+        store's cached tracker (one indexed query), and its whole session only after a goodbye or thanks."""
         if len(text) > MAX_CLOSING_CHARS:
             return
         try:
             tracker = await self.service.rasa_agent().tracker_store.retrieve(sender_id)
-            if tracker is not None and should_offer_after(tracker.events):
+            if tracker is None or (tracker.latest_message.intent or {}).get("name") not in CLOSING_INTENTS:
+                return  # most turns: no need to read the whole session
+            if should_offer_after(tracker.events):
                 await self.offer(sender_id, output)
         except Exception as error:  # the rating is a nicety: never let it break the shopper's turn
             logger.warning(
@@ -174,13 +170,7 @@ class RatingService:
         )
         thanks = self.service.text(THANKS_WITH_COMMENT if comment else THANKS, rating=rating)
         shown = metadata.get("display_text") or text
-        await self.service.append_events(
-            sender_id,
-            [
-                UserUttered(shown, intent={"name": RATE_INTENT, "confidence": 1.0}, metadata=metadata),
-                BotUttered(thanks, data={}, metadata={}),
-            ],
-        )
+        await self.service.keep_channel_turn(sender_id, shown, metadata, thanks, intent=RATE_INTENT)
         await output.send_text_message(sender_id, thanks)
 
 

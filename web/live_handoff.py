@@ -56,14 +56,20 @@ WAITING_REMINDER_SECONDS = 60.0
 MAIL_SECONDS = 15.0
 
 
+def domain_response(domain: Any, response: str) -> Dict[str, Any]:
+    """The first variation of a domain response (text, buttons); ``KeyError`` when it has no text."""
+    variations = domain.responses.get(response) or []
+    if not variations or not variations[0].get("text"):
+        raise KeyError(f"bot/domain.yml has no text response {response!r}")
+    return dict(variations[0])
+
+
 def domain_text(domain: Any, response: str, **values: Any) -> str:
     """The first variation of a domain response, its ``{placeholders}`` filled like Rasa fills slots."""
     from rasa.core.nlg.interpolator import interpolate_text
 
-    variations = domain.responses.get(response) or []
-    if not variations or not variations[0].get("text"):
-        raise KeyError(f"bot/domain.yml has no text response {response!r}")
-    return str(interpolate_text(variations[0]["text"], {key: str(value) for key, value in values.items()}))
+    text = domain_response(domain, response)["text"]
+    return str(interpolate_text(text, {key: str(value) for key, value in values.items()}))
 
 
 def asks_something(text: str) -> bool:
@@ -186,7 +192,7 @@ class HandoffService:
         return {"status": ticket.status, "ticket_id": ticket.id, "agent": ticket.agent_name, "position": position}
 
     async def announce_ticket(self, ticket: TicketInfo) -> None:
-        """A new or refreshed ticket: tell the shopper's tabs and the agents."""
+        """A new, changed or resolved ticket: tell the shopper's tabs and the agents."""
         await self.to_shopper(ticket.sender_id, HANDOFF_EVENT, await self.handoff_state(ticket))
         await self.queue_changed(ticket)
 
@@ -269,6 +275,25 @@ class HandoffService:
         except KeyError:  # a model trained before the response existed: the name, then the line
             return f"{values['agent_name']}: {values['line']}"
 
+    async def keep_channel_turn(
+        self, sender_id: str, said: str, metadata: Dict[str, Any], reply: str, intent: Optional[str] = None
+    ) -> None:
+        """A shopper's line the channel answered itself (a rating, a photo), kept as a turn of the conversation:
+        the line, the reply, and the bot listening again, as after any turn of its own."""
+        await self.append_events(
+            sender_id,
+            [
+                UserUttered(
+                    said,
+                    intent={"name": intent, "confidence": 1.0} if intent else {},
+                    metadata=metadata,
+                    input_channel="shop",
+                ),
+                BotUttered(reply, data={}, metadata={}),
+                ActionExecuted("action_listen"),
+            ],
+        )
+
     async def say_in_conversation(self, sender_id: str, text: str, metadata: Dict[str, Any]) -> None:
         """A line of the bot outside any of its turns (a stock alert): kept in the conversation (the widget
         finds it when the shopper comes back), then shown in any open tab as a plain text message."""
@@ -293,8 +318,7 @@ class HandoffService:
         ticket = await self.db(self.store.take, ticket_id, agent.id)
         if before.status != TicketStatus.ASSIGNED:
             await self._system_line(ticket, self.text(JOINED, agent_name=agent.display_name))
-        await self.to_shopper(ticket.sender_id, HANDOFF_EVENT, await self.handoff_state(ticket))
-        await self.queue_changed(ticket)
+        await self.announce_ticket(ticket)
         return ticket
 
     async def transfer(self, ticket_id: int, agent: AgentInfo, to_agent_id: int) -> TicketInfo:
@@ -303,15 +327,13 @@ class HandoffService:
         await self._system_line(
             ticket, self.text(TRANSFERRED, agent_name=agent.display_name, other_agent=ticket.agent_name)
         )
-        await self.to_shopper(ticket.sender_id, HANDOFF_EVENT, await self.handoff_state(ticket))
-        await self.queue_changed(ticket)
+        await self.announce_ticket(ticket)
         return ticket
 
     async def release(self, ticket_id: int, agent: AgentInfo) -> TicketInfo:
         ticket = await self.db(self.store.release, ticket_id, agent.id)
         await self._system_line(ticket, self.text(RELEASED, agent_name=agent.display_name))
-        await self.to_shopper(ticket.sender_id, HANDOFF_EVENT, await self.handoff_state(ticket))
-        await self.queue_changed(ticket)
+        await self.announce_ticket(ticket)
         return ticket
 
     async def resolve(self, ticket_id: int, agent: AgentInfo, outcome: str) -> TicketInfo:
@@ -349,8 +371,7 @@ class HandoffService:
             ],
         )
         await self.show_line(ticket.sender_id, notice, agent_name=None)
-        await self.to_shopper(ticket.sender_id, HANDOFF_EVENT, await self.handoff_state(ticket))
-        await self.queue_changed(ticket)
+        await self.announce_ticket(ticket)
 
     async def expire_forever(self, interval: float = 60.0) -> None:
         """:meth:`expire_idle` every ``interval`` seconds until cancelled."""
@@ -404,4 +425,4 @@ class HandoffService:
         await asyncio.wait_for(asyncio.get_running_loop().run_in_executor(self._executor, send), MAIL_SECONDS)
 
 
-__all__ = ["AGENTS_NAMESPACE", "AGENTS_ROOM", "HandoffService", "domain_text"]
+__all__ = ["AGENTS_NAMESPACE", "AGENTS_ROOM", "HandoffService", "domain_response", "domain_text"]

@@ -37,7 +37,7 @@
     eventsPath: "/insights/events", // site events for shopper insights; null switches them off
   };
   var MAX_CHARS = 4000;
-  // What this widget can show (web/shopper_lines.py): agent/notice lines labelled from their metadata,
+  // What this widget can show (core/capabilities.py): agent/notice lines labelled from their metadata,
   // product cards, and a cart (the host page's, through the "shopchat:add-to-cart" event).
   var CAPABILITIES = ["speakers", "cards", "cart"];
   var RATING_PAYLOAD = "/rate_conversation";  // the rating question's buttons (web/csat.py): drawn as stars
@@ -125,7 +125,7 @@
       type: "button", class: "shopchat-launcher", "aria-controls": id + "-panel", "aria-expanded": "false",
       "aria-label": "Open chat with the " + this.o.title.toLowerCase(),
       onclick: function () { self.setOpen(true, true); },
-    }, [svgIcon(), el("span", { text: "Chat with us" }), this.badge]);
+    }, [svgIcon("chat"), el("span", { text: "Chat with us" }), this.badge]);
     this.status = el("p", { class: "shopchat-status", id: id + "-status", "aria-live": "polite", text: this.o.subtitle });
     this.titleNode = el("h2", { class: "shopchat-title", id: id + "-title", text: this.o.title });
     this.closeButton = el("button", {
@@ -166,7 +166,7 @@
     this.attachButton = el("button", {
       type: "button", class: "shopchat-attach", "aria-label": "Attach a photo", title: "Attach a photo",
       onclick: function () { self.fileInput.click(); },
-    }, [cameraIcon()]);
+    }, [svgIcon("camera")]);
     this.form = el("form", {
       class: "shopchat-form", onsubmit: function (event) { event.preventDefault(); self.submit(); },
     }, [el("label", { class: "shopchat-sr", for: id + "-input", text: "Message" }), this.input, this.attachButton,
@@ -185,17 +185,6 @@
     // First in the page's tab order (it is fixed in a corner, so nothing moves): one Tab reaches the launcher.
     document.body.insertBefore(this.root, document.body.firstChild);
   };
-
-  function cameraIcon() {
-    var ns = "http://www.w3.org/2000/svg";
-    var svg = document.createElementNS(ns, "svg");
-    svg.setAttribute("viewBox", "0 0 24 24");
-    svg.setAttribute("aria-hidden", "true");
-    var path = document.createElementNS(ns, "path");
-    path.setAttribute("d", "M9 4 7.5 6H4a2 2 0 0 0-2 2v10a2 2 0 0 0 2 2h16a2 2 0 0 0 2-2V8a2 2 0 0 0-2-2h-3.5L15 4H9zm3 5a4 4 0 1 1 0 8 4 4 0 0 1 0-8z");
-    svg.appendChild(path);
-    return svg;
-  }
 
   /* The photo as a JPEG data URL of at most 1600 px a side and ~800 KB (the server takes 900 KB). */
   function shrinkPhoto(file) {
@@ -218,13 +207,18 @@
     });
   }
 
-  function svgIcon() {
+  var ICONS = {
+    chat: "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z",
+    camera: "M9 4 7.5 6H4a2 2 0 0 0-2 2v10a2 2 0 0 0 2 2h16a2 2 0 0 0 2-2V8a2 2 0 0 0-2-2h-3.5L15 4H9zm3 5a4 4 0 1 1 0 8 4 4 0 0 1 0-8z",
+  };
+
+  function svgIcon(name) {
     var ns = "http://www.w3.org/2000/svg";
     var svg = document.createElementNS(ns, "svg");
     svg.setAttribute("viewBox", "0 0 24 24");
     svg.setAttribute("aria-hidden", "true");
     var path = document.createElementNS(ns, "path");
-    path.setAttribute("d", "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z");
+    path.setAttribute("d", ICONS[name]);
     svg.appendChild(path);
     return svg;
   }
@@ -635,6 +629,15 @@
     this.socket.emit("typing", { session_id: this.sessionId });
   };
 
+  /* POST a JSON body to one of the channel's endpoints: {ok, body} (the server's answer or its error). */
+  ShopChatWidget.prototype.postJson = function (path, body) {
+    return fetch(this.base + path, {
+      method: "POST", headers: { "Content-Type": "application/json" }, credentials: "omit", body: JSON.stringify(body),
+    }).then(function (r) {
+      return r.json().then(function (answer) { return { ok: r.ok, body: answer }; });
+    });
+  };
+
   ShopChatWidget.prototype.sendPhoto = function (file) {
     var self = this;
     shrinkPhoto(file).then(function (data) {
@@ -644,13 +647,8 @@
       }));
       self.scrollToEnd();
       return self.ensureSession().then(function (sessionId) {
-        return fetch(self.base + "/photos", {
-          method: "POST", headers: { "Content-Type": "application/json" }, credentials: "omit",
-          body: JSON.stringify({ session_id: sessionId, image: data }),
-        });
+        return self.postJson("/photos", { session_id: sessionId, image: data });
       });
-    }).then(function (r) {
-      return r.json().then(function (body) { return { ok: r.ok, body: body }; });
     }).then(function (result) {
       if (!result.ok) {
         self.addMessage("system", result.body.error || "The photo could not be sent.", { error: true });
@@ -690,12 +688,7 @@
     if (this.mode !== "rest") this.useRest("socket disconnected");
     this.setTyping(true, "bot");
     this.ensureSession().then(function (sessionId) {
-      return fetch(self.base + "/webhook", {
-        method: "POST", headers: { "Content-Type": "application/json" }, credentials: "omit",
-        body: JSON.stringify({ sender: sessionId, message: message, metadata: metadata }),
-      });
-    }).then(function (r) {
-      return r.json().then(function (body) { return { ok: r.ok, body: body }; });
+      return self.postJson("/webhook", { sender: sessionId, message: message, metadata: metadata });
     }).then(function (result) {
       self.setTyping(false);
       if (!result.ok) {

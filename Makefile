@@ -68,11 +68,16 @@ start: install data $(MODELS)/.trained
 # Chromium from Debian's packages drives the browser tests (a test tool's own
 # browser download fails on these machines); nginx is the front of the scale-out
 # tests (tests/scaleout), as in docker-compose.yml; npm fetches Rasa's stock widget
-# (rasa-webchat) for tests/web/test_web_stock_widgets.py.
+# (rasa-webchat) for tests/web/test_web_stock_widgets.py. Only what is missing is installed: a
+# machine whose Node.js comes from elsewhere keeps it (Debian's npm would conflict with it).
 browser:
-	@command -v chromium >/dev/null && command -v npm >/dev/null && { command -v nginx >/dev/null || test -x /usr/sbin/nginx; } || { \
+	@MISSING="$$(command -v chromium >/dev/null || echo chromium) \
+		$$(command -v nginx >/dev/null || test -x /usr/sbin/nginx || echo nginx) \
+		$$(command -v npm >/dev/null || echo npm)"; \
+	if [ -n "$${MISSING// /}" ]; then \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium nginx npm >/dev/null; }
+		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$MISSING >/dev/null; \
+	fi
 
 test: install browser
 	$(BIN)/python -m pytest

@@ -169,9 +169,14 @@ class HandoffService:
             await agent.tracker_store.save(tracker)
 
     async def history_events(self, sender_id: str) -> List[Dict[str, Any]]:
-        """All events of the conversation (every session) from the tracker store."""
+        """All events of the conversation (every session) from the tracker store.
+
+        Read under the conversation's lock: a turn's replies go out before Rasa saves its tracker,
+        so a tab that opens right after a reply would otherwise miss the whole turn.
+        """
         agent = self._rasa_agent()
-        tracker = await agent.tracker_store.retrieve_full_tracker(sender_id)
+        async with agent.lock_store.lock(sender_id, wait_time_in_seconds=0.05):
+            tracker = await agent.tracker_store.retrieve_full_tracker(sender_id)
         return [event.as_dict() for event in tracker.events] if tracker else []
 
     # -- pushes --------------------------------------------------------------------

@@ -18,6 +18,7 @@ import sys
 import threading
 from typing import TYPE_CHECKING, Optional
 
+from core.heap import freeze_startup_heap
 from core.settings import get_settings
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -70,6 +71,8 @@ def warm_up_in_background() -> bool:
             shop_search().search_products("warm up", k=1)
         except Exception:  # a broken shop shows itself on the first real action, with its error
             logger.warning("warming up the shop search failed", exc_info=True)
+        else:
+            freeze_startup_heap()  # the indexes and the catalogue's columns stay for good (core/heap.py)
 
     threading.Thread(target=warm, name="shop-warm-up", daemon=True).start()
     return True

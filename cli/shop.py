@@ -9,7 +9,7 @@ Each subcommand hands its arguments to the module that does the work (and that k
     shop create-agent NAME          a support agent (``shop agents list | set-password``)
     shop report [--since 7d]        the support team's figures (``shop insights ...`` for the rest)
     shop nlu train | evaluate | predict | import-bitext   the intent classifier without Rasa; Bitext training data
-    shop bench NAME [...]           load | soak | scaleout | stack | search | recommendations | events | nlu | routing
+    shop bench NAME [...]           load | soak | scaleout | growth | stack | search | recommendations | events | nlu | routing
                                     | languages | entities | conversations | requests
     shop settings                   every SHOP_* setting in effect (secrets hidden)
     shop action-token               the token the Rasa servers send the action servers
@@ -45,6 +45,7 @@ BENCHMARKS: Dict[str, str] = {
     "load": "perf.loadtest",
     "soak": "perf.soak",
     "scaleout": "perf.scaleout_benchmark",
+    "growth": "perf.growth_benchmark",
     "stack": "perf.scaleout_stack",
     "search": "perf.retrieval_benchmark",
     "recommendations": "perf.recommendation_benchmark",

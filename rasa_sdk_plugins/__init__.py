@@ -1,5 +1,5 @@
 """rasa-sdk's plugin hook (``rasa_sdk.plugin`` imports a package of this exact name): the action
-server answers only the Rasa servers.
+server answers only the Rasa servers, and knows the bot's domain itself (:mod:`rasa_sdk_plugins.domain`).
 
 ``rasa run actions`` calls :func:`attach_sanic_app_extensions` on its Sanic app; the middleware
 added there refuses every request but ``GET /health`` unless it carries
@@ -49,8 +49,10 @@ def install_action_auth(app: Any, token: str) -> None:
 @hookimpl
 def attach_sanic_app_extensions(app: Any) -> None:
     from core.signing import action_server_token
+    from rasa_sdk_plugins.domain import install_domain_fill
 
     install_action_auth(app, action_server_token())
+    install_domain_fill(app)
     logger.info("action server: every call needs the Rasa servers' token")
 
 

@@ -86,15 +86,17 @@ class CatalogueView:
         self.colour = np.array([str(a.get("colour") or "").lower() for a in attrs], dtype=object)
         self._col_values, self._col_codes = np.unique(self.colour.astype(str), return_inverse=True) if n else ([], [])
         self.material = np.array([str(a.get("material") or "").lower() for a in attrs], dtype=object)
-        self.sizes = [_size_set(a.get("size")) for a in attrs]
-        self._size_values = sorted(set().union(*self.sizes)) if n else []
-        self.measures = [_measures(a) for a in attrs]
+        # Sizes and capacities: a product has several, so each is a (products x distinct values)
+        # membership matrix; a filter picks the fitting columns (no pass over products in Python).
+        self._size_values, self._sizes = _membership([_size_set(a.get("size")) for a in attrs])
+        self._measure_values, self._measures = _membership([_measures(a) for a in attrs])
         self.parser = QueryParser(CatalogueVocabulary.from_rows((r[2], r[8] or "", r[3], r[4], r[7]) for r in rows))
         docs = [f"{r[2]} {r[3]} {r[1]} {r[1].replace('-', ' ')} {(r[4] or '').replace('/', ' ')}" for r in rows]
         self.vectorizer = TfidfVectorizer(
             ngram_range=(1, 2), sublinear_tf=True, min_df=1, lowercase=True, token_pattern=r"(?u)\b\w[\w']*\b"
         )
-        self.matrix = self.vectorizer.fit_transform(docs) if n else None
+        # Column-major: a query touches only the postings of its own terms, not every product.
+        self.matrix = self.vectorizer.fit_transform(docs).tocsc() if n else None
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -128,21 +130,45 @@ class CatalogueView:
             table = np.array([colour_matches(f.colour, c) for c in self._col_values], dtype=bool)
             m &= table[self._col_codes]
         if f.size:
-            fitting = {s for s in self._size_values if size_matches(str(f.size), s)}
-            m &= np.fromiter((not s.isdisjoint(fitting) for s in self.sizes), dtype=bool, count=len(self.sizes))
+            m &= _any_of(self._sizes, [j for j, s in enumerate(self._size_values) if size_matches(str(f.size), s)])
         if f.capacity:
             wanted = measure_of(f.capacity)
-            m &= np.fromiter((wanted in found for found in self.measures), dtype=bool, count=len(self.measures))
+            m &= _any_of(self._measures, [j for j, v in enumerate(self._measure_values) if v == wanted])
         return m
 
-    def keyword_scores(self, query: str, mask: Optional[np.ndarray] = None) -> np.ndarray:
+    def keyword_matches(self, query: str, mask: Optional[np.ndarray] = None) -> Tuple[np.ndarray, np.ndarray]:
+        """Positions of the products sharing a term with ``query`` (and passing ``mask``), and their
+        TF-IDF cosine; products without a shared term are not listed (their score is 0)."""
         if self.matrix is None:
-            return np.zeros(0)
+            return np.zeros(0, dtype=np.intp), np.zeros(0)
         q = self.vectorizer.transform([query])
-        scores = (self.matrix @ q.T).toarray().ravel()
+        if not q.nnz:
+            return np.zeros(0, dtype=np.intp), np.zeros(0)
+        hits = np.asarray(self.matrix[:, q.indices] @ q.data).ravel()
+        positions = np.flatnonzero(hits > 0)
         if mask is not None:
-            scores = np.where(mask, scores, -1.0)
-        return scores
+            positions = positions[mask[positions]]
+        return positions, hits[positions]
+
+
+def _membership(sets: Sequence[frozenset]) -> Tuple[List[Any], Any]:
+    """Distinct values of ``sets`` and a CSC (len(sets) x values) matrix: 1 where set i holds value j."""
+    from scipy.sparse import csc_matrix
+
+    values = sorted(set().union(*sets), key=str) if sets else []
+    column = {v: j for j, v in enumerate(values)}
+    rows = [i for i, found in enumerate(sets) for _ in found]
+    cols = [column[v] for found in sets for v in found]
+    matrix = csc_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(len(sets), len(values)))
+    return values, matrix
+
+
+def _any_of(membership: Any, columns: Sequence[int]) -> np.ndarray:
+    """Rows holding at least one of ``columns``."""
+    found = np.zeros(membership.shape[0], dtype=bool)
+    if columns:
+        found[membership[:, list(columns)].indices] = True
+    return found
 
 
 def _size_set(value: Any) -> frozenset:
@@ -270,18 +296,19 @@ class ProductRetriever:
                 if i >= 0:
                     scores[int(i)] = float(s)
         if mode in ("keyword", "hybrid") and text:
-            kw = self.view.keyword_scores(text, mask)
-            top = np.argpartition(-kw, min(n_cand, len(kw) - 1))[:n_cand] if len(kw) else np.zeros(0, dtype=np.intp)
+            positions, kw = self.view.keyword_matches(text, mask)
+            if len(kw) > n_cand:
+                best = np.argpartition(-kw, n_cand - 1)[:n_cand]
+                positions, kw = positions[best], kw[best]
+            top = [(int(self.view.ids[p]), float(score)) for p, score in zip(positions, kw)]
             w = 1.0 if mode == "keyword" else self.keyword_weight
             if mode == "hybrid" and q is not None and scores:
                 # Products outside the semantic shortlist get their real semantic score, not zero.
-                missing = [int(self.view.ids[j]) for j in top if kw[j] > 0 and int(self.view.ids[j]) not in scores]
+                missing = [pid for pid, _ in top if pid not in scores]
                 for pid, s in self._semantic_scores(q, missing).items():
                     scores[pid] = s
-            for j in top:
-                if kw[j] > 0:
-                    pid = int(self.view.ids[j])
-                    scores[pid] = scores.get(pid, 0.0) + w * float(kw[j])
+            for pid, score in top:
+                scores[pid] = scores.get(pid, 0.0) + w * score
         if not text:  # no words at all: best rated / in stock first within the filters
             pos = np.flatnonzero(mask) if mask is not None else np.arange(len(self.view))
             pos = pos[np.argsort(self.view.stock[pos] <= 0, kind="stable")][:k]

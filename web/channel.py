@@ -45,12 +45,14 @@ from socketio import AsyncServer
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.capabilities import clean_capabilities
+from core.heap import freeze_startup_heap
 from core.settings import get_settings
 from core.signing import ConversationIds, CustomerProofs, CustomerTokens, resolve_secret_key
 from handoff.store import DatabaseBusy, HandoffStore, InvalidInput, StoreError, TicketInfo, clean_text
 from handoff.transcript import conversation_messages
 from insights.api import analytics_blueprint, privacy_blueprint, site_events_blueprint
 from rasa_addons.patches import install_all as install_rasa_patches
+from rasa_addons.patches.action_calls import close_kept_sessions
 from shopdb.counters import Limit, SharedLimiter
 from shopdb.db import session_factory
 from shopdb.photos import PhotoRefused, decode_upload, keep_photo, photos_dir
@@ -378,6 +380,15 @@ class ShopChannel(InputChannel):
         notifier = StockAlertNotifier(self.service, session_factory(self.store.engine))
         self._in_background(bp, "stock_alerts", notifier.run_forever)
         self._in_background(bp, "handoff_expiry", self.service.expire_forever)
+
+        @bp.listener("after_server_start")
+        async def freeze_heap(_app: Sanic, _: Any) -> None:
+            freeze_startup_heap()  # Rasa loaded the model before the server started (core/heap.py)
+
+        @bp.listener("before_server_stop")
+        async def close_action_connections(_app: Sanic, _: Any) -> None:
+            await close_kept_sessions()
+
         return bp
 
     @staticmethod

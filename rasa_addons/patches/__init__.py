@@ -12,6 +12,10 @@ module                      what it changes                                     
 ``event_delivery``          Rasa ``MessageProcessor.save_tracker`` waits for broker confirms  no event lost on a kill -9
 ``action_fallback``         Rasa ``RemoteAction.run``: time limit, circuit breaker, apology   no silence without actions
 ``no_silence``              Rasa ``MessageProcessor._run_prediction_loop``: a reply if none   no message without a reply
+``action_calls``            Rasa ``EndpointConfig.session``: kept, ujson-encoding session     a fifth of an action call
+``rule_lookup``             Rasa ``RulePolicy._get_possible_keys``: rules that can match      a sixth of Rasa's CPU
+``graph_runner``            Rasa ``DaskGraphRunner.run``: the nodes in turn, without dask     a tenth of Rasa's CPU
+``tracker_states``          Rasa ``Domain.states_for_tracker_history``: only the new events   turn 50 as cheap as turn 1
 ==========================  ================================================================  ==========================
 
 :func:`install_all` first checks the installed versions against :data:`PINNED`: a patch of another
@@ -26,12 +30,16 @@ from importlib.metadata import version
 from typing import Dict, Optional
 
 from rasa_addons.patches import (
+    action_calls,
     action_fallback,
     action_validation,
     event_delivery,
+    graph_runner,
     no_silence,
+    rule_lookup,
     sanic_websocket,
     sqlite_stores,
+    tracker_states,
 )
 from rasa_addons.patches.action_fallback import LocalHandoff
 
@@ -61,6 +69,10 @@ def install_all(local_handoff: Optional[LocalHandoff] = None) -> None:
     event_delivery.install()
     action_fallback.install(local_handoff=local_handoff)
     no_silence.install()
+    action_calls.install()
+    rule_lookup.install()
+    graph_runner.install()
+    tracker_states.install()
 
 
 __all__ = ["PINNED", "UnpatchedVersion", "check_versions", "install_all"]

@@ -63,6 +63,7 @@ from perf.stats import percentile
 
 STOCK_DIR = Path(__file__).resolve().parent / "data" / "stock_rasa"
 PARTS = ("catalogue", "conversation", "crowd", "peer")
+WARM_UP_SECONDS = 10.0
 # One long conversation: what a shopper who browses for a while says (no goodbye, no order check).
 LONG_CONVERSATION = (
     "hi",
@@ -229,6 +230,9 @@ class Assistant:
         ScaleOutProcesses.wait_for_model(self.config.rasa_url, 900)
         asyncio.run(self.search_answered(900))  # the action server loads the catalogue on its first search
         self.ready_s = time.monotonic() - started
+        # Warm up (not reported): the first turns of a fresh server pay one-time costs (lazy imports,
+        # first allocations of the intent model's runtime, the databases' caches).
+        asyncio.run(loadtest.run_load(self.url, 5, WARM_UP_SECONDS, 100_000, seed=3, demo_order=DEMO_ORDER, think=0.1))
         return self
 
     async def search_answered(self, timeout: float) -> None:

@@ -37,6 +37,7 @@ from actions.pending import (
 from core.log_masking import conversation_ref
 from core.settings import get_settings
 from core.signing import CustomerProofs, OrderProofs, resolve_secret_key
+from rasa_addons.bot_domain import bot_domain
 
 logger = logging.getLogger(__name__)
 
@@ -123,21 +124,10 @@ def customer_proofs() -> CustomerProofs:
 _PLACEHOLDER_RE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-@lru_cache(maxsize=1)
-def _domain_file_responses() -> Dict[str, Any]:
-    """The responses of ``bot/domain.yml``, for a call that came without the domain (Rasa's
-    ``enable_selective_domain``): the action server ships with the same bot folder."""
-    import yaml
-
-    from core.settings import PROJECT_ROOT
-
-    with open(PROJECT_ROOT / "bot" / "domain.yml", encoding="utf-8") as handle:
-        return (yaml.safe_load(handle) or {}).get("responses") or {}
-
-
 def domain_responses(domain: Optional[DomainDict]) -> Dict[str, Any]:
+    """The domain's responses; a call that came without the domain reads the bot folder's."""
     responses = (domain or {}).get("responses")
-    return responses if isinstance(responses, dict) and responses else _domain_file_responses()
+    return responses if isinstance(responses, dict) and responses else bot_domain().get("responses") or {}
 
 
 def label(domain: Optional[DomainDict], name: str, default: Optional[str] = None, **values: Any) -> str:

@@ -5,31 +5,16 @@ action call, including the slot-validation call of every user turn; encoding it 
 the Rasa server's CPU and decoding it a fifth of the action server's (profiled under
 ``python -m perf.loadtest``, 5,000 products). The endpoints therefore switch on Rasa's
 ``enable_selective_domain``, and :func:`install_domain_fill` gives every call that comes without
-a domain the one of the bot folder this action server ships with (``bot/domain.yml``, read once
-with Rasa's own loader, in the format Rasa sends). Forms' required slots and the slots to
+a domain the one of the bot folder this action server ships with
+(:func:`rasa_addons.bot_domain.bot_domain`, in the format Rasa sends). Forms' required slots and the slots to
 validate are read from it as before. A call that brings its domain keeps it.
 """
 
 from __future__ import annotations
 
-import functools
-import logging
-from pathlib import Path
-from typing import Any, Dict
+from typing import Any
 
-from core.settings import PROJECT_ROOT
-
-logger = logging.getLogger(__name__)
-
-DOMAIN_PATH = PROJECT_ROOT / "bot" / "domain.yml"
-
-
-@functools.lru_cache(maxsize=1)
-def bot_domain(path: Path = DOMAIN_PATH) -> Dict[str, Any]:
-    """The domain as Rasa sends it to the action server (``Domain.as_dict()``), read once."""
-    from rasa.shared.core.domain import Domain
-
-    return Domain.load(str(path)).as_dict()
+from rasa_addons.bot_domain import bot_domain
 
 
 def with_domain(action_call: Any) -> Any:

@@ -22,18 +22,20 @@ import json
 from dataclasses import dataclass
 from typing import Any, Dict, FrozenSet, List, Optional, Set, Tuple
 
+from rasa.shared.core.constants import PREVIOUS_ACTION, SHOULD_NOT_BE_SET, USER
+from rasa.shared.nlu.constants import ACTION_NAME, INTENT
+
 _installed = False
 _original: Any = None  # Rasa's own _get_possible_keys, once installed
-_SHOULD_NOT_BE_SET = "__SHOULD_NOT_BE_SET__"  # rasa.shared.core.constants.SHOULD_NOT_BE_SET
 
 
 def _named(state: Dict[str, Any]) -> Tuple[Optional[str], Optional[str]]:
     """The previous action and intent a state names (None: not named, or "must not be set")."""
-    action = (state.get("prev_action") or {}).get("action_name")
-    intent = (state.get("user") or {}).get("intent")
+    action = (state.get(PREVIOUS_ACTION) or {}).get(ACTION_NAME)
+    intent = (state.get(USER) or {}).get(INTENT)
     return (
-        action if isinstance(action, str) and action != _SHOULD_NOT_BE_SET else None,
-        intent if isinstance(intent, str) and intent != _SHOULD_NOT_BE_SET else None,
+        action if isinstance(action, str) and action != SHOULD_NOT_BE_SET else None,
+        intent if isinstance(intent, str) and intent != SHOULD_NOT_BE_SET else None,
     )
 
 

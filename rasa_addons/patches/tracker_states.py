@@ -42,6 +42,11 @@ def _copy(state: Dict[str, Any]) -> Dict[str, Any]:
     return {key: dict(value) if isinstance(value, dict) else value for key, value in state.items()}
 
 
+def _answer(replay: _Replay) -> List[Dict[str, Any]]:
+    """The states as Rasa's replay returns them: one per action, then the conversation as it is now."""
+    return [_copy(state) for state in replay.states] + ([_copy(replay.final)] if replay.final is not None else [])
+
+
 def _continues(replay: _Replay, applied: List[Any]) -> bool:
     done = replay.applied
     return len(done) <= len(applied) and all(a is b for a, b in zip(done, applied))
@@ -99,9 +104,7 @@ def install() -> None:
         events = tracker.events
         seen = (len(events), id(events[-1]) if events else 0)
         if replay is not None and replay.seen == seen:  # asked again before the conversation moved on
-            return [_copy(state) for state in replay.states] + (
-                [_copy(replay.final)] if replay.final is not None else []
-            )
+            return _answer(replay)
         applied = tracker.applied_events()
         if replay is None or not _continues(replay, applied):
             replay = replays[key] = _Replay(tracker=tracker.init_copy())
@@ -116,9 +119,9 @@ def install() -> None:
             replay.applied.append(event)
         replay.last_ml_action_sub_state, replay.turn_was_hidden = carried
         # The conversation as it is now (Rasa's generator's last yield): not kept, the next event changes it.
-        final, _ = state_of(self, replay.tracker, replay.states, carried, False, *args)
-        replay.seen, replay.final = seen, final
-        return [_copy(state) for state in replay.states] + ([_copy(final)] if final is not None else [])
+        replay.final, _ = state_of(self, replay.tracker, replay.states, carried, False, *args)
+        replay.seen = seen
+        return _answer(replay)
 
     Domain.states_for_tracker_history = states_for_tracker_history
     _installed = True

@@ -10,7 +10,8 @@ import pytest
 import requests
 
 from assistant.launcher import server_environment
-from rasa_sdk_plugins.domain import bot_domain, with_domain
+from rasa_addons.bot_domain import bot_domain
+from rasa_sdk_plugins.domain import with_domain
 
 pytestmark = pytest.mark.slow
 

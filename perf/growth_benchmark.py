@@ -485,12 +485,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     notes: List[str] = []
 
     def on_shop(products: int, stock: bool = False, use_model: Path = model) -> Assistant:
-        work = (
-            shop_copy(real, products, cache) if products != sizes[0] else Path(tempfile.mkdtemp(prefix="shop-growth-"))
-        )
-        if products == sizes[0]:
-            shutil.copytree(real, work, dirs_exist_ok=True)
-        return Assistant(use_model, work, next(port), stock=stock)
+        # The first size is ``real`` itself (already complete): shop_copy only copies it.
+        return Assistant(use_model, shop_copy(real, products, cache), next(port), stock=stock)
 
     def finished(assistant: Assistant) -> None:
         shutil.rmtree(assistant.work, ignore_errors=True)

@@ -15,7 +15,6 @@ module                      what it changes                                     
 ``action_calls``            Rasa ``EndpointConfig.session``: kept, ujson-encoding session     a fifth of an action call
 ``rule_lookup``             Rasa ``RulePolicy._get_possible_keys``: rules that can match      a sixth of Rasa's CPU
 ``graph_runner``            Rasa ``DaskGraphRunner.run``: the nodes in turn, without dask     a tenth of Rasa's CPU
-``tracker_states``          Rasa ``Domain.states_for_tracker_history``: only the new events   turn 50 as cheap as turn 1
 ==========================  ================================================================  ==========================
 
 :func:`install_all` first checks the installed versions against :data:`PINNED`: a patch of another
@@ -39,7 +38,6 @@ from rasa_addons.patches import (
     rule_lookup,
     sanic_websocket,
     sqlite_stores,
-    tracker_states,
 )
 from rasa_addons.patches.action_fallback import LocalHandoff
 
@@ -72,7 +70,6 @@ def install_all(local_handoff: Optional[LocalHandoff] = None) -> None:
     action_calls.install()
     rule_lookup.install()
     graph_runner.install()
-    tracker_states.install()
 
 
 __all__ = ["PINNED", "UnpatchedVersion", "check_versions", "install_all"]

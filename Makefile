@@ -22,7 +22,7 @@ export TRANSFORMERS_OFFLINE := 1
 # (--compile-bytecode) and our own modules may write their caches.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: start install data train test browser lock clean help
+.PHONY: start install data train test test-tools lock clean help
 
 help:
 	@echo "make start   install, build data + model when missing, start the assistant"
@@ -65,21 +65,23 @@ start: install data $(MODELS)/.trained
 	$(BIN)/shop start
 
 ## Test ----------------------------------------------------------------------
-# Chromium from Debian's packages drives the browser tests (a test tool's own
-# browser download fails on these machines); nginx is the front of the scale-out
-# tests (tests/scaleout), as in docker-compose.yml; npm fetches Rasa's stock widget
-# (rasa-webchat) for tests/web/test_web_stock_widgets.py. Only what is missing is installed: a
-# machine whose Node.js comes from elsewhere keeps it (Debian's npm would conflict with it).
-browser:
+# The real servers and tools the tests drive, from Debian's packages: Chromium for the browser
+# tests (a test tool's own browser download fails on these machines); nginx, the front of the
+# scale-out tests (tests/scaleout), as in docker-compose.yml; Prometheus, which scrapes the
+# running servers in tests/operations; npm fetches Rasa's stock widget (rasa-webchat) for
+# tests/web/test_web_stock_widgets.py. Only what is missing is installed: a machine whose
+# Node.js comes from elsewhere keeps it (Debian's npm would conflict with it).
+test-tools:
 	@MISSING="$$(command -v chromium >/dev/null || echo chromium) \
 		$$(command -v nginx >/dev/null || test -x /usr/sbin/nginx || echo nginx) \
+		$$(command -v prometheus >/dev/null || echo prometheus) \
 		$$(command -v npm >/dev/null || echo npm)"; \
 	if [ -n "$${MISSING// /}" ]; then \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 		$$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$MISSING >/dev/null; \
 	fi
 
-test: install browser
+test: install test-tools
 	$(BIN)/python -m pytest
 
 clean:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Optional
 
 from core.heap import freeze_startup_heap
 from core.settings import get_settings
+from monitoring.health import NotReady, register_readiness, sql_reachable
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from retrieval.shop_search import ShopSearch
@@ -61,17 +62,47 @@ def use_shop(search: Optional["ShopSearch"] = None, orders: Optional["Orders"] =
     _search, _orders = search, orders
 
 
+_warmed = threading.Event()
+_warm_up_failed: Optional[str] = None
+
+
+def catalogue_ready() -> None:
+    """Readiness (``/health/ready``): the catalogue, the indexes and the embedding model are loaded.
+
+    Without the warm-up (``SHOP_ACTIONS_WARM_UP=false``) they load on the first search, so only
+    the index folder is checked.
+    """
+    if not get_settings().actions_warm_up or _warmed.is_set():
+        if not get_settings().resolved_index_dir.is_dir():
+            raise NotReady("no index folder: run `shop build`")
+        return
+    if _warm_up_failed:
+        raise NotReady(f"loading the catalogue failed ({_warm_up_failed}): see the action server's log")
+    raise NotReady("loading the catalogue, the indexes and the embedding model")
+
+
+def database_reachable() -> None:
+    sql_reachable(shop_orders().engine)()
+
+
 def warm_up_in_background() -> bool:
     """Load the indexes and the embedding model in a daemon thread when running inside the action server."""
-    if "rasa_sdk.endpoint" not in sys.modules or not get_settings().actions_warm_up:
+    if "rasa_sdk.endpoint" not in sys.modules:
+        return False
+    register_readiness("catalogue_index", catalogue_ready)
+    register_readiness("shop_database", database_reachable)
+    if not get_settings().actions_warm_up:
         return False
 
     def warm() -> None:
+        global _warm_up_failed
         try:
             shop_search().search_products("warm up", k=1)
-        except Exception:  # a broken shop shows itself on the first real action, with its error
+        except Exception as error:  # a broken shop shows itself on the first real action, with its error
+            _warm_up_failed = type(error).__name__
             logger.warning("warming up the shop search failed", exc_info=True)
         else:
+            _warmed.set()
             freeze_startup_heap()  # the indexes and the catalogue's columns stay for good (core/heap.py)
 
     threading.Thread(target=warm, name="shop-warm-up", daemon=True).start()

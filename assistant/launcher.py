@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -31,6 +32,10 @@ BOT_DIR = PROJECT_ROOT / "bot"
 LOGGING_CONFIG = BOT_DIR / "logging.yml"  # masks personal data in both servers' logs
 DEFAULT_ACTIONS_PORT = 5055
 DEFAULT_RASA_PORT = 5005
+DEFAULT_INSIGHTS_PORT = 5057
+# Sanic's worker counts of `rasa run` and `rasa run actions`: above 1 a server forks, and its workers
+# share their metrics through files (prometheus-client's multi-process mode, monitoring.metrics).
+WORKER_ENV = {"rasa": "SANIC_WORKERS", "actions": "ACTION_SERVER_SANIC_WORKERS"}
 
 
 @dataclass
@@ -41,12 +46,14 @@ class LaunchConfig:
     host: str = "127.0.0.1"
     rasa_port: int = DEFAULT_RASA_PORT
     actions_port: int = DEFAULT_ACTIONS_PORT
+    insights_port: int = DEFAULT_INSIGHTS_PORT  # the consumer's /metrics and /health
     endpoints: Path = BOT_DIR / "endpoints.yml"
     credentials: Path = BOT_DIR / "credentials.yml"
     tracker_db: Path = field(default_factory=lambda: get_settings().resolved_tracker_db)
     log_dir: Optional[Path] = None
     extra_env: Dict[str, str] = field(default_factory=dict)
     with_insights: bool = False  # also run the event-stream consumer (profiles, analytics)
+    rasa_ready_path: str = "/health/ready"  # "/" for a stock Rasa server without the shop channel
 
     @property
     def rasa_url(self) -> str:
@@ -55,6 +62,10 @@ class LaunchConfig:
     @property
     def actions_url(self) -> str:
         return f"http://{self.host}:{self.actions_port}"
+
+    @property
+    def insights_url(self) -> str:
+        return f"http://{self.host}:{self.insights_port}"
 
 
 def _rasa_executable() -> str:
@@ -113,9 +124,22 @@ def rasa_server_command(
     return command
 
 
-def insights_consumer_command(endpoints: Path = BOT_DIR / "endpoints.yml") -> List[str]:
+def insights_consumer_command(
+    endpoints: Path = BOT_DIR / "endpoints.yml", port: int = DEFAULT_INSIGHTS_PORT, host: str = "127.0.0.1"
+) -> List[str]:
     """The consumer that turns the event broker's stream into shopper profiles and analytics."""
-    return [sys.executable, "-m", "insights", "consume", "--endpoints", str(endpoints)]
+    return [
+        sys.executable,
+        "-m",
+        "insights",
+        "consume",
+        "--endpoints",
+        str(endpoints),
+        "--host",
+        host,
+        "--port",
+        str(port),
+    ]
 
 
 def _settings_for(env: Dict[str, str]) -> Settings:
@@ -177,6 +201,7 @@ class AssistantProcesses:
 
     def _spawn(self, name: str, command: List[str]) -> subprocess.Popen:
         env = server_environment(self.config)
+        self._share_worker_metrics(name, env)
         stdout = None
         if self.config.log_dir is not None:
             self.config.log_dir.mkdir(parents=True, exist_ok=True)
@@ -186,6 +211,16 @@ class AssistantProcesses:
         )
         self.processes[name] = process
         return process
+
+    def _share_worker_metrics(self, name: str, env: Dict[str, str]) -> None:
+        """A server that forks workers gets a fresh folder for their metrics (``PROMETHEUS_MULTIPROC_DIR``)."""
+        workers = env.get(WORKER_ENV.get(name, ""), "1")
+        if not workers.isdigit() or int(workers) <= 1 or "PROMETHEUS_MULTIPROC_DIR" in env:
+            return
+        folder = _settings_for(env).var_dir / "metrics" / f"{name}-{os.getpid()}"
+        shutil.rmtree(folder, ignore_errors=True)  # values of an earlier run would add to this one's
+        folder.mkdir(parents=True)
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
 
     def command_of(self, name: str) -> List[str]:
         if name == "actions":
@@ -199,7 +234,7 @@ class AssistantProcesses:
                 self.config.credentials,
             )
         if name == "insights":
-            return insights_consumer_command(self.config.endpoints)
+            return insights_consumer_command(self.config.endpoints, self.config.insights_port, self.config.host)
         raise KeyError(name)
 
     def spawn(self, name: str) -> subprocess.Popen:
@@ -208,24 +243,24 @@ class AssistantProcesses:
             self.config.tracker_db.parent.mkdir(parents=True, exist_ok=True)
         return self._spawn(name, self.command_of(name))
 
-    def start_actions(self, timeout: float = 120) -> None:
+    def start_actions(self, timeout: float = 120, ready: bool = False) -> None:
+        """Start the action server; wait until it listens, or with ``ready`` until its catalogue is loaded."""
         process = self.spawn("actions")
-        wait_until_up(f"{self.config.actions_url}/health", timeout, process)
+        wait_until_up(f"{self.config.actions_url}/health/{'ready' if ready else 'live'}", timeout, process)
 
     def start_rasa(self, timeout: float = 300) -> None:
         process = self.spawn("rasa")
-        wait_until_up(f"{self.config.rasa_url}/", timeout, process)
+        wait_until_up(f"{self.config.rasa_url}{self.config.rasa_ready_path}", timeout, process)
 
-    def start_insights(self, settle: float = 2.0) -> None:
+    def start_insights(self, timeout: float = 60) -> None:
         process = self.spawn("insights")
-        time.sleep(settle)
-        if process.poll() is not None:
-            raise RuntimeError(f"the insights consumer exited with code {process.returncode}")
+        wait_until_up(f"{self.config.insights_url}/health/ready", timeout, process)
 
     def start(self) -> "AssistantProcesses":
         try:
-            self.start_actions()
+            self.start_actions()  # it loads its catalogue while the Rasa server loads its model
             self.start_rasa()
+            wait_until_up(f"{self.config.actions_url}/health/ready", 300, self.processes["actions"])
             if self.config.with_insights:
                 self.start_insights()
         except BaseException:
@@ -354,8 +389,9 @@ def main(argv: Optional[List[str]] = None) -> int:
             f"  Demo shop:     {config.rasa_url}/webhooks/shop/demo\n"
             f"  Agent console: {config.rasa_url}/webhooks/shop/console "
             f"(create an agent: python -m web create-agent NAME)\n"
-            f"  Rasa server:   {config.rasa_url}/\n"
-            f"  Action server: {config.actions_url}/health\n"
+            f"  Rasa server:   {config.rasa_url}/health/ready  (metrics: {config.rasa_url}/metrics)\n"
+            f"  Action server: {config.actions_url}/health/ready  (metrics: {config.actions_url}/metrics)\n"
+            f"  Insights:      {config.insights_url}/health/ready  (metrics: {config.insights_url}/metrics)\n"
             f"Press Ctrl+C to stop.",
             flush=True,
         )

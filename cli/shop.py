@@ -6,6 +6,7 @@ Each subcommand hands its arguments to the module that does the work (and that k
     shop start                      both servers and the insights consumer (``make start``)
     shop build | import | migrate | index | stats | revision    the shop database and indexes
     shop train [--config FILE]      ``rasa train`` of the bot into var/models
+    shop backup [DIR] | restore DIR  a consistent copy of the databases, indexes and photos, and back
     shop create-agent NAME          a support agent (``shop agents list | set-password``)
     shop report [--since 7d]        the support team's figures (``shop insights ...`` for the rest)
     shop nlu train | evaluate | predict | import-bitext   the intent classifier without Rasa; Bitext training data
@@ -35,6 +36,8 @@ DELEGATES: Dict[str, Tuple[str, Sequence[str]]] = {
     "index": ("assistant.shop_data", ("index",)),
     "stats": ("assistant.shop_data", ("stats",)),
     "revision": ("assistant.shop_data", ("revision",)),
+    "backup": ("assistant.backup", ("backup",)),
+    "restore": ("assistant.backup", ("restore",)),
     "create-agent": ("web.__main__", ("create-agent",)),
     "agents": ("web.__main__", ()),
     "report": ("insights.__main__", ("report",)),
@@ -84,7 +87,9 @@ def train(argv: List[str]) -> int:
     return subprocess.call(command + argv, cwd=PROJECT_ROOT / "bot")
 
 
-SECRET_FIELDS = frozenset({"secret_key", "action_token", "rasa_token", "postgres_password", "rabbitmq_password"})
+SECRET_FIELDS = frozenset(
+    {"secret_key", "action_token", "rasa_token", "metrics_token", "postgres_password", "rabbitmq_password"}
+)
 
 
 def show_settings(argv: List[str]) -> int:

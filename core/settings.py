@@ -97,6 +97,17 @@ class Settings(BaseSettings):
         "cors_allowed_origins, when set, wins",
     )
 
+    # -- operations -----------------------------------------------------------------------------
+    log_format: str = Field(
+        "text", regex="^(text|json)$", description="Server logs: text, or json (one object per line, for a log shipper)"
+    )
+    metrics_token: Optional[str] = Field(
+        None,
+        description="When set, /metrics on every server needs `Authorization: Bearer <token>` (Prometheus' "
+        "authorization.credentials)",
+    )
+    insights_port: int = Field(5057, gt=0, lt=65536, description="Port of the insights consumer's /metrics and /health")
+
     # -- limits -------------------------------------------------------------------------------
     limits_url: Optional[str] = Field(
         None, description="Shared counters: redis://... (scale-out); default the shop database"

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from core.clock import utcnow
 from handoff.passwords import hash_password, needs_rehash, verify_password
 from handoff.transcript import peak_frustration
+from monitoring import metrics
 from shopdb.db import create_db_engine, session_factory, session_scope
 from shopdb.models import (
     Agent,
@@ -331,6 +332,7 @@ class HandoffStore:
                     if ticket is None:
                         ticket = HandoffTicket(sender_id=sender_id, status=TicketStatus.WAITING, **values)
                         session.add(ticket)
+                        metrics.HANDOFFS.inc()
                     else:  # asked again while queued: keep the place, refresh what the agent sees
                         for key, value in values.items():
                             setattr(ticket, key, value)
@@ -443,14 +445,24 @@ class HandoffStore:
 
     def take(self, ticket_id: int, agent_id: int) -> TicketInfo:
         """Assign a waiting ticket to the agent (idempotent for the holder)."""
-        return self._transition(
-            ticket_id,
-            (HandoffTicket.status == TicketStatus.WAITING)
-            | ((HandoffTicket.status == TicketStatus.ASSIGNED) & (HandoffTicket.agent_id == agent_id)),
-            status=TicketStatus.ASSIGNED,
-            agent_id=agent_id,
-            assigned_at=func.coalesce(HandoffTicket.assigned_at, utcnow()),
-        )
+        with self.session() as session:
+            was_waiting = session.execute(
+                select(HandoffTicket.status == TicketStatus.WAITING).where(HandoffTicket.id == ticket_id)
+            ).scalar()
+            ticket = _ticket_info(
+                self._transition_in(
+                    session,
+                    ticket_id,
+                    (HandoffTicket.status == TicketStatus.WAITING)
+                    | ((HandoffTicket.status == TicketStatus.ASSIGNED) & (HandoffTicket.agent_id == agent_id)),
+                    status=TicketStatus.ASSIGNED,
+                    agent_id=agent_id,
+                    assigned_at=func.coalesce(HandoffTicket.assigned_at, utcnow()),
+                )
+            )
+        if was_waiting and ticket.kind == TicketKind.HANDOFF and ticket.created_at:
+            metrics.HANDOFF_WAIT_SECONDS.observe(max(0.0, (utcnow() - ticket.created_at).total_seconds()))
+        return ticket
 
     def transfer(self, ticket_id: int, agent_id: int, to_agent_id: int) -> TicketInfo:
         """Pass the agent's ticket to another agent who is online (the console's transfer)."""

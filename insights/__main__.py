@@ -28,11 +28,19 @@ def _consume(args: argparse.Namespace) -> int:
         print(f"no event_broker in {args.endpoints or settings.endpoints}", file=sys.stderr)
         return 2
     migrate_shop_db()
-    consumer = consumer_for(config, shop_sessions())
+    sessions = shop_sessions()
+    consumer = consumer_for(config, sessions)
     if args.once:
         result = consumer.consume_once()
         print(f"consumed: {result}")
         return 0
+    from monitoring import metrics
+    from monitoring.health import sql_reachable
+    from monitoring.operations_server import serve_operations
+
+    metrics.expose(metrics.INSIGHTS)
+    checks = {"shop_database": sql_reachable(sessions.kw["bind"]), **consumer.readiness_checks()}
+    serve_operations(args.host, args.port if args.port is not None else settings.insights_port, checks)
     print(f"consuming the {config.type} event broker (Ctrl+C to stop)", flush=True)
     if config.is_sql:
         consumer.run(poll_seconds=args.poll or settings.consumer_poll_seconds)
@@ -154,6 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="endpoints file (default bot/endpoints.yml; scale-out: bot/endpoints.scaleout.yml)",
     )
     p.add_argument("--once", action="store_true", help="apply what is there now and exit")
+    p.add_argument("--host", default="127.0.0.1", help="where /metrics and /health listen (default 127.0.0.1)")
+    p.add_argument("--port", type=int, help="their port (default SHOP_INSIGHTS_PORT, 5057)")
     p.add_argument(
         "--poll", type=float, help="SQL broker polling interval in seconds (default SHOP_CONSUMER_POLL_SECONDS)"
     )
@@ -199,9 +209,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Optional[List[str]] = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    from core.log_masking import install_log_masking
+    from monitoring.json_logs import install_server_logging
 
-    install_log_masking()
+    install_server_logging()  # personal data masked; JSON lines with SHOP_LOG_FORMAT=json
     args = build_parser().parse_args(argv)
     return args.func(args)
 

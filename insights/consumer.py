@@ -23,9 +23,37 @@ from insights.interpret import interpret
 from insights.profile import Profile
 from insights.profile_updates import observe
 from insights.stream import BrokerConfig, PikaEventSource, SQLEventSource
+from monitoring import metrics
+from monitoring.health import Check, NotReady, sql_reachable
 from shopdb.models import ConsumerCursor, InsightFact, ProfileScope
 
 logger = logging.getLogger(__name__)
+
+LAG_EVERY = 1.0  # seconds between two measurements of the broker's backlog
+STALLED_AFTER = 30.0  # seconds without a loop round: /health/ready says the consumer is stuck
+
+
+class _Heartbeat:
+    """When the consumer's loop last went round, and when it last measured the backlog."""
+
+    def __init__(self) -> None:
+        self.beat_at: Optional[float] = None
+        self.lag_at = 0.0
+
+    def beat(self) -> None:
+        self.beat_at = time.monotonic()
+
+    def lag_due(self) -> bool:
+        if time.monotonic() - self.lag_at < LAG_EVERY:
+            return False
+        self.lag_at = time.monotonic()
+        return True
+
+    def check(self) -> None:
+        if self.beat_at is None:
+            raise NotReady("not consuming yet")
+        if time.monotonic() - self.beat_at > STALLED_AFTER:
+            raise NotReady(f"no round of the consumer's loop for {time.monotonic() - self.beat_at:.0f} s")
 
 
 @dataclass
@@ -108,6 +136,16 @@ class SQLConsumer:
 
     def __init__(self, source: SQLEventSource, updater: ProfileUpdater, batch: int = 500) -> None:
         self.source, self.updater, self.batch = source, updater, batch
+        self.heartbeat = _Heartbeat()
+        self.last_id: Optional[int] = None  # the cursor after the latest batch
+
+    def readiness_checks(self) -> Dict[str, Check]:
+        return {"event_broker": sql_reachable(self.source.engine), "consumer_loop": self.heartbeat.check}
+
+    def measure_lag(self) -> None:
+        """``shop_event_broker_lag_events``: rows of the broker's table after the cursor."""
+        cursor = self.last_id if self.last_id is not None else self.cursor()
+        metrics.EVENT_BROKER_LAG.set(max(0, self.source.latest_id() - cursor))
 
     def cursor(self) -> int:
         with self.updater.sessions() as session:
@@ -118,6 +156,7 @@ class SQLConsumer:
         """Read and apply everything new (in batches); returns the totals."""
         total = BatchResult()
         while True:
+            started = time.perf_counter()
             with self.updater.sessions.begin() as session:
                 row = session.get(ConsumerCursor, self.source.name, with_for_update=True)
                 last_id = int(row.last_id) if row is not None else 0
@@ -130,6 +169,9 @@ class SQLConsumer:
                     session.add(row)
                 row.last_id = batch[-1][0]
                 row.updated_at = utcnow()
+            self.last_id = batch[-1][0]
+            metrics.EVENTS_CONSUMED.inc(len(batch))
+            metrics.CONSUMER_BATCH_SECONDS.observe(time.perf_counter() - started)
             for name in ("events", "facts", "profiles", "skipped"):
                 setattr(total, name, getattr(total, name) + getattr(result, name))
             if len(batch) < self.batch:
@@ -140,8 +182,11 @@ class SQLConsumer:
         stopping = _Stopper(stop)
         self.source.ensure_table()
         while not stopping():
+            self.heartbeat.beat()
             try:
                 result = self.consume_once()
+                if self.heartbeat.lag_due():
+                    self.measure_lag()
             except Exception:  # a locked or briefly unavailable database: retry, never die
                 logger.exception("consuming the SQL event broker failed; retrying")
                 time.sleep(min(5.0, poll_seconds * 20))
@@ -157,15 +202,31 @@ class PikaConsumer:
 
     def __init__(self, source: PikaEventSource, updater: ProfileUpdater) -> None:
         self.source, self.updater = source, updater
+        self.heartbeat = _Heartbeat()
+
+    def readiness_checks(self) -> Dict[str, Check]:
+        def connected() -> None:
+            if not self.source.connected:
+                raise NotReady("not connected to RabbitMQ")
+
+        return {"event_broker": connected, "consumer_loop": self.heartbeat.check}
 
     def consume_once(self, max_wait: float = 0.1) -> int:
-        return self.source.drain(self.updater.process, max_wait=max_wait)
+        started = time.perf_counter()
+        count = self.source.drain(self.updater.process, max_wait=max_wait)
+        if count:
+            metrics.EVENTS_CONSUMED.inc(count)
+            metrics.CONSUMER_BATCH_SECONDS.observe(time.perf_counter() - started)
+        return count
 
     def run(self, stop: Optional[Any] = None) -> None:
         stopping = _Stopper(stop)
         while not stopping():
+            self.heartbeat.beat()
             try:
                 count = self.consume_once(max_wait=0.2)
+                if self.heartbeat.lag_due():
+                    metrics.EVENT_BROKER_LAG.set(self.source.queued())
             except Exception:
                 logger.exception("consuming RabbitMQ failed; reconnecting")
                 self.source.close()

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, Text, delete, select
+from sqlalchemy import Column, Integer, MetaData, String, Table, Text, delete, func, select
 from sqlalchemy.engine import Engine
 
 from core.settings import Settings, get_settings
@@ -178,6 +178,11 @@ class SQLEventSource:
         """Create the table as the broker would (the consumer may start before Rasa)."""
         _metadata.create_all(self.engine, tables=[BROKER_EVENTS])
 
+    def latest_id(self) -> int:
+        """The id of the newest event (0 for none): how far the broker's stream has come."""
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.max(BROKER_EVENTS.c.id))).scalar() or 0)
+
     def read_after(self, last_id: int, limit: int = 500) -> List[Tuple[int, Dict[str, Any]]]:
         with self.engine.connect() as conn:
             rows = conn.execute(
@@ -304,6 +309,16 @@ class PikaEventSource:
         self._channel.queue_declare(self.queue, durable=True)
         self._channel.queue_bind(self.queue, self.exchange, routing_key="")
         self._channel.basic_qos(prefetch_count=500)
+
+    @property
+    def connected(self) -> bool:
+        return self._connection is not None and self._connection.is_open
+
+    def queued(self) -> int:
+        """Messages waiting in the queue (delivered but unacknowledged ones not counted)."""
+        if self._channel is None:
+            return 0
+        return int(self._channel.queue_declare(self.queue, durable=True, passive=True).method.message_count)
 
     def close(self) -> None:
         if self._connection is not None and self._connection.is_open:

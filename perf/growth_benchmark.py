@@ -217,7 +217,9 @@ class Assistant:
             endpoints=STOCK_DIR / "endpoints.yml" if stock else BOT_DIR / "endpoints.yml",
             credentials=STOCK_DIR / "credentials.yml" if stock else BOT_DIR / "credentials.yml",
             extra_env={"SHOP_VAR_DIR": str(work), "SHOP_SUPPORT_HOURS": "always"},
+            insights_port=port + 2,
             with_insights=not stock,
+            rasa_ready_path="/" if stock else "/health/ready",
         )
         self.processes = AssistantProcesses(self.config)
         self.ready_s = 0.0

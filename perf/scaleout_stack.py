@@ -112,6 +112,12 @@ server {{
         proxy_read_timeout 3600s;
     }}
 
+    # Prometheus scrapes each server on the internal network; the internet gets no metrics.
+    # /health/ready passes through: an outside uptime check sees whether some server is ready.
+    location = /metrics {{
+        return 404;
+    }}
+
     location / {{
         proxy_pass http://rasa_servers;
         proxy_http_version 1.1;
@@ -497,8 +503,8 @@ class ScaleOutProcesses:
     def start_actions(self, timeout: float = 180) -> None:
         for i, port in enumerate(self.config.actions_ports):
             self._spawn(f"actions-{i + 1}", action_server_command(port))
-        for i, port in enumerate(self.config.actions_ports):
-            wait_until_up(f"http://{self.config.host}:{port}/health", timeout, self.processes[f"actions-{i + 1}"])
+        for i, port in enumerate(self.config.actions_ports):  # ready: the catalogue and indexes are loaded
+            wait_until_up(f"http://{self.config.host}:{port}/health/ready", timeout, self.processes[f"actions-{i + 1}"])
 
     def start_rasa(self, timeout: float = 420) -> None:
         """Starts every Rasa server; they load the model concurrently (one per core at best)."""
@@ -506,12 +512,12 @@ class ScaleOutProcesses:
             command = rasa_server_command(self.config.model, port, self.config.host, self.config.endpoints)
             self._spawn(f"rasa-{i + 1}", command)
         for i, port in enumerate(self.config.rasa_ports):
-            wait_until_up(f"http://{self.config.host}:{port}/", timeout, self.processes[f"rasa-{i + 1}"])
+            wait_until_up(f"http://{self.config.host}:{port}/health/ready", timeout, self.processes[f"rasa-{i + 1}"])
             self.wait_for_model(f"http://{self.config.host}:{port}", timeout)
 
     @staticmethod
     def wait_for_model(url: str, timeout: float) -> None:
-        """``/`` answers before the model is loaded: wait until the channel answers a request."""
+        """Wait until the channel answers a message (the first turn also warms the server up)."""
         import json
         import urllib.request
 

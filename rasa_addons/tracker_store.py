@@ -46,6 +46,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
 from core.settings import get_settings
+from monitoring import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -121,8 +122,10 @@ class CachedSQLTrackerStore(SQLTrackerStore):
         ):
             self._stored.move_to_end(sender_id)
             self.hits += 1
+            metrics.TRACKER_CACHE.labels("hit").inc()
             return stored.tracker
         self.misses += 1
+        metrics.TRACKER_CACHE.labels("miss").inc()
         # Rasa's own read. A write between the two queries leaves last_id behind the events read,
         # so the next retrieve reads the database again: never stale, at worst one more read.
         tracker = await super()._retrieve(sender_id, fetch_events_from_all_sessions=False)
@@ -183,6 +186,7 @@ class CachedSQLTrackerStore(SQLTrackerStore):
             return
         if not isinstance(broker, SQLEventBroker):
             await self._stream_new_events(broker, new_events, sender_id)  # Rasa's: one publish per event
+            metrics.EVENTS_PUBLISHED.inc(len(new_events))
             return
         with broker.session_scope() as session:
             session.add_all(
@@ -190,3 +194,4 @@ class CachedSQLTrackerStore(SQLTrackerStore):
                 for event in new_events
             )
             session.commit()
+        metrics.EVENTS_PUBLISHED.inc(len(new_events))

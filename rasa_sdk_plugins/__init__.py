@@ -2,7 +2,8 @@
 server answers only the Rasa servers, and knows the bot's domain itself (:mod:`rasa_sdk_plugins.domain`).
 
 ``rasa run actions`` calls :func:`attach_sanic_app_extensions` on its Sanic app; the middleware
-added there refuses every request but ``GET /health`` unless it carries
+added there refuses every request but ``GET /health``, ``/health/live``, ``/health/ready`` and
+``/metrics`` (:mod:`rasa_sdk_plugins.operations`) unless it carries
 ``Authorization: Bearer <token>`` with the token of :func:`core.signing.action_server_token`
 (``SHOP_ACTION_TOKEN``, or one derived from ``SHOP_SECRET_KEY``). The Rasa server sends it from
 ``bot/endpoints.yml`` (``action_endpoint.headers``). Where the action server listens is
@@ -21,7 +22,7 @@ import pluggy
 logger = logging.getLogger(__name__)
 hookimpl = pluggy.HookimplMarker("rasa_sdk")
 
-OPEN_PATHS = frozenset({"/health"})
+OPEN_PATHS = frozenset({"/health", "/health/live", "/health/ready", "/metrics"})  # /metrics: SHOP_METRICS_TOKEN
 
 
 def bearer_token(authorization: Optional[str]) -> str:
@@ -50,9 +51,11 @@ def install_action_auth(app: Any, token: str) -> None:
 def attach_sanic_app_extensions(app: Any) -> None:
     from core.signing import action_server_token
     from rasa_sdk_plugins.domain import install_domain_fill
+    from rasa_sdk_plugins.operations import install_operations
 
     install_action_auth(app, action_server_token())
     install_domain_fill(app)
+    install_operations(app)
     logger.info("action server: every call needs the Rasa servers' token")
 
 

@@ -26,7 +26,7 @@ from typing import Iterable, Optional, Tuple
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from core.settings import get_settings
+from core.settings import Settings, get_settings
 
 ALLOWED_FORMATS = frozenset({"JPEG", "PNG", "WEBP"})
 MAX_UPLOAD_BYTES = 900_000  # decoded; the widget sends at most ~700 KB
@@ -79,9 +79,9 @@ def reencode(raw: bytes) -> Tuple[bytes, Tuple[int, int]]:
         raise PhotoRefused("that file is not a photo we can read") from None
 
 
-def photos_dir() -> Path:
+def photos_dir(settings: Optional[Settings] = None) -> Path:
     """Where shoppers' photos are kept: ``<SHOP_VAR_DIR>/uploads``, never below a served folder."""
-    return get_settings().var_dir / "uploads"
+    return (settings or get_settings()).var_dir / "uploads"
 
 
 def _owner(sender_id: str) -> str:

@@ -3,6 +3,7 @@ checks are what keeps the production topology honest."""
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -68,8 +69,12 @@ def test_action_service_runs_the_launchers_command_on_the_endpoint_port() -> Non
 
 def test_only_the_front_publishes_a_port_and_the_action_servers_need_the_token() -> None:
     """The action servers are on the internal network only, and every call carries the shared token."""
-    published = {name for name, service in SERVICES.items() if service.get("ports")}
-    assert published == {"web"}
+    published = {
+        name
+        for name, service in SERVICES.items()
+        if any(not str(port).startswith("127.0.0.1:") for port in service.get("ports") or ())
+    }
+    assert published == {"web"}  # Grafana listens on the host's loopback only
     internal = {name for name, network in COMPOSE["networks"].items() if (network or {}).get("internal")}
     assert set(SERVICES["actions"]["networks"]) <= internal
     assert "SHOP_ACTION_TOKEN" in shop_env("rasa") and "SHOP_ACTION_TOKEN" in shop_env("actions")
@@ -81,7 +86,33 @@ def test_only_the_front_publishes_a_port_and_the_action_servers_need_the_token()
 
 def test_insights_service_runs_the_launchers_consumer_command() -> None:
     command = SERVICES["insights-consumer"]["command"]
-    assert command[1:] == launcher.insights_consumer_command(Path("bot/endpoints.scaleout.yml"))[1:]
+    assert command[1:] == launcher.insights_consumer_command(Path("bot/endpoints.scaleout.yml"), 5057, "0.0.0.0")[1:]
+
+
+@pytest.mark.parametrize(("service", "port"), [("rasa", 5005), ("actions", 5055), ("insights-consumer", 5057)])
+def test_every_server_is_health_checked_and_scraped_on_its_port(service: str, port: int) -> None:
+    """Compose asks each server's /health/ready, and Prometheus scrapes the same service and port."""
+    check = " ".join(SERVICES[service]["healthcheck"]["test"])
+    assert f"http://localhost:{port}/health/ready" in check
+    assert str(port) in [str(p) for p in SERVICES[service]["expose"]]
+    scrape = yaml.safe_load((PROJECT_ROOT / "deploy" / "prometheus" / "prometheus.yml").read_text())
+    found = [(sd["names"], sd["port"]) for job in scrape["scrape_configs"] for sd in job.get("dns_sd_configs", [])]
+    assert ([service], port) in found
+
+
+def test_prometheus_and_grafana_mount_the_deploy_files() -> None:
+    for service in ("prometheus", "grafana"):
+        for volume in SERVICES[service]["volumes"]:
+            source = volume.split(":")[0]
+            if source.startswith("./"):
+                assert (PROJECT_ROOT / source).exists(), volume
+    datasource = yaml.safe_load((PROJECT_ROOT / "deploy/grafana/provisioning/datasources/prometheus.yml").read_text())[
+        "datasources"
+    ][0]
+    assert urlparse(datasource["url"]).hostname == "prometheus"
+    dashboard = json.loads((PROJECT_ROOT / "deploy/grafana/shop-assistant.json").read_text())
+    uids = {t["datasource"]["uid"] for p in dashboard["panels"] for t in p.get("targets", [])}
+    assert uids == {datasource["uid"]}
 
 
 @pytest.mark.parametrize("name", ["shop-init", "insights-consumer"])

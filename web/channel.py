@@ -65,6 +65,7 @@ from web.hardening import CLIENT_METADATA_KEY, client_address, client_tag, insta
 from web.http import HttpError, install_error_handlers, json_body, json_error
 from web.invoices import register_invoices
 from web.live_handoff import BOT_MESSAGE_EVENT, HANDOFF_EVENT, TYPING_EVENT, HandoffService, queue_from_rasa_server
+from web.operations import install_operations_routes, rasa_readiness_checks
 from web.payloads import guard_message
 from web.product_images import register_product_images
 from web.shopper_lines import speaker_room
@@ -219,6 +220,7 @@ class ShopChannel(InputChannel):
         assert self.sio is not None
         install_http_hardening(app, self)  # body size, Rasa's REST channel input, CSP on pages
         install_widget_cors(app, self.origins)  # the widget on the shop's own site (another origin)
+        install_operations_routes(app, rasa_readiness_checks(app, self.store), self.store)  # /metrics, /health/*
         self.sio.attach(app, self.config.socketio_path)
         if self.config.insights:
             guard = admin_guard(self)

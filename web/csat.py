@@ -23,6 +23,7 @@ from rasa.core.channels.socketio import SocketIOOutput
 from rasa.shared.core.events import BotUttered
 
 from core.log_masking import conversation_ref
+from monitoring import metrics
 from shopdb.ratings import RATINGS, add_comment, record_rating
 from web.live_handoff import BOT_MESSAGE_EVENT, HandoffService, domain_response
 
@@ -165,6 +166,7 @@ class RatingService:
                 return with_agent
 
         with_agent = await self.service.db(keep)
+        metrics.CSAT_RATINGS.labels(str(rating)).inc()
         logger.info(
             "rating %s (%s) for conversation %s", rating, "agent" if with_agent else "bot", conversation_ref(sender_id)
         )

@@ -34,6 +34,7 @@ from typing import Any, Awaitable, Callable, Dict, List, Optional, Tuple
 import yaml
 
 from core.settings import PROJECT_ROOT
+from monitoring import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -81,9 +82,18 @@ class CircuitBreaker:
         self.retry_after = retry_after
         self.timeouts_to_open = timeouts_to_open
         self._clock = clock
-        self.state = self.CLOSED
+        self._state = self.CLOSED
         self.opened_at: Optional[float] = None
         self.timeouts = 0
+
+    @property
+    def state(self) -> str:
+        return self._state
+
+    @state.setter
+    def state(self, value: str) -> None:
+        self._state = value
+        metrics.ACTION_BREAKER_OPEN.set(0 if value == self.CLOSED else 1)
 
     def allow(self) -> bool:
         """May a call go out now? True at most once while half-open (the trial)."""
@@ -248,8 +258,10 @@ def install(
 
     async def call(self: Any, output_channel: Any, nlg: Any, tracker: Any, domain: Any) -> List[Any]:
         if slow_turns.seen(tracker):
+            metrics.ACTION_FAILURES.labels("timeout").inc()
             raise ActionServerUnavailable("an action of this turn already timed out")
         if not breaker.allow():
+            metrics.ACTION_FAILURES.labels("breaker_open").inc()
             raise ActionServerUnavailable("the action server failed a moment ago")
         try:
             events = await asyncio.wait_for(original(self, output_channel, nlg, tracker, domain), limit)
@@ -257,12 +269,14 @@ def install(
             breaker.success()  # the server answered
             raise
         except asyncio.TimeoutError:
+            metrics.ACTION_FAILURES.labels("timeout").inc()
             breaker.timeout()
             opened(self)
             slow_turns.remember(tracker)
             raise ActionServerUnavailable(f"no answer within {limit:.1f} s") from None
         except RasaException as error:
             # Connection refused / reset, 401, 5xx, bad JSON: the server is not serving actions.
+            metrics.ACTION_FAILURES.labels("error").inc()
             breaker.failure()
             opened(self)
             raise ActionServerUnavailable(str(error)) from None

@@ -28,7 +28,7 @@ LAUNCH_ARGS = [
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is installed by `make browser`")
+@pytest.mark.skipif(CHROMIUM is None, reason="Chromium is installed by `make test-tools`")
 def test_the_page_draws_the_figures_and_never_runs_shopper_text(shop, broker, tmp_path):
     playwright = pytest.importorskip("playwright.async_api")
     hostile = "<img src=x onerror=\"document.title='pwned'\">"

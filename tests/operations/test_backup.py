@@ -1,0 +1,204 @@
+"""`shop backup` under load and `shop restore` into a fresh folder: every conversation, order and
+hand-off that existed when the backup began is there, read back by Rasa's own tracker store."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Set, Tuple
+
+import pytest
+
+from assistant.backup import FORMAT_VERSION, MANIFEST, verify
+from assistant.launcher import AssistantProcesses, LaunchConfig, server_environment
+from core.settings import PROJECT_ROOT
+
+SHOPPERS = 6
+
+
+def _post(url: str, body: Dict[str, Any]) -> Any:
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}, method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read())
+
+
+def _shop(command: List[str], env: Dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "cli.shop", *command], env=env, cwd=PROJECT_ROOT, capture_output=True, text=True
+    )
+
+
+@pytest.fixture(scope="module")
+def own_assistant(shop_env, trained_model, tmp_path_factory, pick_ports) -> Iterator[AssistantProcesses]:
+    """The assistant on a copy of the test shop: this test writes orders and hand-offs of its own."""
+    source = Path(shop_env["SHOP_VAR_DIR"])
+    var = tmp_path_factory.mktemp("backup-var")
+    shutil.copyfile(source / "shop.db", var / "shop.db")
+    shutil.copytree(source / "index", var / "index")
+    rasa_port, actions_port = pick_ports(2)
+    config = LaunchConfig(
+        model=trained_model,
+        rasa_port=rasa_port,
+        actions_port=actions_port,
+        tracker_db=var / "tracker.db",
+        log_dir=var / "logs",
+        extra_env={
+            **{k: v for k, v in shop_env.items() if k.startswith("SHOP_") or k.endswith("_OFFLINE")},
+            "SHOP_VAR_DIR": str(var),
+            "SHOP_SUPPORT_HOURS": "always",
+        },
+    )
+    with AssistantProcesses(config) as processes:
+        yield processes
+
+
+class Load:
+    """Shoppers chatting and the shop's order feed writing, until stopped; remembers what finished when."""
+
+    def __init__(self, rasa_url: str, shop_db: Path) -> None:
+        self.rasa_url, self.shop_db = rasa_url, shop_db
+        self.stop = threading.Event()
+        self.answered: List[Tuple[float, str, int]] = []  # (finished at, conversation, user messages answered)
+        self.orders: List[Tuple[float, str]] = []  # (committed at, order number)
+        self.handoffs: List[Tuple[float, str]] = []
+        self.errors: List[BaseException] = []
+
+    def shopper(self, index: int) -> None:
+        lines = ["hi", "do you have running shoes?", "what are your delivery times?", "thanks"]
+        try:
+            while not self.stop.is_set():
+                session = _post(f"{self.rasa_url}/webhooks/shop/session", {})["session_id"]
+                for count, line in enumerate(lines, 1):
+                    if self.stop.is_set():
+                        break
+                    assert _post(f"{self.rasa_url}/webhooks/shop/webhook", {"sender": session, "message": line})
+                    self.answered.append((time.monotonic(), session, count))
+                if index == 0 and not self.stop.is_set():  # one shopper asks for a person each round
+                    _post(
+                        f"{self.rasa_url}/webhooks/shop/webhook",
+                        {"sender": session, "message": "I want to talk to a human agent"},
+                    )
+                    self.handoffs.append((time.monotonic(), session))
+        except BaseException as error:  # noqa: BLE001 - reported by the test
+            self.errors.append(error)
+
+    def order_feed(self) -> None:
+        """New orders arrive as the shop's own system writes them (a copy of an existing row)."""
+        connection = sqlite3.connect(self.shop_db, timeout=30)
+        columns = [row[1] for row in connection.execute("PRAGMA table_info(orders)") if row[1] not in ("id",)]
+        copied = ", ".join(c if c != "order_number" else "?" for c in columns)
+        try:
+            number = 90_000_000
+            while not self.stop.is_set():
+                number += 1
+                connection.execute(
+                    f"INSERT INTO orders ({', '.join(columns)}) SELECT {copied} FROM orders ORDER BY id LIMIT 1",
+                    (str(number),),
+                )
+                connection.commit()
+                self.orders.append((time.monotonic(), str(number)))
+                time.sleep(0.02)
+        except BaseException as error:  # noqa: BLE001
+            self.errors.append(error)
+        finally:
+            connection.close()
+
+
+def _user_messages(tracker_db: Path, senders: Set[str]) -> Dict[str, int]:
+    """User messages per conversation, read by Rasa's own SQL tracker store."""
+    from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.shared.core.events import UserUttered
+
+    store = SQLTrackerStore(dialect="sqlite", db=str(tracker_db))
+
+    async def read() -> Dict[str, int]:
+        counts = {}
+        for sender in senders:
+            tracker = await store.retrieve_full_tracker(sender)
+            counts[sender] = sum(isinstance(e, UserUttered) for e in tracker.events) if tracker else 0
+        return counts
+
+    return asyncio.run(read())
+
+
+def test_backup_under_load_restores_every_conversation_order_and_handoff(own_assistant, tmp_path) -> None:
+    env = server_environment(own_assistant.config)
+    var = Path(env["SHOP_VAR_DIR"])
+    load = Load(own_assistant.config.rasa_url, var / "shop.db")
+    with ThreadPoolExecutor(SHOPPERS + 1) as pool:
+        for index in range(SHOPPERS):
+            pool.submit(load.shopper, index)
+        pool.submit(load.order_feed)
+        time.sleep(8)  # conversations, orders and a hand-off are under way
+        backup_dir = tmp_path / "backup"
+        began = time.monotonic()
+        result = _shop(["backup", str(backup_dir)], env)
+        ended = time.monotonic()
+        time.sleep(1)  # the load goes on after the backup too
+        load.stop.set()
+    assert result.returncode == 0, result.stderr
+    assert not load.errors, load.errors
+
+    conversations: Dict[str, int] = {}
+    for finished, session, count in load.answered:
+        if finished < began:
+            conversations[session] = max(conversations.get(session, 0), count)
+    orders = {number for committed, number in load.orders if committed < began}
+    handoffs = {session for asked, session in load.handoffs if asked < began}
+    assert len(conversations) >= SHOPPERS and len(orders) >= 50 and handoffs
+    assert any(committed > ended for committed, _ in load.orders), "the load stopped before the backup ended"
+
+    manifest = verify(backup_dir)
+    assert manifest["format"] == FORMAT_VERSION and set(manifest["stores"]) == {"shop", "tracker", "events"}
+
+    # Restore into a fresh folder, as a new machine would: only SHOP_VAR_DIR says where.
+    fresh = tmp_path / "fresh"
+    fresh_env = {k: v for k, v in env.items() if k not in ("SHOP_TRACKER_DB", "SHOP_EVENTS_DB", "SHOP_INDEX_DIR")}
+    fresh_env["SHOP_VAR_DIR"] = str(fresh)
+    restored = _shop(["restore", str(backup_dir)], fresh_env)
+    assert restored.returncode == 0, restored.stderr
+    for name in ("shop.db", "tracker.db", "events.db"):
+        with sqlite3.connect(fresh / name) as connection:
+            assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+    found = _user_messages(fresh / "tracker.db", set(conversations))
+    missing = {s: (n, found.get(s)) for s, n in conversations.items() if found.get(s, 0) < n}
+    assert not missing, f"conversations short of messages after the restore: {missing}"
+    with sqlite3.connect(fresh / "shop.db") as connection:
+        restored_orders = {row[0] for row in connection.execute("SELECT order_number FROM orders")}
+        tickets = {row[0] for row in connection.execute("SELECT sender_id FROM handoff_tickets")}
+    assert orders <= restored_orders
+    assert handoffs <= tickets
+    for source in sorted((var / "index").rglob("*")):
+        if source.is_file():
+            assert (fresh / "index" / source.relative_to(var / "index")).read_bytes() == source.read_bytes()
+
+    again = _shop(["restore", str(backup_dir)], fresh_env)  # the databases are there now: no silent overwrite
+    assert again.returncode == 1 and "--force" in again.stderr
+
+
+def test_restore_refuses_a_damaged_backup(tmp_path, shop_env) -> None:
+    env = {**shop_env, "SHOP_VAR_DIR": str(tmp_path / "var")}
+    shutil.copytree(Path(shop_env["SHOP_VAR_DIR"]) / "index", tmp_path / "var" / "index")
+    shutil.copyfile(Path(shop_env["SHOP_VAR_DIR"]) / "shop.db", tmp_path / "var" / "shop.db")
+    assert _shop(["backup", str(tmp_path / "b")], env).returncode == 0
+    manifest = json.loads((tmp_path / "b" / MANIFEST).read_text())
+    with (tmp_path / "b" / manifest["stores"]["shop"]["path"]).open("r+b") as db:
+        db.seek(5000)
+        flipped = bytes(255 - b for b in db.read(16))
+        db.seek(5000)
+        db.write(flipped)
+    result = _shop(["restore", str(tmp_path / "b")], {**env, "SHOP_VAR_DIR": str(tmp_path / "new")})
+    assert result.returncode == 1 and "damaged" in result.stderr
+    assert not (tmp_path / "new" / "shop.db").exists()

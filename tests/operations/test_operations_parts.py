@@ -125,3 +125,20 @@ def test_the_turn_metrics_count_fallbacks_as_the_analytics_do() -> None:
 
     assert turn_metrics.FALLBACK_ACTIONS == FALLBACK_ACTIONS
     assert turn_metrics.FALLBACK_INTENTS == FALLBACK_INTENTS
+
+
+def test_every_metric_is_documented() -> None:
+    from monitoring import metrics
+
+    documented = (PROJECT_ROOT / "docs" / "operations.md").read_text()
+    names = []
+    for role in (metrics.RASA, metrics.ACTIONS, metrics.INSIGHTS):
+        for metric in metrics._ROLE_METRICS[role]:
+            suffix = "_total" if metric._type == "counter" else ""
+            names.append(metric._name + suffix)
+    collector_source = (PROJECT_ROOT / "handoff" / "metrics.py").read_text()
+    import re
+
+    names += re.findall(r'GaugeMetricFamily\(\s*"(\w+)"', collector_source)
+    assert len(names) >= 25
+    assert [name for name in names if f"`{name}`" not in documented] == []

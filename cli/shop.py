@@ -7,7 +7,7 @@ Each subcommand hands its arguments to the module that does the work (and that k
     shop build | import | migrate | index | stats | revision    the shop database and indexes
     shop train [--config FILE]      ``rasa train`` of the bot into var/models
     shop backup [DIR] | restore DIR  a consistent copy of the databases, indexes and photos, and back
-    shop create-agent NAME          a support agent (``shop agents list | set-password``)
+    shop create-agent NAME          a support agent (``shop agents list-agents | set-routing | set-password``)
     shop report [--since 7d]        the support team's figures (``shop insights ...`` for the rest)
     shop nlu train | evaluate | predict | import-bitext   the intent classifier without Rasa; Bitext training data
     shop bench NAME [...]           load | soak | scaleout | growth | stack | search | recommendations | events | nlu | routing

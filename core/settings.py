@@ -129,6 +129,12 @@ class Settings(BaseSettings):
     handoff_expiry_minutes: float = Field(
         240, gt=0, description="An open hand-off with no line from the shopper or an agent for this long is closed"
     )
+    handoff_routing: str = Field(
+        "auto",
+        regex="^(auto|manual)$",
+        description="auto: a hand-off goes to the least busy online agent with its skill (orders, returns, "
+        "products, general) and room under their capacity; manual: agents take conversations from the queue",
+    )
     handoff_minutes_per_ticket: float = Field(
         4.0, gt=0, description="Estimated wait per queue place until the queue has a history of its own"
     )

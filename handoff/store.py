@@ -34,6 +34,7 @@ from shopdb.models import (
     Author,
     HandoffMessage,
     HandoffTicket,
+    Skill,
     TicketKind,
     TicketStatus,
 )
@@ -76,10 +77,17 @@ class AgentInfo:
     username: str
     display_name: str
     role: str = AgentRole.AGENT
+    skills: Tuple[str, ...] = Skill.ALL
+    capacity: int = 3
 
     @property
     def is_admin(self) -> bool:
         return self.role == AgentRole.ADMIN
+
+    @property
+    def sees_every_queue(self) -> bool:
+        """Supervisors and admins see every skill's queue and every agent's load."""
+        return self.role in AgentRole.SEES_EVERY_QUEUE
 
 
 @dataclass(frozen=True)
@@ -105,6 +113,7 @@ class TicketInfo:
     status: str
     created_at: dt.datetime
     kind: str = TicketKind.HANDOFF
+    skill: str = Skill.GENERAL
     summary: str = ""
     reason: str = ""
     customer_id: Optional[str] = None
@@ -143,16 +152,33 @@ def _online(agent: Agent, now: dt.datetime) -> bool:
 
 
 def _agent_info(agent: Agent) -> AgentInfo:
-    return AgentInfo(id=agent.id, username=agent.username, display_name=agent.display_name, role=agent.role)
+    return AgentInfo(
+        id=agent.id,
+        username=agent.username,
+        display_name=agent.display_name,
+        role=agent.role,
+        skills=tuple(skill for skill in (agent.skills or Skill.ALL) if skill in Skill.ALL),
+        capacity=agent.capacity if agent.capacity is not None else 3,
+    )
 
 
-def _ticket_info(ticket: HandoffTicket) -> TicketInfo:
+def clean_skills(skills: Sequence[str]) -> List[str]:
+    """Known skills, each once; :class:`InvalidInput` for an unknown one or none."""
+    cleaned = list(dict.fromkeys(str(skill).strip().lower() for skill in skills if str(skill).strip()))
+    unknown = [skill for skill in cleaned if skill not in Skill.ALL]
+    if unknown or not cleaned:
+        raise InvalidInput(f"skills are one or more of {', '.join(Skill.ALL)}")
+    return cleaned
+
+
+def ticket_info(ticket: HandoffTicket) -> TicketInfo:
     return TicketInfo(
         id=ticket.id,
         sender_id=ticket.sender_id,
         status=ticket.status,
         created_at=ticket.created_at,
         kind=ticket.kind or TicketKind.HANDOFF,
+        skill=ticket.skill or Skill.GENERAL,
         summary=ticket.summary or "",
         reason=ticket.reason or "",
         customer_id=ticket.customer_id,
@@ -212,12 +238,21 @@ class HandoffStore:
 
     # -- agents -------------------------------------------------------------------
     def create_agent(
-        self, username: str, password: str, display_name: Optional[str] = None, role: str = AgentRole.AGENT
+        self,
+        username: str,
+        password: str,
+        display_name: Optional[str] = None,
+        role: str = AgentRole.AGENT,
+        skills: Sequence[str] = Skill.ALL,
+        capacity: int = 3,
     ) -> AgentInfo:
         if not USERNAME_PATTERN.match(username or ""):
             raise InvalidInput("a username is 1-64 letters, digits, '.', '_' or '-'")
         if role not in AgentRole.ALL:
             raise InvalidInput(f"role must be one of {', '.join(AgentRole.ALL)}")
+        skills = clean_skills(skills)
+        if not 0 <= capacity <= 50:
+            raise InvalidInput("capacity is 0 (never routed to) to 50 conversations at once")
         try:
             password_hash = hash_password(password)
         except ValueError as error:
@@ -229,12 +264,31 @@ class HandoffStore:
                     display_name=(display_name or username).strip()[:100] or username,
                     password_hash=password_hash,
                     role=role,
+                    skills=skills,
+                    capacity=capacity,
                 )
                 session.add(agent)
                 session.flush()
                 return _agent_info(agent)
         except IntegrityError:
             raise AgentExists(f"an agent named {username!r} already exists") from None
+
+    def set_routing(
+        self, username: str, skills: Optional[Sequence[str]] = None, capacity: Optional[int] = None
+    ) -> AgentInfo:
+        """Change what an agent answers and how many conversations at once."""
+        if capacity is not None and not 0 <= capacity <= 50:
+            raise InvalidInput("capacity is 0 (never routed to) to 50 conversations at once")
+        with self.session() as session:
+            agent = session.execute(select(Agent).where(Agent.username == username)).scalar_one_or_none()
+            if agent is None:
+                raise InvalidInput(f"no agent named {username!r}")
+            if skills is not None:
+                agent.skills = clean_skills(skills)
+            if capacity is not None:
+                agent.capacity = capacity
+            session.flush()
+            return _agent_info(agent)
 
     def set_password(self, username: str, password: str) -> None:
         try:
@@ -298,6 +352,9 @@ class HandoffStore:
                     "display_name": a.display_name,
                     "presence": a.presence,
                     "online": _online(a, now),
+                    "role": a.role,
+                    "skills": list(a.skills or Skill.ALL),
+                    "capacity": a.capacity,
                 }
                 for a in agents
             ]
@@ -313,11 +370,15 @@ class HandoffStore:
         transcript: Sequence[Dict[str, Any]] = (),
         context: Optional[Dict[str, Any]] = None,
         customer_id: Optional[str] = None,
+        skill: str = Skill.GENERAL,
     ) -> TicketInfo:
         """A new waiting ticket, or the conversation's open one (refreshed) if it has one."""
         if not sender_id or len(sender_id) > 128:
             raise InvalidInput("a conversation id is 1-128 characters")
+        if skill not in Skill.ALL:
+            raise InvalidInput(f"skill must be one of {', '.join(Skill.ALL)}")
         values = dict(
+            skill=skill,
             summary=summary,
             reason=reason[:100],
             intents=list(intents),
@@ -337,7 +398,7 @@ class HandoffStore:
                         for key, value in values.items():
                             setattr(ticket, key, value)
                     session.flush()
-                    return _ticket_info(ticket)
+                    return ticket_info(ticket)
             except IntegrityError:
                 if attempt:  # lost a race twice: something else is wrong
                     raise
@@ -355,14 +416,14 @@ class HandoffStore:
         """The conversation's open ticket: while there is one, the bot stays silent."""
         with self.session() as session:
             ticket = self._open_for(session, sender_id)
-            return _ticket_info(ticket) if ticket else None
+            return ticket_info(ticket) if ticket else None
 
     def get_ticket(self, ticket_id: int) -> TicketInfo:
         with self.session() as session:
             ticket = session.get(HandoffTicket, ticket_id)
             if ticket is None:
                 raise TicketNotFound(f"no ticket {ticket_id}")
-            return _ticket_info(ticket)
+            return ticket_info(ticket)
 
     def queue(self) -> List[TicketInfo]:
         """Open tickets, longest waiting first."""
@@ -372,10 +433,10 @@ class HandoffStore:
                 .where(HandoffTicket.status.in_(TicketStatus.OPEN))
                 .order_by(HandoffTicket.created_at, HandoffTicket.id)
             ).scalars()
-            return [_ticket_info(t) for t in rows]
+            return [ticket_info(t) for t in rows]
 
     def queue_position(self, ticket_id: int) -> int:
-        """1 for the longest-waiting ticket; 0 when the ticket is no longer waiting."""
+        """1 for the longest-waiting ticket of its skill's queue; 0 when the ticket is no longer waiting."""
         with self.session() as session:
             ticket = session.get(HandoffTicket, ticket_id)
             if ticket is None or ticket.status != TicketStatus.WAITING:
@@ -385,6 +446,7 @@ class HandoffStore:
                 .select_from(HandoffTicket)
                 .where(
                     HandoffTicket.status == TicketStatus.WAITING,
+                    HandoffTicket.skill == ticket.skill,
                     (HandoffTicket.created_at < ticket.created_at)
                     | ((HandoffTicket.created_at == ticket.created_at) & (HandoffTicket.id < ticket.id)),
                 )
@@ -411,7 +473,7 @@ class HandoffStore:
                 .order_by(HandoffTicket.resolved_at.desc(), HandoffTicket.id.desc())
                 .limit(limit)
             ).scalars()
-            return [_ticket_info(t) for t in rows]
+            return [ticket_info(t) for t in rows]
 
     def update_context(self, ticket_id: int, context: Dict[str, Any]) -> None:
         """Merge the shopper's latest page context (product viewed, cart) into the ticket."""
@@ -422,7 +484,7 @@ class HandoffStore:
 
     def _transition(self, ticket_id: int, condition, **values: Any) -> TicketInfo:
         with self.session() as session:
-            return _ticket_info(self._transition_in(session, ticket_id, condition, **values))
+            return ticket_info(self._transition_in(session, ticket_id, condition, **values))
 
     @staticmethod
     def _transition_in(session: Session, ticket_id: int, condition, **values: Any) -> HandoffTicket:
@@ -449,7 +511,7 @@ class HandoffStore:
             was_waiting = session.execute(
                 select(HandoffTicket.status == TicketStatus.WAITING).where(HandoffTicket.id == ticket_id)
             ).scalar()
-            ticket = _ticket_info(
+            ticket = ticket_info(
                 self._transition_in(
                     session,
                     ticket_id,
@@ -578,7 +640,7 @@ class HandoffStore:
             session.flush()
             session.add(HandoffMessage(ticket_id=ticket.id, author=Author.SHOPPER, text=text, meta={}))
             session.flush()
-            return _ticket_info(ticket), is_new
+            return ticket_info(ticket), is_new
 
     @staticmethod
     def _recorded_for(session: Session, sender_id: str, kind: str) -> Optional[HandoffTicket]:
@@ -597,7 +659,7 @@ class HandoffStore:
         """The conversation's follow-up of this kind that no agent has dealt with yet."""
         with self.session() as session:
             ticket = self._recorded_for(session, sender_id, kind)
-            return _ticket_info(ticket) if ticket else None
+            return ticket_info(ticket) if ticket else None
 
     def followups(self) -> List[TicketInfo]:
         """Complaints and left messages no agent has dealt with yet, oldest first."""
@@ -605,7 +667,7 @@ class HandoffStore:
             rows = session.execute(
                 select(HandoffTicket).where(_UNANSWERED_FOLLOWUP).order_by(HandoffTicket.created_at, HandoffTicket.id)
             ).scalars()
-            return [_ticket_info(t) for t in rows]
+            return [ticket_info(t) for t in rows]
 
     def close_followup(self, ticket_id: int, agent_id: int) -> TicketInfo:
         """The agent has dealt with it (by e-mail, by phone): it leaves the list, signed by them."""
@@ -633,7 +695,7 @@ class HandoffStore:
             session.add(message)
             session.flush()
             session.refresh(message)
-            return _ticket_info(ticket), _message_info(message)
+            return ticket_info(ticket), _message_info(message)
 
     # -- messages -----------------------------------------------------------------
     def add_message(
@@ -698,6 +760,8 @@ __all__ = [
     "TicketConflict",
     "TicketInfo",
     "TicketNotFound",
+    "clean_skills",
     "clean_text",
     "default_store",
+    "ticket_info",
 ]

@@ -14,6 +14,7 @@ import logging
 from typing import Any, Dict, List, Optional, Tuple
 
 from core.settings import get_settings
+from handoff.routing import skill_for
 from handoff.store import TicketInfo, default_store
 from handoff.transcript import _quote, conversation_messages, detected_intents, page_context, summarize
 from insights.handoff_summary import summarise_for_handoff
@@ -74,10 +75,12 @@ def create_ticket(
     profile = _profile_summary(sender_id, events, context.get("customer_id"))
     if profile:
         summary += "\n\nShopper profile:\n" + profile
+    reason = str(reason or last_intent or "")
     ticket = store.open_ticket(
         sender_id,
         summary=summary,
-        reason=str(reason or last_intent or ""),
+        reason=reason,
+        skill=skill_for(intents, reason),  # its queue: handoff.routing gives it to an agent with that skill
         intents=intents,
         transcript=conversation_messages(events),
         context=context,

@@ -9,6 +9,7 @@ started by :class:`assistant.launcher.AssistantProcesses` on free ports.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import os
@@ -20,7 +21,7 @@ import threading
 from contextlib import ExitStack
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Dict, Iterator, List, Tuple
+from typing import Callable, Dict, Iterator, List, Tuple
 
 import pytest
 
@@ -32,6 +33,9 @@ TEST_CATALOGUE_SIZE = 600
 # Hand-off tests need agents on duty whatever the hour the suite runs at, in this process and in the
 # servers it starts (shop_env copies the environment); tests of the closed hours set their own.
 os.environ["SHOP_SUPPORT_HOURS"] = "always"
+# Agents take conversations from the queue in these tests; the routing tests run servers of their own
+# with SHOP_HANDOFF_ROUTING=auto (the default), so no ticket of another test is routed to their agents.
+os.environ["SHOP_HANDOFF_ROUTING"] = "manual"
 
 
 def free_ports(count: int) -> List[int]:
@@ -186,6 +190,48 @@ def running_assistant(
         raise
     yield processes
     processes.stop()
+
+
+@pytest.fixture(scope="session")
+def assistant_on_a_copy(
+    shop_env: Dict[str, str], trained_model: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[..., "contextlib.AbstractContextManager[AssistantProcesses]"]:
+    """``with assistant_on_a_copy(SHOP_X="...") as processes:`` the servers as `make start` runs them, on
+    a copy of the test shop (database and index) with settings of their own: for tests that write
+    orders or hand-offs, or need another mode, apart from the session's ``running_assistant``."""
+
+    @contextlib.contextmanager
+    def launch(**env: str) -> Iterator[AssistantProcesses]:
+        source = Path(shop_env["SHOP_VAR_DIR"])
+        var = tmp_path_factory.mktemp("assistant-copy")
+        shutil.copyfile(source / "shop.db", var / "shop.db")
+        shutil.copytree(source / "index", var / "index")
+        rasa_port, actions_port = free_ports(2)
+        config = LaunchConfig(
+            model=trained_model,
+            rasa_port=rasa_port,
+            actions_port=actions_port,
+            tracker_db=var / "tracker.db",
+            log_dir=var / "logs",
+            extra_env={
+                **{k: v for k, v in shop_env.items() if k.startswith("SHOP_") or k.endswith("_OFFLINE")},
+                "SHOP_VAR_DIR": str(var),
+                **env,
+            },
+        )
+        processes = AssistantProcesses(config)
+        try:
+            processes.start()
+        except Exception:
+            for log in sorted((var / "logs").glob("*.log")):
+                sys.stderr.write(f"--- {log.name}\n{log.read_text(errors='replace')[-4000:]}\n")
+            raise
+        try:
+            yield processes
+        finally:
+            processes.stop()
+
+    return launch
 
 
 # -- a small shop of its own for the database and retrieval tests ------------------------------------

@@ -357,6 +357,9 @@ class ShopChannel(InputChannel):
         ticket = await self.active_ticket(sender_id)
         if ticket is not None:  # the bot just handed over (action_handoff_to_human)
             await self.service.announce_ticket(ticket)
+            for routed in await self.service.route():  # an agent with the skill and room takes it now
+                if routed.sender_id == sender_id:
+                    ticket = routed
         elif self.ratings is not None:
             await self.ratings.after_bot_turn(sender_id, cleaned, output_channel)
         return ticket, False
@@ -378,10 +381,12 @@ class ShopChannel(InputChannel):
         register_invoices(bp, self)
         register_product_images(bp, self)
         # For as long as the server runs: tell waiting shoppers when a product is back (web/stock_alerts.py),
-        # and close the hand-offs of conversations that ended (HandoffService.expire_idle).
+        # close the hand-offs of conversations that ended (HandoffService.expire_idle), and route waiting
+        # hand-offs to agents (HandoffService.route).
         notifier = StockAlertNotifier(self.service, session_factory(self.store.engine))
         self._in_background(bp, "stock_alerts", notifier.run_forever)
         self._in_background(bp, "handoff_expiry", self.service.expire_forever)
+        self._in_background(bp, "handoff_routing", self.service.route_forever)
 
         @bp.listener("after_server_start")
         async def freeze_heap(_app: Sanic, _: Any) -> None:

@@ -3,7 +3,8 @@
 HTTP under ``/webhooks/shop/agent/...`` for every action (JSON, session cookie
 plus ``X-CSRF-Token`` on every POST) and the socket.io namespace ``/agents``
 for live pushes (``queue_changed``, ``ticket_message``, ``shopper_typing``),
-authenticated by the same cookie. An agent sees the hand-off queue, the follow-ups
+authenticated by the same cookie. An agent sees their conversations and those waiting for their
+skills (``handoff.routing``; a supervisor sees every queue and every agent's load), the follow-ups
 no agent has dealt with yet (complaints and messages left outside opening hours, recorded
 by the bot, which keeps talking to the shopper; an answer reaches the chat and the
 shopper's e-mail) and the shop context of their conversations, nothing else.
@@ -20,6 +21,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from handoff.routing import queue_overview, visible_to
 from handoff.store import AgentInfo, InvalidInput
 from shopdb.counters import Limit, SharedLimiter
 from shopdb.models import TicketKind, TicketStatus
@@ -208,30 +210,44 @@ def register_console(bp: Blueprint, channel: "ShopChannel") -> None:
 
     @bp.route("/agent/team", methods=["GET"])
     async def team(request: Request) -> HTTPResponse:
-        """Every agent with their presence (for transfers and for supervisors)."""
-        await current_agent(request, csrf=False)
-        return secured({"agents": await service.db(store.team)})
+        """Every agent with their presence, skills and (for supervisors) load (for transfers and supervision)."""
+        agent, _ = await current_agent(request, csrf=False)
+        members = await service.db(store.team)
+        if agent.sees_every_queue:
+            loads = (await service.db(queue_overview, store))["loads"]
+            for member in members:
+                member["load"] = loads.get(member["id"], 0)
+        return secured({"agents": members})
 
     @bp.route("/agent/presence", methods=["POST"])
     async def presence(request: Request) -> HTTPResponse:
-        """The agent's own switch: online (takes transfers) or away."""
+        """The agent's own switch: online (gets conversations routed, takes transfers) or away."""
         agent, _ = await current_agent(request, csrf=True)
         await service.db(store.set_presence, agent.id, json_body(request).get("presence"))
         await service.to_agents("team_changed", {})
+        await service.route()  # an agent back online takes the longest-waiting conversations of their skills
         return secured({"agents": await service.db(store.team)})
 
     @bp.route("/agent/queue", methods=["GET"])
     async def queue(request: Request) -> HTTPResponse:
+        """The agent's queue: their own conversations and those waiting for their skills; a supervisor's:
+        every queue, with each skill's waiting count, free places and every agent's load."""
         agent, _ = await current_agent(request, csrf=False)
         await service.db(store.touch, agent.id)  # the console polls this: the agent is here
-        open_tickets = await service.db(store.queue)
+        await service.route()
+        open_tickets = visible_to(await service.db(store.queue), agent.id, agent.skills, agent.sees_every_queue)
         followups = await service.db(store.followups)
         resolved = await service.db(store.recent_resolved, 10)
+        overview = await service.db(queue_overview, store)
+        if not agent.sees_every_queue:
+            overview = {"skills": [row for row in overview["skills"] if row["skill"] in agent.skills]}
         return secured(
             {
                 "tickets": [t.as_json(full=False) for t in open_tickets],
                 "followups": [t.as_json(full=False) for t in followups],
                 "resolved": [t.as_json(full=False) for t in resolved],
+                "overview": overview,
+                "routing": channel.settings.handoff_routing,
             }
         )
 
@@ -259,9 +275,16 @@ def register_console(bp: Blueprint, channel: "ShopChannel") -> None:
         agent, _ = await current_agent(request, csrf=True)
         ticket_id = ticket_id_of(raw_id)
         if verb == "take":
+            wanted = await service.db(store.get_ticket, ticket_id)
+            if wanted.status == TicketStatus.WAITING and not visible_to(
+                [wanted], agent.id, agent.skills, agent.sees_every_queue
+            ):
+                raise HttpError(403, f"this conversation waits for the {wanted.skill} team")
             return secured({"ticket": (await service.take(ticket_id, agent)).as_json(full=False)})
         if verb == "release":
-            return secured({"ticket": (await service.release(ticket_id, agent)).as_json(full=False)})
+            released = await service.release(ticket_id, agent)
+            await service.route()  # to a colleague with room (or back in the queue)
+            return secured({"ticket": released.as_json(full=False)})
         if verb == "transfer":
             to_agent = json_body(request).get("agent_id")
             if not isinstance(to_agent, int) or isinstance(to_agent, bool):
@@ -276,7 +299,9 @@ def register_console(bp: Blueprint, channel: "ShopChannel") -> None:
             outcome = body.get("outcome")
             if outcome not in TicketStatus.RESOLVED:
                 raise InvalidInput("outcome must be 'handed_back' or 'closed'")
-            return secured({"ticket": (await service.resolve(ticket_id, agent, outcome)).as_json(full=False)})
+            resolved = await service.resolve(ticket_id, agent, outcome)
+            await service.route()  # the agent has a free place: the next waiting conversation of their skills
+            return secured({"ticket": resolved.as_json(full=False)})
         if verb == "messages":
             info = await service.db(store.get_ticket, ticket_id)
             if info.kind in TicketKind.FOLLOW_UPS:  # the answer to a complaint or a left message

@@ -25,6 +25,7 @@ from socketio import AsyncServer
 from core.settings import get_settings
 from handoff.hours import team_is_away
 from handoff.mail import MailNotConfigured, configured_server
+from handoff.routing import route_waiting
 from handoff.store import AgentInfo, DatabaseBusy, HandoffStore, MessageInfo, TicketInfo
 from handoff.tickets import TooManyTickets, client_of_events, create_ticket, followup_address
 from shopdb.models import Author, TicketStatus
@@ -377,6 +378,28 @@ class HandoffService:
         )
         await self.show_line(ticket.sender_id, notice, agent_name=None)
         await self.announce_ticket(ticket)
+
+    # -- routing: waiting hand-offs to agents (handoff.routing) --------------------------------
+    async def route(self) -> List[TicketInfo]:
+        """Give the waiting hand-offs to the least busy online agents with their skills
+        (``SHOP_HANDOFF_ROUTING=auto``); each shopper is told who joined, the consoles are told."""
+        if get_settings().handoff_routing != "auto":
+            return []
+        assigned = await self.db_within(10 * self.timeout, route_waiting, self.store)
+        for ticket in assigned:
+            await self._system_line(ticket, self.text(JOINED, agent_name=ticket.agent_name))
+            await self.announce_ticket(ticket)
+        return assigned
+
+    async def route_forever(self, interval: float = 2.0) -> None:
+        """:meth:`route` every ``interval`` seconds: tickets the action server opened, agents coming online
+        or freeing a place are noticed without a click. Every Rasa server runs it; the database decides."""
+        while True:
+            try:
+                await self.route()
+            except Exception as error:  # the database is away: try again next round
+                logger.warning("waiting hand-offs could not be routed (%s)", type(error).__name__)
+            await asyncio.sleep(interval)
 
     async def expire_forever(self, interval: float = 60.0) -> None:
         """:meth:`expire_idle` every ``interval`` seconds until cancelled."""

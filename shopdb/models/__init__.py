@@ -20,6 +20,7 @@ from shopdb.models.handoff import (
     Author,
     HandoffMessage,
     HandoffTicket,
+    Skill,
     TicketKind,
     TicketStatus,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "AgentPresence",
     "ConversationRating",
     "AgentRole",
+    "Skill",
     "Author",
     "Base",
     "Category",

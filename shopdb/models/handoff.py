@@ -47,12 +47,27 @@ class TicketKind:
 
 
 class AgentRole:
-    """Agents answer shoppers; admins may also open the analytics and the data-rights endpoints."""
+    """Agents answer the conversations routed to their skills; supervisors see every queue and every
+    agent's load; admins are supervisors who may also open the analytics and data-rights endpoints."""
 
     AGENT = "agent"
+    SUPERVISOR = "supervisor"
     ADMIN = "admin"
 
-    ALL = (AGENT, ADMIN)
+    ALL = (AGENT, SUPERVISOR, ADMIN)
+    SEES_EVERY_QUEUE = (SUPERVISOR, ADMIN)
+
+
+class Skill:
+    """What a conversation is about, and what an agent can answer (``handoff.routing`` picks the
+    ticket's from the intents the bot detected)."""
+
+    ORDERS = "orders"
+    RETURNS = "returns"
+    PRODUCTS = "products"
+    GENERAL = "general"
+
+    ALL = (ORDERS, RETURNS, PRODUCTS, GENERAL)
 
 
 class Author:
@@ -88,6 +103,10 @@ class Agent(Base):
     # "online" or "away", as the agent set it; online counts only while the console is open (seen_at).
     presence = Column(String(10), nullable=False, default=AgentPresence.ONLINE, server_default=AgentPresence.ONLINE)
     seen_at = Column(DateTime, nullable=True)  # the console's last call (it polls the queue every 15 s)
+    # Routing (handoff.routing): the skills the agent answers, and how many conversations at once.
+    skills = Column(JSON, nullable=False, default=lambda: list(Skill.ALL))
+    capacity = Column(Integer, nullable=False, default=3, server_default="3")
+    routed_at = Column(DateTime, nullable=True)  # the last conversation routed to them: ties go to the longest idle
 
 
 class HandoffTicket(Base):
@@ -102,6 +121,7 @@ class HandoffTicket(Base):
     agent_id = Column(Integer, ForeignKey("agents.id"), nullable=True)
     customer_id = Column(String(64), nullable=True)  # verified shopper id, when logged in
     reason = Column(String(100), nullable=False, default="")  # intent that triggered the hand-off
+    skill = Column(String(20), nullable=False, default=Skill.GENERAL, server_default=Skill.GENERAL)  # its queue
     summary = Column(Text, nullable=False, default="")
     intents = Column(JSON, nullable=False, default=list)  # [{"name", "count", "confidence"}]
     transcript = Column(JSON, nullable=False, default=list)  # [{"role", "text", "at", ...}]
@@ -128,6 +148,7 @@ class HandoffTicket(Base):
             sqlite_where=text(_OPEN_STATUSES_SQL),
             postgresql_where=text(_OPEN_STATUSES_SQL),
         ),
+        Index("ix_handoff_tickets_skill_status", "skill", "status"),  # one skill's queue
     )
 
 
@@ -148,4 +169,13 @@ class HandoffMessage(Base):
     agent = relationship("Agent", lazy="joined")
 
 
-__all__ = ["Agent", "AgentRole", "Author", "HandoffMessage", "HandoffTicket", "TicketKind", "TicketStatus"]
+__all__ = [
+    "Agent",
+    "AgentRole",
+    "Author",
+    "HandoffMessage",
+    "HandoffTicket",
+    "Skill",
+    "TicketKind",
+    "TicketStatus",
+]

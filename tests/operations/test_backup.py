@@ -19,7 +19,7 @@ from typing import Any, Dict, Iterator, List, Set, Tuple
 import pytest
 
 from assistant.backup import FORMAT_VERSION, MANIFEST, verify
-from assistant.launcher import AssistantProcesses, LaunchConfig, server_environment
+from assistant.launcher import AssistantProcesses, server_environment
 from core.settings import PROJECT_ROOT
 
 SHOPPERS = 6
@@ -40,26 +40,9 @@ def _shop(command: List[str], env: Dict[str, str]) -> subprocess.CompletedProces
 
 
 @pytest.fixture(scope="module")
-def own_assistant(shop_env, trained_model, tmp_path_factory, pick_ports) -> Iterator[AssistantProcesses]:
+def own_assistant(assistant_on_a_copy) -> Iterator[AssistantProcesses]:
     """The assistant on a copy of the test shop: this test writes orders and hand-offs of its own."""
-    source = Path(shop_env["SHOP_VAR_DIR"])
-    var = tmp_path_factory.mktemp("backup-var")
-    shutil.copyfile(source / "shop.db", var / "shop.db")
-    shutil.copytree(source / "index", var / "index")
-    rasa_port, actions_port = pick_ports(2)
-    config = LaunchConfig(
-        model=trained_model,
-        rasa_port=rasa_port,
-        actions_port=actions_port,
-        tracker_db=var / "tracker.db",
-        log_dir=var / "logs",
-        extra_env={
-            **{k: v for k, v in shop_env.items() if k.startswith("SHOP_") or k.endswith("_OFFLINE")},
-            "SHOP_VAR_DIR": str(var),
-            "SHOP_SUPPORT_HOURS": "always",
-        },
-    )
-    with AssistantProcesses(config) as processes:
+    with assistant_on_a_copy(SHOP_SUPPORT_HOURS="always") as processes:
         yield processes
 
 

@@ -202,8 +202,9 @@ class AgentAccount:
     display_name: str
 
 
-def create_agent(shop: LiveShop, display_name: str, admin: bool = False) -> AgentAccount:
-    """A new agent made with the real CLI (``python -m web create-agent``) in the servers' database."""
+def create_agent(shop: LiveShop, display_name: str, admin: bool = False, options: Tuple[str, ...] = ()) -> AgentAccount:
+    """A new agent made with the real CLI (``python -m web create-agent``) in the servers' database;
+    ``options``: more of its arguments (``--skills orders``, ``--capacity 1``, ``--supervisor``)."""
     account = AgentAccount(
         username=f"{display_name.lower()}-{secrets.token_hex(3)}",
         password=secrets.token_urlsafe(12),
@@ -220,6 +221,7 @@ def create_agent(shop: LiveShop, display_name: str, admin: bool = False) -> Agen
             display_name,
             "--password-stdin",
             *(["--admin"] if admin else []),
+            *options,
         ],
         input=account.password + "\n",
         text=True,
@@ -239,6 +241,18 @@ def agent_account(live_shop: LiveShop) -> AgentAccount:
 @pytest.fixture
 def make_agent(live_shop: LiveShop) -> Callable[..., AgentAccount]:
     return lambda display_name, admin=False: create_agent(live_shop, display_name, admin)
+
+
+@pytest.fixture
+def agent_in() -> Callable[..., AgentAccount]:
+    """``agent_in(shop, display_name, options=("--skills", "orders"))``: an agent in another shop's database."""
+    return create_agent
+
+
+@pytest.fixture(scope="session")
+def shop_at() -> Callable[[str, Dict[str, str]], LiveShop]:
+    """``shop_at(url, env)``: a :class:`LiveShop` for servers a test started itself."""
+    return lambda url, env: LiveShop(url=url, env=env)
 
 
 # -- the browser ----------------------------------------------------------------------------

@@ -17,7 +17,7 @@
   // The badge counts what arrived since the agent last looked (new conversations and shopper lines in
   // conversations not open); it clears when the tab is visible again. Tone and desktop notification
   // only when the page is hidden or the line is for another conversation.
-  var alerts = { count: 0, seen: null, audio: null };
+  var alerts = { count: 0, seen: null, mine: {}, audio: null };
 
   function updateTitle() {
     document.title = (alerts.count ? "(" + alerts.count + ") " : "") + TITLE;
@@ -194,8 +194,11 @@
     list.textContent = "";
     state.team.forEach(function (a) {
       var you = state.me && a.id === state.me.id;
-      list.appendChild(node("li", { class: a.online ? "online" : "away" },
-        a.display_name + (you ? " (you)" : "") + " — " + (a.online ? "online" : "away")));
+      var load = a.load !== undefined ? " · " + a.load + "/" + a.capacity : "";
+      var item = node("li", { class: a.online ? "online" : "away", "data-agent": a.id },
+        a.display_name + (you ? " (you)" : "") + " — " + (a.online ? "online" : "away") + load);
+      if (a.skills) item.title = "answers: " + a.skills.join(", ");
+      list.appendChild(item);
       if (you) $("presence").value = a.presence;
     });
     select.length = 1;
@@ -224,21 +227,43 @@
     if (to) act("transfer", { agent_id: to }).then(function () { $("transfer-to").value = ""; updateTransfer(); });
   });
 
+  // Routing (SHOP_HANDOFF_ROUTING=auto) gives a conversation to an agent: it is announced as theirs and
+  // opened when they have none open; the queue lists their own and those waiting for their skills.
+  function isMine(t) { return t.status === "assigned" && state.me && t.agent_id === state.me.id; }
+
   function refreshQueue() {
     return api("GET", "agent/queue").then(function (data) {
       var waiting = data.tickets.filter(function (t) { return t.status === "waiting"; });
+      var mine = data.tickets.filter(isMine);
       if (alerts.seen !== null) {
         waiting.filter(function (t) { return !alerts.seen[t.id]; }).forEach(function (t) {
           notify("New conversation #" + t.id + " waiting", (t.summary || "").split("\n")[0]);
         });
+        mine.filter(function (t) { return !alerts.mine[t.id]; }).forEach(function (t) {
+          notify("Conversation #" + t.id + " is yours", (t.summary || "").split("\n")[0]);
+          var open = state.detail && state.detail.ticket && ["waiting", "assigned"].indexOf(state.detail.ticket.status) >= 0;
+          if (!state.selected || !open) openTicket(t.id);  // nothing open, or the open one is over
+        });
       }
       alerts.seen = {};
+      alerts.mine = {};
       data.tickets.concat(data.followups || []).forEach(function (t) { alerts.seen[t.id] = true; });
+      mine.forEach(function (t) { alerts.mine[t.id] = true; });
       state.tickets = data.tickets;
       state.followups = data.followups || [];
       state.resolved = data.resolved;
+      state.overview = data.overview || null;
       renderQueue();
     }).catch(function () {});
+  }
+
+  function renderOverview() {
+    var list = $("skill-overview");
+    list.textContent = "";
+    ((state.overview && state.overview.skills) || []).forEach(function (row) {
+      list.appendChild(node("li", { "data-skill": row.skill },
+        row.skill + ": " + row.waiting + " waiting · " + row.agents_online + " online · " + row.free_places + " free"));
+    });
   }
 
   // Frustration as words and a number (never colour alone); the signals for screen readers too.
@@ -260,6 +285,8 @@
     });
     var first = node("span", { class: "row" });
     first.appendChild(node("strong", {}, "#" + ticket.id + (ticket.customer_id ? " · " + ticket.customer_id : "")));
+    if (ticket.kind === "handoff" && ticket.skill) first.appendChild(node("span", { class: "skill" }, ticket.skill));
+    if (isMine(ticket)) first.appendChild(node("span", { class: "yours" }, "yours"));
     first.appendChild(node("span", { class: "status " + ticket.status },
       ticket.status === "assigned" ? "with " + ticket.agent_name :
       followupKinds[ticket.kind] ? (ticket.status === "recorded" ? followupKinds[ticket.kind] : followupKinds[ticket.kind] + " " + ticket.status) :
@@ -289,6 +316,7 @@
     followups.textContent = "";
     resolved.textContent = "";
     $("queue-count").textContent = String(state.tickets.length);
+    renderOverview();
     if (!state.tickets.length) list.appendChild(node("li", { class: "muted small" }, "Nobody is waiting."));
     state.tickets.forEach(function (t) { var li = node("li"); li.appendChild(queueButton(t)); list.appendChild(li); });
     $("followups-count").textContent = String(state.followups.length);

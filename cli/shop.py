@@ -7,6 +7,7 @@ Each subcommand hands its arguments to the module that does the work (and that k
     shop build | import | migrate | index | stats | revision    the shop database and indexes
     shop train [--config FILE]      ``rasa train`` of the bot into var/models
     shop backup [DIR] | restore DIR  a consistent copy of the databases, indexes and photos, and back
+    shop dashboard --prometheus URL  the Grafana dashboard drawn as one HTML page from Prometheus' data
     shop create-agent NAME          a support agent (``shop agents list-agents | set-routing | set-password``)
     shop report [--since 7d]        the support team's figures (``shop insights ...`` for the rest)
     shop nlu train | evaluate | predict | import-bitext   the intent classifier without Rasa; Bitext training data
@@ -38,6 +39,7 @@ DELEGATES: Dict[str, Tuple[str, Sequence[str]]] = {
     "revision": ("assistant.shop_data", ("revision",)),
     "backup": ("assistant.backup", ("backup",)),
     "restore": ("assistant.backup", ("restore",)),
+    "dashboard": ("monitoring.dashboard", ()),
     "create-agent": ("web.__main__", ("create-agent",)),
     "agents": ("web.__main__", ()),
     "report": ("insights.__main__", ("report",)),

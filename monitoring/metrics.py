@@ -54,9 +54,10 @@ _ROLE_METRICS: Dict[str, List[Union[Counter, Gauge, Histogram]]] = {RASA: [], AC
 M = TypeVar("M", Counter, Gauge, Histogram)
 
 
-def _of(role: str, metric: M) -> M:
-    """``metric`` (created without a registry) belongs to the server ``role``: :func:`expose` registers it."""
-    _ROLE_METRICS[role].append(metric)
+def _of(role: Union[str, Tuple[str, ...]], metric: M) -> M:
+    """``metric`` (created without a registry) belongs to the server(s) ``role``: :func:`expose` registers it."""
+    for each in (role,) if isinstance(role, str) else role:
+        _ROLE_METRICS[each].append(metric)
     return metric
 
 
@@ -150,7 +151,11 @@ HTTP_RESPONSES = _of(
 )
 
 # -- the Rasa server: hand-offs and ratings --------------------------------------------------
-HANDOFFS = _of(RASA, Counter("shop_handoffs", "Conversations handed to the support team", registry=None))
+# Tickets are opened by the action server (the dialogue's hand-off) and by the Rasa server (while the
+# action server is away): both export the count, and dashboards sum it.
+HANDOFFS = _of(
+    (RASA, ACTIONS), Counter("shop_handoffs", "Conversations handed to the support team", registry=None)
+)
 HANDOFF_WAIT_SECONDS = _of(
     RASA,
     Histogram(

@@ -185,3 +185,83 @@ def test_restore_refuses_a_damaged_backup(tmp_path, shop_env) -> None:
     result = _shop(["restore", str(tmp_path / "b")], {**env, "SHOP_VAR_DIR": str(tmp_path / "new")})
     assert result.returncode == 1 and "damaged" in result.stderr
     assert not (tmp_path / "new" / "shop.db").exists()
+
+
+@pytest.mark.services
+def test_postgresql_stores_are_dumped_and_restored_into_other_databases(tmp_path) -> None:
+    """The scale-out mode: the shop database and Rasa's tracker store in PostgreSQL go through
+    pg_dump and pg_restore into two empty databases, conversations and tickets intact."""
+    import uuid
+
+    from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.shared.core.events import UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+    from sqlalchemy import create_engine, text
+
+    from assistant.backup import backup, restore
+    from core.settings import Settings
+    from handoff.store import HandoffStore
+    from perf.scaleout_stack import BackingServices
+    from shopdb.db import migrate
+
+    services = BackingServices()
+    reason = services.unreachable()
+    if reason or shutil.which("pg_dump") is None:
+        pytest.skip(f"PostgreSQL or pg_dump unavailable: {reason}")
+    suffix = uuid.uuid4().hex[:8]
+    names = {role: f"shop_backup_{role}_{suffix}" for role in ("shop", "tracker", "shop2", "tracker2")}
+    admin = create_engine(services.postgres_url("postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        for name in names.values():
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def tracker_store(database: str) -> SQLTrackerStore:
+        return SQLTrackerStore(
+            dialect="postgresql",
+            host=services.postgres_host,
+            port=services.postgres_port,
+            db=database,
+            username=services.postgres_user,
+            password=services.postgres_password,
+        )
+
+    def configured(shop: str, tracker: str, folder: Path) -> tuple:
+        folder.mkdir()
+        (folder / "index").mkdir()
+        (folder / "index" / "products.faiss").write_bytes(b"index bytes")
+        endpoints = folder / "endpoints.yml"
+        endpoints.write_text(
+            "tracker_store:\n  type: SQL\n  dialect: postgresql\n"
+            f"  url: {services.postgres_host}\n  port: {services.postgres_port}\n  db: {tracker}\n"
+            f"  username: {services.postgres_user}\n  password: '{services.postgres_password}'\n"
+        )
+        return Settings(var_dir=folder, database_url=services.postgres_url(shop)), endpoints
+
+    try:
+        settings, endpoints = configured(names["shop"], names["tracker"], tmp_path / "source")
+        migrate(settings.resolved_database_url, "heads")
+        ticket = HandoffStore.from_url(settings.resolved_database_url).open_ticket("conversation-pg", summary="late")
+        trackers = tracker_store(names["tracker"])
+        asyncio.run(trackers.save(DialogueStateTracker.from_events("conversation-pg", [UserUttered("where is it?")])))
+
+        manifest = backup(tmp_path / "backup", settings, endpoints)
+        assert {name: entry["dialect"] for name, entry in manifest["stores"].items()} == {
+            "shop": "postgresql",
+            "tracker": "postgresql",
+        }
+        settings2, endpoints2 = configured(names["shop2"], names["tracker2"], tmp_path / "target")
+        restore(tmp_path / "backup", settings2, endpoints2)
+
+        restored = HandoffStore.from_url(settings2.resolved_database_url).get_ticket(ticket.id)
+        assert (restored.sender_id, restored.summary) == ("conversation-pg", "late")
+        trackers2 = tracker_store(names["tracker2"])
+        tracker = asyncio.run(trackers2.retrieve_full_tracker("conversation-pg"))
+        assert [e.text for e in tracker.events if isinstance(e, UserUttered)] == ["where is it?"]
+        assert (tmp_path / "target" / "index" / "products.faiss").read_bytes() == b"index bytes"
+        for store in (trackers, trackers2):
+            store.engine.dispose()
+    finally:
+        with admin.connect() as connection:
+            for name in names.values():
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

@@ -199,3 +199,24 @@ def test_the_alert_rules_load_and_every_dashboard_query_runs(prometheus) -> None
         for name in re.findall(r"\b((?:shop|process)_[a-z_]+)\b", expr):
             assert name in exported, f"{name} (in {expr!r}) is exported by no server"
         prometheus.query(expr)  # a syntax or type error fails here
+
+
+def test_the_dashboard_page_draws_every_panel_from_prometheus(prometheus, browser, tmp_path) -> None:
+    """`shop dashboard`: the Grafana dashboard's panels drawn from this Prometheus' data."""
+    from monitoring.dashboard import render
+
+    prometheus.wait_for("sum(rate(shop_turn_seconds_count[1m]))", lambda rate: rate > 0)
+    page_html = render(prometheus.url, minutes=3)
+    spec = json.loads(DASHBOARD.read_text())
+    titles = [panel["title"] for panel in spec["panels"]]
+    for title in titles:
+        assert f">{title}<" in page_html.replace("&#x27;", "'"), title
+    out = PROJECT_ROOT / "test-artifacts" / "operations"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "dashboard.html").write_text(page_html)
+    page = browser.new_page(viewport={"width": 1180, "height": 900})
+    page.goto((out / "dashboard.html").as_uri())
+    charts = page.locator("section.panel svg polyline")
+    assert charts.count() >= 10  # lines drawn, not "no data"
+    page.screenshot(path=str(out / "dashboard.png"), full_page=True)
+    page.close()

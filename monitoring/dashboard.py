@@ -40,7 +40,9 @@ def query_range(prometheus: str, expr: str, start: float, end: float, step: floa
 
 def legend(template: str, labels: Dict[str, str]) -> str:
     """Grafana's ``{{label}}`` legend format filled in."""
-    return re.sub(r"\{\{\s*(\w+)\s*\}\}", lambda m: labels.get(m.group(1), ""), template or "") or json.dumps(labels)
+    return re.sub(r"\{\{\s*(\w+)\s*\}\}", lambda m: labels.get(str(m.group(1)), ""), template or "") or json.dumps(
+        labels
+    )
 
 
 def formatted(value: float, unit: str) -> str:

@@ -153,9 +153,7 @@ HTTP_RESPONSES = _of(
 # -- the Rasa server: hand-offs and ratings --------------------------------------------------
 # Tickets are opened by the action server (the dialogue's hand-off) and by the Rasa server (while the
 # action server is away): both export the count, and dashboards sum it.
-HANDOFFS = _of(
-    (RASA, ACTIONS), Counter("shop_handoffs", "Conversations handed to the support team", registry=None)
-)
+HANDOFFS = _of((RASA, ACTIONS), Counter("shop_handoffs", "Conversations handed to the support team", registry=None))
 HANDOFF_WAIT_SECONDS = _of(
     RASA,
     Histogram(

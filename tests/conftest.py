@@ -29,19 +29,6 @@ from assistant.launcher import AssistantProcesses, LaunchConfig, latest_model
 from core.settings import PROJECT_ROOT, Settings
 
 BOT_DIR = PROJECT_ROOT / "bot"
-CHROMIUM = Path("/usr/bin/chromium")
-# Flags that work as root on these machines (see ../shared/docs/ENVIRONMENT.md); without the
-# background-networking ones Chromium floods the closed network with refused connections.
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 TEST_CATALOGUE_SIZE = 600
 # Hand-off tests need agents on duty whatever the hour the suite runs at, in this process and in the
@@ -246,20 +233,6 @@ def assistant_on_a_copy(
             processes.stop()
 
     return launch
-
-
-@pytest.fixture(scope="session")
-def browser():
-    """Debian's Chromium driven by Playwright (the widget, the console, the dashboard page)."""
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's Chromium is missing: apt-get install -y chromium (make test installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        # launch() gives every run a fresh temporary profile (its own --user-data-dir).
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
-        yield browser
-        browser.close()
 
 
 # -- a small shop of its own for the database and retrieval tests ------------------------------------

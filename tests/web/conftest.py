@@ -27,6 +27,19 @@ import pytest
 
 from core.settings import PROJECT_ROOT
 
+CHROMIUM = Path("/usr/bin/chromium")
+# Flags that work as root on these machines (see ../shared/docs/ENVIRONMENT.md); without the
+# background-networking ones Chromium floods the closed network with refused connections.
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 ARTIFACTS = PROJECT_ROOT / "test-artifacts" / "web"
 README_SCREENSHOTS = PROJECT_ROOT / "docs" / "screenshots"
 
@@ -242,7 +255,22 @@ def shop_at() -> Callable[[str, Dict[str, str]], LiveShop]:
     return lambda url, env: LiveShop(url=url, env=env)
 
 
-# -- screenshots ----------------------------------------------------------------------------
+# -- the browser ----------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium driven by Playwright's sync API. It holds this thread's event loop until the
+    session ends, so only tests/web (the last folder to run) uses it; elsewhere, drive it in a thread."""
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's Chromium is missing: apt-get install -y chromium (make test installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        # launch() gives every run a fresh temporary profile (its own --user-data-dir).
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
 @pytest.fixture
 def artifacts() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,7 @@ Each subcommand hands its arguments to the module that does the work (and that k
     shop train [--config FILE]      ``rasa train`` of the bot into var/models
     shop backup [DIR] | restore DIR  a consistent copy of the databases, indexes and photos, and back
     shop dashboard --prometheus URL  the Grafana dashboard drawn as one HTML page from Prometheus' data
+    shop learn collect | queue | label | export   the review queue of misread messages -> training data
     shop create-agent NAME          a support agent (``shop agents list-agents | set-routing | set-password``)
     shop report [--since 7d]        the support team's figures (``shop insights ...`` for the rest)
     shop nlu train | evaluate | predict | import-bitext   the intent classifier without Rasa; Bitext training data
@@ -45,6 +46,7 @@ DELEGATES: Dict[str, Tuple[str, Sequence[str]]] = {
     "report": ("insights.__main__", ("report",)),
     "insights": ("insights.__main__", ()),
     "nlu": ("nlu_models.cli", ()),
+    "learn": ("learning.__main__", ()),
 }
 BENCHMARKS: Dict[str, str] = {
     "load": "perf.loadtest",

@@ -108,6 +108,14 @@ class Settings(BaseSettings):
     )
     insights_port: int = Field(5057, gt=0, lt=65536, description="Port of the insights consumer's /metrics and /health")
 
+    # -- the learning loop --------------------------------------------------------------------
+    review_confidence: float = Field(
+        0.6,
+        ge=0,
+        le=1,
+        description="Shoppers' messages whose top intent is below this confidence join the review queue",
+    )
+
     # -- limits -------------------------------------------------------------------------------
     limits_url: Optional[str] = Field(
         None, description="Shared counters: redis://... (scale-out); default the shop database"

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from insights.stream import SQLEventSource
 from shopdb import handoff_records
-from shopdb.models import ConsumerCursor, InsightFact, ProfileScope, ShopperProfile
+from shopdb.models import ConsumerCursor, InsightFact, ProfileScope, ReviewItem, ShopperProfile
 from shopdb.photos import erase_shopper_photos, photos_dir
 from shopdb.ratings import erase_shopper_ratings, export_shopper_ratings
 from shopdb.stock_alerts import erase_shopper_alerts, export_shopper_alerts
@@ -115,6 +115,10 @@ def export_data(
         out["handoff"] = handoff_records.export_shopper(session, sorted(senders), customer_id)
         out["stock_alerts"] = export_shopper_alerts(session, sorted(senders), customer_id)
         out["ratings"] = export_shopper_ratings(session, sorted(senders), customer_id)
+        out["review_queue"] = [
+            {"sender_id": r.sender_id, "text": r.text, "status": r.status, "intent": r.intent}
+            for r in session.query(ReviewItem).filter(ReviewItem.sender_id.in_(sorted(senders))).all()
+        ]
     if broker is not None and senders:
         out["events"] = broker.events_of(sorted(senders))
     return out
@@ -139,6 +143,9 @@ def delete_data(
         counts["handoff"] = int(handoff_records.erase_shopper(session, sorted(senders), customer_id))
         counts["stock_alerts"] = erase_shopper_alerts(session, sorted(senders), customer_id)
         counts["ratings"] = erase_shopper_ratings(session, sorted(senders), customer_id)
+        counts["review_queue"] = session.execute(
+            _bulk(delete(ReviewItem).where(ReviewItem.sender_id.in_(sorted(senders))))
+        ).rowcount
     counts["photos"] = erase_shopper_photos(photos_dir(), sorted(senders))
     if broker is not None:
         counts["broker_events"] = broker.delete_senders(sorted(senders))

@@ -7,7 +7,8 @@
 - :mod:`shopdb.models.counters`: the shared rate counters;
 - :mod:`shopdb.models.data_rights`: shoppers' data-rights requests (account deletion);
 - :mod:`shopdb.models.stock_alerts`: "tell me when it's back" alerts;
-- :mod:`shopdb.models.ratings`: shoppers' ratings of their conversations (CSAT).
+- :mod:`shopdb.models.ratings`: shoppers' ratings of their conversations (CSAT);
+- :mod:`shopdb.models.review`: the learning loop's review queue.
 """
 
 from shopdb.models.base import Base, Money
@@ -26,6 +27,7 @@ from shopdb.models.handoff import (
 )
 from shopdb.models.insights import ConsumerCursor, FactKind, InsightFact, ProfileScope, ShopperProfile
 from shopdb.models.ratings import ConversationRating
+from shopdb.models.review import ReviewItem, ReviewSource, ReviewStatus
 from shopdb.models.shop import (
     Category,
     Customer,
@@ -50,6 +52,9 @@ __all__ = [
     "Agent",
     "AgentPresence",
     "ConversationRating",
+    "ReviewItem",
+    "ReviewSource",
+    "ReviewStatus",
     "AgentRole",
     "Skill",
     "Author",

@@ -1,0 +1,105 @@
+"""``shop learn``: fill the review queue, show it, label from a script, export the training data.
+
+shop learn collect                  new low-confidence, fallback, handed-off and badly rated messages
+shop learn queue [--limit 20]       what waits for a reviewer
+shop learn label ID --intent NAME --reviewer NAME     (or --confirm, --new-request [NAME], --discard)
+shop learn export [--out FILE]      labelled messages -> bot/data/nlu/reviewed.yml
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="shop learn", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("collect", help="read the tracker store's new messages into the review queue")
+    p.add_argument("--endpoints", type=Path, help="the Rasa servers' endpoints file (its tracker store)")
+    p = sub.add_parser("queue", help="the messages waiting for a decision")
+    p.add_argument("--limit", type=int, default=20)
+    p = sub.add_parser("label", help="one decision on one message")
+    p.add_argument("item", type=int)
+    p.add_argument("--reviewer", required=True, help="who decides (kept as provenance)")
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--confirm", action="store_true", help="the bot's reading was right")
+    what.add_argument("--intent", help="the right intent of the bot's domain")
+    what.add_argument("--new-request", nargs="?", const="", metavar="NAME", help="a request type the bot lacks")
+    what.add_argument("--discard", action="store_true")
+    p = sub.add_parser("export", help="labelled messages as Rasa NLU training data")
+    p.add_argument("--out", type=Path, help="default bot/data/nlu/reviewed.yml")
+    args = parser.parse_args(argv)
+
+    from insights.db import migrate_shop_db, shop_sessions
+
+    migrate_shop_db()
+    sessions = shop_sessions()
+    if args.command == "collect":
+        from insights.stream import tracker_store_url
+        from learning.collect import TrackerEvents, collect, queue_counts
+
+        url = tracker_store_url(args.endpoints)
+        if url is None:
+            print("shop learn: the tracker store is not SQL: nothing to read", file=sys.stderr)
+            return 2
+        result = collect(sessions, TrackerEvents.from_url(url))
+        reasons = ", ".join(f"{k} {v}" for k, v in sorted(result.by_source.items())) or "nothing new"
+        print(
+            f"read {result.events} events: {result.added} messages queued, {result.updated} with a new reason ({reasons})"
+        )
+        print(f"queue: {queue_counts(sessions)}")
+        return 0
+    if args.command == "queue":
+        from learning.review import pending
+
+        with sessions() as session:
+            for item in pending(session, args.limit):
+                reading = f"{item.predicted_intent} {item.confidence or 0:.2f}"
+                print(f"{item.id}\t{','.join(item.sources or [])}\t{reading}\t{item.text}")
+        return 0
+    if args.command == "label":
+        from learning.review import ReviewRefused, Vocabulary, decide
+        from rasa_addons.bot_domain import bot_domain
+
+        action = (
+            "confirm"
+            if args.confirm
+            else "discard"
+            if args.discard
+            else "new_request"
+            if args.new_request is not None
+            else "relabel"
+        )
+        try:
+            with sessions.begin() as session:
+                item = decide(
+                    session,
+                    args.item,
+                    args.reviewer,
+                    action,
+                    Vocabulary.of_domain(bot_domain()),
+                    intent=args.intent if action == "relabel" else (args.new_request or None),
+                )
+                print(f"{item.id}: {item.status} {item.intent or ''}")
+        except ReviewRefused as refused:
+            print(f"shop learn label: {refused}", file=sys.stderr)
+            return 1
+        return 0
+    from learning.export import REVIEWED_FILE, export
+
+    out = args.out or REVIEWED_FILE
+    with sessions() as session:
+        exported = export(session, out)
+    print(f"wrote {exported.examples} examples to {out} ({exported.already_known} already in the bot's data)")
+    for text, reviewed, bot in exported.conflicts:
+        print(f"conflict: {text!r} reviewed as {reviewed}, the bot's data says {bot}: left out", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -79,6 +79,7 @@ class AgentInfo:
     role: str = AgentRole.AGENT
     skills: Tuple[str, ...] = Skill.ALL
     capacity: int = 3
+    can_review: bool = False  # labels the learning loop's review queue (admins may too)
 
     @property
     def is_admin(self) -> bool:
@@ -159,6 +160,7 @@ def _agent_info(agent: Agent) -> AgentInfo:
         role=agent.role,
         skills=tuple(skill for skill in (agent.skills or Skill.ALL) if skill in Skill.ALL),
         capacity=agent.capacity if agent.capacity is not None else 3,
+        can_review=bool(agent.can_review),
     )
 
 
@@ -245,6 +247,7 @@ class HandoffStore:
         role: str = AgentRole.AGENT,
         skills: Sequence[str] = Skill.ALL,
         capacity: int = 3,
+        can_review: bool = False,
     ) -> AgentInfo:
         if not USERNAME_PATTERN.match(username or ""):
             raise InvalidInput("a username is 1-64 letters, digits, '.', '_' or '-'")
@@ -266,6 +269,7 @@ class HandoffStore:
                     role=role,
                     skills=skills,
                     capacity=capacity,
+                    can_review=can_review,
                 )
                 session.add(agent)
                 session.flush()

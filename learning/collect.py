@@ -31,6 +31,9 @@ from shopdb.models import ConsumerCursor, ConversationRating, ReviewItem, Review
 logger = logging.getLogger(__name__)
 
 HANDOFF_ACTION = "action_handoff_to_human"
+# In a handed-off or badly rated conversation, confident small talk and the request for a person
+# are not what went wrong: they stay out of the queue.
+CLEAR_IN_CONTEXT = frozenset({"request_human", "greet", "goodbye", "thank", "affirm", "deny"})
 MAX_TEXT_CHARS = 300  # longer messages are rarely good training examples (and are read by their sentences)
 CONTEXT_MESSAGES = 10  # of a handed-off or badly rated conversation: its last messages
 BATCH = 2000
@@ -198,18 +201,29 @@ def collect(sessions: sessionmaker, events: TrackerEvents, threshold: Optional[f
                         _keep(session, recent[sender_id][-1], ReviewSource.FALLBACK, result)
                     elif name == HANDOFF_ACTION:
                         messages = list(recent.get(sender_id) or ()) or events.last_messages(sender_id, event_id)
-                        for message in messages:
+                        for message in _worth_reviewing(messages, threshold):
                             _keep(session, message, ReviewSource.HANDOFF, result)
             if batch:
                 cursor.last_id = batch[-1][0]
                 cursor.updated_at = utcnow()
         if len(batch) < BATCH:
             break
-    _collect_low_ratings(sessions, events, result)
+    _collect_low_ratings(sessions, events, result, threshold)
     return result
 
 
-def _collect_low_ratings(sessions: sessionmaker, events: TrackerEvents, result: CollectResult) -> None:
+def _worth_reviewing(messages: List[Message], threshold: float) -> List[Message]:
+    """A conversation's messages without the confidently read small talk and request for a person."""
+    return [
+        m
+        for m in messages
+        if not (m.intent in CLEAR_IN_CONTEXT and m.confidence is not None and m.confidence >= threshold)
+    ]
+
+
+def _collect_low_ratings(
+    sessions: sessionmaker, events: TrackerEvents, result: CollectResult, threshold: float
+) -> None:
     """Conversations rated 1 or 2 since the last run: their last messages join the queue."""
     with sessions.begin() as session:
         cursor = _cursor(session, f"{events.name}:ratings")
@@ -220,7 +234,7 @@ def _collect_low_ratings(sessions: sessionmaker, events: TrackerEvents, result: 
         ).all()
         newest = session.execute(select(ConversationRating.id).order_by(ConversationRating.id.desc()).limit(1)).scalar()
         for _, sender_id in rows:
-            for message in events.last_messages(sender_id):
+            for message in _worth_reviewing(events.last_messages(sender_id), threshold):
                 _keep(session, message, ReviewSource.LOW_RATING, result)
         if newest:
             cursor.last_id = newest

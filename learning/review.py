@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Dict, Iterable, List, Optional, Sequence
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -124,4 +124,48 @@ def pending(session: Session, limit: int = 50, source: Optional[str] = None) -> 
     return [item for item in session.execute(query).scalars() if source in (item.sources or [])][:limit]
 
 
-__all__ = ["ACTIONS", "ReviewRefused", "Vocabulary", "clean_entities", "decide", "decide_many", "pending"]
+def similar(
+    session: Session, item_id: int, encode: Callable[[List[str]], Any], limit: int = 20, floor: float = 0.6
+) -> List[Tuple[ReviewItem, float]]:
+    """Pending items nearest to one by sentence embedding (cosine, at least ``floor``), for one decision
+    on many: ``encode`` maps texts to L2-normalised vectors (``retrieval.embeddings.Embedder.encode``)."""
+    item = session.get(ReviewItem, item_id)
+    if item is None:
+        raise ReviewRefused(f"no review item {item_id}")
+    others = [other for other in pending(session, limit=2000) if other.id != item_id]
+    if not others:
+        return []
+    vectors = encode([item.text] + [other.text for other in others])
+    scores = vectors[1:] @ vectors[0]
+    ranked = sorted(zip(others, (float(score) for score in scores)), key=lambda pair: -pair[1])
+    return [(other, round(score, 3)) for other, score in ranked if score >= floor][:limit]
+
+
+def as_json(item: ReviewItem) -> Dict[str, Any]:
+    """What the console shows of an item."""
+    return {
+        "id": item.id,
+        "text": item.text,
+        "predicted_intent": item.predicted_intent,
+        "confidence": item.confidence,
+        "ranking": item.ranking or [],
+        "sources": item.sources or [],
+        "status": item.status,
+        "intent": item.intent,
+        "entities": item.entities or [],
+        "reviewer": item.reviewer,
+        "said_at": item.said_at.isoformat() if item.said_at else None,
+    }
+
+
+__all__ = [
+    "ACTIONS",
+    "ReviewRefused",
+    "Vocabulary",
+    "as_json",
+    "clean_entities",
+    "decide",
+    "decide_many",
+    "pending",
+    "similar",
+]

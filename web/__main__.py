@@ -37,6 +37,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     create.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
     create.add_argument("--admin", action="store_true", help="may also open analytics and data-rights endpoints")
     create.add_argument("--supervisor", action="store_true", help="sees every queue and every agent's load")
+    create.add_argument("--reviewer", action="store_true", help="labels the learning loop's review queue")
     create.add_argument(
         "--skills", default=",".join(Skill.ALL), help=f"comma-separated, of {', '.join(Skill.ALL)} (default: all)"
     )
@@ -66,6 +67,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                 role,
                 skills=args.skills.split(","),
                 capacity=args.capacity,
+                can_review=args.reviewer,
             )
             print(
                 f"created {agent.role} {agent.username!r} ({agent.display_name}), id {agent.id}: "

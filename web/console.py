@@ -29,6 +29,7 @@ from shopdb.photos import photo_path, photos_dir
 from web.auth import CSRF_HEADER, SESSION_COOKIE, AgentSession, csrf_matches
 from web.http import HttpError, json_body
 from web.live_handoff import AGENTS_NAMESPACE, AGENTS_ROOM, TYPING_EVENT, HandoffService
+from web.review import register_review
 
 if TYPE_CHECKING:  # pragma: no cover
     from web.channel import ShopChannel
@@ -310,6 +311,8 @@ def register_console(bp: Blueprint, channel: "ShopChannel") -> None:
             message = await service.agent_message(ticket_id, agent, body.get("text"))
             return secured({"message": message.as_json()}, status=201)
         raise HttpError(404, f"unknown action {verb[:20]!r}")
+
+    register_review(bp, channel, current_agent, secured)  # the learning loop's review queue (web/review.py)
 
     # -- live pushes -----------------------------------------------------------------
     @sio.on("connect", namespace=AGENTS_NAMESPACE)

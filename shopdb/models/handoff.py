@@ -10,7 +10,7 @@ lost when a browser or a server restarts.
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Column, DateTime, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import JSON, Boolean, Column, DateTime, ForeignKey, Index, Integer, String, Text, false, text
 from sqlalchemy.orm import relationship
 
 from core.clock import utcnow
@@ -107,6 +107,8 @@ class Agent(Base):
     skills = Column(JSON, nullable=False, default=lambda: list(Skill.ALL))
     capacity = Column(Integer, nullable=False, default=3, server_default="3")
     routed_at = Column(DateTime, nullable=True)  # the last conversation routed to them: ties go to the longest idle
+    # Reviews the learning loop's queue (learning.review): labels shoppers' messages for training.
+    can_review = Column(Boolean, nullable=False, default=False, server_default=false())
 
 
 class HandoffTicket(Base):

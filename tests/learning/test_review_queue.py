@@ -38,7 +38,8 @@ CONVERSATIONS: Dict[str, List[Any]] = {
     "c-handoff": [
         SessionStarted(),
         _user("where is my order 87654321 bob.smith@gmail.com", "order_status", 0.45),
-        _user("human pls", "request_human", 0.95),
+        _user("it says delivered but nothing came", "report_problem", 0.9),
+        _user("human pls", "request_human", 0.95),  # the confident request for a person: not queued
         ActionExecuted("action_handoff_to_human"),
     ],
     "c-rated": [
@@ -77,11 +78,16 @@ def test_misread_handed_off_and_badly_rated_messages_join_the_queue_scrubbed(sto
     result = collect(sessions, stores["events"], threshold=0.6)
     items = _items(sessions)
     scrubbed = "where is my order 10000000 jane.doe@example.com"  # no shopper's number or address is kept
-    assert set(items) == {"wat abt the thingy for my nan", scrubbed, "human pls", "useless bot honestly"}
+    assert set(items) == {
+        "wat abt the thingy for my nan",
+        scrubbed,
+        "it says delivered but nothing came",
+        "useless bot honestly",
+    }
     assert items["wat abt the thingy for my nan"].sources == [ReviewSource.FALLBACK]
     assert items[scrubbed].sources == [ReviewSource.LOW_CONFIDENCE, ReviewSource.HANDOFF]
     assert items[scrubbed].predicted_intent == "order_status" and items[scrubbed].ranking[0]["confidence"] == 0.45
-    assert items["human pls"].sources == [ReviewSource.HANDOFF]
+    assert items["it says delivered but nothing came"].sources == [ReviewSource.HANDOFF]
     assert items["useless bot honestly"].sources == [ReviewSource.LOW_RATING]
     assert result.added == 4 and queue_counts(sessions) == {ReviewStatus.PENDING: 4}
 
@@ -116,7 +122,7 @@ def test_decisions_are_checked_against_the_domain_and_kept_with_their_reviewer(s
         )
         decide_many(
             session,
-            [items["human pls"].id, items["useless bot honestly"].id],
+            [items["it says delivered but nothing came"].id, items["useless bot honestly"].id],
             "sam",
             "relabel",
             vocabulary,
@@ -152,7 +158,14 @@ def test_labelled_messages_become_training_data_rasa_reads(stores, tmp_path: Pat
             vocabulary,
             entities=[{"start": start, "end": start + 8, "entity": "order_number"}],
         )
-        decide(session, items["human pls"].id, "rita", "relabel", vocabulary, intent="request_human")
+        decide(
+            session,
+            items["it says delivered but nothing came"].id,
+            "rita",
+            "relabel",
+            vocabulary,
+            intent="report_problem",
+        )
         decide(session, items["useless bot honestly"].id, "rita", "discard", vocabulary)
         # a message the bot's own data gives another intent: a conflict, not an example
         item = session.get(ReviewItem, items["wat abt the thingy for my nan"].id)
@@ -164,7 +177,7 @@ def test_labelled_messages_become_training_data_rasa_reads(stores, tmp_path: Pat
     assert result.examples == 2 and result.conflicts == [(bot_text, "request_human", bot_intent)]
     data = RasaYAMLReader().read(str(out))
     examples = {m.get("text"): m for m in data.intent_examples}
-    assert set(examples) == {"where is my order 10000000 jane.doe@example.com", "human pls"}
+    assert set(examples) == {"where is my order 10000000 jane.doe@example.com", "it says delivered but nothing came"}
     order_example = examples["where is my order 10000000 jane.doe@example.com"]
     assert order_example.get("intent") == "order_status"
     assert [(e["entity"], e["value"]) for e in order_example.get("entities")] == [("order_number", "10000000")]
@@ -178,4 +191,4 @@ def test_a_shoppers_erasure_takes_their_queued_messages(stores) -> None:
     collect(sessions, stores["events"], threshold=0.6)
     counts = delete_data(sender_id="c-handoff", sessions=sessions)
     assert counts["review_queue"] == 2
-    assert "human pls" not in _items(sessions)
+    assert "it says delivered but nothing came" not in _items(sessions)

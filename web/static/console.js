@@ -130,6 +130,8 @@
       $("app-view").hidden = false;
       connect();
       refreshTeam();
+      // The review queue (review.js) uses the same API helper and session.
+      window.dispatchEvent(new CustomEvent("console-ready", { detail: { api: api, node: node, me: state.me } }));
       return refreshQueue().then(function () {
         var fromUrl = /^#ticket-(\d+)$/.exec(location.hash);  // the conversation open before a reload
         if (fromUrl && !state.selected) openTicket(Number(fromUrl[1]), true);

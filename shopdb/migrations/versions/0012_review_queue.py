@@ -1,4 +1,4 @@
-"""review queue of the learning loop
+"""review queue of the learning loop, and which agents review it
 
 Revision ID: 0012_review_queue
 Revises: 0011_agent_routing
@@ -16,6 +16,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("agents", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("can_review", sa.Boolean(), server_default=sa.false(), nullable=False))
     op.create_table(
         "review_items",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -44,3 +46,5 @@ def downgrade() -> None:
     op.drop_index("ix_review_items_status_created", table_name="review_items")
     op.drop_index("ix_review_items_sender_id", table_name="review_items")
     op.drop_table("review_items")
+    with op.batch_alter_table("agents", schema=None) as batch_op:
+        batch_op.drop_column("can_review")

@@ -72,6 +72,7 @@ def test_a_reviewer_labels_misread_messages_that_become_training_data(
     order.get_by_label("Entity of the selected words").select_option("order_number")
     order.get_by_role("button", name="Mark").click()
     expect(order.locator("mark")).to_have_text("10000000")
+    page.screenshot(path=str(artifacts / "console-review.png"))
     order.get_by_role("button", name="Confirm").click()
     expect(order.locator(".reading")).to_contain_text("Decided: confirmed")
 
@@ -91,7 +92,6 @@ def test_a_reviewer_labels_misread_messages_that_become_training_data(
     expect(similar).to_have_count(1, timeout=LIVE_TIMEOUT)
     zipper.get_by_role("button", name="Same decision for the checked").click()
     expect(items.filter(has_text="my jacket's zipper broke")).to_have_count(0, timeout=LIVE_TIMEOUT)  # decided
-    page.screenshot(path=str(artifacts / "console-review.png"))
 
     # An agent without the reviewer flag is refused.
     other = requests.Session()

@@ -115,6 +115,11 @@ class Settings(BaseSettings):
         le=1,
         description="Shoppers' messages whose top intent is below this confidence join the review queue",
     )
+    review_collect_minutes: float = Field(
+        10.0,
+        ge=0,
+        description="How often the Rasa servers fill the review queue from the tracker store (0: only on demand)",
+    )
 
     # -- limits -------------------------------------------------------------------------------
     limits_url: Optional[str] = Field(

@@ -68,6 +68,7 @@ from web.live_handoff import BOT_MESSAGE_EVENT, HANDOFF_EVENT, TYPING_EVENT, Han
 from web.operations import install_operations_routes, rasa_readiness_checks
 from web.payloads import guard_message
 from web.product_images import register_product_images
+from web.review import collect_forever
 from web.shopper_lines import speaker_room
 from web.stock_alerts import StockAlertNotifier
 
@@ -387,6 +388,9 @@ class ShopChannel(InputChannel):
         self._in_background(bp, "stock_alerts", notifier.run_forever)
         self._in_background(bp, "handoff_expiry", self.service.expire_forever)
         self._in_background(bp, "handoff_routing", self.service.route_forever)
+        self._in_background(
+            bp, "review_collect", partial(collect_forever, self, self.settings.review_collect_minutes)
+        )  # the learning loop's review queue (web/review.py)
 
         @bp.listener("after_server_start")
         async def freeze_heap(_app: Sanic, _: Any) -> None:

@@ -18,9 +18,11 @@ from sanic.response import HTTPResponse
 
 from handoff.metrics import HandoffCollector
 from handoff.store import HandoffStore
+from learning.metrics import ReviewQueueCollector
 from monitoring import metrics
 from monitoring.health import Check, NotReady, liveness, readiness, sql_reachable
 from monitoring.operations_server import metrics_allowed
+from shopdb.db import session_factory
 
 OPERATIONS_PATHS = frozenset({"/metrics", "/health/live", "/health/ready"})
 
@@ -60,6 +62,7 @@ def install_operations_routes(app: Sanic, checks: Dict[str, Check], store: Hando
     """Add the three paths and the status counter to the Rasa server's ``app``."""
     metrics.expose(metrics.RASA)
     metrics.register_collector(HandoffCollector(store))
+    metrics.register_collector(ReviewQueueCollector(session_factory(store.engine)))
     bp = Blueprint("shop_operations")
 
     @bp.route("/metrics", methods=["GET"])

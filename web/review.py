@@ -147,4 +147,32 @@ def register_review(
         return secured({"collected": await service.db_within(60.0, run)})
 
 
-__all__ = ["register_review"]
+async def collect_forever(channel: "ShopChannel", minutes: float) -> None:
+    """Fill the review queue every ``minutes`` (``SHOP_REVIEW_COLLECT_MINUTES``; 0: only on demand).
+    Every Rasa server runs it: the cursor in the database and one row per message keep the queue
+    whole; a round that meets another server's at the same rows gives way and the next one goes on."""
+    import asyncio
+    import logging
+
+    from insights.stream import tracker_store_url
+    from learning.collect import TrackerEvents, collect
+
+    if minutes <= 0:
+        return
+    assert channel.service is not None
+    sessions = session_factory(channel.store.engine)
+    events = None
+    while True:
+        await asyncio.sleep(minutes * 60)
+        try:
+            if events is None:
+                url = tracker_store_url()
+                if url is None:
+                    return  # not a SQL tracker store: nothing to read
+                events = TrackerEvents.from_url(url)
+            await channel.service.db_within(120.0, collect, sessions, events)
+        except Exception as error:
+            logging.getLogger(__name__).warning("the review queue was not filled this round (%s)", type(error).__name__)
+
+
+__all__ = ["collect_forever", "register_review"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -27,7 +28,7 @@ LIVE_TIMEOUT = 30_000  # ms: the first "Similar" loads the sentence encoder into
 def review_shop(assistant_on_a_copy, shop_at) -> Iterator[Any]:
     from assistant.launcher import server_environment
 
-    with assistant_on_a_copy() as processes:
+    with assistant_on_a_copy(SHOP_REVIEW_COLLECT_MINUTES="0.05") as processes:  # a round every 3 s
         yield shop_at(processes.config.rasa_url, server_environment(processes.config))
 
 
@@ -51,13 +52,30 @@ def test_a_reviewer_labels_misread_messages_that_become_training_data(
     reviewer = agent_in(shop, "Rene", options=("--reviewer", "--capacity", "0"))
     plain_agent = agent_in(shop, "Pat")
 
+    # The Rasa server fills the queue by itself (SHOP_REVIEW_COLLECT_MINUTES), and /metrics shows it.
+    api = requests.Session()
+    assert api.post(
+        f"{shop.channel}/agent/login", json={"username": reviewer.username, "password": reviewer.password}
+    ).ok
+    deadline = time.monotonic() + 30
+    while api.get(f"{shop.channel}/agent/review", timeout=30).json()["counts"].get("pending", 0) < 4:
+        assert time.monotonic() < deadline, "the review queue was not filled by the scheduled round"
+        time.sleep(1)
+    assert 'shop_review_queue_items{status="pending"} 4.0' in requests.get(f"{shop.url}/metrics", timeout=30).text
+
     page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
     page.goto(f"{shop.channel}/console")
     page.get_by_label("Username").fill(reviewer.username)
     page.get_by_label("Password").fill(reviewer.password)
     page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("button", name="Review queue").click()
-    page.get_by_role("button", name="Collect new messages").click()
+
+    def queue_loaded(response: Any) -> bool:
+        return response.url.endswith("/agent/review") and response.request.method == "GET"
+
+    with page.expect_response(queue_loaded):
+        page.get_by_role("button", name="Review queue").click()
+    with page.expect_response(queue_loaded):  # the list is drawn again once the collection is done
+        page.get_by_role("button", name="Collect new messages").click()
     items = page.locator("#review-list .review-item")
     expect(items.filter(has_text="zzqx blorp fnarg")).to_have_count(1, timeout=LIVE_TIMEOUT)
     expect(items.filter(has_text="where is my order 10000000 please")).to_have_count(1)  # scrubbed

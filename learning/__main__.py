@@ -31,6 +31,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     what.add_argument("--intent", help="the right intent of the bot's domain")
     what.add_argument("--new-request", nargs="?", const="", metavar="NAME", help="a request type the bot lacks")
     what.add_argument("--discard", action="store_true")
+    sub.add_parser("clusters", help="unanswered questions grouped by meaning")
     p = sub.add_parser("export", help="labelled messages as Rasa NLU training data")
     p.add_argument("--out", type=Path, help="default bot/data/nlu/reviewed.yml")
     args = parser.parse_args(argv)
@@ -89,6 +90,21 @@ def main(argv: Optional[List[str]] = None) -> int:
         except ReviewRefused as refused:
             print(f"shop learn label: {refused}", file=sys.stderr)
             return 1
+        return 0
+    if args.command == "clusters":
+        from core.settings import get_settings
+        from learning.clusters import clusters, unanswered
+        from retrieval.embeddings import embedder_for
+
+        encoder = embedder_for(get_settings())
+        with sessions() as session:
+            found = clusters(unanswered(session), encoder.encode)
+        for cluster in found:
+            print(f"{cluster.size} x {cluster.example!r}")
+            for text in cluster.texts[:5]:
+                print(f"    {text}")
+        if not found:
+            print("no group of unanswered questions yet")
         return 0
     from learning.export import REVIEWED_FILE, export
 

@@ -192,3 +192,31 @@ def test_a_shoppers_erasure_takes_their_queued_messages(stores) -> None:
     counts = delete_data(sender_id="c-handoff", sessions=sessions)
     assert counts["review_queue"] == 2
     assert "it says delivered but nothing came" not in _items(sessions)
+
+
+def test_unanswered_questions_are_grouped_by_meaning(tmp_path: Path) -> None:
+    """Real sentence embeddings (the shop's MiniLM): two questions about gift wrapping and two about
+    a loyalty card form two groups; a lone question stays out."""
+    from core.settings import Settings
+    from learning.clusters import clusters, unanswered
+    from retrieval.embeddings import embedder_for
+
+    url = f"sqlite:///{tmp_path / 'shop.db'}"
+    migrate(url, "heads")
+    sessions = session_factory(create_db_engine(url))
+    texts = [
+        "can you gift wrap my order",
+        "do you offer gift wrapping for presents",
+        "is there a loyalty card with points",
+        "do you have a loyalty programme where i collect points",
+        "what is the meaning of life",
+    ]
+    with sessions.begin() as session:
+        for i, text in enumerate(texts):
+            session.add(ReviewItem(sender_id=f"c-{i}", event_id=i, text=text, sources=[ReviewSource.FALLBACK]))
+        session.add(ReviewItem(sender_id="c-x", event_id=99, text="gift wrap please", sources=[ReviewSource.HANDOFF]))
+    encoder = embedder_for(Settings(var_dir=tmp_path))
+    with sessions() as session:
+        found = clusters(unanswered(session), encoder.encode)
+    groups = sorted(sorted(cluster.texts) for cluster in found)
+    assert groups == [sorted(texts[:2]), sorted(texts[2:4])]  # the handed-off message is not a fallback

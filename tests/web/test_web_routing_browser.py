@@ -25,10 +25,11 @@ def routed_shop(assistant_on_a_copy, shop_at) -> Iterator[Any]:
 
     with assistant_on_a_copy(SHOP_HANDOFF_ROUTING="auto", SHOP_SUPPORT_HOURS="always") as processes:
         env = server_environment(processes.config)
-        # The copy holds the hand-offs earlier tests left open: they would be routed first (longest
-        # waiting first). This shop's team starts with an empty queue.
+        # The copy holds the hand-offs of earlier tests: open ones would be routed first (longest
+        # waiting first). This shop's team starts with none.
         with sqlite3.connect(Path(env["SHOP_VAR_DIR"]) / "shop.db") as db:
-            db.execute("UPDATE handoff_tickets SET status = 'closed' WHERE status IN ('waiting', 'assigned')")
+            db.execute("DELETE FROM handoff_messages")
+            db.execute("DELETE FROM handoff_tickets")
         yield shop_at(processes.config.rasa_url, env)
 
 
@@ -98,7 +99,7 @@ def test_conversations_reach_the_agent_with_the_skill_and_room(browser, routed_s
 
     # Olga closes the first conversation: the waiting one is routed to her at once.
     consoles["olga"].locator(f'#queue-list .queue-item[data-ticket="{order["ticket_id"]}"]').click()
-    consoles["olga"].get_by_role("button", name="Close").click()
+    consoles["olga"].get_by_role("button", name="Close", exact=True).click()
     second_item = consoles["olga"].locator(f'#queue-list .queue-item[data-ticket="{second["ticket_id"]}"]')
     expect(second_item).to_contain_text("yours", timeout=LIVE_TIMEOUT)
     # the closed conversation gives way to the new one in her console

@@ -23,9 +23,9 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 from sqlalchemy import func, select, update
 
 from core.clock import utcnow
-from handoff.store import PRESENCE_TIMEOUT, HandoffStore, TicketInfo, ticket_info
+from handoff.store import HandoffStore, TicketInfo, is_online, ticket_info
 from monitoring import metrics
-from shopdb.models import Agent, AgentPresence, HandoffTicket, Skill, TicketKind, TicketStatus
+from shopdb.models import Agent, HandoffTicket, Skill, TicketKind, TicketStatus
 
 logger = logging.getLogger(__name__)
 
@@ -78,12 +78,7 @@ def skills_of(raw: Any) -> List[str]:
 
 
 def _online(agent: Agent, now: dt.datetime) -> bool:
-    return (
-        agent.is_active
-        and agent.presence == AgentPresence.ONLINE
-        and agent.seen_at is not None
-        and agent.seen_at >= now - PRESENCE_TIMEOUT
-    )
+    return bool(agent.is_active) and is_online(agent, now)
 
 
 def _loads(session: Any) -> Dict[int, int]:

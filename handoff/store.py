@@ -145,7 +145,7 @@ def _iso(value: Optional[dt.datetime]) -> Optional[str]:
     return value.replace(tzinfo=dt.timezone.utc).isoformat() if value else None
 
 
-def _online(agent: Agent, now: dt.datetime) -> bool:
+def is_online(agent: Agent, now: dt.datetime) -> bool:
     """Online: the agent says so, and their console called within :data:`PRESENCE_TIMEOUT`."""
     return (
         agent.presence == AgentPresence.ONLINE and agent.seen_at is not None and agent.seen_at >= now - PRESENCE_TIMEOUT
@@ -162,6 +162,11 @@ def _agent_info(agent: Agent) -> AgentInfo:
         capacity=agent.capacity if agent.capacity is not None else 3,
         can_review=bool(agent.can_review),
     )
+
+
+def _check_capacity(capacity: int) -> None:
+    if not 0 <= capacity <= 50:
+        raise InvalidInput("capacity is 0 (never routed to) to 50 conversations at once")
 
 
 def clean_skills(skills: Sequence[str]) -> List[str]:
@@ -254,8 +259,7 @@ class HandoffStore:
         if role not in AgentRole.ALL:
             raise InvalidInput(f"role must be one of {', '.join(AgentRole.ALL)}")
         skills = clean_skills(skills)
-        if not 0 <= capacity <= 50:
-            raise InvalidInput("capacity is 0 (never routed to) to 50 conversations at once")
+        _check_capacity(capacity)
         try:
             password_hash = hash_password(password)
         except ValueError as error:
@@ -281,8 +285,8 @@ class HandoffStore:
         self, username: str, skills: Optional[Sequence[str]] = None, capacity: Optional[int] = None
     ) -> AgentInfo:
         """Change what an agent answers and how many conversations at once."""
-        if capacity is not None and not 0 <= capacity <= 50:
-            raise InvalidInput("capacity is 0 (never routed to) to 50 conversations at once")
+        if capacity is not None:
+            _check_capacity(capacity)
         with self.session() as session:
             agent = session.execute(select(Agent).where(Agent.username == username)).scalar_one_or_none()
             if agent is None:
@@ -355,7 +359,7 @@ class HandoffStore:
                     "id": a.id,
                     "display_name": a.display_name,
                     "presence": a.presence,
-                    "online": _online(a, now),
+                    "online": is_online(a, now),
                     "role": a.role,
                     "skills": list(a.skills or Skill.ALL),
                     "capacity": a.capacity,
@@ -536,7 +540,7 @@ class HandoffStore:
             raise InvalidInput("the conversation is already yours")
         with self.session() as session:
             colleague = session.get(Agent, to_agent_id)
-            if colleague is None or not colleague.is_active or not _online(colleague, utcnow()):
+            if colleague is None or not colleague.is_active or not is_online(colleague, utcnow()):
                 raise TicketConflict("that agent is not online: pick someone who is, or release the conversation")
         return self._transition(
             ticket_id,
@@ -767,5 +771,6 @@ __all__ = [
     "clean_skills",
     "clean_text",
     "default_store",
+    "is_online",
     "ticket_info",
 ]

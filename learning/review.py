@@ -141,6 +141,27 @@ def similar(
     return [(other, round(score, 3)) for other, score in ranked if score >= floor][:limit]
 
 
+def same_text(session: Session, item: ReviewItem) -> List[int]:
+    """Ids of the other pending items with exactly this text (the same words from other conversations)."""
+    rows = session.execute(
+        select(ReviewItem.id).where(
+            ReviewItem.status == ReviewStatus.PENDING, ReviewItem.text == item.text, ReviewItem.id != item.id
+        )
+    ).scalars()
+    return [int(i) for i in rows]
+
+
+def pending_distinct(session: Session, limit: int = 50, source: Optional[str] = None) -> List[Tuple[ReviewItem, int]]:
+    """Pending items with one entry per text (the oldest), and how many pending items say it."""
+    items = pending(session, limit=20 * limit, source=source)
+    first: Dict[str, ReviewItem] = {}
+    counts: Dict[str, int] = {}
+    for item in items:
+        first.setdefault(item.text, item)
+        counts[item.text] = counts.get(item.text, 0) + 1
+    return [(item, counts[text]) for text, item in first.items()][:limit]
+
+
 def as_json(item: ReviewItem) -> Dict[str, Any]:
     """What the console shows of an item."""
     return {
@@ -167,5 +188,7 @@ __all__ = [
     "decide",
     "decide_many",
     "pending",
+    "pending_distinct",
+    "same_text",
     "similar",
 ]

@@ -1,8 +1,10 @@
 """The console's review queue (``learning``): for agents with the reviewer flag, and admins.
 
-``GET  agent/review``              pending messages (``?source=fallback``), the counts, the labels allowed
+``GET  agent/review``              pending messages, one per text with how often it was said (``?source=fallback``),
+                                   the counts, the labels allowed
 ``GET  agent/review/<id>/similar`` pending messages nearest to one by sentence embedding
-``POST agent/review/<id>``         one decision: ``{action, intent?, entities?}``
+``POST agent/review/<id>``         one decision: ``{action, intent?, entities?}``, for every pending message with
+                                   the same text too (``same_text: false`` for this one only)
 ``POST agent/review/bulk``         one decision on many: ``{ids, action, intent?}``
 ``POST agent/review/collect``      read the tracker store's new messages into the queue now
 
@@ -19,7 +21,17 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from handoff.store import AgentInfo
-from learning.review import ACTIONS, ReviewRefused, Vocabulary, as_json, decide, decide_many, pending, similar
+from learning.review import (
+    ACTIONS,
+    ReviewRefused,
+    Vocabulary,
+    as_json,
+    decide,
+    decide_many,
+    pending_distinct,
+    same_text,
+    similar,
+)
 from shopdb.db import session_factory
 from web.http import HttpError, json_body
 
@@ -57,8 +69,8 @@ def register_review(
         def load() -> Dict[str, Any]:
             from learning.collect import queue_counts
 
-            with sessions() as session:
-                items = [as_json(item) for item in pending(session, 50, source)]
+            with sessions() as session:  # one entry per text: the same words from many conversations
+                items = [{**as_json(item), "repeats": n} for item, n in pending_distinct(session, 50, source)]
             return {"items": items, "counts": queue_counts(sessions)}
 
         data = await service.db_within(5 * service.timeout, load)
@@ -91,15 +103,11 @@ def register_review(
 
         def save() -> Dict[str, Any]:
             with sessions.begin() as session:
-                item = decide(
-                    session,
-                    raw_id,
-                    agent.username,
-                    str(body.get("action")),
-                    labels,
-                    body.get("intent"),
-                    body.get("entities"),
-                )
+                action, intent, entities = str(body.get("action")), body.get("intent"), body.get("entities")
+                item = decide(session, raw_id, agent.username, action, labels, intent, entities)
+                # The same words from other conversations get the same decision (the entities' spans too).
+                for other in same_text(session, item) if body.get("same_text", True) else []:
+                    decide(session, other, agent.username, action, labels, intent, entities)
                 return as_json(item)
 
         try:

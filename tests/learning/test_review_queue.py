@@ -220,3 +220,18 @@ def test_unanswered_questions_are_grouped_by_meaning(tmp_path: Path) -> None:
         found = clusters(unanswered(session), encoder.encode)
     groups = sorted(sorted(cluster.texts) for cluster in found)
     assert groups == [sorted(texts[:2]), sorted(texts[2:4])]  # the handed-off message is not a fallback
+
+
+def test_the_same_words_from_many_conversations_are_listed_once(stores) -> None:
+    from learning.review import pending_distinct, same_text
+
+    sessions = stores["sessions"]
+    collect(sessions, stores["events"], threshold=0.6)
+    with sessions.begin() as session:
+        first = session.query(ReviewItem).filter(ReviewItem.text == "useless bot honestly").one()
+        session.add(ReviewItem(sender_id="c-other", event_id=1, text=first.text, sources=[ReviewSource.FALLBACK]))
+    with sessions() as session:
+        listed = {item.text: n for item, n in pending_distinct(session)}
+        assert listed["useless bot honestly"] == 2 and sum(listed.values()) == 5
+        first = session.query(ReviewItem).filter(ReviewItem.sender_id == "c-rated").one()
+        assert len(same_text(session, first)) == 1

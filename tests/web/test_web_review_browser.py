@@ -45,6 +45,7 @@ def test_a_reviewer_labels_misread_messages_that_become_training_data(
 ) -> None:
     shop = review_shop
     _say(shop, "hi", "zzqx blorp fnarg")  # not understood
+    _say(shop, "zzqx blorp fnarg")  # the same words in another conversation
     _say(shop, "where is my order 10000003 please", "I want to talk to a human agent")  # handed off
     # two handed-off conversations that say nearly the same thing
     _say(shop, "the zipper on my jacket broke after one day", "I want to talk to a human agent")
@@ -58,10 +59,10 @@ def test_a_reviewer_labels_misread_messages_that_become_training_data(
         f"{shop.channel}/agent/login", json={"username": reviewer.username, "password": reviewer.password}
     ).ok
     deadline = time.monotonic() + 30
-    while api.get(f"{shop.channel}/agent/review", timeout=30).json()["counts"].get("pending", 0) < 4:
+    while api.get(f"{shop.channel}/agent/review", timeout=30).json()["counts"].get("pending", 0) < 5:
         assert time.monotonic() < deadline, "the review queue was not filled by the scheduled round"
         time.sleep(1)
-    assert 'shop_review_queue_items{status="pending"} 4.0' in requests.get(f"{shop.url}/metrics", timeout=30).text
+    assert 'shop_review_queue_items{status="pending"} 5.0' in requests.get(f"{shop.url}/metrics", timeout=30).text
 
     page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
     page.goto(f"{shop.channel}/console")
@@ -94,11 +95,13 @@ def test_a_reviewer_labels_misread_messages_that_become_training_data(
     order.get_by_role("button", name="Confirm").click()
     expect(order.locator(".reading")).to_contain_text("Decided: confirmed")
 
-    # Relabel the gibberish as out of scope.
+    # Relabel the gibberish as out of scope: shown once, said twice, decided for both.
     gibberish = items.filter(has_text="zzqx blorp fnarg")
+    expect(gibberish.locator(".reading")).to_contain_text("Said in 2 conversations")
     gibberish.get_by_label(f"Right intent for message {gibberish.get_attribute('data-item')}").fill("out_of_scope")
     gibberish.get_by_role("button", name="Relabel").click()
     expect(gibberish.locator(".reading")).to_contain_text("relabelled → out_of_scope")
+    assert api.get(f"{shop.channel}/agent/review", timeout=30).json()["counts"]["relabelled"] == 2
 
     # Label one broken zipper a problem report, then give the similar message the same decision.
     zipper = items.filter(has_text="the zipper on my jacket broke after one day")

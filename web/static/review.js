@@ -82,6 +82,7 @@
     li.appendChild(textNode);
     var ranking = (item.ranking || []).map(function (r) { return r.name + " " + r.confidence.toFixed(2); }).join(", ");
     li.appendChild(ctx.node("p", { class: "reading" },
+      (item.repeats > 1 ? "Said in " + item.repeats + " conversations · " : "") +
       "The bot read: " + (item.predicted_intent || "?") + " · " + (item.sources || []).join(", ").replace(/_/g, " ") +
       (ranking ? " · top intents: " + ranking : "")));
     var controls = ctx.node("div", { class: "controls", role: "group", "aria-label": "Decision on message " + item.id });

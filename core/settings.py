@@ -120,6 +120,12 @@ class Settings(BaseSettings):
         ge=0,
         description="How often the Rasa servers fill the review queue from the tracker store (0: only on demand)",
     )
+    promotion_margin: float = Field(
+        0.01, ge=0, le=1, description="A candidate model may be at most this much less accurate on any held-out set"
+    )
+    promotion_reviewed_min: float = Field(
+        0.95, ge=0, le=1, description="Share of the reviewed examples a candidate model must answer right"
+    )
 
     # -- limits -------------------------------------------------------------------------------
     limits_url: Optional[str] = Field(

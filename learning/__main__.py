@@ -32,6 +32,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     what.add_argument("--new-request", nargs="?", const="", metavar="NAME", help="a request type the bot lacks")
     what.add_argument("--discard", action="store_true")
     sub.add_parser("clusters", help="unanswered questions grouped by meaning")
+    p = sub.add_parser("gate", help="evaluate a candidate and the model in service; pass or refuse")
+    p.add_argument("candidate", type=Path, help="the candidate model archive")
+    p.add_argument("serving", type=Path, help="the model in service")
+    p.add_argument("--limit", type=int, help="examples per set (a quick look; the gate itself uses all)")
     p = sub.add_parser("export", help="labelled messages as Rasa NLU training data")
     p.add_argument("--out", type=Path, help="default bot/data/nlu/reviewed.yml")
     args = parser.parse_args(argv)
@@ -91,6 +95,26 @@ def main(argv: Optional[List[str]] = None) -> int:
             print(f"shop learn label: {refused}", file=sys.stderr)
             return 1
         return 0
+    if args.command == "gate":
+        import json
+        import logging
+
+        import structlog
+
+        from learning.evaluate import evaluate, evaluation_sets, gate
+
+        # Rasa logs every parse at debug level through structlog: keep the report readable.
+        structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+        sets = evaluation_sets(args.limit)
+        results = {
+            name: evaluate(path, sets) for name, path in (("candidate", args.candidate), ("serving", args.serving))
+        }
+        for name in sets:
+            row = "  ".join(f"{which} {results[which][name]['accuracy']}" for which in results)
+            print(f"{name} ({len(sets[name])} examples): {row}")
+        decision = gate(results["candidate"], results["serving"])
+        print(json.dumps({"passed": decision.passed, "reasons": decision.reasons}))
+        return 0 if decision.passed else 1
     if args.command == "clusters":
         from core.settings import get_settings
         from learning.clusters import clusters, unanswered

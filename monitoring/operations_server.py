@@ -2,7 +2,7 @@
 own (the insights consumer): a small threaded WSGI server from the standard library.
 
 The Rasa and action servers serve the same three paths from their Sanic apps
-(``web.operations``, ``rasa_sdk_plugins``); :func:`metrics_allowed` is their shared token check.
+(``web.operations``, ``rasa_sdk_plugins``); :func:`metrics_page` is the metrics answer all three give.
 """
 
 from __future__ import annotations
@@ -34,6 +34,14 @@ def metrics_allowed(authorization: Optional[str], token: Optional[str] = None) -
     return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), expected.encode())
 
 
+def metrics_page(authorization: Optional[str]) -> Tuple[int, bytes, str]:
+    """(status, body, content type) of ``GET /metrics`` on every server: the page, or 401 without the token."""
+    if not metrics_allowed(authorization):
+        return 401, b"metrics need the bearer token (SHOP_METRICS_TOKEN)\n", "text/plain; charset=utf-8"
+    body, content_type = exposition()
+    return 200, body, content_type
+
+
 class _ThreadingServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
 
@@ -50,11 +58,8 @@ def operations_app(checks: Dict[str, Check]) -> Callable[[Dict[str, Any], StartR
             start_response("405 Method Not Allowed", [("Content-Type", "text/plain")])
             return [b"GET only\n"]
         if path == "/metrics":
-            if not metrics_allowed(environ.get("HTTP_AUTHORIZATION")):
-                start_response("401 Unauthorized", [("Content-Type", "text/plain")])
-                return [b"metrics need the bearer token (SHOP_METRICS_TOKEN)\n"]
-            body, content_type = exposition()
-            start_response("200 OK", [("Content-Type", content_type)])
+            status, body, content_type = metrics_page(environ.get("HTTP_AUTHORIZATION"))
+            start_response("200 OK" if status == 200 else "401 Unauthorized", [("Content-Type", content_type)])
             return [body]
         if path == "/health/live":
             start_response("200 OK", [("Content-Type", "application/json")])
@@ -79,4 +84,4 @@ def serve_operations(host: str, port: int, checks: Dict[str, Check]) -> WSGIServ
     return server
 
 
-__all__ = ["metrics_allowed", "operations_app", "serve_operations"]
+__all__ = ["metrics_allowed", "metrics_page", "operations_app", "serve_operations"]

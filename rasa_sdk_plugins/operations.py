@@ -19,7 +19,7 @@ from core.settings import get_settings
 from monitoring import metrics
 from monitoring.health import liveness, readiness, registered_checks
 from monitoring.json_logs import bind
-from monitoring.operations_server import metrics_allowed
+from monitoring.operations_server import metrics_page
 from rasa_addons.bot_domain import bot_domain
 
 logger = logging.getLogger("shop.actions")
@@ -48,11 +48,9 @@ def install_operations(app: Any) -> None:
     action_level = logging.INFO if get_settings().log_format == "json" else logging.DEBUG
 
     @app.route("/metrics", methods=["GET"])
-    async def metrics_page(request: Any) -> Any:
-        if not metrics_allowed(request.headers.get("authorization")):
-            return response.text("metrics need the bearer token (SHOP_METRICS_TOKEN)\n", status=401)
-        body, content_type = metrics.exposition()
-        return response.raw(body, content_type=content_type)
+    async def serve_metrics(request: Any) -> Any:
+        status, body, content_type = metrics_page(request.headers.get("authorization"))
+        return response.raw(body, status=status, content_type=content_type)
 
     @app.route("/health/live", methods=["GET"])
     async def live(_: Any) -> Any:

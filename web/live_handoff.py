@@ -113,6 +113,17 @@ async def queue_from_rasa_server(tracker: Any, time_limit: float) -> Tuple[str, 
     return "utter_handoff_already_queued", {}
 
 
+async def _every(interval: float, step: Callable[[], Awaitable[Any]], failure: str) -> None:
+    """``step()`` every ``interval`` seconds until cancelled; a failed round (the database away) is
+    logged by its type and the next one tries again."""
+    while True:
+        try:
+            await step()
+        except Exception as error:
+            logger.warning("%s (%s)", failure, type(error).__name__)
+        await asyncio.sleep(interval)
+
+
 class HandoffService:
     """Routes hand-off traffic between the store, Rasa's trackers and the sockets."""
 
@@ -394,21 +405,11 @@ class HandoffService:
     async def route_forever(self, interval: float = 2.0) -> None:
         """:meth:`route` every ``interval`` seconds: tickets the action server opened, agents coming online
         or freeing a place are noticed without a click. Every Rasa server runs it; the database decides."""
-        while True:
-            try:
-                await self.route()
-            except Exception as error:  # the database is away: try again next round
-                logger.warning("waiting hand-offs could not be routed (%s)", type(error).__name__)
-            await asyncio.sleep(interval)
+        await _every(interval, self.route, "waiting hand-offs could not be routed")
 
     async def expire_forever(self, interval: float = 60.0) -> None:
         """:meth:`expire_idle` every ``interval`` seconds until cancelled."""
-        while True:
-            try:
-                await self.expire_idle()
-            except Exception as error:  # the database is away: try again next round
-                logger.warning("idle hand-offs could not be expired (%s)", type(error).__name__)
-            await asyncio.sleep(interval)
+        await _every(interval, self.expire_idle, "idle hand-offs could not be expired")
 
     # -- follow-ups: answers to complaints and left messages ---------------------------------
     async def answer_followup(self, ticket_id: int, agent: AgentInfo, text: object) -> Tuple[MessageInfo, str]:

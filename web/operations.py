@@ -21,7 +21,7 @@ from handoff.store import HandoffStore
 from learning.metrics import ReviewQueueCollector
 from monitoring import metrics
 from monitoring.health import Check, NotReady, liveness, readiness, sql_reachable
-from monitoring.operations_server import metrics_allowed
+from monitoring.operations_server import metrics_page
 from shopdb.db import session_factory
 
 OPERATIONS_PATHS = frozenset({"/metrics", "/health/live", "/health/ready"})
@@ -66,11 +66,10 @@ def install_operations_routes(app: Sanic, checks: Dict[str, Check], store: Hando
     bp = Blueprint("shop_operations")
 
     @bp.route("/metrics", methods=["GET"])
-    async def metrics_page(request: Request) -> HTTPResponse:
-        if not metrics_allowed(request.headers.get("authorization")):
-            return response.text("metrics need the bearer token (SHOP_METRICS_TOKEN)\n", status=401)
-        body, content_type = await request.app.loop.run_in_executor(None, metrics.exposition)  # hand-off queries
-        return response.raw(body, content_type=content_type)
+    async def serve_metrics(request: Request) -> HTTPResponse:
+        authorization = request.headers.get("authorization")  # the page runs the hand-off queries: off the loop
+        status, body, content_type = await request.app.loop.run_in_executor(None, metrics_page, authorization)
+        return response.raw(body, status=status, content_type=content_type)
 
     @bp.route("/health/live", methods=["GET"])
     async def live(_: Request) -> HTTPResponse:

@@ -16,7 +16,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 from core.log_masking import conversation_ref
 from core.settings import get_settings
@@ -46,7 +46,7 @@ class TurnTimes:
 
 _turn: contextvars.ContextVar[Optional[TurnTimes]] = contextvars.ContextVar("shop_turn", default=None)
 _installed = False
-_served_model: Optional[str] = None
+_served: Optional[Tuple[str, str]] = None  # (the processor's model file, its name) in shop_model_info
 
 
 def served_model(processor: Any) -> Dict[str, str]:
@@ -58,14 +58,16 @@ def served_model(processor: Any) -> Dict[str, str]:
 
 
 def _note_model(processor: Any) -> str:
-    """Keeps ``shop_model_info`` on the model in service (a loaded new model replaces the series)."""
-    global _served_model
-    labels = served_model(processor)
-    if labels["model"] != _served_model:
+    """Keeps ``shop_model_info`` on the model in service (a loaded new model replaces the series);
+    the labels are built only when the processor's model file changes, not every turn."""
+    global _served
+    filename = str(processor.model_filename or "")
+    if _served is None or _served[0] != filename:
+        labels = served_model(processor)
         metrics.MODEL_INFO.clear()
         metrics.MODEL_INFO.labels(**labels).set(1)
-        _served_model = labels["model"]
-    return labels["model"]
+        _served = (filename, labels["model"])
+    return _served[1]
 
 
 def record_parse(parse_data: Dict[str, Any], known_intents: Any) -> None:
@@ -108,12 +110,13 @@ def install() -> bool:
 
     async def handle_message(self: Any, message: Any) -> Any:
         model = _note_model(self)
+        conversation = conversation_ref(message.sender_id)
         turn = TurnTimes()
         token = _turn.set(turn)
         started = time.perf_counter()
         failed = True
         try:
-            with bind(conversation=conversation_ref(message.sender_id), model=model):
+            with bind(conversation=conversation, model=model):
                 result = await original_handle(self, message)
                 failed = False
                 return result
@@ -126,13 +129,13 @@ def install() -> bool:
                 logger.log(
                     turn_level,
                     "turn %s: intent %s (%.2f), %s, %.1f ms",
-                    conversation_ref(message.sender_id),
+                    conversation,
                     turn.intent,
                     turn.confidence or 0.0,
                     " ".join(f"{key} {value}" for key, value in timings.items()),
                     total * 1000,
                     extra={
-                        "conversation": conversation_ref(message.sender_id),
+                        "conversation": conversation,
                         "model": model,
                         "intent": turn.intent,
                         "confidence": turn.confidence,

@@ -167,20 +167,22 @@ def trained_model(tmp_path_factory: pytest.TempPathFactory, shop_env: Dict[str, 
     return latest_model(out)
 
 
-@pytest.fixture(scope="session")
-def running_assistant(
-    tmp_path_factory: pytest.TempPathFactory, shop_env: Dict[str, str], trained_model: Path
+@contextlib.contextmanager
+def _launched(
+    shop_env: Dict[str, str], model: Path, var_dir: Path, env: Dict[str, str]
 ) -> Iterator[AssistantProcesses]:
-    """Action server + Rasa server on free loopback ports, as `make start` runs them."""
-    var_dir = Path(shop_env["SHOP_VAR_DIR"])
+    """The servers on free loopback ports over ``var_dir``, as `make start` runs them (their logs on failure)."""
     rasa_port, actions_port = free_ports(2)
     config = LaunchConfig(
-        model=trained_model,
+        model=model,
         rasa_port=rasa_port,
         actions_port=actions_port,
         tracker_db=var_dir / "tracker.db",
         log_dir=var_dir / "logs",
-        extra_env={k: v for k, v in shop_env.items() if k.startswith("SHOP_") or k.endswith("_OFFLINE")},
+        extra_env={
+            **{k: v for k, v in shop_env.items() if k.startswith("SHOP_") or k.endswith("_OFFLINE")},
+            **env,
+        },
     )
     processes = AssistantProcesses(config)
     try:
@@ -189,8 +191,19 @@ def running_assistant(
         for log in sorted((var_dir / "logs").glob("*.log")):
             sys.stderr.write(f"--- {log.name}\n{log.read_text(errors='replace')[-4000:]}\n")
         raise
-    yield processes
-    processes.stop()
+    try:
+        yield processes
+    finally:
+        processes.stop()
+
+
+@pytest.fixture(scope="session")
+def running_assistant(
+    tmp_path_factory: pytest.TempPathFactory, shop_env: Dict[str, str], trained_model: Path
+) -> Iterator[AssistantProcesses]:
+    """Action server + Rasa server on free loopback ports, as `make start` runs them."""
+    with _launched(shop_env, trained_model, Path(shop_env["SHOP_VAR_DIR"]), {}) as processes:
+        yield processes
 
 
 @pytest.fixture(scope="session")
@@ -207,30 +220,8 @@ def assistant_on_a_copy(
         var = tmp_path_factory.mktemp("assistant-copy")
         shutil.copyfile(source / "shop.db", var / "shop.db")
         shutil.copytree(source / "index", var / "index")
-        rasa_port, actions_port = free_ports(2)
-        config = LaunchConfig(
-            model=trained_model,
-            rasa_port=rasa_port,
-            actions_port=actions_port,
-            tracker_db=var / "tracker.db",
-            log_dir=var / "logs",
-            extra_env={
-                **{k: v for k, v in shop_env.items() if k.startswith("SHOP_") or k.endswith("_OFFLINE")},
-                "SHOP_VAR_DIR": str(var),
-                **env,
-            },
-        )
-        processes = AssistantProcesses(config)
-        try:
-            processes.start()
-        except Exception:
-            for log in sorted((var / "logs").glob("*.log")):
-                sys.stderr.write(f"--- {log.name}\n{log.read_text(errors='replace')[-4000:]}\n")
-            raise
-        try:
+        with _launched(shop_env, trained_model, var, {"SHOP_VAR_DIR": str(var), **env}) as processes:
             yield processes
-        finally:
-            processes.stop()
 
     return launch
 

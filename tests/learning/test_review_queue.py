@@ -68,6 +68,14 @@ def stores(tmp_path: Path) -> Dict[str, Any]:
     return {"sessions": sessions, "events": TrackerEvents.from_url(f"sqlite:///{tmp_path / 'tracker.db'}")}
 
 
+def _confirm_with_order_number(session: Any, order: ReviewItem, vocabulary: Vocabulary) -> int:
+    """Rita confirms the order question with its order number marked; returns where the number starts."""
+    start = order.text.index("10000000")
+    entities = [{"start": start, "end": start + 8, "entity": "order_number"}]
+    decide(session, order.id, "rita", "confirm", vocabulary, entities=entities)
+    return start
+
+
 def _items(sessions: Any) -> Dict[str, ReviewItem]:
     with sessions() as session:
         return {item.text: item for item in session.query(ReviewItem).all()}
@@ -108,15 +116,7 @@ def test_decisions_are_checked_against_the_domain_and_kept_with_their_reviewer(s
             decide(
                 session, order.id, "rita", "confirm", vocabulary, entities=[{"start": 0, "end": 99, "entity": "email"}]
             )
-        start = order.text.index("10000000")
-        decide(
-            session,
-            order.id,
-            "rita",
-            "confirm",
-            vocabulary,
-            entities=[{"start": start, "end": start + 8, "entity": "order_number"}],
-        )
+        start = _confirm_with_order_number(session, order, vocabulary)
         decide(
             session, items["wat abt the thingy for my nan"].id, "rita", "new_request", vocabulary, intent="gift_advice"
         )
@@ -148,16 +148,7 @@ def test_labelled_messages_become_training_data_rasa_reads(stores, tmp_path: Pat
         if m.get("intent") != "request_human"
     )
     with sessions.begin() as session:
-        order = items["where is my order 10000000 jane.doe@example.com"]
-        start = order.text.index("10000000")
-        decide(
-            session,
-            order.id,
-            "rita",
-            "confirm",
-            vocabulary,
-            entities=[{"start": start, "end": start + 8, "entity": "order_number"}],
-        )
+        _confirm_with_order_number(session, items["where is my order 10000000 jane.doe@example.com"], vocabulary)
         decide(
             session,
             items["it says delivered but nothing came"].id,

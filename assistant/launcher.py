@@ -142,6 +142,11 @@ def insights_consumer_command(
     ]
 
 
+def retrain_schedule_command() -> List[str]:
+    """Scheduled retraining (``SHOP_RETRAIN_SCHEDULE``): its own process, the training takes minutes of CPU."""
+    return [sys.executable, "-m", "learning", "schedule"]
+
+
 def _settings_for(env: Dict[str, str]) -> Settings:
     """The settings the children will read from ``env`` (the parts that decide the secrets)."""
     values = {
@@ -235,6 +240,8 @@ class AssistantProcesses:
             )
         if name == "insights":
             return insights_consumer_command(self.config.endpoints, self.config.insights_port, self.config.host)
+        if name == "schedule":
+            return retrain_schedule_command()
         raise KeyError(name)
 
     def spawn(self, name: str) -> subprocess.Popen:
@@ -263,6 +270,8 @@ class AssistantProcesses:
             wait_until_up(f"{self.config.actions_url}/health/ready", 300, self.processes["actions"])
             if self.config.with_insights:
                 self.start_insights()
+                if _settings_for(server_environment(self.config)).retrain_schedule:
+                    self.spawn("schedule")  # learning.schedule: retrains and gates on the cron line
         except BaseException:
             self.stop()
             raise
@@ -358,9 +367,27 @@ def _newest_model_or_none(models_dir: Path) -> Optional[Path]:
         return None
 
 
+def registered_model(settings: Settings) -> Optional[Path]:
+    """The model the registry has in service (``learning.registry``), when there is one on disk."""
+    from insights.db import shop_sessions
+    from learning.registry import serving
+
+    try:
+        with shop_sessions()() as session:
+            row = serving(session)
+            path = Path(row.path) if row is not None and row.path else None
+    except Exception:  # no shop database yet, or not migrated: the newest archive will do
+        return None
+    return path if path is not None and path.is_file() else None
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description="Start the shop assistant (embedded default).")
-    parser.add_argument("--model", type=Path, help="model archive (default: newest in var/models)")
+    parser.add_argument(
+        "--model",
+        type=Path,
+        help="model archive (default: the registry's serving model, else the newest in var/models)",
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=DEFAULT_RASA_PORT)
     parser.add_argument("--actions-port", type=int, default=DEFAULT_ACTIONS_PORT)
@@ -373,6 +400,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"cannot start the shop assistant: {problem}", file=sys.stderr)
     if problems or model is None:
         return preflight.EXIT_PREFLIGHT
+    if args.model is None:  # the shop database is there (preflight): its registry says what serves
+        model = registered_model(settings) or model
     config = LaunchConfig(
         model=model, host=args.host, rasa_port=args.port, actions_port=args.actions_port, with_insights=True
     )

@@ -9,11 +9,12 @@ Each subcommand hands its arguments to the module that does the work (and that k
     shop backup [DIR] | restore DIR  a consistent copy of the databases, indexes and photos, and back
     shop dashboard --prometheus URL  the Grafana dashboard drawn as one HTML page from Prometheus' data
     shop learn collect | queue | label | export   the review queue of misread messages -> training data
+    shop learn retrain | models | promote | rollback | ab | ab-report   candidates, the gate, the registry
     shop create-agent NAME          a support agent (``shop agents list-agents | set-routing | set-password``)
     shop report [--since 7d]        the support team's figures (``shop insights ...`` for the rest)
     shop nlu train | evaluate | predict | import-bitext   the intent classifier without Rasa; Bitext training data
     shop bench NAME [...]           load | soak | scaleout | growth | stack | search | recommendations | events | nlu | routing
-                                    | languages | entities | conversations | requests
+                                    | languages | entities | conversations | requests | learning | swap
     shop settings                   every SHOP_* setting in effect (secrets hidden)
     shop action-token               the token the Rasa servers send the action servers
 """
@@ -63,6 +64,8 @@ BENCHMARKS: Dict[str, str] = {
     "entities": "perf.entity_benchmark",
     "requests": "perf.requests_benchmark",
     "conversations": "perf.conversation_suite",
+    "learning": "perf.learning_loop_benchmark",
+    "swap": "perf.model_swap",
 }
 
 

@@ -126,6 +126,29 @@ class Settings(BaseSettings):
     promotion_reviewed_min: float = Field(
         0.95, ge=0, le=1, description="Share of the reviewed examples a candidate model must answer right"
     )
+    promotion_significance: float = Field(
+        0.05,
+        gt=0,
+        lt=1,
+        description="A drop beyond the margin refuses a candidate only when a paired test on the same examples "
+        "gives p below this (a smaller drop is training noise)",
+    )
+    model_poll_seconds: float = Field(
+        5.0,
+        ge=0,
+        description="How often every Rasa server reads the model registry and loads a newly promoted model (0: never)",
+    )
+    retrain_schedule: Optional[str] = Field(
+        None,
+        description="Cron line (e.g. `0 3 * * 0`): `shop start` then trains and gates a candidate on schedule, "
+        "promoting it only when the gate passes",
+    )
+    ab_min_conversations: int = Field(
+        200, gt=0, description="Conversations each model of an A/B test needs before a winner may be called"
+    )
+    ab_significance: float = Field(
+        0.05, gt=0, lt=1, description="Largest p-value at which an A/B difference counts as real"
+    )
 
     # -- limits -------------------------------------------------------------------------------
     limits_url: Optional[str] = Field(

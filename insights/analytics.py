@@ -26,7 +26,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 from sqlalchemy import and_, func, select, true
 from sqlalchemy.orm import sessionmaker
@@ -152,13 +152,18 @@ class Analytics:
             for k, c in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
         ]
 
-    def recommendation_conversion(self, window: dt.timedelta = dt.timedelta(days=7)) -> Dict[str, Any]:
+    def recommendation_conversion(
+        self, window: dt.timedelta = dt.timedelta(days=7), only: Optional[Set[Tuple[str, int]]] = None
+    ) -> Dict[str, Any]:
+        """``only``: these (sender, conversation) pairs (an A/B test's arm); default every conversation."""
         with self.sessions() as session:
             recs = session.execute(
                 select(InsightFact.sender_id, InsightFact.conversation, InsightFact.at, InsightFact.data).where(
                     InsightFact.kind == FactKind.RECOMMENDATION, self._where
                 )
             ).all()
+            if only is not None:
+                recs = [r for r in recs if (r[0], r[1]) in only]
             senders = {r[0] for r in recs}
             until = self.until + window if self.until is not None else None
             outcomes = (

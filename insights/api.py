@@ -168,6 +168,14 @@ def analytics_blueprint(
             return response.json({"error": str(error)}, status=400)
         return response.json(result)
 
+    @bp.get("/api/ab")
+    async def ab_test(request: Request) -> HTTPResponse:
+        """The running A/B test of two model versions (insights.experiments), or why there is none."""
+        from insights.db import shop_sessions
+        from insights.experiments import running_test
+
+        return response.json(await run(partial(running_test, sessions or shop_sessions())))
+
     tables: Dict[str, Callable[[Analytics, Request], List[Dict[str, Any]]]] = {
         "report": lambda a, r: a.overview(bucket=r.args.get("bucket", "day")).rows(),
         "intents": lambda a, r: a.intent_totals(),

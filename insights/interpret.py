@@ -48,6 +48,7 @@ class Observation:
     slot: Optional[Tuple[str, Any]] = None  # (name, value) of a SlotSet
     frustration: Optional[Frustration] = None  # the NLU's score of a user message, when it has one
     frustrated_intent: Optional[str] = None  # the intent before the NLU turned it into express_frustration
+    model_id: Optional[str] = None  # the model that read a user message (Rasa stamps it; A/B tests compare)
 
 
 def event_key(raw: Mapping[str, Any]) -> str:
@@ -159,6 +160,9 @@ def interpret(raw: Mapping[str, Any]) -> Optional[Observation]:
         obs.frustration = frustration_in(parse)
         original = parse.get(ORIGINAL_INTENT_KEY)
         obs.frustrated_intent = str(original)[:100] if isinstance(original, str) and original else None
+        metadata = raw.get("metadata")
+        model_id = metadata.get("model_id") if isinstance(metadata, dict) else None
+        obs.model_id = str(model_id)[:64] if isinstance(model_id, str) and model_id else None
     elif kind == "action":
         obs.type, obs.action = "action", raw.get("name")
     elif kind == "bot":

@@ -118,6 +118,8 @@ def _on_user(profile: Profile, obs: Observation, catalogue: Optional[Catalogue],
     turn: Dict[str, Any] = {"kind": kind.value, "entities": entity_types}
     if obs.frustration is not None:
         turn["frustration"] = _frustration(obs.frustration, obs.frustrated_intent or intent)
+    if obs.model_id:
+        turn["model_id"] = obs.model_id  # which model answered: A/B tests compare (insights/experiments.py)
     facts.append(FactRow(FactKind.TURN, intent, obs.confidence, data=turn))
 
     # Frustration: words, shouting, repeating the previous message; complaints count too.

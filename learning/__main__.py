@@ -1,9 +1,19 @@
-"""``shop learn``: fill the review queue, show it, label from a script, export the training data.
+"""``shop learn``: the learning loop from the review queue to the model in service (see the commands below).
 
 shop learn collect                  new low-confidence, fallback, handed-off and badly rated messages
 shop learn queue [--limit 20]       what waits for a reviewer
 shop learn label ID --intent NAME --reviewer NAME     (or --confirm, --new-request [NAME], --discard)
 shop learn export [--out FILE]      labelled messages -> bot/data/nlu/reviewed.yml
+shop learn clusters                 unanswered questions grouped by meaning, numbered
+shop learn answer N --title T --text X   group N answered by a new FAQ passage (answerable at once)
+shop learn gate CANDIDATE SERVING   evaluate two model archives on the held-out sets; pass or refuse
+shop learn retrain [--promote]      train a candidate on the bot's data + reviewed examples, gate it, register it
+shop learn models                   the model registry: versions, their gate, which one serves
+shop learn promote VERSION          put a candidate that passed the gate in service (every Rasa server swaps)
+shop learn rollback                 one step back to the model served before
+shop learn ab VERSION --share 0.2   A/B test: a candidate answers a share of conversations; `ab --stop` ends it
+shop learn ab-report [--since 14d]  the A/B test's models compared, with significance and a winner when sure
+shop learn schedule                 retrain on SHOP_RETRAIN_SCHEDULE (cron); `shop start` runs it when set
 """
 
 from __future__ import annotations
@@ -32,12 +42,37 @@ def main(argv: Optional[List[str]] = None) -> int:
     what.add_argument("--new-request", nargs="?", const="", metavar="NAME", help="a request type the bot lacks")
     what.add_argument("--discard", action="store_true")
     sub.add_parser("clusters", help="unanswered questions grouped by meaning")
+    p = sub.add_parser("answer", help="answer a group of unanswered questions with a new FAQ passage")
+    p.add_argument("cluster", type=int, help="its number in `shop learn clusters`")
+    p.add_argument("--title", required=True)
+    p.add_argument("--text", required=True, help="the shop's answer, as shoppers will read it")
+    p.add_argument("--topic", default="faq")
+    p.add_argument("--by", default="cli", help="who wrote it (kept as the passage's source)")
     p = sub.add_parser("gate", help="evaluate a candidate and the model in service; pass or refuse")
     p.add_argument("candidate", type=Path, help="the candidate model archive")
     p.add_argument("serving", type=Path, help="the model in service")
-    p.add_argument("--limit", type=int, help="examples per set (a quick look; the gate itself uses all)")
+    p.add_argument("--limit", type=int, help="examples per set and stories (a quick look; the gate itself uses all)")
     p = sub.add_parser("export", help="labelled messages as Rasa NLU training data")
     p.add_argument("--out", type=Path, help="default bot/data/nlu/reviewed.yml")
+    p = sub.add_parser("retrain", help="train a candidate, evaluate it beside the model in service, gate it")
+    p.add_argument("--by", default="cli", help="who asked (kept in the registry)")
+    p.add_argument("--config", type=Path, help="default bot/config.yml")
+    p.add_argument("--promote", action="store_true", help="put it in service when the gate passes")
+    p.add_argument("--against", type=Path, help="model to compare with while the registry has none in service")
+    sub.add_parser("models", help="the model registry")
+    p = sub.add_parser("promote", help="put a gated candidate in service")
+    p.add_argument("version", type=int)
+    p.add_argument("--by", default="cli")
+    p = sub.add_parser("rollback", help="the model served before serves again")
+    p.add_argument("--by", default="cli")
+    p = sub.add_parser("ab", help="start or stop an A/B test")
+    p.add_argument("version", type=int, nargs="?")
+    p.add_argument("--share", type=float, default=0.5, help="share of conversations the candidate answers")
+    p.add_argument("--stop", action="store_true")
+    p.add_argument("--by", default="cli")
+    p = sub.add_parser("ab-report", help="the A/B test's two models compared")
+    p.add_argument("--since", default=None, help="e.g. 14d (default: since the test started)")
+    sub.add_parser("schedule", help="run retrain on SHOP_RETRAIN_SCHEDULE until stopped")
     args = parser.parse_args(argv)
 
     from insights.db import migrate_shop_db, shop_sessions
@@ -97,25 +132,29 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 0
     if args.command == "gate":
         import json
-        import logging
 
-        import structlog
-
+        from learning.commands import quiet_rasa
         from learning.evaluate import evaluate, evaluation_sets, gate
 
-        # Rasa logs every parse at debug level through structlog: keep the report readable.
-        structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+        quiet_rasa()
         sets = evaluation_sets(args.limit)
         results = {
-            name: evaluate(path, sets) for name, path in (("candidate", args.candidate), ("serving", args.serving))
+            name: evaluate(path, sets, max_stories=args.limit)
+            for name, path in (("candidate", args.candidate), ("serving", args.serving))
         }
         for name in sets:
             row = "  ".join(f"{which} {results[which][name]['accuracy']}" for which in results)
             print(f"{name} ({len(sets[name])} examples): {row}")
         decision = gate(results["candidate"], results["serving"])
+        for note in decision.notes:
+            print(f"let through: {note}")
         print(json.dumps({"passed": decision.passed, "reasons": decision.reasons}))
         return 0 if decision.passed else 1
-    if args.command == "clusters":
+    if args.command in ("models", "promote", "rollback", "ab", "retrain", "ab-report", "schedule"):
+        from learning.commands import registry_command
+
+        return registry_command(args, sessions)
+    if args.command in ("clusters", "answer"):
         from core.settings import get_settings
         from learning.clusters import clusters, unanswered
         from retrieval.embeddings import embedder_for
@@ -123,8 +162,23 @@ def main(argv: Optional[List[str]] = None) -> int:
         encoder = embedder_for(get_settings())
         with sessions() as session:
             found = clusters(unanswered(session), encoder.encode)
-        for cluster in found:
-            print(f"{cluster.size} x {cluster.example!r}")
+        if args.command == "answer":
+            from learning.answers import AnswerRefused, answer_questions
+
+            if not 1 <= args.cluster <= len(found):
+                print(f"shop learn answer: there are {len(found)} groups now (`shop learn clusters`)", file=sys.stderr)
+                return 1
+            group = found[args.cluster - 1]
+            try:
+                with sessions.begin() as session:
+                    passage = answer_questions(session, group.item_ids, args.title, args.text, args.by, args.topic)
+                    print(f"passage {passage.key}: answers {group.size} queued messages like {group.example!r}")
+            except AnswerRefused as refused:
+                print(f"shop learn answer: {refused}", file=sys.stderr)
+                return 1
+            return 0
+        for number, cluster in enumerate(found, 1):
+            print(f"{number}. {cluster.size} x {cluster.example!r}")
             for text in cluster.texts[:5]:
                 print(f"    {text}")
         if not found:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
 import json
 import sqlite3
 import time
@@ -32,6 +31,7 @@ import yaml
 
 from assistant.launcher import AssistantProcesses, latest_model
 from core.settings import PROJECT_ROOT, get_settings
+from learning.evaluate import bitext_validation
 from perf.shop_copy import launch_on_a_copy
 
 MAPPING = PROJECT_ROOT / "bot" / "bitext_intents.yml"
@@ -161,10 +161,7 @@ async def send_all(url: str, messages: List[Tuple[str, str]], concurrency: int) 
 
 
 def validation_messages(limit: Optional[int] = None) -> List[Tuple[str, str]]:
-    path = get_settings().datasets_dir / "bitext-cs-intents" / "validation.csv"
-    with path.open(newline="", encoding="utf-8") as handle:
-        rows = [(r["intent"], " ".join(r["utterance"].split())) for r in csv.DictReader(handle)]
-    return rows[:limit] if limit else rows
+    return [(bitext_intent, text) for bitext_intent, text, _ in bitext_validation(limit)]
 
 
 def run(url: str, tracker_db: Path, concurrency: int = 4, limit: Optional[int] = None) -> Report:

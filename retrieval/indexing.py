@@ -129,12 +129,13 @@ def build_product_index(
     return BuildReport(PRODUCTS, vi.ntotal, time.perf_counter() - t0, vi.manifest.kind)
 
 
-def policy_texts(engine: Engine) -> Tuple[List[int], List[str]]:
+def policy_texts(engine: Engine, after_id: int = 0) -> Tuple[List[int], List[str]]:
+    """(ids, texts to embed) of the policy passages, those after ``after_id`` only when given."""
     with engine.connect() as conn:
         rows = conn.execute(
-            select(PolicyPassage.id, PolicyPassage.title, PolicyPassage.text, PolicyPassage.topic).order_by(
-                PolicyPassage.id
-            )
+            select(PolicyPassage.id, PolicyPassage.title, PolicyPassage.text, PolicyPassage.topic)
+            .where(PolicyPassage.id > after_id)
+            .order_by(PolicyPassage.id)
         ).all()
     return [r[0] for r in rows], [f"{r[1]} ({r[3]}). {r[2]}" for r in rows]
 

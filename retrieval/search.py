@@ -19,20 +19,21 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from retrieval.embeddings import Embedder, shared_embedder
 from retrieval.filters import Measure, ProductFilters, colour_matches, measure_of, size_matches
 from retrieval.index import VectorIndex
-from retrieval.indexing import POLICIES, PRODUCTS, product_fingerprint, sync_product_index
+from retrieval.indexing import POLICIES, PRODUCTS, policy_texts, product_fingerprint, sync_product_index
 from retrieval.query_parser import CatalogueVocabulary, ParsedQuery, QueryParser
-from shopdb.models import Category, Product
+from shopdb.models import Category, PolicyPassage, Product
 
 log = logging.getLogger(__name__)
 
@@ -349,10 +350,40 @@ class ProductRetriever:
 class PolicyRetriever:
     """Policy/FAQ passages by cosine similarity, cut at a threshold so unknowns get "I don't know"."""
 
-    def __init__(self, index: VectorIndex, embedder: Embedder, threshold: float = POLICY_THRESHOLD) -> None:
+    def __init__(
+        self,
+        index: VectorIndex,
+        embedder: Embedder,
+        threshold: float = POLICY_THRESHOLD,
+        engine: Optional[Engine] = None,
+    ) -> None:
         self.index = index
         self.embedder = embedder
         self.threshold = threshold
+        self.engine = engine
+        self._newest: Optional[int] = None  # the newest passage id in the index
+        self._catching_up = threading.Lock()
+
+    def catch_up(self) -> int:
+        """Index the passages added to the database since (a reviewer's answer to a cluster of unanswered
+        questions, ``learning.answers``): answerable at the next question, without a rebuild. One
+        ``max(id)`` query when nothing changed; returns how many passages were added."""
+        if self.engine is None:
+            return 0
+        with self.engine.connect() as conn:
+            newest, count = conn.execute(select(func.max(PolicyPassage.id), func.count(PolicyPassage.id))).one()
+        newest = int(newest or 0)
+        if newest == self._newest:
+            return 0
+        with self._catching_up:
+            if self._newest is None and self.index.ntotal == count:
+                self._newest = newest  # the index is the database's (built by `shop index`)
+                return 0
+            ids, texts = policy_texts(self.engine, after_id=self._newest or 0)
+            if texts:
+                self.index.add(np.asarray(ids, dtype=np.int64), self.embedder.encode(texts, show_progress=False))
+            self._newest = newest
+            return len(texts)
 
     def search(self, question: str, k: int = 3, threshold: Optional[float] = None) -> List[Tuple[int, float]]:
         question = (question or "").strip()[:1000]
@@ -407,7 +438,10 @@ class Retrieval:
         if sync and products.manifest.source != product_fingerprint(engine):
             report = sync_product_index(engine, index_dir, embedder, products, save=_writable(index_dir))
             log.info("product index was stale: %s", report)
-        return cls(ProductRetriever(products, CatalogueView(engine), embedder), PolicyRetriever(policies, embedder))
+        return cls(
+            ProductRetriever(products, CatalogueView(engine), embedder),
+            PolicyRetriever(policies, embedder, engine=engine),
+        )
 
     def warm_up(self) -> None:
         self.products.embedder.encode_query("warm up")

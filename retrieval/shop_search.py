@@ -217,6 +217,7 @@ class ShopSearch:
 
     def answer_policy_question(self, question: str, k: int = 3) -> List[PolicyHit]:
         """Policy/FAQ passages answering ``question``, best first; empty when nothing is relevant enough."""
+        self.retrieval.policies.catch_up()  # passages added since (learning.answers): answerable at once
         ranked = self.retrieval.policies.search(
             question or "", k=max(1, min(int(k), 10)), threshold=self.policy_threshold
         )

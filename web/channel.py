@@ -51,6 +51,7 @@ from core.signing import ConversationIds, CustomerProofs, CustomerTokens, resolv
 from handoff.store import DatabaseBusy, HandoffStore, InvalidInput, StoreError, TicketInfo, clean_text
 from handoff.transcript import conversation_messages
 from insights.api import analytics_blueprint, privacy_blueprint, site_events_blueprint
+from learning.serving import follow_registry_forever
 from rasa_addons.patches import install_all as install_rasa_patches
 from rasa_addons.patches.action_calls import close_kept_sessions
 from shopdb.counters import Limit, SharedLimiter
@@ -391,6 +392,17 @@ class ShopChannel(InputChannel):
         self._in_background(
             bp, "review_collect", partial(collect_forever, self, self.settings.review_collect_minutes)
         )  # the learning loop's review queue (web/review.py)
+        self._in_background(  # the model the registry names, swapped in without dropping a turn
+            bp,
+            "model_registry",
+            partial(
+                follow_registry_forever,
+                self.rasa_agent,
+                session_factory(self.store.engine),
+                partial(self.service.db_within, 120.0),
+                self.settings.model_poll_seconds,
+            ),
+        )
 
         @bp.listener("after_server_start")
         async def freeze_heap(_app: Sanic, _: Any) -> None:

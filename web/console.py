@@ -29,6 +29,7 @@ from shopdb.photos import photo_path, photos_dir
 from web.auth import CSRF_HEADER, SESSION_COOKIE, AgentSession, csrf_matches
 from web.http import HttpError, json_body
 from web.live_handoff import AGENTS_NAMESPACE, AGENTS_ROOM, TYPING_EVENT, HandoffService
+from web.models import register_models
 from web.review import register_review
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -313,6 +314,7 @@ def register_console(bp: Blueprint, channel: "ShopChannel") -> None:
         raise HttpError(404, f"unknown action {verb[:20]!r}")
 
     register_review(bp, channel, current_agent, secured)  # the learning loop's review queue (web/review.py)
+    register_models(bp, channel, current_agent, secured)  # its model registry, for admins (web/models.py)
 
     # -- live pushes -----------------------------------------------------------------
     @sio.on("connect", namespace=AGENTS_NAMESPACE)

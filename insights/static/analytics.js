@@ -162,6 +162,28 @@
       });
   }
 
+  // The running A/B test (api/ab, insights/experiments.py): each model's figures, the p-values, the verdict.
+  var AB_FIGURES = [["containment", "Containment"], ["handoff_rate", "Hand-off rate"], ["fallback_rate", "Fallback rate"],
+                    ["csat_satisfied", "CSAT (rated 4-5)"], ["conversion", "Conversion after recommendations"]];
+  function abTest(ab) {
+    var table = document.getElementById("ab"), body = table.querySelector("tbody");
+    document.getElementById("ab-verdict").textContent = ab.verdict + (ab.winner ? " Winner: version " + ab.winner + "." : "");
+    table.hidden = !ab.running;
+    clear(body);
+    if (!ab.running) return;
+    var a = ab.arms[0], b = ab.arms[1];
+    document.getElementById("ab-a").textContent = "Version " + a.version + " (serving, " + a.conversations + " conversations)";
+    document.getElementById("ab-b").textContent = "Version " + b.version + " (" + pct(ab.share) + " of shoppers, " + b.conversations + " conversations)";
+    AB_FIGURES.forEach(function (f) {
+      var tr = el("tr"), p = ab.p_values[f[0]];
+      tr.appendChild(el("th", { scope: "row" }, f[1]));
+      tr.appendChild(el("td", {}, pct(a[f[0]].rate)));
+      tr.appendChild(el("td", {}, pct(b[f[0]].rate)));
+      tr.appendChild(el("td", {}, p === null || p === undefined ? "n/a" : String(p)));
+      body.appendChild(tr);
+    });
+  }
+
   function load() {
     var q = query();
     statusLine.textContent = "Loading…";
@@ -173,6 +195,10 @@
       .then(function (report) {
         kpis(report); volumeChart(report.intent_volumes); intentChart(report.intents);
         unanswered(report.unanswered); exports(q);
+        return fetch("api/ab", { credentials: "same-origin", headers: { Accept: "application/json" } })
+          .then(function (res) { return res.ok ? res.json() : { running: false, verdict: "" }; }).then(abTest);
+      })
+      .then(function () {
         statusLine.textContent = "Updated " + new Date().toLocaleTimeString() + ".";
       })
       .catch(function (err) { statusLine.textContent = "Could not load the figures: " + err.message; });

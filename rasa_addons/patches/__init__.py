@@ -16,6 +16,7 @@ module                      what it changes                                     
 ``rule_lookup``             Rasa ``RulePolicy._get_possible_keys``: rules that can match      a sixth of Rasa's CPU
 ``graph_runner``            Rasa ``DaskGraphRunner.run``: the nodes in turn, without dask     a tenth of Rasa's CPU
 ``turn_metrics``            Rasa ``MessageProcessor`` turn and stages timed (Prometheus)      turns seen in operation
+``model_serving``           Rasa ``Agent.handle_message``: the sender's model (A/B test)      models swapped, A/B tests
 ==========================  ================================================================  ==========================
 
 :func:`install_all` first checks the installed versions against :data:`PINNED`: a patch of another
@@ -35,6 +36,7 @@ from rasa_addons.patches import (
     action_validation,
     event_delivery,
     graph_runner,
+    model_serving,
     no_silence,
     rule_lookup,
     sanic_websocket,
@@ -73,6 +75,7 @@ def install_all(local_handoff: Optional[LocalHandoff] = None) -> None:
     rule_lookup.install()
     graph_runner.install()
     turn_metrics.install()
+    model_serving.install()
 
 
 __all__ = ["PINNED", "UnpatchedVersion", "check_versions", "install_all"]

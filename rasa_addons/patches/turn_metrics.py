@@ -16,7 +16,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Optional
 
 from core.log_masking import conversation_ref
 from core.settings import get_settings
@@ -46,7 +46,7 @@ class TurnTimes:
 
 _turn: contextvars.ContextVar[Optional[TurnTimes]] = contextvars.ContextVar("shop_turn", default=None)
 _installed = False
-_served: Optional[Tuple[str, str]] = None  # (the processor's model file, its name) in shop_model_info
+_served: Dict[str, str] = {}  # the model files answering (one, two in an A/B test) -> names in shop_model_info
 
 
 def served_model(processor: Any) -> Dict[str, str]:
@@ -58,16 +58,22 @@ def served_model(processor: Any) -> Dict[str, str]:
 
 
 def _note_model(processor: Any) -> str:
-    """Keeps ``shop_model_info`` on the model in service (a loaded new model replaces the series);
-    the labels are built only when the processor's model file changes, not every turn."""
-    global _served
+    """Keeps ``shop_model_info`` on the models answering; the labels are built once per model file,
+    not every turn."""
     filename = str(processor.model_filename or "")
-    if _served is None or _served[0] != filename:
+    name = _served.get(filename)
+    if name is None:
         labels = served_model(processor)
-        metrics.MODEL_INFO.clear()
         metrics.MODEL_INFO.labels(**labels).set(1)
-        _served = (filename, labels["model"])
-    return _served[1]
+        name = _served[filename] = labels["model"]
+    return name
+
+
+def forget_models() -> None:
+    """A model was swapped out (``model_serving``): ``shop_model_info`` restarts from the models that
+    answer from now on."""
+    _served.clear()
+    metrics.MODEL_INFO.clear()
 
 
 def record_parse(parse_data: Dict[str, Any], known_intents: Any) -> None:
@@ -200,5 +206,6 @@ __all__ = [
     "install",
     "record_parse",
     "record_turn",
+    "forget_models",
     "served_model",
 ]

@@ -8,7 +8,8 @@
 - :mod:`shopdb.models.data_rights`: shoppers' data-rights requests (account deletion);
 - :mod:`shopdb.models.stock_alerts`: "tell me when it's back" alerts;
 - :mod:`shopdb.models.ratings`: shoppers' ratings of their conversations (CSAT);
-- :mod:`shopdb.models.review`: the learning loop's review queue.
+- :mod:`shopdb.models.review`: the learning loop's review queue;
+- :mod:`shopdb.models.model_registry`: every trained model, its gate and which one serves.
 """
 
 from shopdb.models.base import Base, Money
@@ -26,6 +27,7 @@ from shopdb.models.handoff import (
     TicketStatus,
 )
 from shopdb.models.insights import ConsumerCursor, FactKind, InsightFact, ProfileScope, ShopperProfile
+from shopdb.models.model_registry import ModelStatus, ModelVersion
 from shopdb.models.ratings import ConversationRating
 from shopdb.models.review import ReviewItem, ReviewSource, ReviewStatus
 from shopdb.models.shop import (
@@ -52,6 +54,8 @@ __all__ = [
     "Agent",
     "AgentPresence",
     "ConversationRating",
+    "ModelStatus",
+    "ModelVersion",
     "ReviewItem",
     "ReviewSource",
     "ReviewStatus",

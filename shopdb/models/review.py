@@ -32,9 +32,10 @@ class ReviewStatus:
     RELABELLED = "relabelled"  # another intent of the domain is right
     NEW_REQUEST = "new_request"  # a request type the bot does not know yet
     DISCARDED = "discarded"  # not training data (noise, test, abuse)
+    ANSWERED = "answered"  # answered by a policy/FAQ passage a reviewer wrote (learning.answers)
 
     LABELLED = (CONFIRMED, RELABELLED)  # these become training examples
-    ALL = (PENDING, CONFIRMED, RELABELLED, NEW_REQUEST, DISCARDED)
+    ALL = (PENDING, CONFIRMED, RELABELLED, NEW_REQUEST, DISCARDED, ANSWERED)
 
 
 class ReviewItem(Base):

@@ -196,3 +196,32 @@ def test_csv_cells_cannot_become_formulas():
     buffer = io.StringIO()
     write_csv([{"question": '=HYPERLINK("http://x")', "count": 1}], buffer)
     assert "'=HYPERLINK" in buffer.getvalue()
+
+
+def test_an_ab_test_compares_the_models_that_answered(shop, broker):
+    """Rasa stamps each event with the answering model's id; the consumer keeps it, and the A/B
+    comparison puts each conversation under the model that read its first message."""
+    from insights.experiments import compare
+
+    clock = Clock()
+    for i in range(6):
+        model = "model-old" if i < 3 else "model-new"
+        handed = [action("action_handoff_to_human"), ConversationPaused()] if i in (0, 1, 3) else []
+        publish(
+            broker,
+            f"ab-{i}",
+            SessionStarted(),
+            user("where is my parcel", "order_status", 0.9, model_id=model),
+            user("do you sell unicorn saddles", "nlu_fallback", 0.2, model_id=model),
+            action("action_default_fallback"),
+            *handed,
+            clock=clock,
+        )
+    publish(broker, "no-stamp", SessionStarted(), user("hi", "greet", 0.99), clock=clock)  # before any test
+    consume_sql(broker.url, shop.sessions)
+    result = compare(shop.sessions, [(1, "model-old"), (2, "model-new")], min_conversations=3)
+    old, new = result.arms
+    assert (old.conversations, new.conversations) == (3, 3)
+    assert (old.rates["handoff_rate"].numerator, new.rates["handoff_rate"].numerator) == (2, 1)
+    assert old.rates["fallback_rate"].as_dict("f", "m") == {"f": 3, "m": 6, "rate": 0.5}
+    assert result.winner is None and "no significant difference" in result.verdict  # 3 against 3 proves nothing

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import shutil
 
 import pytest
@@ -10,6 +11,7 @@ from rasa.shared.core.events import SessionStarted
 
 from insights.api import analytics_blueprint
 from insights.consumer import consume_sql
+from shopdb.models import ModelStatus, ModelVersion
 
 from .conftest import action, publish, user
 from .test_insights_api import free_port, new_app
@@ -36,12 +38,31 @@ def test_the_page_draws_the_figures_and_never_runs_shopper_text(shop, broker, tm
         broker,
         "p-1",
         SessionStarted(),
-        user("red shoes", "search_products"),
-        user(hostile, "nlu_fallback", 0.1),
+        user("red shoes", "search_products", model_id="model-a"),
+        user(hostile, "nlu_fallback", 0.1, model_id="model-a"),
         action("action_default_fallback"),
     )
-    publish(broker, "p-2", SessionStarted(), user("human!", "request_human"), action("action_handoff_to_human"))
+    publish(
+        broker,
+        "p-2",
+        SessionStarted(),
+        user("human!", "request_human", model_id="model-b"),
+        action("action_handoff_to_human"),
+    )
     consume_sql(broker.url, shop.sessions)
+    with shop.sessions.begin() as session:  # an A/B test in the model registry: model-b answers half the shoppers
+        session.add(ModelVersion(status=ModelStatus.SERVING, model_id="model-a", path="a.tar.gz", metrics={}, gate={}))
+        session.add(
+            ModelVersion(
+                status=ModelStatus.CANDIDATE,
+                model_id="model-b",
+                path="b.tar.gz",
+                metrics={},
+                gate={"passed": True},
+                ab_share=0.5,
+                ab_started_at=dt.datetime(2020, 1, 1),
+            )
+        )
 
     app = new_app()
     app.blueprint(analytics_blueprint(guard=lambda request: None, sessions=shop.sessions))
@@ -72,6 +93,11 @@ def test_the_page_draws_the_figures_and_never_runs_shopper_text(shop, broker, tm
                     await page.click("text=Unanswered questions (CSV)")
                 path = await (await download.value).path()
                 assert "onerror" in open(path, encoding="utf-8").read()
+                assert await page.is_visible("#ab")
+                assert "(serving, 1 conversations)" in await page.inner_text("#ab-a")
+                rows = await page.inner_text("#ab tbody")
+                assert "Hand-off rate\t0.0 %\t100.0 %" in rows and "Fallback rate\t50.0 %\t0.0 %" in rows
+                assert "not enough conversations yet" in await page.inner_text("#ab-verdict")
                 await page.screenshot(path=str(tmp_path / "analytics.png"), full_page=True)
                 await browser.close()
         finally:

@@ -49,3 +49,23 @@ def test_shop_learn_gate_evaluates_both_models_on_the_same_sets(trained_model, s
         accuracies = [float(part) for part in row.split(": ")[1].split() if part[0].isdigit()]
         assert len(accuracies) == 2 and accuracies[0] == accuracies[1] and 0.6 < accuracies[0] <= 1.0
     assert json.loads(lines[-1]) == {"passed": True, "reasons": []}
+
+
+def test_the_paired_test_counts_only_the_examples_one_model_got_wrong() -> None:
+    from learning.evaluate import paired_p_value
+
+    assert paired_p_value([1, 2, 3], [1, 2, 3]) == 1.0  # the same mistakes: no evidence either way
+    assert paired_p_value([1, 2, 3, 4, 5], []) == 0.0625  # 5 against 0: 2 * (1/2)**5
+    assert round(paired_p_value(list(range(10)), [10]), 5) == 0.01172  # 10 against 1: 2 * (1 + 11) / 2**11
+
+
+def _missing(accuracy: float, missed: list) -> dict:
+    return {"accuracy": accuracy, "examples": 161, "wrong": [], "missed": missed}
+
+
+def test_a_drop_within_noise_is_let_through_and_a_real_one_is_refused() -> None:
+    serving = {"nlu_test": _missing(0.975, [1, 2, 3, 4])}
+    noisy = gate({"nlu_test": _missing(0.963, [1, 2, 5, 6, 7, 8])}, serving, margin=0.01, significance=0.05)
+    assert noisy.passed and len(noisy.notes) == 1 and "within noise: p = 0.688" in noisy.notes[0]
+    worse = gate({"nlu_test": _missing(0.90, [1, 2, 3, 4, *range(20, 32)])}, serving, margin=0.01, significance=0.05)
+    assert not worse.passed and worse.reasons[0].startswith("nlu_test: 0.900") and "p = 0.000" in worse.reasons[0]

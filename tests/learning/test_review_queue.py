@@ -12,6 +12,7 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import ActionExecuted, SessionStarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
+from sqlalchemy import select
 
 from insights.data_rights import delete_data
 from learning.collect import TrackerEvents, collect, queue_counts
@@ -226,3 +227,24 @@ def test_the_same_words_from_many_conversations_are_listed_once(stores) -> None:
         assert listed["useless bot honestly"] == 2 and sum(listed.values()) == 5
         first = session.query(ReviewItem).filter(ReviewItem.sender_id == "c-rated").one()
         assert len(same_text(session, first)) == 1
+
+
+def test_a_reviewers_answer_becomes_a_passage_and_closes_the_questions(stores) -> None:
+    from learning.answers import AnswerRefused, answer_questions
+    from shopdb.models import PolicyPassage
+
+    sessions = stores["sessions"]
+    collect(sessions, stores["events"])
+    fallback = _items(sessions)["wat abt the thingy for my nan"]
+    with sessions.begin() as session:
+        passage = answer_questions(session, [fallback.id], "Gifts for family", "We gift wrap any order.", "rene")
+        assert passage.key == "faq/gifts-for-family"
+    with sessions() as session:
+        item = session.get(ReviewItem, fallback.id)
+        assert item.status == ReviewStatus.ANSWERED and item.reviewer == "rene"
+        stored = session.execute(select(PolicyPassage).where(PolicyPassage.key == "faq/gifts-for-family")).scalar_one()
+        assert stored.text == "We gift wrap any order." and stored.source == "faq#gifts-for-family"
+    with sessions.begin() as session, pytest.raises(AnswerRefused, match="already has a passage"):
+        answer_questions(session, [], "Gifts  for family", "Another text.", "rene")
+    with sessions.begin() as session, pytest.raises(AnswerRefused, match="an answer of"):
+        answer_questions(session, [], "Empty", "   ", "rene")

@@ -138,9 +138,11 @@ def main(argv: Optional[List[str]] = None) -> int:
 
         quiet_rasa()
         sets = evaluation_sets(args.limit)
+        candidate = evaluate(args.candidate, sets, max_stories=args.limit)
+        same = args.candidate.resolve() == args.serving.resolve()  # one archive named twice: read it once
         results = {
-            name: evaluate(path, sets, max_stories=args.limit)
-            for name, path in (("candidate", args.candidate), ("serving", args.serving))
+            "candidate": candidate,
+            "serving": candidate if same else evaluate(args.serving, sets, max_stories=args.limit),
         }
         for name in sets:
             row = "  ".join(f"{which} {results[which][name]['accuracy']}" for which in results)

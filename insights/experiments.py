@@ -27,7 +27,8 @@ from sqlalchemy.orm import sessionmaker
 
 from core.settings import get_settings
 from insights.analytics import Analytics, Rate
-from shopdb.models import ConversationRating, FactKind, InsightFact, ModelStatus, ModelVersion
+from shopdb.model_versions import challenger, serving
+from shopdb.models import ConversationRating, FactKind, InsightFact
 
 Conversation = Tuple[str, int]
 
@@ -208,16 +209,7 @@ def running_test(sessions: sessionmaker, since: Optional[dt.datetime] = None) ->
     compared since it started, or why there is none: the analytics page, the console and
     ``shop learn ab-report`` all show this."""
     with sessions() as session:
-        primary = (
-            session.execute(select(ModelVersion).where(ModelVersion.status == ModelStatus.SERVING)).scalars().first()
-        )
-        other = (
-            session.execute(
-                select(ModelVersion).where(ModelVersion.ab_share > 0, ModelVersion.status == ModelStatus.CANDIDATE)
-            )
-            .scalars()
-            .first()
-        )
+        primary, other = serving(session), challenger(session)
         if primary is None or other is None or not primary.model_id or not other.model_id:
             return {"running": False, "verdict": "no A/B test is running"}
         arms = [(int(primary.id), str(primary.model_id)), (int(other.id), str(other.model_id))]

@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.clock import utcnow
+from shopdb.model_versions import challenger, serving
 from shopdb.models import ModelStatus, ModelVersion
 
 
@@ -65,21 +66,6 @@ def get(session: Session, version: int, lock: bool = False) -> ModelVersion:
     if row is None:
         raise RegistryRefused(f"there is no model version {version}")
     return row
-
-
-def serving(session: Session, lock: bool = False) -> Optional[ModelVersion]:
-    query = select(ModelVersion).where(ModelVersion.status == ModelStatus.SERVING)
-    return session.execute(query.with_for_update() if lock else query).scalars().first()
-
-
-def challenger(session: Session) -> Optional[ModelVersion]:
-    return (
-        session.execute(
-            select(ModelVersion).where(ModelVersion.ab_share > 0, ModelVersion.status == ModelStatus.CANDIDATE)
-        )
-        .scalars()
-        .first()
-    )
 
 
 def serving_plan(session: Session) -> ServingPlan:

@@ -20,7 +20,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import ShopAction, entity_values, label, last_bot_action, latest_intent, latest_text
-from actions.policies import closer_passage, say_passage
+from actions.policies import closer_passage, say_passage, topic_follow_up
 from actions.render import money
 from actions.shop import shop_orders
 from shopdb.countries import country_code, country_name, find_country, sorted_by_name
@@ -141,6 +141,9 @@ class ActionDelivery(ShopAction):
         if period and asks_about_the_order_in_view(tracker):
             return [FollowupAction("action_order_status")]  # "and when will it arrive?" after its status
         question = latest_text(tracker)
+        earlier = topic_follow_up(tracker) if not names_a_country(tracker) else None
+        if earlier is not None and earlier.key not in OPTIONS_PASSAGES:  # "how long is it locked for"
+            return say_passage(dispatcher, earlier)
         specific = closer_passage(question, OPTIONS_PASSAGES) if question else None
         if specific is not None:  # "which courier do you use for germany", "what if I'm not home"
             return say_passage(dispatcher, specific)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from actions.delivery import ActionDelivery
 from actions.policies import ActionAnswerPolicy
 
 pytestmark = pytest.mark.slow
@@ -80,3 +81,53 @@ def test_unknown_question_inside_a_form_does_not_derail_it(kb, tracker, run, dom
     # No hand-off offer and no change to the form: only the "human offered" marker is cleared.
     assert slots_of(events) == {"human_offered": None}
     assert not [e for e in events if e.get("event") == "active_loop"]
+
+
+def _after_answer(key: str) -> list:
+    """The events of a turn the bot answered with the passage ``key``."""
+    return [
+        {"event": "user", "text": "a question", "parse_data": {"intent": {"name": "ask_policy"}}},
+        {"event": "action", "name": "action_answer_policy"},
+        {"event": "slot", "name": "policy_topic", "value": key},
+        {"event": "action", "name": "action_listen"},
+    ]
+
+
+@pytest.mark.parametrize(
+    "topic, question, intent, action",
+    [
+        # read alone: delivery times; after the signing-in answer: the lock's duration
+        ("account/signing-in-problems", "how long is it locked for", "ask_delivery_period", ActionDelivery),
+        ("help/contacting-customer-service", "and sunday?", "ask_delivery_options", ActionDelivery),
+        (
+            "shipping/missed-deliveries",
+            "how long do they keep it at the pickup point",
+            "ask_delivery_period",
+            ActionDelivery,
+        ),
+        ("payment/payment-methods", "and with ideal?", "ask_policy", ActionAnswerPolicy),
+    ],
+)
+def test_a_short_follow_up_is_read_in_the_topic_just_answered(
+    kb, tracker, run, domain, topic, question, intent, action
+):
+    messages, _ = run(action(), tracker(question, intent, history=_after_answer(topic)), domain)
+    expected = kb.policy_passage(topic)
+    assert messages[0]["text"].startswith(f"{expected.title}: "), messages[0]["text"][:120]
+    # the same words with no answer before them are not read in that topic
+    messages, _ = run(action(), tracker(question, intent), domain)
+    assert not messages[0]["text"].startswith(f"{expected.title}: ")
+
+
+@pytest.mark.parametrize(
+    "topic, question",
+    [
+        ("payment/payment-methods", "and is delivery to amsterdam free?"),  # a question of its own
+        ("returns/return-window", "do you deliver to norway"),
+        ("refunds/when-you-get-your-money-back", "meh ok"),  # not a question
+    ],
+)
+def test_a_question_of_its_own_is_not_read_in_the_last_topic(kb, tracker, topic, question):
+    from actions.policies import topic_follow_up
+
+    assert topic_follow_up(tracker(question, "ask_delivery_options", history=_after_answer(topic))) is None

@@ -28,13 +28,7 @@ def test_a_worse_candidate_is_trained_evaluated_recorded_and_refused(trained_mod
         registry.adopt(session, trained_model, by="test")
 
     result = retrain(
-        sessions,
-        "rene",
-        config=CHEAP,
-        out_dir=tmp_path / "candidates",
-        export_reviewed=False,
-        promote=True,
-        limit=60,  # examples per held-out set and stories: enough to tell the two models apart, and quick
+        sessions, "rene", config=CHEAP, out_dir=tmp_path / "candidates", export_reviewed=False, promote=True
     )
 
     assert result.model.is_file() and result.version == 2

@@ -29,10 +29,12 @@ DEFAULT_PASSAGE = "returns/return-window"
 # Passages about something that went wrong with an order: a general question is not answered with them.
 ORDER_TROUBLE_PASSAGES = frozenset({"returns/damaged-faulty-or-wrong-items", "returns/missing-items"})
 
-# A question about the rule: a condition ("if it doesn't fit"), the window or policy, a gift, "how many days".
+# A question about the rule: a condition ("if it doesn't fit"), the window or policy, a gift, "how many days",
+# what can be returned.
 _GENERAL = re.compile(
     r"\bif\b|\bwindow\b|\bpolic(?:y|ies)\b|\brules?\b|\bin general\b|\bpresent\b|\bgift\b|\bsale items?\b"
-    r"|\bhow (?:many|much) (?:days|time|weeks)\b|\bhow long (?:do|have|can)\b",
+    r"|\bhow (?:many|much) (?:days|time|weeks)\b|\bhow long (?:do|have|can)\b"
+    r"|\bbe (?:returned|sent back|exchanged)\b|\b(?:non-?)?returnable\b",  # "can earrings be returned"
     re.I,
 )
 # A purchase of the shopper's own: "I bought", "my order", "it arrived": then the order is what matters.

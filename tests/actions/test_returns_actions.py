@@ -186,6 +186,8 @@ def test_the_return_form_starting_after_the_email_answer_asks_without_complainin
         ("if the boots hurt after one walk can i still return them", "return_eligibility", None),
         ("how long do i have after delivery", "return_eligibility", None),
         ("how long have i got to send something back", "return_eligibility", None),
+        ("can earrings be returned", "return_eligibility", "Items that cannot be returned"),
+        ("is a worn jacket returnable", "return_eligibility", None),
         (
             "and if he doesnt like it can he return it even though it was a gift",
             "return_eligibility",

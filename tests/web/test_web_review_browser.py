@@ -16,7 +16,7 @@ import requests
 from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
 from sqlalchemy import delete
 
-from core.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT, Settings
 from shopdb.db import create_db_engine, session_factory
 from shopdb.models import ReviewItem
 
@@ -34,10 +34,11 @@ def review_shop(assistant_on_a_copy, shop_at) -> Iterator[Any]:
     with assistant_on_a_copy(SHOP_REVIEW_COLLECT_MINUTES="0.05") as processes:  # a round every 3 s
         # The copied shop holds what the session's own assistant collected from earlier tests' chats:
         # this queue starts empty, so it holds this test's messages only.
-        database = f"sqlite:///{processes.config.tracker_db.parent / 'shop.db'}"
+        env = server_environment(processes.config)
+        database = Settings(var_dir=Path(env["SHOP_VAR_DIR"])).resolved_database_url
         with session_factory(create_db_engine(database)).begin() as session:
             session.execute(delete(ReviewItem))
-        yield shop_at(processes.config.rasa_url, server_environment(processes.config))
+        yield shop_at(processes.config.rasa_url, env)
 
 
 def _say(shop: Any, *lines: str) -> None:

@@ -11,6 +11,7 @@ time (``ask_delivery_period``) gets the days first and the dispatch cut-off of t
 from __future__ import annotations
 
 import logging
+import re
 from decimal import Decimal
 from typing import Callable, List, Optional, Sequence, Text, TypeVar
 
@@ -22,7 +23,8 @@ from rasa_sdk.types import DomainDict
 from actions.common import ShopAction, entity_values, label, last_bot_action, latest_intent, latest_text
 from actions.policies import closer_passage, say_passage, topic_follow_up
 from actions.render import money
-from actions.shop import shop_orders
+from actions.shop import shop_orders, shop_search
+from retrieval.results import PolicyHit
 from shopdb.countries import country_code, country_name, find_country, sorted_by_name
 from shopdb.delivery import MethodSummary, delivery_options, summarise_methods
 from shopdb.demo_data import DeliveryOptionRecord
@@ -33,9 +35,19 @@ logger = logging.getLogger(__name__)
 PERIOD_INTENT = "ask_delivery_period"
 # What this action answers from the shop's delivery options; another shipping passage ("Carriers and
 # tracking", "Missed deliveries") answers a question about something else (actions.policies.closer_passage).
-OPTIONS_PASSAGES = frozenset(
-    {"shipping/delivery-countries", "shipping/delivery-options-and-times", "shipping/shipping-costs"}
+COUNTRIES_PASSAGE = "shipping/delivery-countries"
+TIMES_PASSAGE = "shipping/delivery-options-and-times"
+COSTS_PASSAGE = "shipping/shipping-costs"
+OPTIONS_PASSAGES = frozenset({COUNTRIES_PASSAGE, TIMES_PASSAGE, COSTS_PASSAGE})
+# Words the options table itself answers, and words that ask nothing: any other word of the question
+# (five letters or more) found in a shipping passage ("lockers", "customs", "couriers") asks a detail
+# that only the passage's text answers.
+TABLE_WORDS = frozenset(
+    "deliver delivers delivery delivered ship ships shipping shipped express standard costs price prices "
+    "free days business long takes there where which about would could should their these those thanks "
+    "order orders please".split()
 )
+DETAIL_WORD_LETTERS = 5
 
 
 def destination(tracker: Tracker) -> Optional[str]:
@@ -58,6 +70,30 @@ def asks_delivery_to_another_country(tracker: Tracker) -> bool:
         return False
     last, topic = last_bot_action(tracker), str(tracker.get_slot("policy_topic") or "")
     return last == "action_delivery_options" or (last == "action_answer_policy" and topic.startswith("shipping/"))
+
+
+def detail_words(question: str) -> List[str]:
+    """The question's words that the options table does not answer (no country names), lower-cased."""
+    words = re.findall(r"[^\W\d_]+", question.lower())
+    return [
+        word
+        for word in words
+        if len(word) >= DETAIL_WORD_LETTERS and word not in TABLE_WORDS and find_country(word) is None
+    ]
+
+
+def detail_passage(question: str) -> Optional[PolicyHit]:
+    """The closest shipping passage whose text has one of the question's detail words (by their first five
+    letters: "locker" finds "lockers"), or None: "can it go to a parcel locker there", "will I pay customs
+    in Ireland", "which courier do you use". The embedding alone ranks these by the country they name."""
+    stems = {word[:DETAIL_WORD_LETTERS] for word in detail_words(question)}
+    if not stems:
+        return None
+    for hit in shop_search().answer_policy_question(f"shipping: {question}", k=5):
+        text = set(re.findall(r"[^\W\d_]+", hit.text.lower()))
+        if hit.key.startswith("shipping/") and stems & {word[:DETAIL_WORD_LETTERS] for word in text}:
+            return hit
+    return None
 
 
 def asks_about_the_order_in_view(tracker: Tracker) -> bool:
@@ -145,7 +181,10 @@ class ActionDelivery(ShopAction):
         if earlier is not None and earlier.key not in OPTIONS_PASSAGES:  # "how long is it locked for"
             return say_passage(dispatcher, earlier)
         specific = closer_passage(question, OPTIONS_PASSAGES) if question else None
-        if specific is not None:  # "which courier do you use for germany", "what if I'm not home"
+        detail = detail_passage(question) if question and specific is None else None
+        if detail is not None and detail.key not in OPTIONS_PASSAGES:
+            specific = detail  # "which courier do you use for germany"
+        if specific is not None:  # "what if I'm not home"
             return say_passage(dispatcher, specific)
         options = delivery_options(shop_orders().sessions)
         if not options:
@@ -154,16 +193,32 @@ class ActionDelivery(ShopAction):
             return []
         code = destination(tracker)
         events: List[EventType] = [SlotSet("country", code)] if code and code != tracker.get_slot("country") else []
+        # The passage the answer stands for becomes the conversation's topic: "when is it free?" and "can it
+        # go to a parcel locker there?" right after it are read in shipping (actions.policies.topic_follow_up).
+        topic = TIMES_PASSAGE if period else COSTS_PASSAGE
+        served = [o for o in options if o.country == code]
         if code is None:
             self._overview(dispatcher, domain, options, period)
-            return events
-        served = [o for o in options if o.country == code]
-        name = country_name(code)
-        if not served:
+        elif not served:
+            topic = COUNTRIES_PASSAGE
             dispatcher.utter_message(
-                response="utter_delivery_not_served", countries=countries_text(options), country_name=name
+                response="utter_delivery_not_served", countries=countries_text(options), country_name=country_name(code)
             )
-        elif period:
+        else:
+            self._country(dispatcher, domain, served, country_name(code), period)
+        if detail is not None:  # a detail the table leaves out: "... and will I pay customs?"
+            return events + say_passage(dispatcher, detail)
+        return events + [SlotSet("policy_topic", topic)]
+
+    @staticmethod
+    def _country(
+        dispatcher: CollectingDispatcher,
+        domain: DomainDict,
+        served: Sequence[DeliveryOptionRecord],
+        name: str,
+        period: bool,
+    ) -> None:
+        if period:
             dispatcher.utter_message(
                 response="utter_delivery_period_country",
                 option_list=option_list(domain, served, None),
@@ -176,7 +231,6 @@ class ActionDelivery(ShopAction):
                 option_list=option_list(domain, served, option_cost),
                 country_name=name,
             )
-        return events
 
     @staticmethod
     def _overview(

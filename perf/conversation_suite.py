@@ -10,7 +10,8 @@ pass, the empty replies, and each failure with the reply the shopper got.
     shop bench conversations [--dir tests/conversations] [--model var/models/<model>.tar.gz] [--url URL]
 
 Without ``--url`` the servers start on a copy of the shop (``var/`` is not changed), with agents on
-duty (``SHOP_SUPPORT_HOURS=always``) so hand-offs reach a queue whatever the hour.
+duty (``SHOP_SUPPORT_HOURS=always``) so hand-offs reach a queue whatever the hour, and per-client limits
+that let every conversation hand off (``SUITE_ENV``). A server given with ``--url`` needs the same.
 
 Format of a file::
 
@@ -37,6 +38,9 @@ import yaml
 from core.settings import PROJECT_ROOT, Settings, get_settings
 
 SUITE_DIR = PROJECT_ROOT / "tests" / "conversations"
+# Agents on duty whatever the hour; and every conversation is another shopper, though all of them talk
+# from this machine's address: room for all of them under the per-client limits of hand-offs and order checks.
+SUITE_ENV = {"SHOP_SUPPORT_HOURS": "always", "SHOP_HANDOFF_CLIENT_LIMIT": "1000", "SHOP_VERIFY_CLIENT_LIMIT": "1000"}
 SHOPPERS = {"guest": None, "alex": "C0000001", "sam": "C0000002"}  # the demo shop's customers (shopdb/README.md)
 
 
@@ -234,7 +238,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         results = asyncio.run(run_suite(args.url, conversations, settings, args.concurrency))
     else:
         model = args.model or latest_model(settings.var_dir / "models")
-        config = launch_on_a_copy(settings, model, args.port, "conversations-", {"SHOP_SUPPORT_HOURS": "always"})
+        config = launch_on_a_copy(settings, model, args.port, "conversations-", SUITE_ENV)
         work = Path(config.extra_env["SHOP_VAR_DIR"])
         with AssistantProcesses(config):
             results = asyncio.run(run_suite(config.rasa_url, conversations, Settings(var_dir=work), args.concurrency))

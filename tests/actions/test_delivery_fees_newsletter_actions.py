@@ -74,7 +74,7 @@ def test_a_served_country_gets_its_options_from_the_database(orders, tracker, ru
     assert text.startswith("We deliver to Spain:")
     assert "- Standard delivery: 3-5 business days, €4.95, free on orders of €50.00 or more" in text
     assert "- Express delivery: 1-2 business days, €9.95" in text
-    assert slots_of(events) == {"country": "ES"}
+    assert slots_of(events) == {"country": "ES", "policy_topic": "shipping/shipping-costs"}
     # the answer is the database's: a changed row changes it
     _execute(
         orders,
@@ -93,11 +93,13 @@ def test_a_country_the_lookup_missed_is_read_from_the_words(orders, tracker, run
     assert text.startswith("Delivery times to the Netherlands, counted from dispatch:")
     assert "- Standard delivery: 3-5 business days" in text and "- Express delivery: 1-2 business days" in text
     assert "€" not in text and "before 14:00 CET on a business day" in text
-    assert slots_of(events) == {"country": "NL"}
+    assert slots_of(events) == {"country": "NL", "policy_topic": "shipping/delivery-options-and-times"}
     # a follow-up without a country keeps the destination of the chat
     follow_up = tracker("and how much is it?", "ask_delivery_options", slots={"country": "NL"})
     messages, events = run(ActionDelivery(), follow_up, domain)
-    assert say(messages).startswith("We deliver to the Netherlands:") and slots_of(events) == {}
+    assert say(messages).startswith("We deliver to the Netherlands:") and slots_of(events) == {
+        "policy_topic": "shipping/shipping-costs"
+    }
 
 
 @pytest.mark.parametrize(
@@ -360,3 +362,52 @@ def test_a_delivery_question_about_something_else_gets_its_passage(orders, track
     else:
         assert messages[0]["response"] == "utter_policy_answer"
         assert messages[0]["text"].endswith(f"(Source: {key.replace('/', '#')})")
+
+
+@pytest.mark.parametrize(
+    "question, key",
+    [
+        ("can it go to a parcel locker in poland", "shipping/delivery-countries"),
+        ("will i pay customs in ireland", "shipping/shipping-costs"),
+        ("which courier do you use for germany", "shipping/carriers-and-tracking"),
+    ],
+)
+def test_a_detail_the_table_leaves_out_gets_the_passage_that_names_it(
+    orders, tracker, run, domain, slots_of, question, key
+):
+    """The country in the words draws the embedding to the country list; the detail word decides."""
+    messages, events = run(ActionDelivery(), tracker(question, "ask_delivery_options"), domain)
+    assert messages[-1]["response"] == "utter_policy_answer"
+    assert messages[-1]["text"].endswith(f"(Source: {key.replace('/', '#')})")
+    assert slots_of(events)["policy_topic"] == key
+
+
+def test_a_country_not_served_makes_the_country_list_the_topic(orders, tracker, run, domain, slots_of):
+    _, events = run(ActionDelivery(), tracker("do you ship to norway", "ask_delivery_options"), domain)
+    assert slots_of(events)["policy_topic"] == "shipping/delivery-countries"
+
+
+@pytest.mark.parametrize(
+    "question, intent, topic",
+    [
+        ("do you ship to spain", "ask_delivery_options", "shipping/shipping-costs"),
+        ("how long does it take to spain", "ask_delivery_period", "shipping/delivery-options-and-times"),
+        ("how much is shipping", "ask_delivery_options", "shipping/shipping-costs"),
+    ],
+)
+def test_the_options_answer_sets_the_topic_a_follow_up_is_read_in(
+    orders, tracker, run, domain, slots_of, question, intent, topic
+):
+    from actions.policies import ActionAnswerPolicy
+
+    messages, events = run(ActionDelivery(), tracker(question, intent), domain)
+    assert messages[0]["response"].startswith("utter_delivery_")
+    assert slots_of(events)["policy_topic"] == topic
+    answered = [
+        {"event": "user", "text": question, "parse_data": {"intent": {"name": intent}}},
+        {"event": "action", "name": "action_delivery_options"},
+        *[{"event": "slot", "name": "policy_topic", "value": topic}],
+        {"event": "action", "name": "action_listen"},
+    ]
+    messages, _ = run(ActionAnswerPolicy(), tracker("when is it free?", "ask_policy", history=answered), domain)
+    assert "€50" in messages[0]["text"], messages[0]["text"][:120]

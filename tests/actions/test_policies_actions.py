@@ -101,7 +101,7 @@ def _after_answer(key: str) -> list:
         ("help/contacting-customer-service", "and sunday?", "ask_delivery_options", ActionDelivery),
         (
             "shipping/missed-deliveries",
-            "how long do they keep it at the pickup point",
+            "how long do they keep it",  # "pickup point" alone would find the passage by its words
             "ask_delivery_period",
             ActionDelivery,
         ),

@@ -25,6 +25,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction, ValidationAction
+from rasa_sdk.interfaces import ACTION_LISTEN_NAME
 from rasa_sdk.types import DomainDict
 
 from actions.pending import (
@@ -336,7 +337,9 @@ class ActionDefaultFallback(Action):
         # that", or instead of a person after repeated misunderstandings.
         answered = await answer_from_policies(dispatcher, tracker, domain)
         if answered is not None:
-            return answered
+            # Answered: wait for the shopper. When the two-stage fallback ends here, its rule would hand off
+            # next ("gave up"), under an answer the shopper may be happy with.
+            return answered + [FollowupAction(ACTION_LISTEN_NAME)]
         gave_up = latest_intent(tracker) == "nlu_fallback"
         if gave_up:
             dispatcher.utter_message(response="utter_fallback_handoff")

@@ -45,7 +45,7 @@ OPTIONS_PASSAGES = frozenset({COUNTRIES_PASSAGE, TIMES_PASSAGE, COSTS_PASSAGE})
 TABLE_WORDS = frozenset(
     "deliver delivers delivery delivered ship ships shipping shipped express standard costs price prices "
     "free days business long takes there where which about would could should their these those thanks "
-    "order orders please".split()
+    "order orders please extra".split()
 )
 DETAIL_WORD_LETTERS = 5
 

@@ -188,8 +188,10 @@ def test_a_question_the_classifier_could_not_place_gets_the_shops_own_answer(kb,
     messages, events = run(ActionDefaultAskAffirmation(), follow_up, domain)
     assert messages[0]["response"] == "utter_policy_answer" and "return" in messages[0]["text"].lower()
     assert slots_of(events)["policy_topic"].startswith("returns/")
-    messages, _ = run(ActionDefaultFallback(), follow_up, domain)
+    messages, events = run(ActionDefaultFallback(), follow_up, domain)
     assert messages[0]["response"] == "utter_policy_answer"
+    # ... and the turn ends with the answer: no hand-off for "giving up" after the two-stage fallback
+    assert events[-1] == {"event": "followup", "timestamp": None, "name": "action_listen"}
 
     # no product in the conversation: a policy question is answered, not met with "which product?"
     question = tracker("how long does delivery to spain take", "product_question")

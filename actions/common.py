@@ -235,6 +235,8 @@ class ShopAction(Action, ABC):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         try:
             events = await asyncio.to_thread(self.respond, dispatcher, tracker, domain)
+            if not self.name().startswith("action_ask_"):  # a form asking again for its detail is no repetition
+                events += await asyncio.to_thread(self._not_again, dispatcher, tracker)
         except Exception:
             logger.exception("%s failed for conversation %s", self.name(), conversation_ref(tracker.sender_id))
             dispatcher.utter_message(response="utter_something_went_wrong")
@@ -242,6 +244,21 @@ class ShopAction(Action, ABC):
         if self.name() in FINISHING_ACTIONS and may_resume_after(events):
             events = [*events, *resume_pending(tracker, dispatcher)]  # the other half of a two-part message
         return events
+
+    @staticmethod
+    def _not_again(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
+        """A new question whose answer would repeat the last turn word for word gets the shop's passage for
+        it instead (actions.repetition). Imported when called: actions.repetition builds on this module."""
+        from actions.policies import say_passage
+        from actions.repetition import answer_instead_of_repeating, repeats_last_answer
+
+        if not repeats_last_answer(tracker, dispatcher.messages):
+            return []
+        passage = answer_instead_of_repeating(tracker)
+        if passage is None:
+            return []
+        dispatcher.messages.clear()
+        return say_passage(dispatcher, passage)
 
 
 # --------------------------------------------------------------------------- common actions

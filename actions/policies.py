@@ -11,6 +11,7 @@ nothing scores high enough the bot says it does not know and offers a person, in
 from __future__ import annotations
 
 import logging
+import re
 from typing import Collection, Dict, List, Optional, Text
 
 from rasa_sdk import Tracker
@@ -92,6 +93,13 @@ STANDS_ALONE_SCORE = 0.45
 FOLLOW_UP_OPENERS = frozenset(
     "and so but also how what whats what's when where which who why can could do does did is are was will "
     "would should any".split()
+)
+
+# A question clause anywhere in a message: "can I", "is that", "when do", "how long does", "what if".
+QUESTION_CLAUSE_RE = re.compile(
+    r"\b(?:(?:can|could|do|does|will|should|would|is|are|am) (?:i|we|you|it|they|he|she|that|this|there)"
+    r"|(?:when|how(?: long| much| many| soon)?|what|why|where) (?:do|does|will|can|is|are|should|would)|what if)\b",
+    re.I,
 )
 
 

@@ -207,6 +207,11 @@ class ShopSearch:
                 out.append(_product_hit(p, None if score is None else round(float(score), 4)))
         return out
 
+    def similarity(self, a: str, b: str) -> float:
+        """Cosine of two texts' sentence embeddings (L2-normalised vectors): how alike two questions are."""
+        embedder = self.retrieval.policies.embedder
+        return float(embedder.encode_query(a) @ embedder.encode_query(b))
+
     # ------------------------------------------------------------------ policies
 
     def policy_passage(self, key: str) -> Optional[PolicyHit]:

@@ -188,6 +188,41 @@ def test_anonymous_shopper_is_asked_for_the_number(orders_kb, tracker, run, doma
     assert messages[0]["response"] == "utter_ask_order_number"
 
 
+@pytest.mark.parametrize(
+    "text, two_parts",
+    [
+        ("i want to return my boots, do i have to pay for the label?", True),
+        ("i cancelled an order yesterday when do i get my money", True),
+        ("return a sale item is that allowed", True),
+        ("can you cancel my order", False),  # the request itself, asked politely
+        ("how do i cancel", False),
+        ("hi, can you cancel it", False),
+        ("i need to change my delivery address", False),
+    ],
+)
+def test_a_question_after_the_request_is_told_apart_from_a_polite_request(text, two_parts):
+    from actions.orders import asks_a_rule_question_too
+
+    assert asks_a_rule_question_too(text) is two_parts
+
+
+def test_a_rule_question_asked_with_the_request_is_answered_before_the_number_is_asked(
+    orders_kb, tracker, run, domain, slots_of
+):
+    text = "i want to return my boots, do i have to pay for the label?"
+    messages, events = run(ActionAskOrderNumber(), tracker(text, "request_return"), domain)
+    assert [m["response"] for m in messages] == ["utter_policy_answer", "utter_ask_order_number"]
+    assert "prepaid" in messages[0]["text"] and slots_of(events)["policy_topic"] == "returns/return-shipping-costs"
+    # the polite request alone, or with an order number, or where the order answers it: just the question
+    for text, intent in [
+        ("can you cancel my order", "cancel_order"),
+        ("i want to return my boots from 10000001, do i have to pay for the label?", "request_return"),
+        ("where is my order, will it come today?", "order_status"),
+    ]:
+        messages, _ = run(ActionAskOrderNumber(), tracker(text, intent), domain)
+        assert messages[0]["response"] == "utter_ask_order_number", text
+
+
 class NoLookups:
     """Orders that fail the test when anything is looked up or counted."""
 

@@ -237,6 +237,7 @@ class ShopAction(Action, ABC):
             events = await asyncio.to_thread(self.respond, dispatcher, tracker, domain)
             if not self.name().startswith("action_ask_"):  # a form asking again for its detail is no repetition
                 events += await asyncio.to_thread(self._not_again, dispatcher, tracker)
+            events += self._topic(dispatcher, events)
         except Exception:
             logger.exception("%s failed for conversation %s", self.name(), conversation_ref(tracker.sender_id))
             dispatcher.utter_message(response="utter_something_went_wrong")
@@ -244,6 +245,17 @@ class ShopAction(Action, ABC):
         if self.name() in FINISHING_ACTIONS and may_resume_after(events):
             events = [*events, *resume_pending(tracker, dispatcher)]  # the other half of a two-part message
         return events
+
+    @staticmethod
+    def _topic(dispatcher: CollectingDispatcher, events: List[EventType]) -> List[EventType]:
+        """The passage an answer from the shop's data stands for, as the conversation's topic (unless the
+        action set one): a follow-up is then read in it (actions.policies.RESPONSE_TOPICS)."""
+        from actions.policies import topic_of_responses
+
+        if any(e.get("event") == "slot" and e.get("name") == "policy_topic" for e in events):
+            return []
+        key = topic_of_responses([m.get("response") for m in dispatcher.messages])
+        return [SlotSet("policy_topic", key)] if key else []
 
     @staticmethod
     def _not_again(dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:

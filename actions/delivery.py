@@ -11,7 +11,6 @@ time (``ask_delivery_period``) gets the days first and the dispatch cut-off of t
 from __future__ import annotations
 
 import logging
-import re
 from decimal import Decimal
 from typing import Callable, List, Optional, Sequence, Text, TypeVar
 
@@ -21,7 +20,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import ShopAction, entity_values, label, last_bot_action, latest_intent, latest_text
-from actions.policies import closer_passage, say_passage, topic_follow_up
+from actions.policies import closer_passage, say_passage, topic_follow_up, word_stems
 from actions.render import money
 from actions.shop import shop_orders, shop_search
 from retrieval.results import PolicyHit
@@ -40,14 +39,13 @@ TIMES_PASSAGE = "shipping/delivery-options-and-times"
 COSTS_PASSAGE = "shipping/shipping-costs"
 OPTIONS_PASSAGES = frozenset({COUNTRIES_PASSAGE, TIMES_PASSAGE, COSTS_PASSAGE})
 # Words the options table itself answers, and words that ask nothing: any other word of the question
-# (five letters or more) found in a shipping passage ("lockers", "customs", "couriers") asks a detail
+# (actions.policies.word_stems) found in a shipping passage ("lockers", "customs", "couriers") asks a detail
 # that only the passage's text answers.
 TABLE_WORDS = frozenset(
     "deliver delivers delivery delivered ship ships shipping shipped express standard costs price prices "
     "free days business long takes there where which about would could should their these those thanks "
     "order orders please extra".split()
 )
-DETAIL_WORD_LETTERS = 5
 
 
 def destination(tracker: Tracker) -> Optional[str]:
@@ -72,26 +70,16 @@ def asks_delivery_to_another_country(tracker: Tracker) -> bool:
     return last == "action_delivery_options" or (last == "action_answer_policy" and topic.startswith("shipping/"))
 
 
-def detail_words(question: str) -> List[str]:
-    """The question's words that the options table does not answer (no country names), lower-cased."""
-    words = re.findall(r"[^\W\d_]+", question.lower())
-    return [
-        word
-        for word in words
-        if len(word) >= DETAIL_WORD_LETTERS and word not in TABLE_WORDS and find_country(word) is None
-    ]
-
-
 def detail_passage(question: str) -> Optional[PolicyHit]:
     """The closest shipping passage whose text has one of the question's detail words (by their first five
     letters: "locker" finds "lockers"), or None: "can it go to a parcel locker there", "will I pay customs
     in Ireland", "which courier do you use". The embedding alone ranks these by the country they name."""
-    stems = {word[:DETAIL_WORD_LETTERS] for word in detail_words(question)}
+    countries = {word for word in question.lower().replace("?", " ").replace(",", " ").split() if find_country(word)}
+    stems = word_stems(question, skip=TABLE_WORDS | countries)
     if not stems:
         return None
     for hit in shop_search().answer_policy_question(f"shipping: {question}", k=5):
-        text = set(re.findall(r"[^\W\d_]+", hit.text.lower()))
-        if hit.key.startswith("shipping/") and stems & {word[:DETAIL_WORD_LETTERS] for word in text}:
+        if hit.key.startswith("shipping/") and stems & word_stems(hit.text):
             return hit
     return None
 

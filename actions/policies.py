@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Collection, Dict, List, Optional, Text
+from typing import Collection, Dict, List, Optional, Sequence, Set, Text, Tuple
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -34,6 +34,44 @@ POLICY_TOPICS: Dict[str, str] = {
     "leave_review": "help/reviews",
     "contact_us": "help/contacting-customer-service",
 }
+
+
+# Response (by the start of its name) -> the passage it stands for. An answer from the shop's data (an order's
+# status, the newsletter state, the account steps) becomes the conversation's topic like a passage: "will I
+# still get e-mails about my orders?" after unsubscribing, "what does processing mean?" after a refund's status
+# are read in that passage's document (topic_follow_up). First match wins.
+RESPONSE_TOPICS: Sequence[Tuple[str, str]] = (
+    ("utter_account_help_create_account", "account/creating-an-account"),
+    ("utter_account_help_recover_password", "account/forgotten-password"),
+    ("utter_account_help_registration_problems", "account/signing-in-problems"),
+    ("utter_account_help_", "account/changing-your-e-mail-address-or-details"),
+    ("utter_account_deletion", "account/deleting-your-account"),
+    ("utter_ask_confirm_account_deletion", "account/deleting-your-account"),
+    ("utter_newsletter", "account/newsletter"),
+    ("utter_complaint", "help/complaints"),
+    ("utter_handoff", "help/speaking-to-a-person"),
+    ("utter_order_status", "orders/order-statuses"),
+    ("utter_order_tracking", "shipping/carriers-and-tracking"),
+    ("utter_invoice", "orders/invoices"),
+    ("utter_cancellation_fee", "orders/cancelling-an-order"),
+    ("utter_ask_confirm_cancel", "orders/cancelling-an-order"),
+    ("utter_cancel_done", "refunds/refunds-for-cancelled-orders"),
+    ("utter_cancel_not_possible", "orders/cancelling-an-order"),
+    ("utter_address_not_changeable", "shipping/changing-the-delivery-address"),
+    ("utter_refund_status", "refunds/checking-refund-status"),
+    ("utter_no_refund", "refunds/checking-refund-status"),
+    ("utter_return_window_closed", "warranty/faulty-item-after-the-return-window"),
+    ("utter_return_", "returns/return-window"),
+)
+
+
+def topic_of_responses(responses: Sequence[Optional[str]]) -> Optional[str]:
+    """The passage key the first of ``responses`` with a topic stands for (``RESPONSE_TOPICS``), or None."""
+    for response in responses:
+        for prefix, key in RESPONSE_TOPICS:
+            if response and response.startswith(prefix):
+                return key
+    return None
 
 
 def source_url(source: str) -> str:
@@ -118,6 +156,31 @@ def topic_of_last_answer(tracker: Tracker) -> Optional[str]:
     return None
 
 
+STEM_LETTERS = 5  # words compared by their first letters: "locker" finds "lockers", "processing" "process"
+
+
+def word_stems(text: str, skip: Collection[str] = ()) -> Set[str]:
+    """The first ``STEM_LETTERS`` letters of the words of ``text`` that have at least that many, less ``skip``.
+
+    Short words are mostly the question's grammar ("what", "does", "it"); the longer ones name what is
+    asked about, which a passage that answers it names too."""
+    words = re.findall(r"[^\W\d_]+", text.lower())
+    return {word[:STEM_LETTERS] for word in words if len(word) >= STEM_LETTERS and word not in skip}
+
+
+def last_turn_responses(tracker: Tracker) -> List[Optional[str]]:
+    """The responses of the bot's last turn (before the shopper's latest message), by name."""
+    events = list(tracker.events)
+    users = [n for n, e in enumerate(events) if e.get("event") == "user"]
+    if len(users) < 2:
+        return []
+    return [
+        (e.get("metadata") or {}).get("utter_action")
+        for e in events[users[-2] + 1 : users[-1]]
+        if e.get("event") == "bot"
+    ]
+
+
 def topic_follow_up(tracker: Tracker) -> Optional[PolicyHit]:
     """The passage that answers a short question about the answer just given, or None.
 
@@ -139,11 +202,17 @@ def topic_follow_up(tracker: Tracker) -> Optional[PolicyHit]:
     document = key.split("/")[0]
     last = search.policy_passage(key)
     readings = [f"{document}: {question}"] + ([f"{last.title}: {question}"] if last is not None else [])
+    # After an answer from the shop's data that stands for a passage (RESPONSE_TOPICS: a refund's status), that
+    # passage says what the shopper just heard in general words ("Checking refund status"): unless the question
+    # names something it explains ("what does processing mean?"), it asks something else of the document.
+    heard = topic_of_responses(last_turn_responses(tracker)) == key and last is not None
+    if heard and last is not None and word_stems(question) & word_stems(last.text):
+        heard = False
     in_topic = [
         hit
         for reading in readings
         for hit in search.answer_policy_question(reading, k=5)
-        if hit.key.startswith(f"{document}/")
+        if hit.key.startswith(f"{document}/") and not (heard and hit.key == key)
     ]
     if not in_topic:
         return None

@@ -252,7 +252,10 @@ def test_the_buttons_choice_is_stored_and_forgotten(orders, tracker, run, domain
     t.slots["newsletter_choice"] = "unsubscribe"
     messages, events = run(ActionNewsletter(), t, domain)
     assert [msg["response"] for msg in messages] == ["utter_newsletter_unsubscribed"]
-    assert _newsletter(orders)["C0000001"][0] is False and slots_of(events) == {"newsletter_choice": None}
+    assert _newsletter(orders)["C0000001"][0] is False and slots_of(events) == {
+        "newsletter_choice": None,
+        "policy_topic": "account/newsletter",
+    }
 
 
 def test_an_unclear_wish_shows_the_state_and_both_choices(orders, tracker, run, domain, say):

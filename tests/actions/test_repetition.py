@@ -54,3 +54,27 @@ def test_a_question_on_a_worry_the_status_did_not_answer_gets_the_passage(kb, tr
     follow_up = tracker("when does a late parcel count as lost", "order_status", history=history)
     hit = answer_instead_of_repeating(follow_up)
     assert hit is not None and hit.key == "shipping/delayed-or-lost-parcels"
+
+
+def test_an_answer_from_the_shops_data_makes_its_passage_the_topic_of_a_follow_up(kb, tracker) -> None:
+    """After a refund's status (topic: checking refund status), "so when do I actually get it?" is read in
+    refunds, and not answered with the passage on checking the status the shopper just did."""
+    from actions.common import ShopAction
+    from actions.policies import topic_follow_up, topic_of_responses
+
+    assert topic_of_responses(["utter_refund_status"]) == "refunds/checking-refund-status"
+    assert topic_of_responses(["utter_greet", "utter_return_window_closed"]) == (
+        "warranty/faulty-item-after-the-return-window"
+    )
+    assert topic_of_responses(["utter_greet"]) is None
+    dispatcher = type("D", (), {"messages": [{"response": "utter_refund_status"}]})()
+    assert ShopAction._topic(dispatcher, []) == [
+        {"event": "slot", "timestamp": None, "name": "policy_topic", "value": "refunds/checking-refund-status"}
+    ]
+    history = _status_turn("wheres my refund for 10000005")
+    history.insert(-1, {"event": "slot", "name": "policy_topic", "value": "refunds/checking-refund-status"})
+    hit = topic_follow_up(tracker("so when do i actually get it", "refund_status", history=history))
+    assert hit is not None and hit.key == "refunds/when-you-get-your-money-back"
+    # ... unless the question names what that passage explains
+    hit = topic_follow_up(tracker("what does processing mean exactly", "refund_status", history=history))
+    assert hit is not None and hit.key == "refunds/checking-refund-status"

@@ -249,7 +249,7 @@ class ShopAction(Action, ABC):
     @staticmethod
     def _topic(dispatcher: CollectingDispatcher, events: List[EventType]) -> List[EventType]:
         """The passage an answer from the shop's data stands for, as the conversation's topic (unless the
-        action set one): a follow-up is then read in it (actions.policies.RESPONSE_TOPICS)."""
+        action set one): a follow-up is then read in it (actions.policies.PASSAGE_RESPONSES)."""
         from actions.policies import topic_of_responses
 
         if any(e.get("event") == "slot" and e.get("name") == "policy_topic" for e in events):

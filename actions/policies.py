@@ -36,42 +36,102 @@ POLICY_TOPICS: Dict[str, str] = {
 }
 
 
-# Response (by the start of its name) -> the passage it stands for. An answer from the shop's data (an order's
-# status, the newsletter state, the account steps) becomes the conversation's topic like a passage: "will I
-# still get e-mails about my orders?" after unsubscribing, "what does processing mean?" after a refund's status
-# are read in that passage's document (topic_follow_up). First match wins.
-RESPONSE_TOPICS: Sequence[Tuple[str, str]] = (
-    ("utter_account_help_create_account", "account/creating-an-account"),
-    ("utter_account_help_recover_password", "account/forgotten-password"),
-    ("utter_account_help_registration_problems", "account/signing-in-problems"),
-    ("utter_account_help_", "account/changing-your-e-mail-address-or-details"),
-    ("utter_account_deletion", "account/deleting-your-account"),
-    ("utter_ask_confirm_account_deletion", "account/deleting-your-account"),
-    ("utter_newsletter", "account/newsletter"),
-    ("utter_complaint", "help/complaints"),
-    ("utter_handoff", "help/speaking-to-a-person"),
-    ("utter_order_status", "orders/order-statuses"),
-    ("utter_order_tracking", "shipping/carriers-and-tracking"),
-    ("utter_invoice", "orders/invoices"),
-    ("utter_cancellation_fee", "orders/cancelling-an-order"),
-    ("utter_ask_confirm_cancel", "orders/cancelling-an-order"),
-    ("utter_cancel_done", "refunds/refunds-for-cancelled-orders"),
-    ("utter_cancel_not_possible", "orders/cancelling-an-order"),
-    ("utter_address_not_changeable", "shipping/changing-the-delivery-address"),
-    ("utter_refund_status", "refunds/checking-refund-status"),
-    ("utter_no_refund", "refunds/checking-refund-status"),
-    ("utter_return_window_closed", "warranty/faulty-item-after-the-return-window"),
-    ("utter_return_", "returns/return-window"),
-)
+# Passage -> the responses that stand for it. An answer from the shop's data (an order's status, the newsletter
+# state, the account steps) becomes the conversation's topic like the passage itself: "will I still get e-mails
+# about my orders?" after unsubscribing, "what does processing mean?" after a refund's status are read in that
+# passage's document (topic_follow_up).
+PASSAGE_RESPONSES: Dict[str, Tuple[str, ...]] = {
+    "account/creating-an-account": ("utter_account_help_create_account",),
+    "account/forgotten-password": ("utter_account_help_recover_password",),
+    "account/signing-in-problems": ("utter_account_help_registration_problems",),
+    "account/changing-your-e-mail-address-or-details": (
+        "utter_account_help_edit_account",
+        "utter_account_help_set_up_address",
+        "utter_account_help_switch_account",
+    ),
+    "account/deleting-your-account": (
+        "utter_ask_confirm_account_deletion",
+        "utter_account_deletion_guest",
+        "utter_account_deletion_requested",
+        "utter_account_deletion_already_requested",
+        "utter_account_deletion_kept",
+    ),
+    "account/newsletter": (
+        "utter_newsletter_guest",
+        "utter_newsletter_guest_subscribe",
+        "utter_newsletter_guest_unsubscribe",
+        "utter_newsletter_state_subscribed",
+        "utter_newsletter_state_unsubscribed",
+        "utter_newsletter_subscribed",
+        "utter_newsletter_unsubscribed",
+        "utter_newsletter_already_subscribed",
+        "utter_newsletter_already_unsubscribed",
+    ),
+    "help/complaints": (
+        "utter_complaint_recorded",
+        "utter_complaint_recorded_guest",
+        "utter_complaint_added",
+        "utter_complaint_limit",
+        "utter_complaint_unavailable",
+    ),
+    "help/speaking-to-a-person": (
+        "utter_handoff_queued",
+        "utter_handoff_already_queued",
+        "utter_handoff_limit",
+        "utter_handoff_unavailable",
+    ),
+    "orders/order-statuses": (
+        "utter_order_status_placed",
+        "utter_order_status_paid",
+        "utter_order_status_packed",
+        "utter_order_status_shipped",
+        "utter_order_status_delivered",
+        "utter_order_status_cancelled",
+        "utter_order_status_other",
+    ),
+    "shipping/carriers-and-tracking": ("utter_order_tracking_number",),
+    "orders/invoices": (
+        "utter_invoice_ready",
+        "utter_invoice_ready_link",
+        "utter_invoice_awaiting_payment",
+        "utter_invoice_order_cancelled",
+    ),
+    "orders/cancelling-an-order": (
+        "utter_ask_confirm_cancel",
+        "utter_cancel_not_possible",
+        "utter_cancel_not_possible_packed",
+        "utter_cancel_not_possible_shipped",
+        "utter_cancel_not_possible_delivered",
+        "utter_cancellation_fee_free",
+        "utter_cancellation_fee_general",
+        "utter_cancellation_fee_on_its_way",
+        "utter_cancellation_fee_delivered",
+        "utter_cancellation_fee_already_cancelled",
+    ),
+    "refunds/refunds-for-cancelled-orders": ("utter_cancel_done", "utter_cancel_done_refund"),
+    "shipping/changing-the-delivery-address": (
+        "utter_address_not_changeable",
+        "utter_address_not_changeable_shipped",
+        "utter_address_not_changeable_redirect",
+    ),
+    "refunds/checking-refund-status": ("utter_refund_status", "utter_no_refund"),
+    "warranty/faulty-item-after-the-return-window": ("utter_return_window_closed",),
+    "returns/return-window": (
+        "utter_return_eligible",
+        "utter_return_eligible_ask",
+        "utter_return_not_delivered",
+        "utter_return_not_delivered_cancellable",
+        "utter_return_nothing_returnable",
+        "utter_return_order_cancelled",
+    ),
+    "returns/how-to-start-a-return": ("utter_return_created", "utter_return_created_replacement"),
+}
+RESPONSE_TOPICS: Dict[str, str] = {response: key for key, names in PASSAGE_RESPONSES.items() for response in names}
 
 
 def topic_of_responses(responses: Sequence[Optional[str]]) -> Optional[str]:
-    """The passage key the first of ``responses`` with a topic stands for (``RESPONSE_TOPICS``), or None."""
-    for response in responses:
-        for prefix, key in RESPONSE_TOPICS:
-            if response and response.startswith(prefix):
-                return key
-    return None
+    """The passage key the first of ``responses`` with a topic stands for (``PASSAGE_RESPONSES``), or None."""
+    return next((RESPONSE_TOPICS[r] for r in responses if r in RESPONSE_TOPICS), None)
 
 
 def source_url(source: str) -> str:
@@ -202,7 +262,7 @@ def topic_follow_up(tracker: Tracker) -> Optional[PolicyHit]:
     document = key.split("/")[0]
     last = search.policy_passage(key)
     readings = [f"{document}: {question}"] + ([f"{last.title}: {question}"] if last is not None else [])
-    # After an answer from the shop's data that stands for a passage (RESPONSE_TOPICS: a refund's status), that
+    # After an answer from the shop's data that stands for a passage (PASSAGE_RESPONSES: a refund's status), that
     # passage says what the shopper just heard in general words ("Checking refund status"): unless the question
     # names something it explains ("what does processing mean?"), it asks something else of the document.
     heard = topic_of_responses(last_turn_responses(tracker)) == key and last is not None

@@ -17,7 +17,7 @@ from dataclasses import replace
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Text, Tuple
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -32,6 +32,7 @@ from actions.common import (
     rich_channel,
     words_before_entity,
 )
+from actions.orders import has_proof
 from actions.policies import policy_follow_up, say_passage
 from actions.render import (
     intent_payload,
@@ -461,11 +462,18 @@ class ActionShowProduct(ShopAction):
         return [SlotSet("current_product", str(product.id))]
 
 
+_ORDER_WORD = re.compile(r"\border\b", re.I)
+
+
 def answer_without_a_product(
     dispatcher: CollectingDispatcher, tracker: Tracker, ask: Dict[str, Any]
 ) -> List[EventType]:
-    """No product to talk about: a question the shop's texts answer ("is it free from france", "when will
-    I hear back", "how will I know when it's back") gets that answer; otherwise ``ask`` (which product?)."""
+    """No product to talk about: a question about the order checked in this conversation ("what's in that
+    order again?") gets its status, which lists its items; a question the shop's texts answer ("is it free
+    from france", "when will I hear back", "how will I know when it's back") gets that answer; otherwise
+    ``ask`` (which product?)."""
+    if _ORDER_WORD.search(latest_text(tracker)) and has_proof(tracker):
+        return [FollowupAction("action_order_status")]
     passage = policy_follow_up(tracker)
     if passage is not None:
         return say_passage(dispatcher, passage)
@@ -519,8 +527,7 @@ class ActionCheckAvailability(ShopAction):
     def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         product, problem = resolve_product(tracker)
         if product is None:
-            dispatcher.utter_message(**problem)
-            return []
+            return answer_without_a_product(dispatcher, tracker, problem or WHICH_PRODUCT)
         events: List[EventType] = [SlotSet("current_product", str(product.id))]
         attrs = product.attributes or {}
         size = normalise_size(first_entity(tracker, "size"))

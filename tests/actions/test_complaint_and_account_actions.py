@@ -23,6 +23,7 @@ SENDER = "test-conversation"  # the conversation of conftest's trackers
 STOREFRONT = "https://shop.test"
 ASKED = [{"event": "action", "name": "action_delete_account"}, {"event": "action", "name": "action_listen"}]
 COMPLAINT = "The courier threw my parcel over the fence and the lamp of order 10000003 arrived broken"
+DELETION = "account/deleting-your-account"  # the topic a follow-up is read in after these answers
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +104,7 @@ def test_a_complaint_is_recorded_with_the_words_and_the_bot_keeps_talking(shop_d
     assert [m["text"] for m in ticket.transcript] == [COMPLAINT]
     # Listed for agents, but nothing is open: the channel keeps sending this shopper to the bot.
     assert store.active_ticket(SENDER) is None and store.queue() == []
-    assert [e["event"] for e in events] == ["slot"] and slots_of(events) == {"complaint_text": None}
+    assert slots_of(events) == {"complaint_text": None, "policy_topic": "help/complaints"}
 
     [said] = messages
     assert said["response"] == "utter_complaint_recorded"
@@ -141,7 +142,7 @@ def test_a_complaint_by_button_asks_for_the_words_and_records_the_next_message(
     assert ticket.context["order_number"] == "10000003" and ticket.context["order_verified"] is True
     assert "Order 10000003 (verified in the chat)." in ticket.summary
     assert messages[0]["response"] == "utter_complaint_recorded"  # the order's e-mail: the team can reply
-    assert slots_of(events) == {"complaint_text": None}
+    assert slots_of(events) == {"complaint_text": None, "policy_topic": "help/complaints"}
 
 
 def test_a_guest_without_a_verified_order_is_told_how_to_get_an_answer(shop_db, tracker, run, domain):
@@ -170,7 +171,9 @@ def test_complaints_count_against_the_clients_ticket_limit(shop_db, tracker, run
     assert complain("someone-else", "client-y") == "utter_complaint_recorded_guest"
 
 
-def test_a_complaint_the_database_cannot_store_gets_an_apology(shop_db, tracker, run, domain, monkeypatch, tmp_path):
+def test_a_complaint_the_database_cannot_store_gets_an_apology(
+    shop_db, tracker, run, domain, slots_of, monkeypatch, tmp_path
+):
     from core.settings import get_settings
     from handoff.store import default_store
 
@@ -180,7 +183,7 @@ def test_a_complaint_the_database_cannot_store_gets_an_apology(shop_db, tracker,
     default_store.cache_clear()
     messages, events = run(ActionRecordComplaint(), tracker("The zip broke on day one", "complaint"), domain)
     assert messages[0]["response"] == "utter_complaint_unavailable"
-    assert [e["event"] for e in events] == ["slot"]
+    assert slots_of(events) == {"complaint_text": None, "policy_topic": "help/complaints"}
 
 
 # --------------------------------------------------------------------------- account deletion
@@ -193,7 +196,7 @@ def test_a_guest_gets_the_steps_and_nothing_is_recorded(shop_db, tracker, run, d
     assert f"{STOREFRONT}/account/sign-in" in said["text"] and "Account settings > Delete account" in said["text"]
     assert "within 30 days" in said["text"] and "7 years" in said["text"]
     assert buttons(said) == [("Talk to a person", "/request_human")]
-    assert slots_of(events) == {"account_deletion_pending": None}
+    assert slots_of(events) == {"account_deletion_pending": None, "policy_topic": DELETION}
     # a guest's yes to a question they were never asked deletes nothing either
     t = tracker("/affirm", "affirm", slots={"account_deletion_pending": True}, history=ASKED)
     messages, _ = run(ActionDeleteAccount(), t, domain)
@@ -226,7 +229,7 @@ def test_a_signed_in_customer_confirms_and_the_request_is_recorded(shop_db, trac
     [asked] = messages
     assert asked["response"] == "utter_ask_confirm_account_deletion"
     assert buttons(asked) == [("Yes, delete my account", "/affirm"), ("No, keep it", "/deny")]
-    assert slots_of(events) == {"account_deletion_pending": True}
+    assert slots_of(events) == {"account_deletion_pending": True, "policy_topic": DELETION}
     assert requests_recorded() == []  # nothing before the yes
 
     confirming = {**me, "slots": {"customer_id": "C0000001", "account_deletion_pending": True}, "history": ASKED}
@@ -239,7 +242,7 @@ def test_a_signed_in_customer_confirms_and_the_request_is_recorded(shop_db, trac
     assert said["response"] == "utter_account_deletion_requested"
     assert f"number {request.id}" in said["text"] and f"{request.due_at:%-d %B %Y}" in said["text"]
     assert "order and invoice records for 7 years" in said["text"]
-    assert slots_of(events) == {"account_deletion_pending": None}
+    assert slots_of(events) == {"account_deletion_pending": None, "policy_topic": DELETION}
 
     # asking again: the same request, nothing new
     messages, _ = run(ActionDeleteAccount(), tracker("delete my account", "delete_account", **me), domain)
@@ -259,7 +262,7 @@ def test_declining_keeps_the_account(shop_db, tracker, run, domain, slots_of):
     )
     messages, events = run(ActionDeleteAccount(), t, domain)
     assert messages[0]["response"] == "utter_account_deletion_kept"
-    assert slots_of(events) == {"account_deletion_pending": None}
+    assert slots_of(events) == {"account_deletion_pending": None, "policy_topic": DELETION}
     assert requests_recorded() == []
 
 

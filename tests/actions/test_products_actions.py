@@ -329,3 +329,19 @@ def test_question_without_any_product_in_view_asks_which(kb, tracker, run, domai
     messages, events = run(ActionProductQuestion(), tracker("is it waterproof?", "product_question"), domain)
     assert "Which product do you mean?" in messages[0]["text"]
     assert events == []
+
+
+def test_a_question_about_the_checked_order_gets_its_status_not_which_product(orders_kb, tracker, run, domain, proven):
+    """ "What's in that order again?" after an order was checked: the classifier reads a product question."""
+    from actions.products import ActionCheckAvailability, ActionProductQuestion
+
+    slots = proven({"order_number": "10000003", "customer_id": "C0000001"})
+    for action, intent in [
+        (ActionProductQuestion(), "product_question"),
+        (ActionCheckAvailability(), "check_availability"),
+    ]:
+        _, events = run(action, tracker("whats in that order again", intent, slots=slots), domain)
+        assert [e.get("name") for e in events if e.get("event") == "followup"] == ["action_order_status"]
+    # no order checked: there is nothing to look up, so the question is asked back
+    messages, events = run(ActionProductQuestion(), tracker("whats in that order again", "product_question"), domain)
+    assert not [e for e in events if e.get("event") == "followup"] and messages

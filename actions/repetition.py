@@ -16,7 +16,13 @@ from typing import Any, Dict, List, Optional, Tuple
 from rasa_sdk import Tracker
 
 from actions.common import latest_text
-from actions.policies import FOLLOW_UP_OPENERS, QUESTION_CLAUSE_RE, policy_follow_up, topic_of_last_answer
+from actions.policies import (
+    FOLLOW_UP_OPENERS,
+    QUESTION_CLAUSE_RE,
+    last_turn_responses,
+    policy_follow_up,
+    topic_of_last_answer,
+)
 from actions.shop import shop_search
 from actions.typed_details import find_order_number
 from retrieval.results import PolicyHit
@@ -25,6 +31,7 @@ from retrieval.results import PolicyHit
 # lets through neighbours ("so when does it ship?" finds delayed parcels at 0.42); the repeated answer is
 # the safer one then. The same bar as a rule question asked with an order request (actions.orders).
 NEW_ANSWER_SCORE = 0.5
+POLICY_ANSWER = "utter_policy_answer"  # the response that says a passage
 
 Signature = Tuple[Optional[str], Tuple[Tuple[str, str], ...]]
 
@@ -101,8 +108,10 @@ def answer_instead_of_repeating(tracker: Tracker) -> Optional[PolicyHit]:
     if not asks_something_new(question) or find_order_number(question):  # an order's number: that order's answer
         return None
     hit = policy_follow_up(tracker)
-    if hit is None or hit.score < NEW_ANSWER_SCORE or hit.key == topic_of_last_answer(tracker):
+    if hit is None or hit.score < NEW_ANSWER_SCORE:
         return None
+    if hit.key == topic_of_last_answer(tracker) and POLICY_ANSWER in last_turn_responses(tracker):
+        return None  # that passage is what was said: no new answer (after an answer from data, it is one)
     search = shop_search()
     if any(search.similarity(question, earlier) >= SAME_QUESTION for earlier in _earlier_user_texts(tracker)):
         return None  # the same question again: the same answer is right

@@ -78,3 +78,22 @@ def test_an_answer_from_the_shops_data_makes_its_passage_the_topic_of_a_follow_u
     # ... unless the question names what that passage explains
     hit = topic_follow_up(tracker("what does processing mean exactly", "refund_status", history=history))
     assert hit is not None and hit.key == "refunds/checking-refund-status"
+
+
+def test_after_an_answer_from_data_its_own_passage_is_a_new_answer(kb, tracker) -> None:
+    """The newsletter steps for a guest, asked again how quick the link works: the passage says it."""
+    turn = [
+        {"event": "user", "text": "i'd like your newsletter", "parse_data": {"intent": {"name": "newsletter"}}},
+        {"event": "action", "name": "action_newsletter"},
+        {"event": "bot", "text": "You can subscribe ...", "metadata": {"utter_action": "utter_newsletter_guest"}},
+        {"event": "slot", "name": "policy_topic", "value": "account/newsletter"},
+        {"event": "action", "name": "action_listen"},
+    ]
+    hit = answer_instead_of_repeating(tracker("how quick does the unsubscribe link work", "newsletter", history=turn))
+    assert hit is not None and hit.key == "account/newsletter"
+    # after the passage itself, the same passage is no new answer
+    said = [{**e, "metadata": {"utter_action": "utter_policy_answer"}} if e["event"] == "bot" else e for e in turn]
+    assert (
+        answer_instead_of_repeating(tracker("how quick does the unsubscribe link work", "newsletter", history=said))
+        is None
+    )

@@ -397,6 +397,8 @@ async def answer_from_policies(
 
 INTENT_LABEL = "utter_label_intent_"  # + intent name: how the shopper would say it ("check where your order is")
 MIN_GUESS_CONFIDENCE = 0.15  # below it an intent is not offered in "did you mean ...?"
+# Small talk whose answer costs nothing when it is a misreading: said, not offered as "did you mean ...?".
+SMALL_TALK_ANSWERS = {"thank": "utter_you_are_welcome", "goodbye": "utter_goodbye", "greet": "utter_greet"}
 
 
 class ActionDefaultAskAffirmation(Action):
@@ -413,6 +415,12 @@ class ActionDefaultAskAffirmation(Action):
         answered = await answer_from_policies(dispatcher, tracker, domain)  # the shop's texts answer it: no guessing
         if answered is not None:
             return answered
+        ranking = (tracker.latest_message or {}).get("intent_ranking") or []
+        best_guess: Dict[str, Any] = next((r for r in ranking if r.get("name") != "nlu_fallback"), {})
+        small_talk = SMALL_TALK_ANSWERS.get(str(best_guess.get("name")))
+        if small_talk and float(best_guess.get("confidence") or 0.0) >= MIN_GUESS_CONFIDENCE:
+            dispatcher.utter_message(response=small_talk)  # "thanks, bye": no "did you mean to say thanks?"
+            return []
         labelled = domain_responses(domain)
         guesses = [
             (str(r["name"]), float(r.get("confidence") or 0.0))

@@ -93,6 +93,18 @@ def test_ask_affirmation_uses_plain_words_and_only_likely_guesses(tracker, run, 
     assert [b["payload"] for b in messages[0]["buttons"]] == offered
 
 
+@pytest.mark.parametrize("intent, response", [("thank", "utter_you_are_welcome"), ("goodbye", "utter_goodbye")])
+def test_small_talk_the_classifier_half_believes_is_answered_not_asked_about(tracker, run, domain, intent, response):
+    t = tracker("thanks, bye", "nlu_fallback")
+    t.latest_message["intent_ranking"] = [
+        {"name": "nlu_fallback", "confidence": 0.5},
+        {"name": intent, "confidence": 0.4},
+        {"name": "order_status", "confidence": 0.2},
+    ]
+    messages, _ = run(ActionDefaultAskAffirmation(), t, domain)
+    assert [m["response"] for m in messages] == [response]
+
+
 def test_ask_affirmation_with_no_likely_guess_asks_to_rephrase(tracker, run, domain):
     t = tracker("blorp", "nlu_fallback")
     t.latest_message["intent_ranking"] = [{"name": "order_status", "confidence": 0.1}]

@@ -235,13 +235,18 @@ class ShopAction(Action, ABC):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         try:
             events = await asyncio.to_thread(self.respond, dispatcher, tracker, domain)
-            if not self.name().startswith("action_ask_"):  # a form asking again for its detail is no repetition
-                events += await asyncio.to_thread(self._not_again, dispatcher, tracker)
-            events += self._topic(dispatcher, events)
         except Exception:
             logger.exception("%s failed for conversation %s", self.name(), conversation_ref(tracker.sender_id))
             dispatcher.utter_message(response="utter_something_went_wrong")
             return []
+        try:  # context for the next turn; the answer stands without it
+            if not self.name().startswith("action_ask_"):  # a form asking again for its detail is no repetition
+                events += await asyncio.to_thread(self._not_again, dispatcher, tracker)
+            events += self._topic(dispatcher, events)
+        except Exception:
+            logger.exception(
+                "%s: no follow-up context for conversation %s", self.name(), conversation_ref(tracker.sender_id)
+            )
         if self.name() in FINISHING_ACTIONS and may_resume_after(events):
             events = [*events, *resume_pending(tracker, dispatcher)]  # the other half of a two-part message
         return events

@@ -106,8 +106,8 @@ RULE_QUESTION_INTENTS = frozenset(
         "ask_cancellation_fee",
     }
 )
-# Cosine of the closest policy passage. Set on 30 dev messages written for it (15 requests with a question
-# about a rule, 15 plain requests; none from tests/conversations): plain requests score as high (0.56-0.76:
+# Cosine of the closest policy passage. Set on 30 dev messages written for it (perf/data/rule_questions_dev.yml:
+# 15 requests with a question about a rule, 15 plain requests; none from tests/conversations): plain requests score as high (0.56-0.76:
 # the passages describe the flows), so the clause test above separates them (none of the 15 passes it, 13 of
 # the others do). Of those 13, the 9 at 0.5 or more got a passage that answers them (one a neighbour: the
 # return window for "how long does the refund take?"), the 3 below a wrong one (0.38-0.50), one none.

@@ -8,7 +8,7 @@
 (function () {
   "use strict";
   var followupKinds = { complaint: "complaint", message: "message" };
-  var state = { me: null, csrf: null, tickets: [], followups: [], selected: null, detail: null, socket: null, unread: {}, team: [] };
+  var state = { me: null, csrf: null, tickets: [], followups: [], selected: null, detail: null, socket: null, unread: {}, team: [], resolving: null };
   var COMPLAINT_POLL_MS = 15000;
   var TITLE = document.title;
   var $ = function (id) { return document.getElementById(id); };
@@ -243,7 +243,9 @@
         });
         mine.filter(function (t) { return !alerts.mine[t.id]; }).forEach(function (t) {
           notify("Conversation #" + t.id + " is yours", (t.summary || "").split("\n")[0]);
-          var open = state.detail && state.detail.ticket && ["waiting", "assigned"].indexOf(state.detail.ticket.status) >= 0;
+          // The one being resolved is over already: the routing news can arrive before the answer to "Close".
+          var open = state.detail && state.detail.ticket && state.resolving !== state.selected &&
+            ["waiting", "assigned"].indexOf(state.detail.ticket.status) >= 0;
           if (!state.selected || !open) openTicket(t.id);  // nothing open, or the open one is over
         });
       }
@@ -460,10 +462,13 @@
 
   function act(verb, body) {
     $("action-error").textContent = "";
-    return api("POST", "agent/tickets/" + state.selected + "/" + verb, body || {})
-      .then(function () { return openTicket(state.selected, true); })
+    var ticket = state.selected;
+    if (verb === "resolve") state.resolving = ticket;
+    return api("POST", "agent/tickets/" + ticket + "/" + verb, body || {})
+      .then(function () { return state.selected === ticket ? openTicket(ticket, true) : null; })
       .then(refreshQueue)
-      .catch(function (e) { $("action-error").textContent = e.message; });
+      .catch(function (e) { $("action-error").textContent = e.message; })
+      .then(function () { if (state.resolving === ticket) state.resolving = null; });
   }
 
   $("take").addEventListener("click", function () { act("take").then(function () { $("reply").focus(); }); });

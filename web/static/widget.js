@@ -514,11 +514,11 @@
 
   ShopChatWidget.prototype.loadHistory = function () {
     var self = this;
-    if (!this.sessionId) return Promise.resolve();
+    if (!this.sessionId) return Promise.resolve(false);
     return fetch(this.base + "/history/" + encodeURIComponent(this.sessionId), { credentials: "omit" })
       .then(function (r) { return r.ok ? r.json() : null; })
-      .then(function (data) { if (data) self.renderHistory(data); })
-      .catch(function () { /* offline: keep what is shown */ });
+      .then(function (data) { if (data) self.renderHistory(data); return Boolean(data); })
+      .catch(function () { return false; /* offline: keep what is shown */ });
   };
 
   ShopChatWidget.prototype.loadSocketClient = function () {
@@ -558,11 +558,16 @@
         self.sessionId = id;
         self.write("session", id);
         self.flushEvents();
-        self.pendingMessages.splice(0).forEach(function (m) {
-          socket.emit("user_uttered", { message: m.message, session_id: id, metadata: m.metadata });
-        });
         self.stopPolling();
-        self.loadHistory();
+        // The history first: drawn after the lines typed while connecting went out, it would not hold them
+        // yet and would wipe them from the log. They are sent, and shown again, once it is drawn.
+        var pending = self.pendingMessages.splice(0);
+        self.loadHistory().then(function (redrawn) {
+          pending.forEach(function (m) {
+            if (redrawn) self.addMessage("user", m.display);
+            socket.emit("user_uttered", { message: m.message, session_id: id, metadata: m.metadata });
+          });
+        });
       });
       socket.on("bot_uttered", function (payload) { self.renderBot(payload || {}, false); });
       socket.on("user_echo", function (payload) { if (payload && payload.text) self.addMessage("user", payload.text); });
@@ -679,7 +684,7 @@
     var metadata = this.metadata(displayText && displayText !== message ? displayText : null, extraMetadata);
     if (this.mode === "socket" && this.socket && this.socket.connected) {
       if (!this.sessionId) {  // without the conversation id the line would start a conversation of its own
-        this.pendingMessages.push({ message: message, metadata: metadata });
+        this.pendingMessages.push({ message: message, metadata: metadata, display: displayText || message });
         return;
       }
       this.socket.emit("user_uttered", { message: message, session_id: this.sessionId, metadata: metadata });

@@ -93,6 +93,13 @@ def last_bot_action(tracker: Tracker) -> Optional[str]:
     return asked[-1] if asked else None
 
 
+def last_turn_events(tracker: Tracker) -> List[Dict[str, Any]]:
+    """The events between the shopper's previous message and the latest one: the bot's last turn."""
+    events = list(tracker.events)
+    users = [n for n, e in enumerate(events) if e.get("event") == "user"]
+    return events[users[-2] + 1 : users[-1]] if len(users) >= 2 else []
+
+
 def answers_question_of(tracker: Tracker, action: str) -> bool:
     """True when the bot's last action before the shopper's latest message was ``action``: the "yes" or "no"
     answers the question that action asked (a confirmation), not another one or one from before a digression."""

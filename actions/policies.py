@@ -19,7 +19,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import ShopAction, in_form, latest_intent, latest_text, offer_human
+from actions.common import ShopAction, in_form, last_turn_events, latest_intent, latest_text, offer_human
 from actions.shop import shop_search
 from retrieval.results import PolicyHit
 
@@ -206,11 +206,7 @@ def topic_of_last_answer(tracker: Tracker) -> Optional[str]:
 
     Only the last bot turn counts: a topic from three questions ago is not what "and on sundays?" means.
     """
-    events = list(tracker.events)
-    users = [n for n, e in enumerate(events) if e.get("event") == "user"]
-    if len(users) < 2:
-        return None
-    for event in reversed(events[users[-2] + 1 : users[-1]]):
+    for event in reversed(last_turn_events(tracker)):
         if event.get("event") == "slot" and event.get("name") == "policy_topic":
             return str(event.get("value") or "") or None
     return None
@@ -230,15 +226,7 @@ def word_stems(text: str, skip: Collection[str] = ()) -> Set[str]:
 
 def last_turn_responses(tracker: Tracker) -> List[Optional[str]]:
     """The responses of the bot's last turn (before the shopper's latest message), by name."""
-    events = list(tracker.events)
-    users = [n for n, e in enumerate(events) if e.get("event") == "user"]
-    if len(users) < 2:
-        return []
-    return [
-        (e.get("metadata") or {}).get("utter_action")
-        for e in events[users[-2] + 1 : users[-1]]
-        if e.get("event") == "bot"
-    ]
+    return [(e.get("metadata") or {}).get("utter_action") for e in last_turn_events(tracker) if e.get("event") == "bot"]
 
 
 def topic_follow_up(tracker: Tracker) -> Optional[PolicyHit]:

@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from rasa_sdk import Tracker
 
-from actions.common import latest_text
+from actions.common import last_turn_events, latest_text
 from actions.policies import (
     FOLLOW_UP_OPENERS,
     QUESTION_CLAUSE_RE,
@@ -60,12 +60,8 @@ def answer_signatures(messages: List[Dict[str, Any]]) -> List[Signature]:
 
 def last_turn_signatures(tracker: Tracker) -> List[Signature]:
     """What the bot said between the shopper's previous message and the latest one."""
-    events = list(tracker.events)
-    users = [n for n, e in enumerate(events) if e.get("event") == "user"]
-    if len(users) < 2:
-        return []
     said = []
-    for event in events[users[-2] + 1 : users[-1]]:
+    for event in last_turn_events(tracker):
         if event.get("event") != "bot":
             continue
         metadata = event.get("metadata") or {}

@@ -82,9 +82,36 @@ def public_url() -> str:
     return get_settings().public_url.rstrip("/")
 
 
+def visible_events(tracker: Tracker) -> List[Dict[str, Any]]:
+    """The conversation's events as the shopper lived it: a message the two-stage fallback rewound (to read it
+    again as a rephrase) appears once, not twice, and its first reading's turn is gone; a restart or a new
+    session starts over. Unlike Rasa's ``applied_events`` a form's turns stay apart: the bot's last turn is
+    what it said since the shopper's previous message, even while a form runs."""
+    visible: List[Dict[str, Any]] = []
+    for event in tracker.events:
+        kind = event.get("event")
+        if kind in ("restart", "session_started"):
+            visible = []
+        elif kind == "undo":
+            _drop_back_to(visible, "action")
+        elif kind == "rewind":
+            _drop_back_to(visible, "user")
+            _drop_back_to(visible, "action")
+        else:
+            visible.append(event)
+    return visible
+
+
+def _drop_back_to(events: List[Dict[str, Any]], kind: str) -> None:
+    """Removes the last event of ``kind`` and everything after it (Rasa's ``_undo_till_previous``)."""
+    while events:
+        if events.pop().get("event") == kind:
+            return
+
+
 def last_bot_action(tracker: Tracker) -> Optional[str]:
     """The bot's last action before the shopper's latest message (None when there was none)."""
-    events = list(tracker.events)
+    events = visible_events(tracker)
     users = [n for n, e in enumerate(events) if e.get("event") == "user"]
     if not users:
         return None
@@ -95,7 +122,7 @@ def last_bot_action(tracker: Tracker) -> Optional[str]:
 
 def last_turn_events(tracker: Tracker) -> List[Dict[str, Any]]:
     """The events between the shopper's previous message and the latest one: the bot's last turn."""
-    events = list(tracker.events)
+    events = visible_events(tracker)
     users = [n for n, e in enumerate(events) if e.get("event") == "user"]
     return events[users[-2] + 1 : users[-1]] if len(users) >= 2 else []
 
@@ -363,8 +390,75 @@ class ValidateSlotMappings(ValidationAction):
     async def get_validation_events(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
-        """Slots filled by mappings this turn need no further checks here (forms validate theirs)."""
-        return [SlotSet(name, value) for name, value in tracker.slots_to_validate().items()]
+        """Slots filled by mappings this turn need no further checks here (forms validate theirs), except the
+        order form's task: the answer to its question does not change what the form is for."""
+        filled = tracker.slots_to_validate()
+        if "order_task" in filled and answers_the_order_form(tracker):
+            filled["order_task"] = task_before(tracker)
+        return [SlotSet(name, value) for name, value in filled.items()]
+
+
+def answers_the_order_form(tracker: Tracker) -> bool:
+    """Whether the latest message answers the order form's question for the number or e-mail ("10000005 is the
+    order") and reads only as a plain status request: the classifier's ``order_status`` would otherwise turn a
+    refund or invoice check into a status check."""
+    if (tracker.active_loop or {}).get("name") != "order_form" or latest_intent(tracker) != "order_status":
+        return False
+    asked = tracker.get_slot("requested_slot")
+    return asked in ("order_number", "email") and bool(first_entity(tracker, asked)) and bool(task_before(tracker))
+
+
+def task_before(tracker: Tracker) -> Optional[str]:
+    """The order form's task before the latest message."""
+    events = visible_events(tracker)
+    users = [n for n, e in enumerate(events) if e.get("event") == "user"]
+    before = events[: users[-1]] if users else events
+    tasks = [e.get("value") for e in before if e.get("event") == "slot" and e.get("name") == "order_task"]
+    return str(tasks[-1]) if tasks and tasks[-1] else None
+
+
+class ActionFallbackAnswer(Action):
+    """The first answer to a message the classifier could not place: the shop's texts, or the products it names
+    in the catalogue's words, and the turn ends (a follow-up ``action_listen``); only when neither fits does the
+    rule go on to the two-stage fallback ("did you mean ...?").
+
+    Answered before the fallback's loop starts, not inside it: a message the shopper types next is a rephrase
+    to that loop, and Rasa then drops the loop's first turn with every slot it set ("gold ones only" after a
+    list shown there would find no list)."""
+
+    def name(self) -> Text:
+        return "action_fallback_answer"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        answered = await answer_from_policies(dispatcher, tracker, domain)  # the shop's texts answer it: no guessing
+        if answered is None:
+            answered = await answer_with_products(dispatcher, tracker, domain)  # "navy one?" after a list
+        if answered is None:
+            return []  # the rule goes on with the two-stage fallback
+        return answered + [FollowupAction(ACTION_LISTEN_NAME)]
+
+
+class ActionOutOfScope(Action):
+    """A message the classifier reads as outside the shop, read in the conversation first: a short question
+    right after a policy answer ("what about bitcoin?" after the payment methods) gets that topic's passage,
+    and products named while choosing ("he loves cooking" after a list of presents) are searched. Otherwise
+    the shopper hears what the assistant can help with."""
+
+    def name(self) -> Text:
+        return "action_out_of_scope"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        from actions.policies import say_passage, topic_follow_up
+
+        passage = await asyncio.to_thread(topic_follow_up, tracker)
+        if passage is not None:
+            return say_passage(dispatcher, passage)
+        if tracker.get_slot("last_search"):
+            shown = await answer_with_products(dispatcher, tracker, domain)
+            if shown is not None:
+                return shown
+        dispatcher.utter_message(response="utter_out_of_scope")
+        return []
 
 
 class ActionDefaultFallback(Action):
@@ -377,6 +471,8 @@ class ActionDefaultFallback(Action):
         # A question the shop's texts answer (a policy follow-up) gets that answer instead of "didn't get
         # that", or instead of a person after repeated misunderstandings.
         answered = await answer_from_policies(dispatcher, tracker, domain)
+        if answered is None:
+            answered = await answer_with_products(dispatcher, tracker, domain)
         if answered is not None:
             # Answered: wait for the shopper. When the two-stage fallback ends here, its rule would hand off
             # next ("gave up"), under an answer the shopper may be happy with.
@@ -387,6 +483,54 @@ class ActionDefaultFallback(Action):
             return [SlotSet("handoff_reason", "repeated_failure"), FollowupAction("action_handoff_to_human")]
         dispatcher.utter_message(response="utter_default")
         return [UserUtteranceReverted()]
+
+
+SENTENCE_WORDS = 3  # a message of at least this many words is something said, not a typo or noise
+
+
+class ActionFormFallback(Action):
+    """A message the classifier could not place while a form waits for an answer.
+
+    "I checked the statement, nothing from Larkspur", "ok good to know", "I can't find the confirmation
+    e-mail": the shopper said something, not nonsense, so "Sorry, I didn't get that" (Rasa's default) reads
+    as not listening. The shop's texts answer it when they can; otherwise the bot acknowledges it and says
+    how to leave the form. The form's rule then asks its question again; no slot is touched, so nothing
+    typed here is reused as an answer. What the form reads itself (``form_answer``) is left to it."""
+
+    def name(self) -> Text:
+        return "action_form_fallback"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        if form_answer(tracker, domain):
+            return []  # the form reads it next, and asks its next question (or this one again)
+        answered = await answer_from_policies(dispatcher, tracker, domain)
+        if answered is not None:
+            return [event for event in answered if not _fills_a_form_slot(event, tracker)]
+        words = re.findall(r"[^\W\d_]+", latest_text(tracker))
+        response = "utter_form_go_on" if len(words) >= SENTENCE_WORDS else "utter_default"
+        dispatcher.utter_message(response=response)
+        return []
+
+
+def form_answer(tracker: Tracker, domain: DomainDict) -> bool:
+    """Whether the form reads the latest message itself, so it is not looked up in the shop's texts: it carries
+    an entity ("the first one": an ordinal), or the slot asked for takes any text ("it broke" as a return
+    reason; the form's validation says what it could not tell)."""
+    if (tracker.latest_message or {}).get("entities"):
+        return True
+    slot = (domain.get("slots") or {}).get(str(tracker.get_slot("requested_slot")), {})
+    return any(
+        mapping.get("type") == "from_text"
+        and not mapping.get("intent")
+        and "nlu_fallback" not in (mapping.get("not_intent") or [])
+        for mapping in slot.get("mappings") or []
+    )
+
+
+def _fills_a_form_slot(event: EventType, tracker: Tracker) -> bool:
+    """Whether ``event`` would set the slot the form is asking for (a passage only sets ``policy_topic``, but
+    the delivery answer sets ``country``, which a form may ask for)."""
+    return event.get("event") == "slot" and event.get("name") == tracker.get_slot("requested_slot")
 
 
 async def answer_from_policies(
@@ -407,6 +551,22 @@ async def answer_from_policies(
     return say_passage(dispatcher, passage) if passage is not None else None
 
 
+async def answer_with_products(
+    dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+) -> Optional[List[EventType]]:
+    """The products a message the classifier could not place names in the catalogue's words, shown (a list
+    refined or a new search: ``actions.products.product_follow_up``); None when it names none. Run here, not
+    as a follow-up action: inside the two-stage fallback this is one step of its loop."""
+    from actions.products import ActionRefineSearch, ActionSearchProducts, ActionShowProduct, product_follow_up
+
+    search = await asyncio.to_thread(product_follow_up, tracker)
+    if search is None:
+        return None
+    actions = {"action_refine_search": ActionRefineSearch, "action_show_product": ActionShowProduct}
+    action = actions.get(search, ActionSearchProducts)()
+    return await asyncio.to_thread(action.respond, dispatcher, tracker, domain)
+
+
 INTENT_LABEL = "utter_label_intent_"  # + intent name: how the shopper would say it ("check where your order is")
 MIN_GUESS_CONFIDENCE = 0.15  # below it an intent is not offered in "did you mean ...?"
 # Small talk whose answer costs nothing when it is a misreading: said, not offered as "did you mean ...?".
@@ -424,9 +584,6 @@ class ActionDefaultAskAffirmation(Action):
         return "action_default_ask_affirmation"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        answered = await answer_from_policies(dispatcher, tracker, domain)  # the shop's texts answer it: no guessing
-        if answered is not None:
-            return answered
         ranking = (tracker.latest_message or {}).get("intent_ranking") or []
         best_guess: Dict[str, Any] = next((r for r in ranking if r.get("name") != "nlu_fallback"), {})
         small_talk = SMALL_TALK_ANSWERS.get(str(best_guess.get("name")))
@@ -467,7 +624,9 @@ class ActionStopForm(Action):
         return "action_stop_form"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        dispatcher.utter_message(response="utter_form_stopped")
+        form = (tracker.active_loop or {}).get("name")
+        own = f"utter_form_stopped_{form}"  # "no return has been started": what was not done
+        dispatcher.utter_message(response=own if own in domain_responses(domain) else "utter_form_stopped")
         return [ActiveLoop(None), SlotSet("requested_slot", None)] + [SlotSet(s, None) for s in FORM_SLOTS]
 
 

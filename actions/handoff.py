@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
@@ -18,7 +19,7 @@ from rasa_sdk.events import ConversationPaused, EventType, FollowupAction, SlotS
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import ShopAction, ShopFormValidation, latest_intent, signed_in_customer
+from actions.common import ShopAction, ShopFormValidation, latest_intent, latest_text, signed_in_customer
 from actions.orders import has_proof
 from actions.typed_details import find_email
 from core.log_masking import conversation_ref
@@ -34,6 +35,20 @@ NO_EMAIL = "none"  # the shopper wants the answer in the chat only
 DECLINES = frozenset({"deny", "stop"})
 
 
+# "no I don't want a person, just tell me how": the words name a person, the classifier may read a request for one.
+_NO_PERSON_RE = re.compile(
+    r"\b(?:don'?t|do not|dont|no need for|without|not)\b([^.?!,]{0,25})\b(?:person|human|agent|someone|somebody|"
+    r"anyone|people|staff|real one)\b",
+    re.I,
+)
+_MACHINE_RE = re.compile(r"\b(?:bot|robot|machine|chatbot|ai|computer)\b", re.I)  # "not a bot, a person"
+
+
+def declines_a_person(text: str) -> bool:
+    """Whether the shopper's words turn a person down rather than ask for one."""
+    return any(not _MACHINE_RE.search(found.group(1)) for found in _NO_PERSON_RE.finditer(text or ""))
+
+
 class ActionHandoffToHuman(Action):
     """Queue the conversation for a human agent and pause the bot; outside opening hours, offer a message."""
 
@@ -43,6 +58,10 @@ class ActionHandoffToHuman(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[Dict[Text, Any]]:
+        if declines_a_person(latest_text(tracker)):  # never queue someone who just said no to a person
+            from actions.common import ActionDeclineHuman
+
+            return await ActionDeclineHuman().run(dispatcher, tracker, domain)
         away = team_is_away()
         if away is not None:
             logger.info("hand-off asked outside opening hours: a message is offered")

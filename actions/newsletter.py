@@ -3,7 +3,8 @@
 Only the signed-in customer's own subscription changes, and only when this very message carries the
 shop channel's proof for the customer id (a tracker that merely claims one changes nothing): a
 guest's e-mail address can't be confirmed as theirs in a chat. The wish comes from the buttons
-(``newsletter_choice``) or the words; a question or an unclear wish gets the current state and the
+(``newsletter_choice``) or the words; a question the shop's texts answer ("will I still get e-mails
+about my orders?") gets that passage; another question or an unclear wish gets the current state and the
 two buttons. Changes are recorded with their time (:mod:`shopdb.newsletter`); logs name no customer.
 """
 
@@ -19,8 +20,11 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import ShopAction, first_entity, latest_text, signed_in_customer
-from actions.shop import shop_orders
+from actions.policies import policy_follow_up, say_passage, word_stems
+from actions.repetition import NEW_ANSWER_SCORE, asks_something_new
+from actions.shop import shop_orders, shop_search
 from core.log_masking import conversation_ref
+from retrieval.results import PolicyHit
 from shopdb.newsletter import newsletter_state, set_newsletter
 
 logger = logging.getLogger(__name__)
@@ -40,6 +44,9 @@ _SUBSCRIBE_RE = re.compile(
 )
 # "how do I unsubscribe?" asks the way, it doesn't ask for the change: show the state and the buttons.
 _HOW_RE = re.compile(r"^\s*(?:how|where|can i|could i|is it possible|what)\b", re.I)
+
+# "am I signed up?", "am I still subscribed?": the customer's own state, not the shop's texts.
+_STATE_RE = re.compile(r"\b(?:am i|are you (?:still )?sending|status|subscribed\??\s*$)", re.I)
 
 GUEST_RESPONSES = {
     SUBSCRIBE: "utter_newsletter_guest_subscribe",
@@ -65,6 +72,31 @@ def wish(tracker: Tracker) -> Optional[str]:
     return SUBSCRIBE if _SUBSCRIBE_RE.search(text) else None
 
 
+NEWSLETTER_PASSAGE = "account/newsletter"
+NEWSLETTER_WORDS = word_stems("newsletter newsletters subscribe unsubscribe subscription subscribed")
+
+
+def shop_texts_answer(tracker: Tracker) -> Optional[PolicyHit]:
+    """The shop's passage for a question about the newsletter that its state does not answer, or None.
+
+    "Will I still get e-mails about my orders?", "do you share my e-mail?": another passage, or the newsletter
+    passage when the question names something it says beyond (un)subscribing. "Do you have a newsletter?",
+    "am I signed up?" and "how do I unsubscribe?" are answered with the state and the buttons (a guest: where
+    to do it)."""
+    question = latest_text(tracker)
+    about_a_change = _UNSUBSCRIBE_RE.search(question) or _SUBSCRIBE_RE.search(question)
+    if not asks_something_new(question) or about_a_change or _STATE_RE.search(question):
+        return None
+    # read first as the newsletter question it was classified as ("will I still get e-mails?"), then as it stands
+    readings = [*shop_search().answer_policy_question(f"Newsletter: {question}", k=1), policy_follow_up(tracker)]
+    for passage in readings:
+        if passage is None or passage.score < NEW_ANSWER_SCORE:
+            continue
+        if passage.key != NEWSLETTER_PASSAGE or (word_stems(question) - NEWSLETTER_WORDS) & word_stems(passage.text):
+            return passage
+    return None
+
+
 class ActionNewsletter(ShopAction):
     def name(self) -> Text:
         return "action_newsletter"
@@ -72,6 +104,9 @@ class ActionNewsletter(ShopAction):
     def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         wanted = wish(tracker)
         events: List[EventType] = [SlotSet("newsletter_choice", None)] if tracker.get_slot("newsletter_choice") else []
+        passage = shop_texts_answer(tracker) if wanted is None else None
+        if passage is not None:
+            return events + say_passage(dispatcher, passage)
         customer_id = signed_in_customer(tracker)
         sessions = shop_orders().sessions
         state = newsletter_state(sessions, customer_id) if customer_id else None

@@ -457,26 +457,29 @@ class ActionAskEmail(Action):
 
 # Requests that read an order: an order number typed on its own continues the last of these.
 READ_ONLY_TASKS = frozenset({"status", "return_eligibility", "refund", "invoice"})
+
+
 # Entities of a product search: typed on their own after a list, they refine it.
-PRODUCT_DETAILS = ("colour", "size", "price_max", "price_min", "category")
-
-
 class ActionDetailsOutsideForm(ShopAction):
     """An order number typed when no form asks for one ("and the other one, 10000006?", "did 10000003 go
     through?"): the conversation's last reading request (status, return, refund, invoice) for that order,
     else its status, through the order form's checks. A changing request (cancel, new address, return)
     never carries over to another order unasked. A colour, size or price alone after a product list refines
-    that list; a country alone after a delivery answer ("what about Norway?") asks the same for it.
-    Anything else (an e-mail alone) gets the question back.
+    that list, and a kind of product named in the catalogue's words is searched (``product_follow_up``); a
+    country alone after a delivery answer ("what about Norway?") asks the same for it. Anything else (an
+    e-mail alone) gets the question back.
     """
 
     def name(self) -> Text:
         return "action_details_outside_form"
 
     def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        from actions.products import product_follow_up
+
         number = find_order_number(latest_text(tracker)) or find_order_number(first_entity(tracker, "order_number"))
-        if not number and tracker.get_slot("last_search") and any(first_entity(tracker, e) for e in PRODUCT_DETAILS):
-            return [FollowupAction("action_refine_search")]  # "black one", "grey pls" after a product list
+        search = None if number else product_follow_up(tracker)
+        if search is not None:
+            return [FollowupAction(search)]  # "black one" after a list, "fresh kicks, white, 43"
         if not number and asks_delivery_to_another_country(tracker):
             return [FollowupAction("action_delivery_options")]
         if not number:
@@ -529,8 +532,16 @@ _ARRIVAL_RE = re.compile(
 )
 
 
+_DISPATCH_RE = re.compile(
+    r"\bwhen\b.*\b(?:ship|ships|shipped|dispatch(?:ed)?|sent|send it|leaves?|go out|goes out)\b"
+    r"|\b(?:has|did|is) it (?:shipped|been (?:shipped|sent|dispatched))\b|\bship(?:ping)? date\b",
+    re.I,
+)
+
+
 def status_question(tracker: Tracker) -> Optional[str]:
-    """What the shopper's status request asks for in particular: ``tracking``, ``arrival`` or None (all of it).
+    """What the shopper's status request asks for in particular: ``tracking``, ``arrival``, ``dispatch`` or
+    None (all of it).
 
     Read from the request (``order_status``) and what was typed after it (the form's answers, a question
     in between), at most the last few messages: never an older request."""
@@ -542,6 +553,8 @@ def status_question(tracker: Tracker) -> Optional[str]:
             return "tracking"
         if short and _ARRIVAL_RE.search(text):
             return "arrival"
+        if short and _DISPATCH_RE.search(text):
+            return "dispatch"
         if ((event.get("parse_data") or {}).get("intent") or {}).get("name") == "order_status":
             return None  # the request itself
     return None
@@ -568,6 +581,12 @@ class ActionOrderStatus(ShopAction):
             )
         elif asked == "tracking" and order.status in ("placed", "paid", "packed"):
             dispatcher.utter_message(response="utter_order_no_tracking_yet", **order_values(order, domain))
+        elif asked == "dispatch" and order.status in ("placed", "paid", "packed"):
+            dispatcher.utter_message(response="utter_order_not_shipped_yet", **order_values(order, domain))
+            if order.estimated_delivery:
+                dispatcher.utter_message(
+                    response="utter_order_estimated_delivery", estimated_delivery=nice_date(order.estimated_delivery)
+                )
         elif asked == "arrival" and on_the_way and order.estimated_delivery:
             dispatcher.utter_message(
                 response="utter_order_arrives_by",

@@ -139,10 +139,13 @@ def source_url(source: str) -> str:
     return source.rsplit("/", 1)[-1].replace(".md", "")
 
 
+POLICY_ANSWER = "utter_policy_answer"  # the response that says a passage
+
+
 def say_passage(dispatcher: CollectingDispatcher, best: PolicyHit) -> List[EventType]:
     """The passage as the answer, with its title and source; its key is the conversation's policy topic."""
     dispatcher.utter_message(
-        response="utter_policy_answer", title=best.title, passage=best.text, source=source_url(best.source)
+        response=POLICY_ANSWER, title=best.title, passage=best.text, source=source_url(best.source)
     )
     return [SlotSet("human_offered", None), SlotSet("policy_topic", best.key)]
 
@@ -212,6 +215,8 @@ def topic_of_last_answer(tracker: Tracker) -> Optional[str]:
     return None
 
 
+# Words of a question's grammar that say nothing of what it asks about (word_stems keeps words of 5+ letters).
+QUESTION_GRAMMAR = frozenset("about could would should there their where which whats what's still really".split())
 STEM_LETTERS = 5  # words compared by their first letters: "locker" finds "lockers", "processing" "process"
 
 
@@ -252,7 +257,9 @@ def topic_follow_up(tracker: Tracker) -> Optional[PolicyHit]:
     readings = [f"{document}: {question}"] + ([f"{last.title}: {question}"] if last is not None else [])
     # After an answer from the shop's data that stands for a passage (PASSAGE_RESPONSES: a refund's status), that
     # passage says what the shopper just heard in general words ("Checking refund status"): unless the question
-    # names something it explains ("what does processing mean?"), it asks something else of the document.
+    # names something it explains ("what does processing mean?"), another passage of the document that answers
+    # it comes first. It is still the answer when none does: "how long does it take?" after the steps to delete
+    # an account is answered by the deletion passage ("within 30 days"), which the steps did not say.
     heard = topic_of_responses(last_turn_responses(tracker)) == key and last is not None
     if heard and last is not None and word_stems(question) & word_stems(last.text):
         heard = False
@@ -260,17 +267,34 @@ def topic_follow_up(tracker: Tracker) -> Optional[PolicyHit]:
         hit
         for reading in readings
         for hit in search.answer_policy_question(reading, k=5)
-        if hit.key.startswith(f"{document}/") and not (heard and hit.key == key)
+        if hit.key.startswith(f"{document}/")
     ]
-    if not in_topic:
-        return None
-    best = max(in_topic, key=lambda hit: hit.score)
     alone = search.answer_policy_question(question, k=1)
     bar = alone[0].score if alone else 0.0
-    if alone and not alone[0].key.startswith(f"{document}/") and bar >= STANDS_ALONE_SCORE:
+    # Read with the last passage's title, a question leans to that very passage: "is it safe to pay by card?"
+    # right after the payment-failed passage finds it again. When the passage itself was just said, and the
+    # question read alone clearly finds another passage of the same document, that one answers it. (After an
+    # answer from data that stands for a passage, "what does processing mean?" may well ask about that one.)
+    shown = POLICY_ANSWER in last_turn_responses(tracker)
+    if shown and alone and alone[0].key.startswith(f"{document}/") and alone[0].key != key:
+        if bar >= STANDS_ALONE_SCORE:
+            logger.info("follow-up in the topic %s stands alone: %s (%.3f)", key, alone[0].key, bar)
+            return alone[0]
+    # Read alone, the words clearly ask about another document when they find its passage and name something
+    # it names: "and is delivery to Amsterdam free?" after payment methods. "How long does it take" names
+    # nothing: it finds delivery times alone only because it is what shoppers ask most.
+    if (
+        alone
+        and not alone[0].key.startswith(f"{document}/")
+        and bar >= STANDS_ALONE_SCORE
+        and word_stems(question, skip=QUESTION_GRAMMAR) & word_stems(f"{alone[0].title} {alone[0].text}")
+    ):
         return None
-    if best.score < TOPIC_FOLLOW_UP_SCORE or best.score < bar + TOPIC_FOLLOW_UP_LEAD:
+    clearing = [h for h in in_topic if h.score >= TOPIC_FOLLOW_UP_SCORE and h.score >= bar + TOPIC_FOLLOW_UP_LEAD]
+    others = [h for h in clearing if h.key != key] if heard else []
+    if not clearing:
         return None
+    best = max(others or clearing, key=lambda hit: hit.score)
     logger.info("follow-up read in the topic %s: %s (%.3f, alone %.3f)", key, best.key, best.score, bar)
     return best
 

@@ -33,7 +33,7 @@ from actions.common import (
     words_before_entity,
 )
 from actions.orders import has_proof
-from actions.policies import policy_follow_up, say_passage
+from actions.policies import last_turn_responses, policy_follow_up, say_passage, topic_follow_up
 from actions.render import (
     intent_payload,
     money,
@@ -341,6 +341,43 @@ def answer_about(product: Any, question: str) -> Dict[str, Any]:
     return {"response": "utter_product_unknown_no_details", "title": title}
 
 
+# --------------------------------------------------------------------------- products the classifier missed
+
+PRODUCT_ENTITIES = ("colour", "size", "price_max", "price_min", "category")  # the NLU's words of a product search
+
+
+def product_follow_up(tracker: Tracker) -> Optional[Text]:
+    """The search action for a message the classifier could not place (or read as bare details) that names
+    products in the catalogue's own words, or None.
+
+    "navy one?", "4 slice one?", "under 50?" after a list refine it (``action_refine_search``); a kind of
+    product other than the list's ("now the caps pls"), or one named with no list yet ("sunnies and a cap
+    for a festival", "what have u got from fjellgear"), is a new search (``action_search_products``). A brand
+    counts only when named in full: "nothing from larkspur" is not a search for Larkspur Press. A message
+    with an order number or an e-mail address is about an order, not products; one naming a place in the list
+    ("the first one") shows that product (``action_show_product``)."""
+    from actions.typed_details import find_email, find_order_number
+
+    text = latest_text(tracker)
+    if not text or find_order_number(text) or find_email(text):
+        return None
+    if first_entity(tracker, "ordinal"):  # "show me the first sneaker again": a product shown, not a search
+        return "action_show_product" if tracker.get_slot("last_results") else None
+    understood = shop_search().understand(text)
+    named = understood.filters
+    words = set(re.findall(r"\w+", text.lower()))
+    brand = bool(named.brand) and set(re.findall(r"\w+", str(named.brand).lower())) <= words
+    category = named.category or (category_for(first_entity(tracker, "category") or "") or None)
+    last = tracker.get_slot("last_search") or {}
+    last_category = (last.get("filters") or {}).get("category")
+    details = bool(refinements(understood)) or any(first_entity(tracker, e) for e in PRODUCT_ENTITIES)
+    if last and details and category in (None, last_category) and (brand or not named.brand):
+        return "action_refine_search"
+    if category or brand:
+        return "action_search_products"
+    return None
+
+
 # --------------------------------------------------------------------------- actions
 
 
@@ -352,6 +389,11 @@ class ActionSearchProducts(ShopAction):
 
     def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         query = latest_text(tracker)
+        # "what about a necklace?", "and body wash I opened?" right after the passage on what can't be returned
+        # ask that of the necklace: read in the topic first (actions.policies.topic_follow_up).
+        in_topic = topic_follow_up(tracker) if "utter_policy_answer" in last_turn_responses(tracker) else None
+        if in_topic is not None:
+            return say_passage(dispatcher, in_topic)
         filters = search_filters(tracker)
         if not query and not filters:
             dispatcher.utter_message(response="utter_ask_what_product")
@@ -383,6 +425,9 @@ class ActionRefineSearch(ShopAction):
     def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         last = tracker.get_slot("last_search") or {}
         if not last:
+            in_topic = topic_follow_up(tracker)  # "how much?" right after "we deliver to Austria": its cost
+            if in_topic is not None:
+                return say_passage(dispatcher, in_topic)
             dispatcher.utter_message(response="utter_ask_what_product")
             return []
         text = latest_text(tracker)
@@ -448,6 +493,9 @@ class ActionShowProduct(ShopAction):
     def respond(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         product, problem = resolve_product(tracker, default_first=False)
         if product is None:
+            search = product_follow_up(tracker)  # "blue one" after a list names no product of it: a refinement
+            if search is not None and search != self.name():
+                return [FollowupAction(search)]
             dispatcher.utter_message(**problem)
             return []
         # the response has the follow-up buttons (similar, goes with); "Add to cart" is this product's
@@ -481,6 +529,9 @@ def answer_without_a_product(
     return []
 
 
+UNKNOWN_ANSWERS = ("utter_product_unknown", "utter_product_unknown_no_details")  # the product's data does not say
+
+
 class ActionProductQuestion(ShopAction):
     """Answers a question about a product from its data, then suggests what goes with it."""
 
@@ -496,7 +547,13 @@ class ActionProductQuestion(ShopAction):
             details, values = product_details(domain, product)
             dispatcher.utter_message(response=details, product_list="", **values)
         else:
-            dispatcher.utter_message(**answer_about(product, question))
+            answer = answer_about(product, question)
+            # "what if it's still sealed?" right after the hygiene-returns passage: the product's data does not
+            # say, the topic just talked about does (a question asked in that topic, actions.policies).
+            in_topic = topic_follow_up(tracker) if answer["response"] in UNKNOWN_ANSWERS else None
+            if in_topic is not None:
+                return say_passage(dispatcher, in_topic) + [SlotSet("current_product", str(product.id))]
+            dispatcher.utter_message(**answer)
         recommend_complements(dispatcher, tracker, domain, product, limit=3)
         return [SlotSet("current_product", str(product.id))]
 

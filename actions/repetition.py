@@ -15,9 +15,10 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from rasa_sdk import Tracker
 
-from actions.common import last_turn_events, latest_text
+from actions.common import last_turn_events, latest_text, visible_events
 from actions.policies import (
     FOLLOW_UP_OPENERS,
+    POLICY_ANSWER,
     QUESTION_CLAUSE_RE,
     last_turn_responses,
     policy_follow_up,
@@ -31,7 +32,6 @@ from retrieval.results import PolicyHit
 # lets through neighbours ("so when does it ship?" finds delayed parcels at 0.42); the repeated answer is
 # the safer one then. The same bar as a rule question asked with an order request (actions.orders).
 NEW_ANSWER_SCORE = 0.5
-POLICY_ANSWER = "utter_policy_answer"  # the response that says a passage
 
 Signature = Tuple[Optional[str], Tuple[Tuple[str, str], ...]]
 
@@ -85,7 +85,7 @@ SAME_QUESTION = 0.6
 
 
 def _earlier_user_texts(tracker: Tracker) -> List[str]:
-    texts = [str(e.get("text") or "") for e in tracker.events if e.get("event") == "user"]
+    texts = [str(e.get("text") or "") for e in visible_events(tracker) if e.get("event") == "user"]
     return [text for text in texts[-1 - EARLIER_MESSAGES : -1] if text and not text.startswith("/")]
 
 

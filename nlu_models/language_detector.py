@@ -10,8 +10,9 @@ shop offers instead: a person, and the e-mail address.
 
     - name: nlu_models.language_detector.LanguageDetector
       accuracy: high         # Lingua's models: high ~500 MB per process, low ~40 MB
-      min_confidence: 0.5
-      min_letters: 5
+      min_confidence: 0.4
+      min_letters: 2
+      one_word_confidence: 0.9   # a single word ("klarna?") goes to another language only this sure
 
 Its accuracy, false positives on English shop messages, latency and memory on short messages are
 measured by ``shop bench languages`` (``perf/language_benchmark.py``), which also chose the defaults.
@@ -46,6 +47,7 @@ class LanguageDetector(StatelessComponent):
             "accuracy": DEFAULT_SETTINGS.accuracy,
             "min_confidence": DEFAULT_SETTINGS.min_confidence,
             "min_letters": DEFAULT_SETTINGS.min_letters,
+            "one_word_confidence": DEFAULT_SETTINGS.one_word_confidence,
         }
 
     @staticmethod
@@ -59,6 +61,7 @@ class LanguageDetector(StatelessComponent):
             accuracy=str(config["accuracy"]),
             min_confidence=float(config["min_confidence"]),
             min_letters=int(config["min_letters"]),
+            one_word_confidence=float(config["one_word_confidence"]),
             bot_language=str(config["bot_language"]),
         )
         detector(self.settings.languages, self.settings.accuracy)  # load the models now, not on a shopper's turn

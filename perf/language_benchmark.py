@@ -20,7 +20,8 @@ classifier; an English message sent to ``other_language`` is "sent away".
 
 The choice (:func:`choose`), fixed before the dev pool was first measured: among the settings of the
 grid (accuracy high/low, the 17 answered or 25 wider languages, ``min_confidence`` in
-MIN_CONFIDENCES, ``min_letters`` in MIN_LETTERS) keep those that send away
+MIN_CONFIDENCES, ``min_letters`` in MIN_LETTERS, ``one_word_confidence`` in ONE_WORD_CONFIDENCES) keep
+those that send away
 
 * at most 0.5 % of the English dev pool (ENGLISH_BUDGET, all its unique messages together), and
 * at most 1 % of its short messages, those with 1 to 12 letters (SHORT_ENGLISH_BUDGET, SHORT_LETTERS:
@@ -65,6 +66,7 @@ from nlu_models.language_id import (
     letters,
     other_language,
     routed,
+    sure_enough,
     too_short,
 )
 from perf.stats import percentile
@@ -76,6 +78,7 @@ REPORT_FILE = DATA / "language_id.jsonl"
 LANGUAGE_LISTS = {"answered (17)": ANSWERED_LANGUAGES, "wider (25)": WIDER_LANGUAGES}
 MIN_CONFIDENCES = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
 MIN_LETTERS = (2, 3, 4, 5, 6, 7, 8, 10, 13)
+ONE_WORD_CONFIDENCES = (0.0, 0.8, 0.9, 0.95)  # 0.0: a single word needs no more than any other message
 ENGLISH_BUDGET = 0.005  # of the English pool's messages sent to other_language
 SHORT_LETTERS = 12  # a message with 1 to this many letters is short
 SHORT_ENGLISH_BUDGET = 0.01  # of the short English messages sent to other_language
@@ -164,9 +167,11 @@ class EnglishPool:
 
 def decision(text: str, answer: Tuple[Optional[str], float], settings: LanguageSettings) -> Optional[str]:
     """What the component does with ``text`` given Lingua's ``answer``: a code, or None (stays English).
-    The component's own two tests; ``routed`` first, as it is cheaper (the letters once per routed text)."""
+    The component's own tests; ``routed`` first, as it is cheaper (the letters once per routed text)."""
     code, confidence = answer
-    return None if not routed(code, confidence, settings) or too_short(text, settings) else code
+    if not routed(code, confidence, settings) or too_short(text, settings):
+        return None
+    return code if sure_enough(text, confidence, settings) else None
 
 
 def is_right(gold: str, decided: Optional[str]) -> bool:
@@ -243,8 +248,11 @@ def grid(labelled: Sequence[Labelled], pool: EnglishPool) -> Tuple[List[Figures]
             answers = all_answers[f"{accuracy}, {name}"] = lingua_answers(texts, languages, accuracy)
             for min_confidence in MIN_CONFIDENCES:
                 for min_letters in MIN_LETTERS:
-                    settings = LanguageSettings(languages, accuracy, min_confidence, min_letters)
-                    results.append(figures(settings, labelled, answers, pool))
+                    for one_word in ONE_WORD_CONFIDENCES:
+                        settings = LanguageSettings(
+                            languages, accuracy, min_confidence, min_letters, one_word_confidence=one_word
+                        )
+                        results.append(figures(settings, labelled, answers, pool))
     return results, all_answers
 
 
@@ -266,6 +274,7 @@ def best_of(results: Sequence[Figures]) -> Figures:
             -len(r.settings.languages),
             r.settings.min_confidence,
             -r.settings.min_letters,
+            -r.settings.one_word_confidence,
         ),
     )
 
@@ -356,7 +365,8 @@ def _list_name(languages: Tuple[str, ...]) -> str:
 def _setting(settings: LanguageSettings) -> str:
     return (
         f"{settings.accuracy} accuracy, {_list_name(settings.languages)}, "
-        f"min_confidence {settings.min_confidence}, min_letters {settings.min_letters}"
+        f"min_confidence {settings.min_confidence}, min_letters {settings.min_letters}, "
+        f"one_word_confidence {settings.one_word_confidence}"
     )
 
 

@@ -44,7 +44,7 @@ COMMON_WORDS = frozenset(
     people person ppl pers sell selling stock available really very also just not no nothing yes ok okay
     thanks thank there here where which who how much many after poss lol stuff thing things everything
     proper if else other another same all w plz thx asap mine our us he she his her him son daughter mum
-    mom dad wife husband friend""".split()
+    mom dad wife husband friend little tiny big first second third fourth fifth last""".split()
 )
 ATTRIBUTES = ("colour", "brand", "material")
 SLANG_AMOUNTS = {"fiver": "5", "tenner": "10", "grand": "1000"}

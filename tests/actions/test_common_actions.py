@@ -13,6 +13,7 @@ from actions.addresses import parse_address
 from actions.common import (
     ActionDefaultAskAffirmation,
     ActionDefaultFallback,
+    ActionFallbackAnswer,
     ActionStopForm,
     ValidateSlotMappings,
 )
@@ -113,9 +114,14 @@ def test_ask_affirmation_with_no_likely_guess_asks_to_rephrase(tracker, run, dom
 
 
 def test_stop_form_forgets_half_filled_answers(tracker, run, domain, slots_of):
-    _, events = run(ActionStopForm(), tracker("stop", "stop", active_loop="return_form"), domain)
+    messages, events = run(ActionStopForm(), tracker("stop", "stop", active_loop="return_form"), domain)
     assert {"event": "active_loop", "name": None} in [{k: e.get(k) for k in ("event", "name")} for e in events]
     assert slots_of(events)["order_item"] is None and slots_of(events)["return_reason"] is None
+    # ... and says what was not done; a form without words of its own gets the general ones
+    assert [m["response"] for m in messages] == ["utter_form_stopped_return_form"]
+    assert "no return" in messages[0]["text"].lower()
+    messages, _ = run(ActionStopForm(), tracker("stop", "stop", active_loop="order_form"), domain)
+    assert [m["response"] for m in messages] == ["utter_form_stopped"]
 
 
 def test_conversations_are_named_in_logs_by_a_hash_only():
@@ -197,9 +203,13 @@ def test_a_question_the_classifier_could_not_place_gets_the_shops_own_answer(kb,
     follow_up = tracker(
         "and the tags have to still be on when i send it back?", "nlu_fallback", slots={"policy_topic": "returns/x"}
     )
-    messages, events = run(ActionDefaultAskAffirmation(), follow_up, domain)
+    messages, events = run(ActionFallbackAnswer(), follow_up, domain)
     assert messages[0]["response"] == "utter_policy_answer" and "return" in messages[0]["text"].lower()
     assert slots_of(events)["policy_topic"].startswith("returns/")
+    assert events[-1] == {"event": "followup", "timestamp": None, "name": "action_listen"}  # no "did you mean"
+    # nothing in the shop's texts or catalogue: the two-stage fallback asks "did you mean ...?"
+    messages, events = run(ActionFallbackAnswer(), tracker("flibber jabber wonk", "nlu_fallback"), domain)
+    assert messages == [] and events == []  # the rule goes on with the two-stage fallback
     messages, events = run(ActionDefaultFallback(), follow_up, domain)
     assert messages[0]["response"] == "utter_policy_answer"
     # ... and the turn ends with the answer: no hand-off for "giving up" after the two-stage fallback
@@ -215,3 +225,121 @@ def test_a_question_the_classifier_could_not_place_gets_the_shops_own_answer(kb,
     assert messages[0]["response"] == "utter_default"
     messages, _ = run(ActionProductQuestion(), tracker("is it nice", "product_question"), domain)
     assert messages[0]["response"] != "utter_policy_answer"
+
+
+def test_a_rephrased_message_sees_the_turn_before_the_fallback_not_itself():
+    """The two-stage fallback rewinds a message it could not place and reads it again: the bot's last turn
+    is then the one before that message (its policy topic), not the fallback's own question."""
+    from rasa_sdk import Tracker
+
+    from actions.common import last_bot_action, last_turn_events, visible_events
+
+    def user(text):
+        return {"event": "user", "text": text, "parse_data": {"intent": {"name": "x"}}}
+
+    events = [
+        {"event": "action", "name": "action_listen"},
+        user("what time is customer service open on saturday"),
+        {"event": "action", "name": "action_answer_policy"},
+        {"event": "slot", "name": "policy_topic", "value": "help/contacting-customer-service"},
+        {"event": "action", "name": "action_listen"},
+        user("and on weekdays till when"),
+        {"event": "action", "name": "action_two_stage_fallback"},
+        {"event": "rewind"},
+        {"event": "action", "name": "action_listen"},
+        user("and on weekdays till when"),
+    ]
+    t = Tracker("c", {}, events[-1], events, False, None, {}, "action_listen")
+    assert [e.get("text") for e in visible_events(t) if e["event"] == "user"] == [
+        "what time is customer service open on saturday",
+        "and on weekdays till when",
+    ]
+    assert last_bot_action(t) == "action_answer_policy"
+    assert {"event": "slot", "name": "policy_topic", "value": "help/contacting-customer-service"} in last_turn_events(t)
+    restarted = Tracker("c", {}, events[-1], events[:5] + [{"event": "restart"}] + events[-2:], False, None, {}, "")
+    assert last_turn_events(restarted) == [] and last_bot_action(restarted) is None
+    # a form's turns stay apart (Rasa's applied events would merge them): the last turn asked for the e-mail
+    asked = {"event": "bot", "text": "And which e-mail address?", "metadata": {"utter_action": "utter_ask_email"}}
+    form = [
+        {"event": "action", "name": "action_listen"},
+        user("can i still return order 10000001"),
+        {"event": "action", "name": "order_form"},
+        {"event": "active_loop", "name": "order_form"},
+        {"event": "action", "name": "action_listen"},
+        user("10000001"),
+        {"event": "action", "name": "order_form"},
+        asked,
+        {"event": "action", "name": "action_listen"},
+        user("alex@example.com"),
+    ]
+    t = Tracker("c", {}, form[-1], form, False, None, {"name": "order_form"}, "action_listen")
+    assert [e for e in last_turn_events(t) if e["event"] == "bot"] == [asked]
+
+
+def test_a_form_meets_what_it_cannot_place_with_an_answer_not_didnt_get_that(kb, tracker, run, domain):
+    """While a form waits: a question the shop's texts answer gets the passage; a remark is acknowledged
+    with the way out of the form; an answer the form reads itself (an ordinal) is left to the form."""
+    from actions.common import ActionFormFallback
+
+    form = {"active_loop": "order_form", "slots": {"requested_slot": "order_number"}}
+    messages, events = run(
+        ActionFormFallback(), tracker("how long is the return window", "nlu_fallback", **form), domain
+    )
+    assert messages[0]["response"] == "utter_policy_answer" and "30 days" in messages[0]["text"]
+    assert not any(e.get("name") == "order_number" for e in events)
+    messages, events = run(ActionFormFallback(), tracker("ok good to know", "nlu_fallback", **form), domain)
+    assert [m["response"] for m in messages] == ["utter_form_go_on"] and events == []
+    messages, _ = run(ActionFormFallback(), tracker("asdf", "nlu_fallback", **form), domain)
+    assert [m["response"] for m in messages] == ["utter_default"]
+    ordinal = tracker("the first one", "nlu_fallback", [{"entity": "ordinal", "value": "first"}], **form)
+    assert run(ActionFormFallback(), ordinal, domain) == ([], [])
+    # a slot that takes any text (a return reason): the form's own validation judges "it broke"
+    reason = tracker("it broke", "nlu_fallback", active_loop="return_form", slots={"requested_slot": "return_reason"})
+    assert run(ActionFormFallback(), reason, domain) == ([], [])
+
+
+def test_the_answer_to_the_order_forms_question_keeps_the_forms_task(tracker, run, domain, slots_of):
+    """ "10000005 is the order" answers "what's your order number?" of a refund check: read as a status request
+    by the classifier, it must not turn the refund check into a status check. A new request does change it."""
+    history = [
+        {"event": "user", "text": "refund status pls", "parse_data": {"intent": {"name": "refund_status"}}},
+        {"event": "slot", "name": "order_task", "value": "refund"},
+        {"event": "action", "name": "order_form"},
+        {"event": "action", "name": "action_listen"},
+    ]
+    form = {"active_loop": "order_form", "slots": {"requested_slot": "order_number"}, "history": history}
+    answer = tracker(
+        "10000005 is the order",
+        "order_status",
+        [{"entity": "order_number", "value": "10000005"}],
+        slot_events={"order_task": "status"},
+        **form,
+    )
+    _, events = run(ValidateSlotMappings(), answer, domain)
+    assert slots_of(events)["order_task"] == "refund"
+    request = tracker("where is my order actually", "order_status", slot_events={"order_task": "status"}, **form)
+    _, events = run(ValidateSlotMappings(), request, domain)
+    assert slots_of(events)["order_task"] == "status"
+
+
+def test_out_of_scope_is_read_in_the_conversation_first(kb, tracker, run, domain, slots_of):
+    """ "what about bitcoin?" right after the payment methods gets the payment methods; "he loves cooking"
+    while choosing a present searches the kitchen; the weather is still outside the shop."""
+    from actions.common import ActionOutOfScope
+
+    said = {"event": "bot", "text": "...", "metadata": {"utter_action": "utter_policy_answer"}}
+    history = [
+        {"event": "user", "text": "can i pay with paypal", "parse_data": {"intent": {"name": "ask_payment_methods"}}},
+        {"event": "action", "name": "action_answer_policy"},
+        said,
+        {"event": "slot", "name": "policy_topic", "value": "payment/payment-methods"},
+        {"event": "action", "name": "action_listen"},
+    ]
+    messages, _ = run(ActionOutOfScope(), tracker("what about bitcoin", "out_of_scope", history=history), domain)
+    assert messages[0]["response"] == "utter_policy_answer" and "PayPal" in messages[0]["text"]
+    presents = {"last_search": {"query": "something for my dads birthday", "filters": {}}}
+    messages, events = run(ActionOutOfScope(), tracker("he loves cooking", "out_of_scope", slots=presents), domain)
+    products = [kb.get_product(i) for i in slots_of(events)["last_results"]]
+    assert products and all(p.category.startswith("Kitchen") for p in products), [p.category for p in products]
+    messages, _ = run(ActionOutOfScope(), tracker("whats the weather in venlo today", "out_of_scope"), domain)
+    assert [m["response"] for m in messages] == ["utter_out_of_scope"]

@@ -414,3 +414,18 @@ def test_the_options_answer_sets_the_topic_a_follow_up_is_read_in(
     ]
     messages, _ = run(ActionAnswerPolicy(), tracker("when is it free?", "ask_policy", history=answered), domain)
     assert "€50" in messages[0]["text"], messages[0]["text"][:120]
+
+
+def test_a_question_the_state_does_not_answer_gets_the_shops_texts(orders, tracker, run, domain, say):
+    """ "Will I still get e-mails about my orders?" is not answered with "you're subscribed"; "do you have a
+    newsletter?" still is (the state and the buttons)."""
+    before = _newsletter(orders)
+    for text in ("will i still get emails about my orders?", "what e-mails will i get from you anyway"):
+        messages, _ = run(ActionNewsletter(), _signed_in(tracker, text, "C0000001"), domain)
+        assert [m["response"] for m in messages] == ["utter_policy_answer"], text
+        assert "e-mails about your orders" in say(messages)
+    messages, _ = run(ActionNewsletter(), tracker("will i still get emails about my orders?", "newsletter"), domain)
+    assert [m["response"] for m in messages] == ["utter_policy_answer"]  # a guest too
+    messages, _ = run(ActionNewsletter(), _signed_in(tracker, "am i signed up for the newsletter?", "C0000001"), domain)
+    assert say(messages).startswith("You're subscribed to our newsletter.")
+    assert _newsletter(orders) == before

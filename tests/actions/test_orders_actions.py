@@ -332,6 +332,12 @@ def test_a_question_about_one_thing_gets_that_thing(proven, orders_kb, tracker, 
     paid = proven({"order_number": "10000003", "email": ALEX})
     messages, _ = run(ActionOrderStatus(), tracker("tracking number pls", "order_status", slots=paid), domain)
     assert [m["response"] for m in messages] == ["utter_order_no_tracking_yet"]
+    # "so when does it ship?" before it has: not shipped yet, when the tracking number comes, the estimate
+    messages, _ = run(ActionOrderStatus(), tracker("so when does it ship", "order_status", slots=paid), domain)
+    assert [m["response"] for m in messages] == ["utter_order_not_shipped_yet", "utter_order_estimated_delivery"]
+    # ... and for a parcel already on its way, the status says so
+    messages, _ = run(ActionOrderStatus(), tracker("when does it ship", "order_status", slots=proof), domain)
+    assert messages[0]["response"] == "utter_order_status_shipped"
     # the whole status otherwise
     messages, _ = run(ActionOrderStatus(), tracker("where is my order", "order_status", slots=proof), domain)
     assert messages[0]["response"] == "utter_order_status_shipped"

@@ -131,3 +131,43 @@ def test_a_question_of_its_own_is_not_read_in_the_last_topic(kb, tracker, topic,
     from actions.policies import topic_follow_up
 
     assert topic_follow_up(tracker(question, "ask_delivery_options", history=_after_answer(topic))) is None
+
+
+def test_after_an_answer_that_stands_for_a_passage_the_passage_answers_what_the_answer_left_out(kb, tracker):
+    """The steps to delete an account stand for the deletion passage; "how long does it take" after them is
+    answered by that passage ("within 30 days"), not by delivery times, which the words alone would find."""
+    from actions.policies import topic_follow_up
+
+    history = [
+        {"event": "user", "text": "delete my account", "parse_data": {"intent": {"name": "delete_account"}}},
+        {"event": "action", "name": "action_delete_account"},
+        {
+            "event": "bot",
+            "text": "To delete your account: ...",
+            "metadata": {"utter_action": "utter_account_deletion_guest"},
+        },
+        {"event": "slot", "name": "policy_topic", "value": "account/deleting-your-account"},
+        {"event": "action", "name": "action_listen"},
+    ]
+    hit = topic_follow_up(tracker("how long does it take", "ask_delivery_period", history=history))
+    assert hit is not None and hit.key == "account/deleting-your-account"
+    assert "30 days" in hit.text
+
+
+@pytest.mark.parametrize(
+    "topic, question, key",
+    [
+        ("payment/payment-declined-or-failed", "is it safe to pay by card on your site", "payment/payment-security"),
+    ],
+)
+def test_a_follow_up_another_passage_of_the_topic_answers_gets_that_passage_not_the_last_again(
+    kb, tracker, topic, question, key
+):
+    """Read with the last passage's title, a question leans to that passage; when the passage was just said,
+    another passage of the same topic that the question finds alone is the answer."""
+    from actions.policies import topic_follow_up
+
+    said = {"event": "bot", "text": "...", "metadata": {"utter_action": "utter_policy_answer"}}
+    history = _after_answer(topic)
+    hit = topic_follow_up(tracker(question, "ask_policy", history=history[:-1] + [said, history[-1]]))
+    assert hit is not None and hit.key == key

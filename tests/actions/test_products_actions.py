@@ -345,3 +345,35 @@ def test_a_question_about_the_checked_order_gets_its_status_not_which_product(or
     # no order checked: there is nothing to look up, so the question is asked back
     messages, events = run(ActionProductQuestion(), tracker("whats in that order again", "product_question"), domain)
     assert not [e for e in events if e.get("event") == "followup"] and messages
+
+
+def test_products_named_in_a_message_the_classifier_could_not_place_are_searched(kb, tracker, run, domain, slots_of):
+    """ "navy one?" after a list refines it; a kind of product (or a brand named in full) with no list is
+    searched; a part of a brand name, an order number or plain chatter is not a search."""
+    from actions.common import ActionFallbackAnswer
+    from actions.products import product_follow_up
+
+    listed = {"last_search": {"query": "backpacks", "filters": {"category": "Bags & accessories/Backpacks"}}}
+    assert product_follow_up(tracker("black one?", "nlu_fallback", slots=listed)) == "action_refine_search"
+    assert product_follow_up(tracker("now some sneakers pls", "nlu_fallback", slots=listed)) == "action_search_products"
+    assert product_follow_up(tracker("yo need fresh kicks, white, 43", "inform")) == "action_search_products"
+    brand = kb.understand("what have you got from fjellgear").filters.brand
+    assert brand == "Fjellgear"
+    assert product_follow_up(tracker("what have you got from fjellgear", "nlu_fallback")) == "action_search_products"
+    for chatter in ("i checked the statement, nothing from larkspur", "ok good to know", "where is 10000003 in black"):
+        assert product_follow_up(tracker(chatter, "nlu_fallback", slots=listed)) is None, chatter
+    first = tracker("show me the first one again", "nlu_fallback", [{"entity": "ordinal", "value": "first"}])
+    assert product_follow_up(first) is None  # no list
+    assert kb.understand("how much is the first one").filters.category is None
+    shown = tracker(
+        "show me the first one again",
+        "nlu_fallback",
+        [{"entity": "ordinal", "value": "first"}],
+        slots={**listed, "last_results": ["1", "2"]},
+    )
+    assert product_follow_up(shown) == "action_show_product"
+
+    # a message the classifier could not place shows them instead of "did you mean ...?"
+    messages, events = run(ActionFallbackAnswer(), tracker("fresh kicks, white, 43", "nlu_fallback"), domain)
+    products = [kb.get_product(i) for i in slots_of(events)["last_results"]]
+    assert products and all(p.category == "Shoes/Sneakers" and p.attributes["colour"] == "white" for p in products)

@@ -39,6 +39,17 @@ def test_only_another_language_clearly_ahead_is_routed() -> None:
     assert not routed(None, 0.0, LOW)
 
 
+def test_a_single_word_needs_a_surer_language() -> None:
+    """ "klarna?" or "paypal?" is a name, not Swedish or Danish: one word goes away only at the one-word bar."""
+    from nlu_models.language_id import one_word, sure_enough
+
+    assert one_word("klarna?") and one_word("merci") and not one_word("uh-huh") and not one_word("你好我的订单")
+    bar = LanguageSettings(ANSWERED_LANGUAGES, "low", min_confidence=0.5, min_letters=5, one_word_confidence=0.9)
+    assert not sure_enough("klarna?", 0.8, bar) and sure_enough("kiitos", 0.96, bar)
+    assert sure_enough("ich suche Schuhe", 0.6, bar)  # more than one word: the general bar
+    assert not sure_enough("paypal?", 0.8, DEFAULT_SETTINGS) and sure_enough("paypal?", 0.8, LOW)
+
+
 def test_clear_messages_in_lingua() -> None:
     code, confidence = other_language("wo ist meine Bestellung? ich warte schon lange", LOW) or ("", 0.0)
     assert code == "de" and confidence >= 0.5
@@ -81,6 +92,7 @@ def test_the_component_routes_another_language_and_keeps_english() -> None:
         "accuracy": DEFAULT_SETTINGS.accuracy,
         "min_confidence": DEFAULT_SETTINGS.min_confidence,
         "min_letters": DEFAULT_SETTINGS.min_letters,
+        "one_word_confidence": DEFAULT_SETTINGS.one_word_confidence,
     }
     component = LanguageDetector({**defaults, "accuracy": "low", "min_confidence": 0.5, "min_letters": 5})
     greet = {"name": "greet", "confidence": 0.7}
@@ -97,7 +109,9 @@ def test_the_component_routes_another_language_and_keeps_english() -> None:
 
 
 def test_the_defaults_leave_very_short_chat_english_to_the_intent_classifier() -> None:
-    # min_letters chosen by `shop bench languages` on its dev data (perf/language_benchmark.py)
-    assert all(too_short(text, DEFAULT_SETTINGS) for text in ("thx", "bye", "ya", "ttyl", "k thx", "ok!"))
-    assert not too_short("danke", DEFAULT_SETTINGS) and not too_short("多谢啦", DEFAULT_SETTINGS)
-    assert too_short("谢谢", DEFAULT_SETTINGS)  # the price: two CJK characters are four letters
+    """The defaults (chosen by `shop bench languages` on its dev data, with Lingua's high-accuracy models):
+    short chat English and single names stay English; a short message clearly in another language goes."""
+    short_english = ("thx", "bye", "ya", "ttyl", "k thx", "ok!", "ok thx bye", "klarna?", "paypal?", "merci")
+    assert [text for text in short_english if other_language(text, DEFAULT_SETTINGS)] == []
+    assert (other_language("多谢啦", DEFAULT_SETTINGS) or ("",))[0] == "zh"
+    assert too_short("/affirm", DEFAULT_SETTINGS)

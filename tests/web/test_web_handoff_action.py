@@ -123,3 +123,21 @@ def test_a_team_that_never_chats_live_still_takes_messages(web_settings, monkeyp
     messages, events = _run(_tracker("conversation-closed-2"))
     assert messages[0]["response"] == "utter_handoff_no_live_support"
     assert events[-1]["name"] == "leave_message_form"
+
+
+def test_words_that_turn_a_person_down_never_queue_the_shopper(web_settings) -> None:
+    """ "no i dont want a person just tell me how", read as a request for one, is a no: no ticket, no pause."""
+    from actions.handoff import declines_a_person
+
+    tracker = _tracker("conversation-handoff-declined")
+    declined = dict(tracker.latest_message, text="no i dont want a person just tell me how")
+    tracker.latest_message = declined
+    tracker.events[-1] = dict(tracker.events[-1], text=declined["text"], parse_data=declined)
+    messages, events = _run(tracker)
+    assert [m["response"] for m in messages] == ["utter_decline_human"]
+    assert {"event": "pause", "timestamp": None} not in events
+    assert default_store().active_ticket("conversation-handoff-declined") is None
+    # a person asked for, even next to a "not", is still asked for
+    assert not declines_a_person("not a bot, a real person please")
+    assert not declines_a_person("dont want a bot i want a person")
+    assert declines_a_person("i do not need anyone, just the refund")

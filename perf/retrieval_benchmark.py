@@ -42,7 +42,7 @@ import numpy as np
 from core.settings import PROJECT_ROOT, Settings, get_settings
 from perf.stats import percentile
 
-EVAL_DIR = Path(__file__).resolve().parent / "eval"
+EVAL_DIR = Path(__file__).resolve().parent / "retrieval_eval"
 SHARED = PROJECT_ROOT.parent / "shared" / "data"
 
 

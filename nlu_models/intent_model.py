@@ -20,6 +20,7 @@ import numpy as np
 from nlu_models.backends import ONNX_FILES, LogitsBackend, export_onnx, make_backend
 from nlu_models.calibration import energy, softmax
 from nlu_models.config import ClassifierConfig
+from nlu_models.emoji import emoji_as_words
 from nlu_models.spelling import SpellingRepair, whole_words
 from nlu_models.training import TrainedClassifier, offline_hub, quiet_transformers
 
@@ -127,6 +128,7 @@ class IntentModel:
         return cls(directory, engine, meta, config, repair)
 
     def logits(self, texts: Sequence[str]) -> np.ndarray:
+        texts = [emoji_as_words(t) for t in texts]  # "👍" -> "ok": the tokenizer has no pieces for emoji
         if self.repair is not None:
             texts = [self.repair(t) for t in texts]
         return self.backend.logits(texts)

@@ -46,6 +46,7 @@ NOT_AN_ANSWER = frozenset(
         "action_two_stage_fallback",
         "action_default_ask_affirmation",
         "action_default_ask_rephrase",
+        "action_out_of_scope",  # mostly "that's outside what I can help with"
         "action_deactivate_loop",
         "action_unlikely_intent",
         "action_handoff_to_human",

@@ -44,6 +44,10 @@ def test_a_rating_is_offered_when_a_successful_conversation_closes_once() -> Non
     assert not should_offer_after(_turn("hi", "greet", "utter_greet") + _turn("bye", "goodbye", "utter_goodbye"))
     failed = answered + _turn("blorp", "nlu_fallback", "action_default_fallback")
     assert not should_offer_after(failed + _turn("bye", "goodbye", "utter_goodbye"))
+    unplaced = _turn("blorp", "nlu_fallback", "action_fallback_answer", "action_two_stage_fallback")
+    assert not should_offer_after(answered + unplaced + _turn("bye", "goodbye", "utter_goodbye"))
+    weather = _turn("whats the weather", "out_of_scope", "action_out_of_scope")
+    assert not should_offer_after(weather + _turn("bye", "goodbye", "utter_goodbye"))
     # A form still waits for an answer ("what's your order number?"): the conversation has not ended.
     asking = answered + _turn("and my other order", "order_status", "order_form") + [ActiveLoop("order_form")]
     assert not should_offer_after(asking + _turn("thanks", "thank", "utter_you_are_welcome"))

@@ -109,22 +109,25 @@ def _drop_back_to(events: List[Dict[str, Any]], kind: str) -> None:
             return
 
 
-def last_bot_action(tracker: Tracker) -> Optional[str]:
-    """The bot's last action before the shopper's latest message (None when there was none)."""
+def events_before_latest_message(tracker: Tracker) -> List[Dict[str, Any]]:
+    """The visible events before the shopper's latest message (none when there is no message)."""
     events = visible_events(tracker)
     users = [n for n, e in enumerate(events) if e.get("event") == "user"]
-    if not users:
-        return None
-    before = [e.get("name") for e in events[: users[-1]] if e.get("event") == "action"]
+    return events[: users[-1]] if users else []
+
+
+def last_bot_action(tracker: Tracker) -> Optional[str]:
+    """The bot's last action before the shopper's latest message (None when there was none)."""
+    before = [e.get("name") for e in events_before_latest_message(tracker) if e.get("event") == "action"]
     asked = [name for name in before if name != "action_listen"]
     return asked[-1] if asked else None
 
 
 def last_turn_events(tracker: Tracker) -> List[Dict[str, Any]]:
     """The events between the shopper's previous message and the latest one: the bot's last turn."""
-    events = visible_events(tracker)
-    users = [n for n, e in enumerate(events) if e.get("event") == "user"]
-    return events[users[-2] + 1 : users[-1]] if len(users) >= 2 else []
+    before = events_before_latest_message(tracker)
+    users = [n for n, e in enumerate(before) if e.get("event") == "user"]
+    return before[users[-1] + 1 :] if users else []
 
 
 def answers_question_of(tracker: Tracker, action: str) -> bool:
@@ -410,9 +413,7 @@ def answers_the_order_form(tracker: Tracker) -> bool:
 
 def task_before(tracker: Tracker) -> Optional[str]:
     """The order form's task before the latest message."""
-    events = visible_events(tracker)
-    users = [n for n, e in enumerate(events) if e.get("event") == "user"]
-    before = events[: users[-1]] if users else events
+    before = events_before_latest_message(tracker)
     tasks = [e.get("value") for e in before if e.get("event") == "slot" and e.get("name") == "order_task"]
     return str(tasks[-1]) if tasks and tasks[-1] else None
 
@@ -430,9 +431,7 @@ class ActionFallbackAnswer(Action):
         return "action_fallback_answer"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        answered = await answer_from_policies(dispatcher, tracker, domain)  # the shop's texts answer it: no guessing
-        if answered is None:
-            answered = await answer_with_products(dispatcher, tracker, domain)  # "navy one?" after a list
+        answered = await answer_from_the_shop(dispatcher, tracker, domain)  # no guessing when the shop answers
         if answered is None:
             return []  # the rule goes on with the two-stage fallback
         return answered + [FollowupAction(ACTION_LISTEN_NAME)]
@@ -470,9 +469,7 @@ class ActionDefaultFallback(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         # A question the shop's texts answer (a policy follow-up) gets that answer instead of "didn't get
         # that", or instead of a person after repeated misunderstandings.
-        answered = await answer_from_policies(dispatcher, tracker, domain)
-        if answered is None:
-            answered = await answer_with_products(dispatcher, tracker, domain)
+        answered = await answer_from_the_shop(dispatcher, tracker, domain)
         if answered is not None:
             # Answered: wait for the shopper. When the two-stage fallback ends here, its rule would hand off
             # next ("gave up"), under an answer the shopper may be happy with.
@@ -549,6 +546,15 @@ async def answer_from_policies(
         return await asyncio.to_thread(ActionDelivery().respond, dispatcher, tracker, domain)
     passage = await asyncio.to_thread(policy_follow_up, tracker)
     return say_passage(dispatcher, passage) if passage is not None else None
+
+
+async def answer_from_the_shop(
+    dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+) -> Optional[List[EventType]]:
+    """A message the classifier could not place, answered by the shop's texts, else by the products it names;
+    None when neither fits."""
+    answered = await answer_from_policies(dispatcher, tracker, domain)
+    return answered if answered is not None else await answer_with_products(dispatcher, tracker, domain)
 
 
 async def answer_with_products(

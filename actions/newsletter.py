@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import List, Optional, Text
+from typing import Iterator, List, Optional, Text
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -87,9 +87,14 @@ def shop_texts_answer(tracker: Tracker) -> Optional[PolicyHit]:
     about_a_change = _UNSUBSCRIBE_RE.search(question) or _SUBSCRIBE_RE.search(question)
     if not asks_something_new(question) or about_a_change or _STATE_RE.search(question):
         return None
-    # read first as the newsletter question it was classified as ("will I still get e-mails?"), then as it stands
-    readings = [*shop_search().answer_policy_question(f"Newsletter: {question}", k=1), policy_follow_up(tracker)]
-    for passage in readings:
+
+    def readings() -> Iterator[Optional[PolicyHit]]:
+        """First as the newsletter question it was classified as ("will I still get e-mails?"), then, only
+        when that gives no answer, as it stands."""
+        yield from shop_search().answer_policy_question(f"Newsletter: {question}", k=1)
+        yield policy_follow_up(tracker)
+
+    for passage in readings():
         if passage is None or passage.score < NEW_ANSWER_SCORE:
             continue
         if passage.key != NEWSLETTER_PASSAGE or (word_stems(question) - NEWSLETTER_WORDS) & word_stems(passage.text):

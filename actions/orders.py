@@ -459,7 +459,6 @@ class ActionAskEmail(Action):
 READ_ONLY_TASKS = frozenset({"status", "return_eligibility", "refund", "invoice"})
 
 
-# Entities of a product search: typed on their own after a list, they refine it.
 class ActionDetailsOutsideForm(ShopAction):
     """An order number typed when no form asks for one ("and the other one, 10000006?", "did 10000003 go
     through?"): the conversation's last reading request (status, return, refund, invoice) for that order,

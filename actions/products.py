@@ -33,7 +33,7 @@ from actions.common import (
     words_before_entity,
 )
 from actions.orders import has_proof
-from actions.policies import last_turn_responses, policy_follow_up, say_passage, topic_follow_up
+from actions.policies import POLICY_ANSWER, last_turn_responses, policy_follow_up, say_passage, topic_follow_up
 from actions.render import (
     intent_payload,
     money,
@@ -391,7 +391,7 @@ class ActionSearchProducts(ShopAction):
         query = latest_text(tracker)
         # "what about a necklace?", "and body wash I opened?" right after the passage on what can't be returned
         # ask that of the necklace: read in the topic first (actions.policies.topic_follow_up).
-        in_topic = topic_follow_up(tracker) if "utter_policy_answer" in last_turn_responses(tracker) else None
+        in_topic = topic_follow_up(tracker) if POLICY_ANSWER in last_turn_responses(tracker) else None
         if in_topic is not None:
             return say_passage(dispatcher, in_topic)
         filters = search_filters(tracker)
